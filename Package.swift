@@ -1,0 +1,184 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "swift-dialer",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "dialer-manager", targets: ["dialer-manager"]),
+        .executable(name: "dialer-node", targets: ["dialer-node"]),
+        .executable(name: "agent-gateway", targets: ["agent-gateway"]),
+        .executable(name: "dialerctl", targets: ["dialerctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+    ],
+    targets: [
+        // Domain types and pure state machines: values in, actions out. No I/O.
+        .target(
+            name: "DialerCore",
+            dependencies: [
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Generated protobuf messages and the frame codec.
+        .target(
+            name: "DialerProtocol",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Connections: handshake, authentication, heartbeats, server and client.
+        .target(
+            name: "DialerTransport",
+            dependencies: [
+                "DialerCore", "DialerProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The cluster configuration file and its overrides.
+        .target(name: "DialerConfig", swiftSettings: swiftSettings),
+        // What every process shares: logging, metrics, the operations HTTP endpoints.
+        .target(
+            name: "DialerRuntime",
+            dependencies: [
+                "DialerCore",
+                "DialerConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "DialerManager",
+            dependencies: [
+                "DialerCore", "DialerProtocol", "DialerTransport", "DialerConfig", "DialerRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "DialerNode",
+            dependencies: [
+                "DialerCore", "DialerProtocol", "DialerTransport", "DialerConfig", "DialerRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AgentGateway",
+            dependencies: [
+                "DialerCore", "DialerProtocol", "DialerTransport", "DialerConfig", "DialerRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Tests only: manual clock, fixtures, the cluster test scope.
+        .target(
+            name: "DialerTestSupport",
+            dependencies: [
+                "DialerCore", "DialerProtocol", "DialerTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Thin executables: parse configuration, build services, run a ServiceGroup.
+        .executableTarget(
+            name: "dialer-manager",
+            dependencies: [
+                "DialerManager", "DialerConfig", "DialerRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "dialer-node",
+            dependencies: [
+                "DialerNode", "DialerConfig", "DialerRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "agent-gateway",
+            dependencies: [
+                "AgentGateway", "DialerConfig", "DialerRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "dialerctl",
+            dependencies: [
+                "DialerConfig", "DialerRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "DialerCoreTests", dependencies: ["DialerCore", "DialerTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DialerProtocolTests",
+            dependencies: [
+                "DialerProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DialerTransportTests",
+            dependencies: [
+                "DialerTransport", "DialerProtocol", "DialerTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "DialerConfigTests", dependencies: ["DialerConfig"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ClusterTests",
+            dependencies: ["DialerTestSupport", "DialerProtocol", "DialerTransport", "DialerCore"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
