@@ -1,0 +1,184 @@
+/// The whole cluster as a cluster-config file describes it, after overrides and validation.
+///
+/// Every process loads the same file with ``ConfigLoader``, so they agree on addresses,
+/// timings and the secret before they ever talk to each other.
+public struct ClusterConfig: Sendable, Equatable {
+    /// Settings every process shares: the secret, the frame limit, heartbeat and lease timings.
+    public var cluster: ClusterSettings
+    /// The manager's id, addresses and database.
+    public var manager: ManagerSettings
+    /// The agent gateway's id and addresses.
+    public var gateway: GatewaySettings
+    /// The nodes in file order, plus the running node when it is not in the file.
+    public var nodes: [NodeSettings]
+    /// The queues in file order.
+    public var queues: [QueueSettings]
+
+    /// A configuration with the given parts; every part defaults to the built-in defaults.
+    public init(
+        cluster: ClusterSettings = ClusterSettings(),
+        manager: ManagerSettings = ManagerSettings(),
+        gateway: GatewaySettings = GatewaySettings(),
+        nodes: [NodeSettings] = [],
+        queues: [QueueSettings] = []
+    ) {
+        self.cluster = cluster
+        self.manager = manager
+        self.gateway = gateway
+        self.nodes = nodes
+        self.queues = queues
+    }
+
+    /// The node with this id, if the configuration has one.
+    public func node(id: String) -> NodeSettings? {
+        nodes.first { $0.id == id }
+    }
+}
+
+/// The `[cluster]` section: what every process of the cluster must agree on.
+public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
+    /// The shared secret that authenticates cluster connections; it is never sent on the wire.
+    /// Nil only when the configuration was loaded with `requireSecret: false` and none was set.
+    public var secret: String?
+    /// The largest protocol frame a process accepts, in bytes (1024 to 64 MiB).
+    public var maxFrameBytes: Int
+    /// How often connected processes send heartbeats.
+    public var heartbeatInterval: Duration
+    /// How many heartbeats in a row may be missed before the peer is considered gone.
+    public var missedHeartbeats: Int
+    /// How long a queue lease lasts.
+    public var leaseDuration: Duration
+    /// How often a node renews its leases.
+    public var leaseRenewInterval: Duration
+    /// A node stops dialing a queue this long before its lease expires by its own clock.
+    public var leaseSafetyMargin: Duration
+    /// The least severe level that is logged.
+    public var logLevel: LogLevel
+    /// Where processes keep logs, ready files and the embedded database; relative paths are
+    /// relative to the working directory.
+    public var runDirectory: String
+
+    /// Settings with the given values; each defaults to the built-in default.
+    public init(
+        secret: String? = nil,
+        maxFrameBytes: Int = 1_048_576,
+        heartbeatInterval: Duration = .milliseconds(1000),
+        missedHeartbeats: Int = 3,
+        leaseDuration: Duration = .milliseconds(10_000),
+        leaseRenewInterval: Duration = .milliseconds(2500),
+        leaseSafetyMargin: Duration = .milliseconds(1500),
+        logLevel: LogLevel = .info,
+        runDirectory: String = ".dialer/local"
+    ) {
+        self.secret = secret
+        self.maxFrameBytes = maxFrameBytes
+        self.heartbeatInterval = heartbeatInterval
+        self.missedHeartbeats = missedHeartbeats
+        self.leaseDuration = leaseDuration
+        self.leaseRenewInterval = leaseRenewInterval
+        self.leaseSafetyMargin = leaseSafetyMargin
+        self.logLevel = logLevel
+        self.runDirectory = runDirectory
+    }
+
+    /// The settings with the secret redacted, so that logging a configuration cannot leak it.
+    public var description: String {
+        "ClusterSettings(secret: \(secret == nil ? "nil" : "<redacted>"), maxFrameBytes: \(maxFrameBytes), "
+            + "heartbeatInterval: \(heartbeatInterval), missedHeartbeats: \(missedHeartbeats), "
+            + "leaseDuration: \(leaseDuration), leaseRenewInterval: \(leaseRenewInterval), "
+            + "leaseSafetyMargin: \(leaseSafetyMargin), logLevel: \(logLevel), runDirectory: \(runDirectory.quoted))"
+    }
+}
+
+/// The `[manager]` section.
+public struct ManagerSettings: Sendable, Equatable {
+    /// The manager's member id.
+    public var id: String
+    /// Where nodes and gateways connect.
+    public var clusterAddress: HostPort
+    /// The HTTP API, the dashboard, `/healthz`, `/readyz` and `/metrics`.
+    public var httpAddress: HostPort
+    /// The database file; relative paths are relative to the working directory.
+    public var database: String
+
+    /// Settings with the given values; each defaults to the built-in default.
+    public init(
+        id: String = "manager",
+        clusterAddress: HostPort = HostPort(host: "127.0.0.1", port: 7400),
+        httpAddress: HostPort = HostPort(host: "127.0.0.1", port: 8080),
+        database: String = ".dialer/local/dialer.sqlite"
+    ) {
+        self.id = id
+        self.clusterAddress = clusterAddress
+        self.httpAddress = httpAddress
+        self.database = database
+    }
+}
+
+/// The `[gateway]` section.
+public struct GatewaySettings: Sendable, Equatable {
+    /// The gateway's member id.
+    public var id: String
+    /// Where nodes and protocol (SDK or synthetic) agents connect.
+    public var clusterAddress: HostPort
+    /// The HTTP endpoints: the agent desktop, `/healthz`, `/readyz` and `/metrics`.
+    public var httpAddress: HostPort
+
+    /// Settings with the given values; each defaults to the built-in default.
+    public init(
+        id: String = "gateway",
+        clusterAddress: HostPort = HostPort(host: "127.0.0.1", port: 7500),
+        httpAddress: HostPort = HostPort(host: "127.0.0.1", port: 8090)
+    ) {
+        self.id = id
+        self.clusterAddress = clusterAddress
+        self.httpAddress = httpAddress
+    }
+}
+
+/// One `[[node]]` entry.
+public struct NodeSettings: Sendable, Equatable {
+    /// The node's member id, unique in the cluster.
+    public var id: String
+    /// The node's `/healthz`, `/readyz` and `/metrics`; port 0 (the default) picks any free port.
+    public var httpAddress: HostPort
+
+    /// A node with the given id; the address defaults to any free loopback port.
+    public init(id: String, httpAddress: HostPort = HostPort(host: "127.0.0.1", port: 0)) {
+        self.id = id
+        self.httpAddress = httpAddress
+    }
+}
+
+/// One `[[queue]]` entry.
+public struct QueueSettings: Sendable, Equatable {
+    /// The queue's id, unique in the cluster.
+    public var id: String
+    /// Whether the queue dials out or receives calls.
+    public var kind: QueueKind
+
+    /// A queue with the given id; the kind defaults to a campaign.
+    public init(id: String, kind: QueueKind = .campaign) {
+        self.id = id
+        self.kind = kind
+    }
+}
+
+/// What a queue does.
+public enum QueueKind: String, Sendable, Equatable, CaseIterable {
+    /// A campaign's queue: the node dials its contacts.
+    case campaign
+    /// An inbound queue: calls come in and wait for an agent.
+    case inbound
+}
+
+/// The severity levels of the log, least severe first (the same as swift-log's).
+public enum LogLevel: String, Sendable, Equatable, CaseIterable {
+    case trace
+    case debug
+    case info
+    case notice
+    case warning
+    case error
+    case critical
+}

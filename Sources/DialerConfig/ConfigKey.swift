@@ -1,0 +1,249 @@
+/// The sections of a cluster file.
+enum ConfigSection: String, CaseIterable, Sendable {
+    case cluster
+    case manager
+    case gateway
+    case node
+    case queue
+
+    /// How the section is written in the file.
+    var header: String {
+        switch self {
+        case .cluster, .manager, .gateway: "[\(rawValue)]"
+        case .node, .queue: "[[\(rawValue)]]"
+        }
+    }
+}
+
+/// One key a cluster file may set.
+///
+/// This table is the one list of keys: the loader checks names against it (so typos are
+/// errors), `--help` texts and the README are written from it, and the tests check that each
+/// key's documented default is what an unset key gives.
+struct ConfigKey: Sendable, Equatable {
+    var section: ConfigSection
+    var name: String
+    /// The default as it would be written in an override, or nil when there is none.
+    var defaultText: String?
+    var help: String
+    /// Whether flags and environment variables may set the key; keys that identify an entry
+    /// of an array (node and queue ids, queue kinds) may only be written in the file.
+    var isOverridable = true
+
+    /// `section.name`, as written in `--set` flags.
+    var qualifiedName: String { "\(section.rawValue).\(name)" }
+
+    /// `DIALER_SECTION_NAME`.
+    var environmentVariable: String {
+        "DIALER_\(section.rawValue.uppercased())_\(name.uppercased())"
+    }
+
+    /// Whether the value must never appear in messages.
+    var isSecret: Bool { section == .cluster && name == "secret" }
+
+    /// The help line shown by the executables' `--help`.
+    var helpLine: String {
+        let defaultPart = defaultText.map { "default \($0)" } ?? "no default"
+        return "\(help) (\(defaultPart); env \(environmentVariable))"
+    }
+
+    static let all: [ConfigKey] = [
+        ConfigKey(
+            section: .cluster, name: "secret", defaultText: nil,
+            help: "Shared cluster secret, never sent on the wire; required unless secret_file is set."),
+        ConfigKey(
+            section: .cluster, name: "secret_file", defaultText: nil,
+            help: "File holding the cluster secret (read, surrounding whitespace trimmed), instead of secret."),
+        ConfigKey(
+            section: .cluster, name: "max_frame_bytes", defaultText: "1048576",
+            help: "Largest protocol frame in bytes, 1024 to 67108864."),
+        ConfigKey(
+            section: .cluster, name: "heartbeat_interval_ms", defaultText: "1000",
+            help: "Interval between heartbeats, in milliseconds."),
+        ConfigKey(
+            section: .cluster, name: "missed_heartbeats", defaultText: "3",
+            help: "Heartbeats missed in a row before a peer is considered gone."),
+        ConfigKey(
+            section: .cluster, name: "lease_duration_ms", defaultText: "10000",
+            help: "Length of a queue lease, in milliseconds."),
+        ConfigKey(
+            section: .cluster, name: "lease_renew_interval_ms", defaultText: "2500",
+            help: "How often a node renews its leases, in milliseconds."),
+        ConfigKey(
+            section: .cluster, name: "lease_safety_margin_ms", defaultText: "1500",
+            help: "A node stops dialing a queue this many milliseconds before its lease expires."),
+        ConfigKey(
+            section: .cluster, name: "log_level", defaultText: "info",
+            help: "Least severe level logged: trace, debug, info, notice, warning, error or critical."),
+        ConfigKey(
+            section: .cluster, name: "run_directory", defaultText: ".dialer/local",
+            help: "Directory for logs, ready files and the embedded database."),
+        ConfigKey(section: .manager, name: "id", defaultText: "manager", help: "The manager's member id."),
+        ConfigKey(
+            section: .manager, name: "cluster_address", defaultText: "127.0.0.1:7400",
+            help: "Where nodes and gateways connect to the manager."),
+        ConfigKey(
+            section: .manager, name: "http_address", defaultText: "127.0.0.1:8080",
+            help: "The manager's HTTP API, dashboard, /healthz, /readyz and /metrics."),
+        ConfigKey(
+            section: .manager, name: "database", defaultText: "<run_directory>/dialer.sqlite",
+            help: "The manager's database file."),
+        ConfigKey(section: .gateway, name: "id", defaultText: "gateway", help: "The gateway's member id."),
+        ConfigKey(
+            section: .gateway, name: "cluster_address", defaultText: "127.0.0.1:7500",
+            help: "Where nodes and protocol agents connect to the gateway."),
+        ConfigKey(
+            section: .gateway, name: "http_address", defaultText: "127.0.0.1:8090",
+            help: "The gateway's HTTP endpoints: agent desktop, /healthz, /readyz and /metrics."),
+        ConfigKey(
+            section: .node, name: "id", defaultText: nil,
+            help: "The node's member id; a node process is told which node it is.", isOverridable: false),
+        ConfigKey(
+            section: .node, name: "http_address", defaultText: "127.0.0.1:0",
+            help: "The node's /healthz, /readyz and /metrics (port 0: any free port)."),
+        ConfigKey(section: .queue, name: "id", defaultText: nil, help: "The queue's id.", isOverridable: false),
+        ConfigKey(
+            section: .queue, name: "kind", defaultText: "campaign", help: "campaign or inbound.",
+            isOverridable: false),
+    ]
+
+    /// The key `name` of `section`, if there is one.
+    static func find(_ section: ConfigSection, _ name: String) -> ConfigKey? {
+        all.first { $0.section == section && $0.name == name }
+    }
+
+    /// The key written `section.name`, if there is one.
+    static func find(qualifiedName: String) -> ConfigKey? {
+        all.first { $0.qualifiedName == qualifiedName }
+    }
+}
+
+/// Where a setting came from: it decides precedence and prefixes error messages.
+enum Origin: Equatable, Sendable {
+    case file(name: String?, line: Int)
+    case environment(variable: String)
+    /// `text` is the override as shown in messages (`--set key=value`, the secret redacted).
+    case flag(text: String)
+
+    /// Higher wins: flag > environment > file.
+    var rank: Int {
+        switch self {
+        case .file: 0
+        case .environment: 1
+        case .flag: 2
+        }
+    }
+
+    var source: String {
+        switch self {
+        case .file(let name?, let line): "\(name):\(line)"
+        case .file(nil, let line): "line \(line)"
+        case .environment(let variable): "environment \(variable)"
+        case .flag(let text): text
+        }
+    }
+
+    var line: Int? {
+        if case .file(_, let line) = self { line } else { nil }
+    }
+
+    /// Flags and environment variables already name the key in `source`; a file line does not.
+    var namesKey: Bool {
+        if case .file = self { false } else { true }
+    }
+}
+
+/// A value for a key, not yet converted to the key's type, and where it came from.
+struct Setting: Sendable {
+    enum Value: Sendable {
+        /// A typed value from the file.
+        case toml(TOMLValue)
+        /// Text from a flag or an environment variable, parsed as the key's type.
+        case text(String)
+    }
+
+    var value: Value
+    var origin: Origin
+
+    func string(for key: ConfigKey) throws(ConfigError) -> String {
+        switch value {
+        case .toml(.string(let string)), .text(let string): return string
+        case .toml(let other): throw mismatch(key, expected: "a string", found: other)
+        }
+    }
+
+    func integer(for key: ConfigKey) throws(ConfigError) -> Int {
+        switch value {
+        case .toml(.integer(let integer)):
+            guard let value = Int(exactly: integer) else { throw invalid(key, "\(integer) is out of range") }
+            return value
+        case .text(let text):
+            guard let integer = TOMLParser.parseInteger(Substring(text)), let value = Int(exactly: integer) else {
+                throw invalid(key, "expected an integer")
+            }
+            return value
+        case .toml(let other):
+            throw mismatch(key, expected: "an integer", found: other)
+        }
+    }
+
+    func milliseconds(for key: ConfigKey) throws(ConfigError) -> Duration {
+        .milliseconds(try integer(for: key))
+    }
+
+    func hostPort(for key: ConfigKey) throws(ConfigError) -> HostPort {
+        let text = try string(for: key)
+        do {
+            return try HostPort.parse(text)
+        } catch {
+            throw invalid(key, error.reason)
+        }
+    }
+
+    /// One of the cases of an enumeration, written as its raw value.
+    func choice<Choice>(for key: ConfigKey, of type: Choice.Type) throws(ConfigError) -> Choice
+    where Choice: RawRepresentable & CaseIterable, Choice.RawValue == String {
+        let text = try string(for: key)
+        guard let choice = Choice(rawValue: text) else {
+            let choices = Choice.allCases.map(\.rawValue).joined(separator: ", ")
+            throw invalid(key, "expected one of \(choices), got \(text.quoted)")
+        }
+        return choice
+    }
+
+    private func mismatch(_ key: ConfigKey, expected: String, found: TOMLValue) -> ConfigError {
+        invalid(key, "expected \(expected), found \(found.kindDescription)")
+    }
+
+    private func invalid(_ key: ConfigKey, _ message: String) -> ConfigError {
+        ConfigError(
+            kind: .invalidValue, origin: origin,
+            message: origin.namesKey ? message : "\(key.qualifiedName): \(message)")
+    }
+}
+
+/// The closest of `candidates` to a misspelt `name`, if one is close enough to be a typo.
+func suggestion(for name: String, among candidates: [String]) -> String? {
+    let scored = candidates.map { (candidate: $0, distance: editDistance(name, $0)) }
+    guard let best = scored.min(by: { $0.distance < $1.distance }) else { return nil }
+    return best.distance <= max(1, min(3, name.count / 3)) ? best.candidate : nil
+}
+
+/// Levenshtein distance over characters; names are short, so the quadratic cost is fine.
+private func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a)
+    let b = Array(b)
+    guard !a.isEmpty else { return b.count }
+    guard !b.isEmpty else { return a.count }
+    var previous = Array(0...b.count)
+    var current = [Int](repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+        current[0] = i
+        for j in 1...b.count {
+            let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, substitution)
+        }
+        swap(&previous, &current)
+    }
+    return previous[b.count]
+}

@@ -1,0 +1,142 @@
+/// Checks a built configuration as a whole: ranges, relations between timings, ids.
+///
+/// Each error names the key at fault and is prefixed with where its value came from, so that an
+/// operator fixes the right line, flag or variable.
+struct ConfigValidator {
+    let config: ClusterConfig
+    /// Where each `[cluster]`, `[manager]` and `[gateway]` value that is not a default came from.
+    let origins: [String: Origin]
+    /// Where each node's id came from (nil for the running node when it is not in the file).
+    let nodeOrigins: [Origin?]
+    /// Where each queue's id came from.
+    let queueOrigins: [Origin?]
+
+    /// The frame limit: big enough for any control message, small enough that one frame cannot
+    /// exhaust a process's memory.
+    static let frameBytesRange = 1024...(64 * 1024 * 1024)
+
+    func validate() throws(ConfigError) {
+        try validateCluster()
+        try checkID(config.manager.id, what: "manager.id", origin: origins["manager.id"])
+        try checkID(config.gateway.id, what: "gateway.id", origin: origins["gateway.id"])
+        if config.gateway.id == config.manager.id {
+            throw fail(["gateway.id"], "gateway.id \(config.gateway.id.quoted) is also manager.id")
+        }
+        if config.manager.database.isEmpty {
+            throw fail(["manager.database"], "manager.database must not be empty")
+        }
+        try validateNodes()
+        try validateQueues()
+    }
+
+    private func validateCluster() throws(ConfigError) {
+        let cluster = config.cluster
+        guard Self.frameBytesRange.contains(cluster.maxFrameBytes) else {
+            throw fail(
+                ["cluster.max_frame_bytes"],
+                "cluster.max_frame_bytes must be between 1024 and 67108864 (64 MiB), got \(cluster.maxFrameBytes)")
+        }
+        try atLeastOne(cluster.heartbeatInterval, "cluster.heartbeat_interval_ms")
+        guard cluster.missedHeartbeats >= 1 else {
+            throw fail(
+                ["cluster.missed_heartbeats"],
+                "cluster.missed_heartbeats must be at least 1, got \(cluster.missedHeartbeats)")
+        }
+        try atLeastOne(cluster.leaseDuration, "cluster.lease_duration_ms")
+        try atLeastOne(cluster.leaseRenewInterval, "cluster.lease_renew_interval_ms")
+        let margin = Self.milliseconds(cluster.leaseSafetyMargin)
+        let lease = Self.milliseconds(cluster.leaseDuration)
+        let renew = Self.milliseconds(cluster.leaseRenewInterval)
+        guard margin >= 0 else {
+            throw fail(
+                ["cluster.lease_safety_margin_ms"], "cluster.lease_safety_margin_ms must not be negative, got \(margin)"
+            )
+        }
+        guard margin < lease else {
+            throw fail(
+                ["cluster.lease_safety_margin_ms", "cluster.lease_duration_ms"],
+                "cluster.lease_safety_margin_ms (\(margin)) must be less than cluster.lease_duration_ms (\(lease))")
+        }
+        // A node must renew before it has to stop dialing, or every queue would pause once per lease.
+        guard renew + margin < lease else {
+            throw fail(
+                ["cluster.lease_renew_interval_ms", "cluster.lease_safety_margin_ms", "cluster.lease_duration_ms"],
+                "cluster.lease_renew_interval_ms (\(renew)) + cluster.lease_safety_margin_ms (\(margin)) must be "
+                    + "less than cluster.lease_duration_ms (\(lease))")
+        }
+        if cluster.runDirectory.isEmpty {
+            throw fail(["cluster.run_directory"], "cluster.run_directory must not be empty")
+        }
+    }
+
+    private func validateNodes() throws(ConfigError) {
+        var seen: [String: Origin?] = [:]
+        for (index, node) in config.nodes.enumerated() {
+            let origin = index < nodeOrigins.count ? nodeOrigins[index] : nil
+            try checkID(node.id, what: "node id", origin: origin)
+            if let first = seen[node.id] {
+                let firstPlace = first.map { " (first at \($0.source))" } ?? ""
+                throw ConfigError(
+                    kind: .invalidValue, origin: origin,
+                    message: "node id \(node.id.quoted) is used by two nodes\(firstPlace)")
+            }
+            seen[node.id] = origin
+            let roles = [("manager.id", config.manager.id), ("gateway.id", config.gateway.id)]
+            for (role, id) in roles where id == node.id {
+                throw ConfigError(
+                    kind: .invalidValue, origin: origin, message: "node id \(node.id.quoted) is also \(role)")
+            }
+        }
+    }
+
+    private func validateQueues() throws(ConfigError) {
+        var seen: [String: Origin?] = [:]
+        for (index, queue) in config.queues.enumerated() {
+            let origin = index < queueOrigins.count ? queueOrigins[index] : nil
+            try checkID(queue.id, what: "queue id", origin: origin)
+            if let first = seen[queue.id] {
+                let firstPlace = first.map { " (first at \($0.source))" } ?? ""
+                throw ConfigError(
+                    kind: .invalidValue, origin: origin,
+                    message: "queue id \(queue.id.quoted) is used by two queues\(firstPlace)")
+            }
+            seen[queue.id] = origin
+        }
+    }
+
+    /// Ids appear on the wire, in logs, metric labels and URLs, so they keep to a safe alphabet.
+    private func checkID(_ id: String, what: String, origin: Origin?) throws(ConfigError) {
+        guard !id.isEmpty else {
+            throw ConfigError(kind: .invalidValue, origin: origin, message: "\(what) must not be empty")
+        }
+        let allowed = id.unicodeScalars.allSatisfy { scalar in
+            switch scalar {
+            case "a"..."z", "A"..."Z", "0"..."9", "-", "_", ".": true
+            default: false
+            }
+        }
+        guard allowed else {
+            throw ConfigError(
+                kind: .invalidValue, origin: origin,
+                message: "\(what) \(id.quoted) may contain only ASCII letters, digits, '-', '_' and '.'")
+        }
+    }
+
+    private func atLeastOne(_ duration: Duration, _ key: String) throws(ConfigError) {
+        let value = Self.milliseconds(duration)
+        guard value >= 1 else { throw fail([key], "\(key) must be at least 1, got \(value)") }
+    }
+
+    /// An error attributed to the most recently layered of `keys` (a flag over the file), since
+    /// that is most likely the value just changed.
+    private func fail(_ keys: [String], _ message: String) -> ConfigError {
+        let origin = keys.compactMap { origins[$0] }.max { $0.rank < $1.rank }
+        return ConfigError(kind: .invalidValue, origin: origin, message: message)
+    }
+
+    /// Whole milliseconds; 128-bit so that any value an Int64 of milliseconds gives is exact.
+    private static func milliseconds(_ duration: Duration) -> Int128 {
+        let (seconds, attoseconds) = duration.components
+        return Int128(seconds) * 1000 + Int128(attoseconds / 1_000_000_000_000_000)
+    }
+}
