@@ -1,0 +1,93 @@
+/// The payload of every frame on a cluster connection.
+public typealias Envelope = Dialer_V1_Envelope
+/// The error codes of the cluster protocol.
+public typealias ProtocolErrorCode = Dialer_V1_ErrorCode
+
+extension Envelope {
+    /// A short, stable name of the message kind, for logs and metrics labels.
+    public var kindName: String {
+        guard let message else { return "none" }
+        switch message {
+        case .challenge: return "challenge"
+        case .hello: return "hello"
+        case .welcome: return "welcome"
+        case .error: return "error"
+        case .heartbeat: return "heartbeat"
+        case .register: return "register"
+        case .registered: return "registered"
+        case .leaseRenew: return "lease_renew"
+        case .leaseRenewed: return "lease_renewed"
+        case .leaseGrant: return "lease_grant"
+        case .leaseRevoke: return "lease_revoke"
+        case .leaseRelease: return "lease_release"
+        case .queueMap: return "queue_map"
+        case .drain: return "drain"
+        case .leaving: return "leaving"
+        case .queueSubscribe: return "queue_subscribe"
+        case .queueSubscribed: return "queue_subscribed"
+        case .queueUnsubscribe: return "queue_unsubscribe"
+        }
+    }
+
+    /// An envelope carrying one message, optionally as a request or reply.
+    public init(_ message: OneOf_Message, correlationID: UInt64 = 0) {
+        self.init()
+        self.message = message
+        self.correlationID = correlationID
+    }
+
+    /// An `Error` envelope.
+    public static func error(_ code: ProtocolErrorCode, _ text: String, correlationID: UInt64 = 0) -> Envelope {
+        var error = Dialer_V1_Error()
+        error.code = code
+        error.message = text
+        return Envelope(.error(error), correlationID: correlationID)
+    }
+}
+
+extension ProtocolErrorCode {
+    /// Whether the sender of this error closes the connection after it (see PROTOCOL.md).
+    public var isFatal: Bool {
+        switch self {
+        case .staleEpoch, .notOwner, .unknownQueue, .invalidArgument, .internal: return false
+        default: return true
+        }
+    }
+
+    /// The code's name as written in PROTOCOL.md.
+    public var name: String {
+        switch self {
+        case .unspecified: return "ERROR_CODE_UNSPECIFIED"
+        case .frameTooLarge: return "FRAME_TOO_LARGE"
+        case .malformedFrame: return "MALFORMED_FRAME"
+        case .unknownMessage: return "UNKNOWN_MESSAGE"
+        case .unexpectedMessage: return "UNEXPECTED_MESSAGE"
+        case .authenticationFailed: return "AUTHENTICATION_FAILED"
+        case .unsupportedVersion: return "UNSUPPORTED_VERSION"
+        case .heartbeatTimeout: return "HEARTBEAT_TIMEOUT"
+        case .staleEpoch: return "STALE_EPOCH"
+        case .notOwner: return "NOT_OWNER"
+        case .unknownQueue: return "UNKNOWN_QUEUE"
+        case .roleNotAllowed: return "ROLE_NOT_ALLOWED"
+        case .duplicateMember: return "DUPLICATE_MEMBER"
+        case .invalidArgument: return "INVALID_ARGUMENT"
+        case .shuttingDown: return "SHUTTING_DOWN"
+        case .internal: return "INTERNAL"
+        case .UNRECOGNIZED(let value): return "UNRECOGNIZED(\(value))"
+        }
+    }
+}
+
+/// A violation of the protocol by the peer: the connection answers with an `Error` frame
+/// carrying `code` and closes.
+public struct ProtocolViolation: Error, Hashable, Sendable, CustomStringConvertible {
+    public var code: ProtocolErrorCode
+    public var detail: String
+
+    public init(_ code: ProtocolErrorCode, _ detail: String) {
+        self.code = code
+        self.detail = detail
+    }
+
+    public var description: String { "\(code.name): \(detail)" }
+}
