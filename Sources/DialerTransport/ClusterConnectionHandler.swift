@@ -1,0 +1,162 @@
+public import DialerProtocol
+public import NIOCore
+
+/// The channel handler that runs a ``ConnectionStateMachine``: it performs the handshake,
+/// sends and checks heartbeats, turns decoder violations into `Error` frames, and passes
+/// only application messages of an established connection on to the next handler.
+public final class ClusterConnectionHandler: ChannelDuplexHandler {
+    public typealias InboundIn = Envelope
+    public typealias InboundOut = Envelope
+    public typealias OutboundIn = Envelope
+    public typealias OutboundOut = Envelope
+
+    private var machine: ConnectionStateMachine
+    private let heartbeatInterval: TimeAmount
+    private let handshakePromise: EventLoopPromise<PeerIdentity>
+    private let violationLog: ViolationLog?
+    private var heartbeat: Scheduled<Void>?
+    private var remoteHost = "unknown"
+    private var makeNonce: () -> [UInt8]
+
+    /// - Parameters:
+    ///   - handshakePromise: succeeded with the peer when the handshake completes, failed with
+    ///     a ``ProtocolViolation`` or ``PeerRejection`` when it does not.
+    ///   - nonceSource: the random nonce for this connection (tests pass a fixed one).
+    public init(
+        settings: ConnectionSettings,
+        side: ConnectionStateMachine.Side,
+        handshakePromise: EventLoopPromise<PeerIdentity>,
+        violationLog: ViolationLog?,
+        nonceSource: @escaping () -> [UInt8] = ClusterConnectionHandler.randomNonce
+    ) {
+        self.machine = ConnectionStateMachine(settings: settings, side: side)
+        self.heartbeatInterval = .nanoseconds(settings.heartbeatInterval.totalNanosecondsForNIO)
+        self.handshakePromise = handshakePromise
+        self.violationLog = violationLog
+        self.makeNonce = nonceSource
+    }
+
+    /// 32 bytes from the system's cryptographically secure generator.
+    public static func randomNonce() -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { start(context: context) }
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        // A connection that never became active (refused, timed out) ends here.
+        heartbeat?.cancel()
+        heartbeat = nil
+        handshakePromise.fail(ConnectionClosed())
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        heartbeat?.cancel()
+        heartbeat = nil
+        machine.connectionClosed()
+        handshakePromise.fail(ConnectionClosed())
+        context.fireChannelInactive()
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        perform(machine.received(unwrapInboundIn(data)), context: context)
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let violation = error as? ProtocolViolation {
+            perform(machine.violation(violation), context: context)
+        } else if error is ByteToMessageDecoderError {
+            perform(machine.violation(ProtocolViolation(.malformedFrame, "\(error)")), context: context)
+        } else {
+            // I/O errors: nothing to tell the peer, the connection is gone.
+            context.close(promise: nil)
+        }
+    }
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard machine.peer != nil else {
+            promise?.fail(ConnectionClosed())
+            return
+        }
+        context.write(data, promise: promise)
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        guard heartbeat == nil, !machine.isClosed else { return }
+        if let address = context.channel.remoteAddress?.ipAddress { remoteHost = address }
+        perform(machine.connectionActive(serverNonce: makeNonce()), context: context)
+        scheduleHeartbeat(context: context)
+    }
+
+    private func scheduleHeartbeat(context: ChannelHandlerContext) {
+        heartbeat = context.eventLoop.assumeIsolated().scheduleTask(in: heartbeatInterval) {
+            self.perform(self.machine.heartbeatTick(), context: context)
+            if !self.machine.isClosed { self.scheduleHeartbeat(context: context) }
+        }
+    }
+
+    private func perform(_ action: ConnectionStateMachine.Action, context: ChannelHandlerContext) {
+        switch action {
+        case .none:
+            break
+        case .send(let envelope):
+            context.writeAndFlush(wrapOutboundOut(envelope), promise: nil)
+        case .established(let peer, let reply):
+            if let reply { context.writeAndFlush(wrapOutboundOut(reply), promise: nil) }
+            handshakePromise.succeed(peer)
+        case .forward(let envelope):
+            context.fireChannelRead(wrapInboundOut(envelope))
+        case .failAndClose(let violation):
+            violationLog?.record(
+                host: remoteHost, code: violation.code.rawValue, codeName: violation.code.name,
+                detail: violation.detail, peer: machine.peer?.description)
+            handshakePromise.fail(violation)
+            heartbeat?.cancel()
+            let envelope = Envelope.error(violation.code, violation.detail)
+            context.writeAndFlush(wrapOutboundOut(envelope)).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+        case .closeAfterPeerError(let code, let message):
+            handshakePromise.fail(PeerRejection(code: code, message: message))
+            heartbeat?.cancel()
+            context.close(promise: nil)
+        }
+    }
+}
+
+@available(*, unavailable)
+extension ClusterConnectionHandler: Sendable {}
+
+/// The connection closed before the operation could complete.
+public struct ConnectionClosed: Error, Hashable, Sendable, CustomStringConvertible {
+    public init() {}
+    public var description: String { "cluster connection closed" }
+}
+
+/// The peer ended the connection with a fatal `Error` frame.
+public struct PeerRejection: Error, Hashable, Sendable, CustomStringConvertible {
+    public var code: ProtocolErrorCode
+    public var message: String
+
+    public init(code: ProtocolErrorCode, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "peer closed the connection: \(code.name): \(message)" }
+}
+
+extension Duration {
+    var totalNanosecondsForNIO: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

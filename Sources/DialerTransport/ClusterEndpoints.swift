@@ -1,0 +1,121 @@
+import DialerProtocol
+public import NIOCore
+public import NIOPosix
+
+/// Builds the channel pipeline every cluster connection uses: frame decoder and encoder,
+/// then the connection handler.
+enum ClusterPipeline {
+    static func configure(
+        _ channel: any Channel,
+        settings: ConnectionSettings,
+        side: ConnectionStateMachine.Side,
+        violationLog: ViolationLog?
+    ) throws -> (NIOAsyncChannel<Envelope, Envelope>, EventLoopFuture<PeerIdentity>) {
+        let promise = channel.eventLoop.makePromise(of: PeerIdentity.self)
+        let operations = channel.pipeline.syncOperations
+        try operations.addHandler(ByteToMessageHandler(FrameDecoder(maximumPayload: settings.maximumPayload)))
+        try operations.addHandler(MessageToByteHandler(FrameEncoder(maximumPayload: settings.maximumPayload)))
+        try operations.addHandler(
+            ClusterConnectionHandler(
+                settings: settings, side: side, handshakePromise: promise, violationLog: violationLog))
+        let asyncChannel = try NIOAsyncChannel<Envelope, Envelope>(wrappingChannelSynchronously: channel)
+        return (asyncChannel, promise.futureResult)
+    }
+}
+
+/// A listening socket for cluster connections. Each connection that completes the
+/// handshake is handed to the handler in its own child task.
+public final class ClusterServer: Sendable {
+    private let serverChannel:
+        NIOAsyncChannel<(NIOAsyncChannel<Envelope, Envelope>, EventLoopFuture<PeerIdentity>), Never>
+    /// The bound address (with the real port when 0 was asked for).
+    public let localAddress: SocketAddress
+
+    /// The bound port.
+    public var port: Int { localAddress.port ?? 0 }
+
+    private init(
+        serverChannel: NIOAsyncChannel<(NIOAsyncChannel<Envelope, Envelope>, EventLoopFuture<PeerIdentity>), Never>
+    ) {
+        self.serverChannel = serverChannel
+        self.localAddress = serverChannel.channel.localAddress!
+    }
+
+    /// Binds `host:port` (port 0 picks a free port).
+    public static func bind(
+        host: String,
+        port: Int,
+        settings: ConnectionSettings,
+        violationLog: ViolationLog?,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> ClusterServer {
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try ClusterPipeline.configure(
+                        channel, settings: settings, side: .server, violationLog: violationLog)
+                }
+            }
+        return ClusterServer(serverChannel: channel)
+    }
+
+    /// Accepts connections until the calling task is cancelled; each authenticated one runs
+    /// `handler` in a child task. Connections that fail the handshake never reach it.
+    public func run(handler: @escaping @Sendable (ClusterConnection) async -> Void) async throws {
+        try await serverChannel.executeThenClose { inbound in
+            try await withThrowingDiscardingTaskGroup { group in
+                for try await (connection, handshake) in inbound {
+                    group.addTask {
+                        do {
+                            let peer = try await handshake.get()
+                            await handler(ClusterConnection(peer: peer, asyncChannel: connection, side: .accepting))
+                        } catch {
+                            // The handler already answered and closed, or the peer left.
+                            try? await connection.channel.close()
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops accepting new connections.
+    public func close() async {
+        try? await serverChannel.channel.close()
+    }
+}
+
+/// Opens cluster connections.
+public enum ClusterClient {
+    /// Connects to `host:port` and completes the handshake; throws ``PeerRejection`` when
+    /// the server refuses (wrong secret, version, role ...).
+    public static func connect(
+        host: String,
+        port: Int,
+        settings: ConnectionSettings,
+        violationLog: ViolationLog? = nil,
+        connectTimeout: Duration = .seconds(3),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> ClusterConnection {
+        let nonce = ClusterConnectionHandler.randomNonce()
+        let (channel, handshake) = try await ClientBootstrap(group: group)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.nanoseconds(connectTimeout.totalNanosecondsForNIO))
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try ClusterPipeline.configure(
+                        channel, settings: settings, side: .client(nonce: nonce), violationLog: violationLog)
+                }
+            }
+        do {
+            let peer = try await handshake.get()
+            return ClusterConnection(peer: peer, asyncChannel: channel, side: .connecting)
+        } catch {
+            try? await channel.channel.close()
+            throw error
+        }
+    }
+}
