@@ -1,0 +1,109 @@
+import FoundationEssentials
+public import Hummingbird
+import NIOCore
+
+/// `/v1/cluster` and the node operations: the cluster table an operator reads and the drain
+/// a maintenance window starts with.
+public enum ClusterRoutes {
+    struct MemberBody: Encodable {
+        var id: String
+        var role: String
+        var state: String
+        var connected: Bool
+        var httpAddress: String
+        var clusterAddress: String
+        var lastHeartbeatAt: String?
+        var lastHeartbeatAgeMs: Int64?
+    }
+
+    struct QueueBody: Encodable {
+        var id: String
+        var kind: String
+        var owner: String?
+        var epoch: UInt64
+        var leaseExpiresAt: String?
+        var leaseExpiresInMs: Int64?
+        var handoff: String?
+    }
+
+    struct ClusterBody: Encodable {
+        var mapVersion: UInt64
+        var recovering: Bool
+        var nodes: [MemberBody]
+        var queues: [QueueBody]
+    }
+
+    struct ErrorBody: Encodable {
+        var error: String
+        var message: String
+    }
+
+    public static func add<Context: RequestContext>(to router: Router<Context>, coordinator: ClusterCoordinator) {
+        router.get("v1/cluster") { _, _ in
+            let view = await coordinator.view()
+            let wallNow = Date()
+            let body = ClusterBody(
+                mapVersion: view.mapVersion, recovering: view.recovering,
+                nodes: view.members.map { member in
+                    MemberBody(
+                        id: member.id, role: member.role, state: member.state, connected: member.connected,
+                        httpAddress: member.httpAddress, clusterAddress: member.clusterAddress,
+                        lastHeartbeatAt: member.lastHeardAgo.map { timestamp(wallNow, minus: $0) },
+                        lastHeartbeatAgeMs: member.lastHeardAgo?.totalMillisecondsValue)
+                },
+                queues: view.queues.map { queue in
+                    QueueBody(
+                        id: queue.id, kind: queue.kind, owner: queue.owner, epoch: queue.epoch,
+                        leaseExpiresAt: queue.leaseExpiresIn.map { timestamp(wallNow, minus: .zero - $0) },
+                        leaseExpiresInMs: queue.leaseExpiresIn?.totalMillisecondsValue, handoff: queue.handoff)
+                })
+            return try json(body, status: .ok)
+        }
+        router.post("v1/nodes/:id/drain") { _, context in
+            let id = try context.parameters.require("id")
+            do {
+                try await coordinator.drain(id)
+                return try json(["node": id, "state": "draining"], status: .accepted)
+            } catch ClusterCoordinator.DrainError.unknownNode(let name) {
+                return try json(
+                    ErrorBody(error: "unknown_node", message: "no node \(name) has registered"), status: .notFound)
+            }
+        }
+        router.post("v1/nodes/:id/resume") { _, context in
+            let id = try context.parameters.require("id")
+            do {
+                try await coordinator.resume(id)
+                return try json(["node": id, "state": "live"], status: .ok)
+            } catch ClusterCoordinator.DrainError.unknownNode(let name) {
+                return try json(
+                    ErrorBody(error: "unknown_node", message: "no node \(name) has registered"), status: .notFound)
+            }
+        }
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(value)
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    private static func timestamp(_ now: Date, minus age: Duration) -> String {
+        (now - age.secondsValue).formatted(.iso8601)
+    }
+}
+
+extension Duration {
+    var totalMillisecondsValue: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
+    var secondsValue: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,343 @@
+public import DialerConfig
+public import DialerCore
+import DialerProtocol
+import DialerTransport
+import FoundationEssentials
+public import Logging
+import Metrics
+
+/// The manager's single owner of cluster membership and the queue map.
+///
+/// It holds the ``LeaseTable`` (a pure state machine) and performs what it returns: grants,
+/// revocations and renewal answers go to nodes over their connections, queue map snapshots go
+/// to gateways, and every grant is journaled before it is sent.
+public actor ClusterCoordinator {
+    /// A connected or formerly connected member, as shown on `/v1/cluster`.
+    public struct MemberView: Sendable, Equatable {
+        public var id: String
+        public var role: String
+        public var state: String
+        public var connected: Bool
+        public var httpAddress: String
+        public var clusterAddress: String
+        public var lastHeardAgo: Duration?
+    }
+
+    /// One queue, as shown on `/v1/cluster`.
+    public struct QueueView: Sendable, Equatable {
+        public var id: String
+        public var kind: String
+        public var owner: String?
+        public var epoch: UInt64
+        public var leaseExpiresIn: Duration?
+        public var handoff: String?
+    }
+
+    public struct ClusterView: Sendable, Equatable {
+        public var mapVersion: UInt64
+        public var members: [MemberView]
+        public var queues: [QueueView]
+        public var recovering: Bool
+    }
+
+    public enum DrainError: Error, Equatable {
+        case unknownNode(String)
+    }
+
+    private struct Member {
+        var role: Dialer_V1_Role
+        var link: ClusterLink?
+        var connection: UInt64
+        var httpAddress = ""
+        var clusterAddress = ""
+        var lastHeard: Moment
+        var lastRenewalRequest: UInt64 = 0
+    }
+
+    private var table: LeaseTable
+    private var members: [MemberID: Member] = [:]
+    private var queueKinds: [QueueID: DialerConfig.QueueKind] = [:]
+    private var lastGrants: [QueueID: LeaseTable.LastGrant]
+    private var nextConnection: UInt64 = 0
+    private let clock: any DialerClock
+    private let journal: LeaseJournal
+    private let logger: Logger
+    private let grants = Counter(label: "dialer_manager_lease_grants_total")
+    private let revokes = Counter(label: "dialer_manager_lease_revokes_total")
+    private let staleRejections = Counter(
+        label: "dialer_manager_lease_rejections_total", dimensions: [("reason", "stale_epoch")])
+    private let expiredRejections = Counter(
+        label: "dialer_manager_lease_rejections_total", dimensions: [("reason", "expired")])
+    private let otherRejections = Counter(
+        label: "dialer_manager_lease_rejections_total", dimensions: [("reason", "other")])
+    private let connectedNodes = Gauge(label: "dialer_manager_connected_nodes")
+    private let connectedGateways = Gauge(label: "dialer_manager_connected_gateways")
+    private let unassignedQueues = Gauge(label: "dialer_manager_unassigned_queues")
+
+    /// - Parameters:
+    ///   - queues: the queues declared in the cluster configuration.
+    ///   - journal: where grants are recorded; when it holds grants from an earlier run the
+    ///     coordinator starts in recovery (see ``LeaseTable/init(leaseDuration:restoring:at:)``).
+    public init(
+        leaseDuration: Duration,
+        queues: [QueueSettings],
+        journal: LeaseJournal,
+        clock: any DialerClock,
+        logger: Logger
+    ) throws {
+        self.clock = clock
+        self.journal = journal
+        self.logger = logger
+        let restored = try journal.load()
+        self.lastGrants = restored
+        let now = clock.now()
+        var table =
+            restored.isEmpty
+            ? LeaseTable(leaseDuration: leaseDuration)
+            : LeaseTable(leaseDuration: leaseDuration, restoring: restored, at: now)
+        for queue in queues {
+            queueKinds[QueueID(queue.id)] = queue.kind
+            _ = table.declareQueue(QueueID(queue.id), at: now)
+        }
+        self.table = table
+        if !restored.isEmpty {
+            logger.notice(
+                "restarted with journaled leases: no grants for one lease period",
+                metadata: ["queues": "\(restored.count)"])
+        }
+    }
+
+    // MARK: Connections
+
+    /// A node or gateway registered on a new connection. Returns the connection number (to
+    /// match its later disconnect) and, for a node, the answer to the leases it reported.
+    func registered(
+        peer: PeerIdentity, link: ClusterLink, register: Dialer_V1_Register
+    ) -> (connection: UInt64, renewal: Dialer_V1_LeaseRenewed?) {
+        let now = clock.now()
+        let id = MemberID(peer.memberID)
+        nextConnection += 1
+        if let old = members[id]?.link {
+            // The newest authenticated connection wins: the old one is half-open or stale.
+            old.close(with: .duplicateMember, "replaced by a newer connection of the same member")
+        }
+        members[id] = Member(
+            role: peer.role, link: link, connection: nextConnection, httpAddress: register.httpAddress,
+            clusterAddress: register.clusterAddress, lastHeard: now,
+            lastRenewalRequest: register.renewalRequest)
+        logger.info("member registered", metadata: ["member": "\(peer)", "http": "\(register.httpAddress)"])
+        updateGauges()
+        switch peer.role {
+        case .node:
+            var actions = table.nodeJoined(id, at: now)
+            actions += table.renew(from: id, held: register.held.map(\.held), at: now)
+            let reply = perform(actions, replyTo: id)
+            return (nextConnection, reply)
+        case .gateway:
+            link.sendNow(Envelope(.queueMap(queueMap())))
+            return (nextConnection, nil)
+        default:
+            return (nextConnection, nil)
+        }
+    }
+
+    /// The connection `connection` of `member` closed (or missed its heartbeats).
+    public func disconnected(_ member: MemberID, connection: UInt64) {
+        guard var record = members[member], record.connection == connection else { return }
+        record.link = nil
+        members[member] = record
+        logger.notice("member connection lost", metadata: ["member": "\(member)", "role": "\(record.role.label)"])
+        if record.role == .node {
+            perform(table.nodeLost(member, at: clock.now()), replyTo: nil)
+        }
+        updateGauges()
+    }
+
+    /// The node announced it shuts down: it leaves placement now, its releases follow.
+    func leaving(_ node: MemberID, connection: UInt64) {
+        guard members[node]?.connection == connection, members[node]?.role == .node else { return }
+        logger.notice("node is leaving", metadata: ["node": "\(node)"])
+        perform(table.nodeLost(node, at: clock.now()), replyTo: nil)
+    }
+
+    /// Any frame arrived from `member`.
+    public func heard(_ member: MemberID, connection: UInt64) {
+        guard members[member]?.connection == connection else { return }
+        members[member]?.lastHeard = clock.now()
+    }
+
+    // MARK: Leases
+
+    /// A node renews the leases it holds; returns the answer to send back.
+    func renew(from node: MemberID, connection: UInt64, request: UInt64, held: [HeldLease]) -> Dialer_V1_LeaseRenewed {
+        let now = clock.now()
+        guard members[node]?.connection == connection else {
+            return Dialer_V1_LeaseRenewed(
+                renewed: [], rejected: held.map { RejectedLease(queue: $0.queue, epoch: $0.epoch, reason: .notMember) },
+                leaseDuration: table.leaseDuration)
+        }
+        if var member = members[node] {
+            member.lastHeard = now
+            member.lastRenewalRequest = max(member.lastRenewalRequest, request)
+            members[node] = member
+        }
+        return perform(table.renew(from: node, held: held, at: now), replyTo: node)
+            ?? Dialer_V1_LeaseRenewed(renewed: [], rejected: [], leaseDuration: table.leaseDuration)
+    }
+
+    /// A node hands a queue back.
+    public func release(from node: MemberID, lease: HeldLease) {
+        perform(table.release(from: node, queue: lease.queue, epoch: lease.epoch, at: clock.now()), replyTo: nil)
+    }
+
+    /// Time passes: expire lapsed leases and place unassigned queues.
+    public func tick() {
+        perform(table.tick(at: clock.now()), replyTo: nil)
+    }
+
+    /// The operator drains `node`: its queues move elsewhere, it gets nothing new.
+    public func drain(_ node: String) throws(DrainError) {
+        let id = MemberID(node)
+        guard table.state(of: id) != nil else { throw .unknownNode(node) }
+        logger.notice("draining node", metadata: ["node": "\(node)"])
+        members[id]?.link?.sendNow(Envelope(.drain(.init())))
+        perform(table.drain(id, at: clock.now()), replyTo: nil)
+    }
+
+    /// The operator puts a drained node back into placement.
+    public func resume(_ node: String) throws(DrainError) {
+        let id = MemberID(node)
+        guard table.state(of: id) != nil else { throw .unknownNode(node) }
+        var message = Dialer_V1_Drain()
+        message.resumed = true
+        members[id]?.link?.sendNow(Envelope(.drain(message)))
+        perform(table.resume(id, at: clock.now()), replyTo: nil)
+    }
+
+    // MARK: Views
+
+    public func view() -> ClusterView {
+        let now = clock.now()
+        let snapshot = table.snapshot
+        var views: [MemberView] = []
+        let nodeStates = Dictionary(uniqueKeysWithValues: snapshot.nodes.map { ($0.id, $0.state) })
+        for (id, member) in members {
+            let state: String
+            if member.role == .node {
+                state = nodeStates[id]?.rawValue ?? "unknown"
+            } else {
+                state = member.link == nil ? "lost" : "live"
+            }
+            views.append(
+                MemberView(
+                    id: id.rawValue, role: member.role.label, state: state, connected: member.link != nil,
+                    httpAddress: member.httpAddress, clusterAddress: member.clusterAddress,
+                    lastHeardAgo: now - member.lastHeard))
+        }
+        views.sort { ($0.role, $0.id) < ($1.role, $1.id) }
+        let queues = snapshot.queues.map { queue in
+            QueueView(
+                id: queue.id.rawValue, kind: (queueKinds[queue.id] ?? .campaign).rawValue,
+                owner: queue.owner?.rawValue, epoch: queue.epoch.rawValue,
+                leaseExpiresIn: queue.expiresAt.map { $0 - now }, handoff: queue.handoff?.rawValue)
+        }
+        return ClusterView(
+            mapVersion: snapshot.version, members: views, queues: queues, recovering: table.isRecovering(at: now))
+    }
+
+    // MARK: Performing actions
+
+    @discardableResult
+    private func perform(_ actions: [LeaseAction], replyTo: MemberID?) -> Dialer_V1_LeaseRenewed? {
+        var reply: Dialer_V1_LeaseRenewed?
+        // Journal every grant of this step before any is sent.
+        let newGrants = actions.compactMap { action -> (QueueID, LeaseTable.LastGrant)? in
+            guard case .grant(let node, let queue, let epoch, _) = action else { return nil }
+            return (queue, LeaseTable.LastGrant(epoch: epoch, owner: node))
+        }
+        if !newGrants.isEmpty {
+            for (queue, grant) in newGrants { lastGrants[queue] = grant }
+            do {
+                try journal.save(lastGrants)
+            } catch {
+                logger.critical("cannot write the lease journal", metadata: ["error": "\(error)"])
+            }
+        }
+        for action in actions {
+            switch action {
+            case .grant(let node, let queue, let epoch, _):
+                grants.increment()
+                var grant = Dialer_V1_LeaseGrant()
+                grant.lease = Dialer_V1_QueueLease(HeldLease(queue: queue, epoch: epoch))
+                grant.leaseDurationMs = UInt32(clamping: table.leaseDuration.totalMilliseconds)
+                grant.queueKind = (queueKinds[queue] ?? .campaign).rawValue
+                grant.anchorRenewalRequest = members[node]?.lastRenewalRequest ?? 0
+                logger.info("lease granted", metadata: ["queue": "\(queue)", "epoch": "\(epoch)", "node": "\(node)"])
+                members[node]?.link?.sendNow(Envelope(.leaseGrant(grant)))
+            case .revoke(let node, let queue, let epoch, let reason):
+                revokes.increment()
+                var revoke = Dialer_V1_LeaseRevoke()
+                revoke.lease = Dialer_V1_QueueLease(HeldLease(queue: queue, epoch: epoch))
+                revoke.reason = Dialer_V1_RevokeReason(reason)
+                logger.info(
+                    "lease revoked",
+                    metadata: ["queue": "\(queue)", "epoch": "\(epoch)", "node": "\(node)", "reason": "\(reason)"])
+                members[node]?.link?.sendNow(Envelope(.leaseRevoke(revoke)))
+            case .renewReply(let node, let renewed, let rejected):
+                for rejection in rejected {
+                    switch rejection.reason {
+                    case .staleEpoch: staleRejections.increment()
+                    case .expired: expiredRejections.increment()
+                    default: otherRejections.increment()
+                    }
+                    logger.notice(
+                        "lease renewal rejected",
+                        metadata: [
+                            "queue": "\(rejection.queue)", "epoch": "\(rejection.epoch)", "node": "\(node)",
+                            "reason": "\(rejection.reason)",
+                        ])
+                }
+                let answer = Dialer_V1_LeaseRenewed(
+                    renewed: renewed.map(\.held), rejected: rejected, leaseDuration: table.leaseDuration)
+                if node == replyTo {
+                    reply = answer
+                } else {
+                    members[node]?.link?.sendNow(Envelope(.leaseRenewed(answer)))
+                }
+            case .releaseIgnored(let node, let queue, let epoch):
+                logger.debug(
+                    "stale release ignored", metadata: ["queue": "\(queue)", "epoch": "\(epoch)", "node": "\(node)"])
+            case .nodeDrained(let node):
+                logger.notice("node drained: it holds no queue", metadata: ["node": "\(node)"])
+            case .queueMapChanged:
+                let map = Envelope(.queueMap(queueMap()))
+                for member in members.values where member.role == .gateway {
+                    member.link?.sendNow(map)
+                }
+            }
+        }
+        updateGauges()
+        return reply
+    }
+
+    private func queueMap() -> Dialer_V1_QueueMap {
+        let snapshot = table.snapshot
+        var map = Dialer_V1_QueueMap()
+        map.version = snapshot.version
+        map.entries = snapshot.queues.map { queue in
+            var entry = Dialer_V1_QueueMapEntry()
+            entry.queue = queue.id.rawValue
+            entry.owner = queue.owner?.rawValue ?? ""
+            entry.epoch = queue.epoch.rawValue
+            entry.queueKind = (queueKinds[queue.id] ?? .campaign).rawValue
+            return entry
+        }
+        return map
+    }
+
+    private func updateGauges() {
+        connectedNodes.record(members.values.filter { $0.role == .node && $0.link != nil }.count)
+        connectedGateways.record(members.values.filter { $0.role == .gateway && $0.link != nil }.count)
+        unassignedQueues.record(table.snapshot.queues.filter { $0.owner == nil }.count)
+    }
+}

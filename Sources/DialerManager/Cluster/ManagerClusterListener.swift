@@ -1,0 +1,77 @@
+import DialerCore
+import DialerProtocol
+public import DialerTransport
+public import Logging
+
+/// Serves the manager's cluster port: nodes and gateways connect, register, renew leases and
+/// hand queues back. Each connection runs in its own task; state lives in the coordinator.
+public struct ManagerClusterListener: Sendable {
+    let coordinator: ClusterCoordinator
+    let logger: Logger
+
+    public init(coordinator: ClusterCoordinator, logger: Logger) {
+        self.coordinator = coordinator
+        self.logger = logger
+    }
+
+    /// Handles one authenticated connection until it closes.
+    public func handle(_ connection: ClusterConnection) async {
+        let member = MemberID(connection.peer.memberID)
+        var logger = self.logger
+        logger[metadataKey: "member"] = "\(connection.peer)"
+        let coordinator = self.coordinator
+        let registeredConnection: UInt64? = try? await connection.run { link, inbound in
+            var registration: UInt64?
+            do {
+                try await inbound.forEach { envelope in
+                    if let registration { await coordinator.heard(member, connection: registration) }
+                    switch envelope.message {
+                    case .register(let register):
+                        guard registration == nil else {
+                            link.close(with: .unexpectedMessage, "register was already received")
+                            return
+                        }
+                        let (number, renewal) = await coordinator.registered(
+                            peer: connection.peer, link: link, register: register)
+                        registration = number
+                        var registered = Dialer_V1_Registered()
+                        if let renewal { registered.renewal = renewal }
+                        try await link.reply(to: envelope, with: .registered(registered))
+                    case .leaseRenew(let renew):
+                        guard let registration, connection.peer.role == .node else {
+                            link.close(with: .unexpectedMessage, "lease_renew needs a registered node")
+                            return
+                        }
+                        let answer = await coordinator.renew(
+                            from: member, connection: registration, request: renew.renewalRequest,
+                            held: renew.held.map(\.held))
+                        try await link.reply(to: envelope, with: .leaseRenewed(answer))
+                    case .leaseRelease(let release):
+                        guard registration != nil, connection.peer.role == .node else {
+                            link.close(with: .unexpectedMessage, "lease_release needs a registered node")
+                            return
+                        }
+                        await coordinator.release(from: member, lease: release.lease.held)
+                    case .leaving:
+                        guard let registration else { return }
+                        await coordinator.leaving(member, connection: registration)
+                    case .heartbeat:
+                        break
+                    case .error(let error):
+                        logger.notice(
+                            "peer reported an error",
+                            metadata: ["code": "\(error.code.name)", "detail": "\(error.message)"])
+                    default:
+                        link.close(with: .unexpectedMessage, "\(envelope.kindName) is not accepted by the manager")
+                    }
+                }
+            } catch {
+                logger.debug("connection ended", metadata: ["error": "\(error)"])
+            }
+            return registration
+        }
+        if let registeredConnection {
+            await coordinator.disconnected(member, connection: registeredConnection)
+        }
+    }
+}

@@ -1,0 +1,192 @@
+public import DialerConfig
+public import DialerCore
+import DialerProtocol
+import DialerRuntime
+import DialerTransport
+import FoundationEssentials
+public import Hummingbird
+public import Logging
+import NIOCore
+public import Prometheus
+import ServiceLifecycle
+
+/// Assembles a dialer node process: its lease ownership, its sessions with the manager and
+/// the gateway, and its HTTP endpoints.
+public struct NodeProcess: Sendable {
+    public let ownership: QueueOwnership
+    let config: ClusterConfig
+    let node: NodeSettings
+    let registry: PrometheusCollectorRegistry
+    let readiness = Readiness(conditions: ["manager-connection", "gateway-connection"])
+    let readyFile: String?
+    let clock: any DialerClock
+    let logger: Logger
+
+    public init(
+        config: ClusterConfig,
+        node: NodeSettings,
+        registry: PrometheusCollectorRegistry,
+        readyFile: String?,
+        clock: any DialerClock = SystemClock(),
+        logger: Logger
+    ) {
+        self.config = config
+        self.node = node
+        self.registry = registry
+        self.readyFile = readyFile
+        self.clock = clock
+        self.logger = logger
+        self.ownership = QueueOwnership(
+            node: MemberID(node.id), leaseDuration: config.cluster.leaseDuration,
+            safetyMargin: config.cluster.leaseSafetyMargin, clock: clock, logger: logger)
+    }
+
+    public func application() -> some ApplicationProtocol {
+        let router = Router()
+        OperationsRoutes.add(to: router, registry: registry, readiness: readiness)
+        let (ownership, nodeID) = (self.ownership, node.id)
+        router.get("v1/leases") { _, _ in
+            struct Body: Encodable {
+                var node: String
+                var draining: Bool
+                var leases: [Lease]
+            }
+            struct Lease: Encodable {
+                var queue: String
+                var epoch: UInt64
+                var validForMs: Int64
+                var gatewaySubscribed: Bool
+            }
+            let leases = await ownership.view()
+            let body = Body(
+                node: nodeID, draining: await ownership.draining,
+                leases: leases.map {
+                    Lease(
+                        queue: $0.queue, epoch: $0.epoch, validForMs: $0.validFor.totalMilliseconds,
+                        gatewaySubscribed: $0.gatewaySubscribed)
+                })
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            encoder.outputFormatting = [.sortedKeys]
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(body))))
+        }
+        let logger = self.logger
+        let listening = ListeningAddresses(waitingFor: ["http"]) { [readyFile] addresses in
+            logger.notice("node listening", metadata: ["http": "\(addresses["http"]!)"])
+            guard let readyFile else { return }
+            let file = ReadyFile(
+                role: "node", id: nodeID, pid: Int32(ProcessInfo.processInfo.processIdentifier), clusterAddress: nil,
+                httpAddress: addresses["http"]!)
+            do { try file.write(to: readyFile) } catch {
+                logger.error("cannot write the ready file", metadata: ["error": "\(error)"])
+            }
+        }
+        let service = NodeClusterService(
+            config: config, node: node, ownership: ownership, readiness: readiness, clock: clock, logger: logger)
+        return ProcessApplication.make(
+            router: router, address: node.httpAddress, services: [service], listening: listening, logger: logger)
+    }
+}
+
+/// The node's cluster side: the manager session (register, renew, grants), the gateway
+/// session (queue subscriptions), and the lease clock.
+struct NodeClusterService: Service {
+    let config: ClusterConfig
+    let node: NodeSettings
+    let ownership: QueueOwnership
+    let readiness: Readiness
+    let clock: any DialerClock
+    let logger: Logger
+
+    func run() async throws {
+        let settings = ConnectionSettings(
+            localID: node.id, localRole: .node, secret: ClusterSecret(config.cluster.secret ?? ""),
+            heartbeatInterval: config.cluster.heartbeatInterval, missedHeartbeats: config.cluster.missedHeartbeats,
+            maximumPayload: config.cluster.maxFrameBytes)
+        let manager = ReconnectingClient(
+            host: config.manager.clusterAddress.host, port: config.manager.clusterAddress.port, settings: settings,
+            logger: logger)
+        let gateway = ReconnectingClient(
+            host: config.gateway.clusterAddress.host, port: config.gateway.clusterAddress.port, settings: settings,
+            logger: logger)
+        let (ownership, readiness, clock) = (self.ownership, self.readiness, self.clock)
+        let renewInterval = config.cluster.leaseRenewInterval
+        let httpAddress = node.httpAddress.description
+        let tickInterval = min(config.cluster.leaseSafetyMargin / 4, .milliseconds(100))
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await manager.run(
+                    whileConnected: { link in
+                        await ownership.managerConnected(link)
+                        let (request, held) = await ownership.rejoinReport()
+                        var register = Dialer_V1_Register()
+                        register.httpAddress = httpAddress
+                        register.held = held.map(Dialer_V1_QueueLease.init)
+                        register.renewalRequest = request.rawValue
+                        let reply = try await link.request(.register(register))
+                        guard case .registered(let registered) = reply.message else {
+                            throw NodeRegistrationRefused(reply: reply.kindName)
+                        }
+                        await ownership.renewalAnswered(request: request, answer: registered.renewal)
+                        readiness.set("manager-connection", true)
+                        while true {
+                            try await clock.sleep(for: renewInterval)
+                            let (request, held) = await ownership.makeRenewal()
+                            var renew = Dialer_V1_LeaseRenew()
+                            renew.held = held.map(Dialer_V1_QueueLease.init)
+                            renew.renewalRequest = request.rawValue
+                            // An unanswered renewal is not fatal: the leases lapse on the node's
+                            // clock, and the heartbeat decides whether the connection is dead.
+                            guard let answer = try? await link.request(.leaseRenew(renew), timeout: renewInterval),
+                                case .leaseRenewed(let renewed) = answer.message
+                            else { continue }
+                            await ownership.renewalAnswered(request: request, answer: renewed)
+                        }
+                    },
+                    onMessage: { envelope, _ in
+                        switch envelope.message {
+                        case .leaseGrant(let grant): await ownership.granted(grant)
+                        case .leaseRevoke(let revoke): await ownership.revoked(revoke)
+                        case .drain(let drain): await ownership.drain(resumed: drain.resumed)
+                        default: break
+                        }
+                    },
+                    onDisconnect: {
+                        readiness.set("manager-connection", false)
+                        await ownership.managerConnected(nil)
+                    })
+            }
+            group.addTask {
+                await gateway.run(
+                    whileConnected: { link in
+                        await ownership.gatewayConnected(link)
+                        readiness.set("gateway-connection", true)
+                        while true { try await Task.sleep(for: .seconds(3600)) }
+                    },
+                    onMessage: { _, _ in },
+                    onDisconnect: {
+                        readiness.set("gateway-connection", false)
+                        await ownership.gatewayConnected(nil)
+                    })
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    await ownership.tick()
+                    try? await clock.sleep(for: tickInterval)
+                }
+            }
+            // Runs until SIGTERM/SIGINT; then hand every queue back before the connections close.
+            try? await gracefulShutdown()
+            await ownership.shutdown()
+            group.cancelAll()
+        }
+    }
+}
+
+struct NodeRegistrationRefused: Error, CustomStringConvertible {
+    var reply: String
+    var description: String { "the manager answered register with \(reply)" }
+}

@@ -1,0 +1,40 @@
+import NIOCore
+import Synchronization
+
+/// Collects the addresses a process's listeners actually bound, and fires once all of them
+/// are known (used to write the ready file after the HTTP server and the cluster listener
+/// are both up).
+public final class ListeningAddresses: Sendable {
+    private struct State {
+        var expected: Set<String>
+        var addresses: [String: String] = [:]
+        var fired = false
+    }
+
+    private let state: Mutex<State>
+    private let onAllBound: @Sendable ([String: String]) -> Void
+
+    /// - Parameters:
+    ///   - names: the listeners to wait for, e.g. `["http", "cluster"]`.
+    ///   - onAllBound: called once with name → `host:port` when every listener reported.
+    public init(waitingFor names: Set<String>, onAllBound: @escaping @Sendable ([String: String]) -> Void) {
+        self.state = Mutex(State(expected: names))
+        self.onAllBound = onAllBound
+    }
+
+    /// Reports one listener's bound `host:port`.
+    public func bound(_ name: String, address: String) {
+        let complete: [String: String]? = state.withLock { state in
+            state.addresses[name] = address
+            guard !state.fired, state.expected.isSubset(of: state.addresses.keys) else { return nil }
+            state.fired = true
+            return state.addresses
+        }
+        if let complete { onAllBound(complete) }
+    }
+
+    /// Formats a NIO socket address as `host:port`.
+    public static func describe(host: String, port: Int?) -> String {
+        host.contains(":") ? "[\(host)]:\(port ?? 0)" : "\(host):\(port ?? 0)"
+    }
+}

@@ -1,0 +1,29 @@
+public import DialerConfig
+public import Hummingbird
+public import Logging
+import NIOCore
+public import ServiceLifecycle
+
+/// Builds the HTTP application of a process, with its other services run alongside it in one
+/// service group: SIGTERM or SIGINT shuts them all down gracefully, the HTTP server last.
+public enum ProcessApplication {
+    public static func make<Context: RequestContext>(
+        router: Router<Context>,
+        address: HostPort,
+        services: [any Service],
+        listening: ListeningAddresses,
+        logger: Logger
+    ) -> some ApplicationProtocol where Context.Source == ApplicationRequestContextSource {
+        Application(
+            router: router,
+            configuration: ApplicationConfiguration(
+                address: .hostname(address.host, port: address.port), serverName: nil),
+            services: services,
+            onServerRunning: { channel in
+                listening.bound(
+                    "http", address: ListeningAddresses.describe(host: address.host, port: channel.localAddress?.port))
+            },
+            logger: logger
+        )
+    }
+}

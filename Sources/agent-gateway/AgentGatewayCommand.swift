@@ -1,0 +1,26 @@
+import AgentGateway
+import ArgumentParser
+import DialerConfig
+import DialerRuntime
+import Hummingbird
+import Logging
+
+/// The agent gateway: agent sessions, reservations and queue fencing.
+@main
+struct AgentGatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent-gateway",
+        abstract: "The dialer's agent gateway: agent sessions, reservations, queue fencing.",
+        discussion: ProcessOptions.overrideHelp)
+
+    @OptionGroup var options: ProcessOptions
+
+    func run() async throws {
+        let config = try options.load(role: "gateway")
+        let registry = ProcessBootstrap.bootstrap(logLevel: config.cluster.logLevel)
+        var logger = Logger(label: "dialer.gateway")
+        logger[metadataKey: "member"] = "\(config.gateway.id)"
+        let process = GatewayProcess(config: config, registry: registry, readyFile: options.readyFile, logger: logger)
+        try await process.application().runService()
+    }
+}
