@@ -112,7 +112,7 @@ let package = Package(
         .target(
             name: "DialerTestSupport",
             dependencies: [
-                "DialerCore", "DialerProtocol", "DialerTransport",
+                "DialerCore", "DialerProtocol", "DialerTransport", "DialerRuntime",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -148,6 +148,7 @@ let package = Package(
             name: "dialerctl",
             dependencies: [
                 "DialerConfig", "DialerRuntime",
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -177,7 +178,7 @@ let package = Package(
         .testTarget(name: "DialerConfigTests", dependencies: ["DialerConfig"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ClusterTests",
-            dependencies: ["DialerTestSupport", "DialerProtocol", "DialerTransport", "DialerCore"],
+            dependencies: ["DialerTestSupport", "DialerProtocol", "DialerTransport", "DialerCore", "DialerRuntime"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,0 +1,140 @@
+public import DialerRuntime
+public import Foundation
+
+/// A real cluster on loopback for tests: the manager, the gateway and nodes as separate
+/// processes from this build, every port ephemeral, fast lease timings, a fresh run directory.
+///
+/// Call ``shutdown()`` at the end (also on failure); ``logs()`` returns every process's log
+/// for the failure message.
+public final class LocalTestCluster: Sendable {
+    public struct Timings: Sendable {
+        public var heartbeatMs = 200
+        public var missedHeartbeats = 4
+        public var leaseMs = 2000
+        public var renewMs = 400
+        public var marginMs = 500
+
+        public init() {}
+    }
+
+    public let launcher: ClusterLauncher
+    public let runDirectory: String
+    public let configPath: String
+    public let secret = "cluster-test-secret"
+    private let nodes: [String]
+
+    /// Writes the configuration (manager, gateway, `nodes`, `queues`) to a new directory.
+    public init(nodes: [String], queues: [(id: String, kind: String)], timings: Timings = Timings()) throws {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("dialer-cluster-\(UUID().uuidString.prefix(8))").path
+        self.runDirectory = directory
+        self.nodes = nodes
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var toml = """
+            [cluster]
+            secret = "\(secret)"
+            heartbeat_interval_ms = \(timings.heartbeatMs)
+            missed_heartbeats = \(timings.missedHeartbeats)
+            lease_duration_ms = \(timings.leaseMs)
+            lease_renew_interval_ms = \(timings.renewMs)
+            lease_safety_margin_ms = \(timings.marginMs)
+            log_level = "info"
+            run_directory = "\(directory)"
+
+            [manager]
+            cluster_address = "127.0.0.1:0"
+            http_address = "127.0.0.1:0"
+
+            [gateway]
+            cluster_address = "127.0.0.1:0"
+            http_address = "127.0.0.1:0"
+
+            """
+        for node in nodes {
+            toml += "\n[[node]]\nid = \"\(node)\"\nhttp_address = \"127.0.0.1:0\"\n"
+        }
+        for queue in queues {
+            toml += "\n[[queue]]\nid = \"\(queue.id)\"\nkind = \"\(queue.kind)\"\n"
+        }
+        self.configPath = directory + "/cluster.toml"
+        try toml.write(toFile: configPath, atomically: true, encoding: .utf8)
+        self.launcher = try ClusterLauncher(binDirectory: ClusterLauncher.ownBinDirectory, runDirectory: directory)
+    }
+
+    /// Starts the manager, the gateway and every node.
+    public func start() async throws {
+        try await startManager()
+        try await startGateway()
+        for node in nodes { try await startNode(node) }
+    }
+
+    public func startManager() async throws {
+        try await launcher.start(
+            executable: "dialer-manager", role: "manager", id: "manager", arguments: ["--config", configPath])
+    }
+
+    public func startGateway() async throws {
+        try await launcher.start(
+            executable: "agent-gateway", role: "gateway", id: "gateway",
+            arguments: ["--config", configPath, "--manager-address", managerClusterAddress])
+    }
+
+    public func startNode(_ id: String) async throws {
+        try await launcher.start(
+            executable: "dialer-node", role: "node", id: id,
+            arguments: [
+                "--config", configPath, "--id", id, "--manager-address", managerClusterAddress,
+                "--gateway-address", gatewayClusterAddress,
+            ])
+    }
+
+    func member(_ id: String) -> ClusterLauncher.Member? { launcher.members.first { $0.id == id } }
+
+    public var managerClusterAddress: String { member("manager")?.ready.clusterAddress ?? "" }
+    public var gatewayClusterAddress: String { member("gateway")?.ready.clusterAddress ?? "" }
+    public func httpAddress(of id: String) -> String { member(id)?.ready.httpAddress ?? "" }
+
+    /// The manager's HTTP API.
+    public var manager: ManagerHTTPClient { ManagerHTTPClient(address: httpAddress(of: "manager")) }
+
+    /// `/v1/cluster`.
+    public func table() async throws -> ClusterTable {
+        try await manager.get("v1/cluster", as: ClusterTable.self)
+    }
+
+    /// A node's own view of its leases, or nil if it does not answer within `timeout`.
+    public func leases(of node: String, timeout: TimeInterval = 0.5) async -> NodeLeases? {
+        try? await ManagerHTTPClient(address: httpAddress(of: node)).get(
+            "v1/leases", as: NodeLeases.self, timeout: timeout)
+    }
+
+    /// The Prometheus text of a process.
+    public func metrics(of id: String) async throws -> String {
+        let (_, body) = try await ManagerHTTPClient(address: httpAddress(of: id)).send("GET", "metrics")
+        return String(decoding: body, as: UTF8.self)
+    }
+
+    /// Polls `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.
+    public func waitUntil(timeout: Duration, _ condition: () async throws -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if (try? await condition()) == true { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    /// Every process's log, for a failure message.
+    public func logs() -> String {
+        launcher.members.map {
+            "===== \($0.id) (\($0.logFile)) =====\n" + ClusterLauncher.tail(of: $0.logFile, lines: 80)
+        }
+        .joined(separator: "\n")
+    }
+
+    /// Stops every process (gracefully, then by force) and removes the run directory.
+    public func shutdown(keepFiles: Bool = false) async {
+        await launcher.stopAll(grace: .seconds(5))
+        if !keepFiles { try? FileManager.default.removeItem(atPath: runDirectory) }
+    }
+}

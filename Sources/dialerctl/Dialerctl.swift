@@ -1,0 +1,195 @@
+import ArgumentParser
+import DialerConfig
+import DialerRuntime
+import Foundation
+import Synchronization
+import UnixSignals
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The operator's command line: start a local cluster, read its state, drain a node.
+@main
+struct Dialerctl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dialerctl",
+        abstract: "Operate a dialer cluster.",
+        subcommands: [Up.self, Status.self, Drain.self, Resume.self])
+}
+
+/// Options that locate the manager's HTTP API.
+struct ManagerLocation: ParsableArguments {
+    @Option(name: .long, help: "The cluster configuration file; the manager's address is read from it.")
+    var config: String?
+
+    @Option(name: .long, help: "The manager's HTTP address (host:port); overrides --config.")
+    var manager: String?
+
+    func client() throws -> ManagerHTTPClient {
+        if let manager { return ManagerHTTPClient(address: manager) }
+        let environment = ProcessInfo.processInfo.environment
+        let config = try ConfigLoader.load(
+            path: config ?? environment["DIALER_CONFIG"] ?? "cluster-config/local.toml", overrides: [],
+            environment: environment, nodeID: nil, requireSecret: false)
+        return ManagerHTTPClient(address: config.manager.httpAddress.description)
+    }
+}
+
+extension Dialerctl {
+    struct Up: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start every process of a cluster file on this machine; Ctrl-C stops them all.")
+
+        @Option(name: .long, help: "The cluster configuration file.")
+        var config: String = "cluster-config/local.toml"
+
+        @Argument(help: "The cluster configuration file (same as --config).")
+        var file: String?
+
+        @Option(name: .long, help: "Where the dialer executables are (default: beside dialerctl).")
+        var binDirectory: String?
+
+        func run() async throws {
+            let path = file ?? config
+            let environment = ProcessInfo.processInfo.environment
+            let cluster: ClusterConfig
+            do {
+                cluster = try ConfigLoader.load(path: path, overrides: [], environment: environment, nodeID: nil)
+            } catch {
+                throw ValidationError("configuration: \(error)")
+            }
+            let launcher = try ClusterLauncher(
+                binDirectory: binDirectory ?? ClusterLauncher.ownBinDirectory,
+                runDirectory: cluster.cluster.runDirectory)
+            let signals = SignalWatcher()
+            print("starting the cluster of \(path) (logs in \(cluster.cluster.runDirectory))")
+            do {
+                let manager = try await launcher.start(
+                    executable: "dialer-manager", role: "manager", id: cluster.manager.id,
+                    arguments: ["--config", path])
+                report(manager)
+                let managerAddress = manager.ready.clusterAddress ?? cluster.manager.clusterAddress.description
+                let gateway = try await launcher.start(
+                    executable: "agent-gateway", role: "gateway", id: cluster.gateway.id,
+                    arguments: ["--config", path, "--manager-address", managerAddress])
+                report(gateway)
+                let gatewayAddress = gateway.ready.clusterAddress ?? cluster.gateway.clusterAddress.description
+                for node in cluster.nodes {
+                    let member = try await launcher.start(
+                        executable: "dialer-node", role: "node", id: node.id,
+                        arguments: [
+                            "--config", path, "--id", node.id, "--manager-address", managerAddress,
+                            "--gateway-address", gatewayAddress,
+                        ])
+                    report(member)
+                }
+            } catch {
+                await launcher.stopAll()
+                throw error
+            }
+            print("cluster up; `dialerctl status --config \(path)` shows it. Ctrl-C stops it.")
+            // Wait for Ctrl-C / SIGTERM, or for a process to die on its own.
+            var stop = false
+            while !stop {
+                stop = signals.received != nil
+                for member in launcher.members where !launcher.isRunning(member.id) {
+                    print("\(member.role) \(member.id) exited; see \(member.logFile)")
+                    stop = true
+                    break
+                }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            print("stopping the cluster ...")
+            await launcher.stopAll()
+            print("stopped")
+        }
+
+        private func report(_ member: ClusterLauncher.Member) {
+            let address = [member.ready.clusterAddress.map { "cluster \($0)" }, "http \(member.ready.httpAddress)"]
+                .compactMap { $0 }.joined(separator: ", ")
+            print(
+                "\(member.role.padding(toLength: 8, withPad: " ", startingAt: 0)) \(member.id.padding(toLength: 10, withPad: " ", startingAt: 0)) \(address)  log \(member.logFile)"
+            )
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the cluster table from the manager.")
+
+        @OptionGroup var location: ManagerLocation
+
+        func run() async throws {
+            let table = try await location.client().get("v1/cluster", as: ClusterTable.self)
+            print("members (queue map version \(table.mapVersion)\(table.recovering ? ", manager recovering" : "")):")
+            print(row(["ROLE", "ID", "STATE", "CONNECTED", "HTTP", "LAST HEARTBEAT"]))
+            for node in table.nodes {
+                print(
+                    row([
+                        node.role, node.id, node.state, node.connected ? "yes" : "no", node.httpAddress,
+                        node.lastHeartbeatAgeMs.map { "\($0) ms ago" } ?? "-",
+                    ]))
+            }
+            print("\nqueues:")
+            print(row(["QUEUE", "KIND", "OWNER", "EPOCH", "LEASE LEFT", "HANDOFF"]))
+            for queue in table.queues {
+                print(
+                    row([
+                        queue.id, queue.kind, queue.owner ?? "-", String(queue.epoch),
+                        queue.leaseExpiresInMs.map { "\($0) ms" } ?? "-", queue.handoff ?? "",
+                    ]))
+            }
+        }
+
+        private func row(_ cells: [String]) -> String {
+            let widths = [10, 12, 10, 10, 18, 16]
+            return zip(cells, widths).map { $0.padding(toLength: max($1, $0.count + 1), withPad: " ", startingAt: 0) }
+                .joined()
+        }
+    }
+
+    struct Drain: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Drain a node: it finishes what it has in hand and hands its queues to the others.")
+
+        @Argument(help: "The node id.") var node: String
+        @OptionGroup var location: ManagerLocation
+
+        func run() async throws {
+            try await nodeOperation(location: location, path: "v1/nodes/\(node)/drain")
+        }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Put a drained node back to work.")
+
+        @Argument(help: "The node id.") var node: String
+        @OptionGroup var location: ManagerLocation
+
+        func run() async throws {
+            try await nodeOperation(location: location, path: "v1/nodes/\(node)/resume")
+        }
+    }
+}
+
+private func nodeOperation(location: ManagerLocation, path: String) async throws {
+    let (status, body) = try await location.client().send("POST", path)
+    let text = String(decoding: body, as: UTF8.self)
+    guard (200..<300).contains(status) else { throw ValidationError("manager answered \(status): \(text)") }
+    print(text)
+}
+
+/// Notes SIGINT/SIGTERM instead of dying on them, so `up` can stop its children first.
+final class SignalWatcher: Sendable {
+    private let last = Mutex<UnixSignal?>(nil)
+
+    init() {
+        Task { [weak self] in
+            for await signal in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
+                self?.last.withLock { $0 = signal }
+            }
+        }
+    }
+
+    var received: UnixSignal? { last.withLock { $0 } }
+}

@@ -1,0 +1,214 @@
+import DialerProtocol
+import DialerRuntime
+import DialerTestSupport
+import DialerTransport
+import Foundation
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Samples every live node's own view of its leases, all the time, and records any moment at
+/// which two nodes both believed they validly owned the same queue.
+final class OwnershipSampler: Sendable {
+    private let state = Mutex<(samples: Int, violations: [String])>((0, []))
+
+    var samples: Int { state.withLock { $0.samples } }
+    var violations: [String] { state.withLock { $0.violations } }
+
+    func run(cluster: LocalTestCluster, nodes: [String]) async {
+        while !Task.isCancelled {
+            var owners: [String: [String]] = [:]
+            // Nodes that do not answer (killed, stopped) are not live and believe nothing.
+            for node in nodes {
+                guard let view = await cluster.leases(of: node, timeout: 0.3) else { continue }
+                for lease in view.leases where lease.validForMs > 0 {
+                    owners[lease.queue, default: []].append("\(node)@\(lease.epoch)")
+                }
+            }
+            state.withLock { state in
+                state.samples += 1
+                for (queue, holders) in owners where holders.count > 1 {
+                    state.violations.append("\(queue) owned by \(holders.joined(separator: ", "))")
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
+
+@Suite("Cluster: queue ownership across real processes", .serialized)
+struct QueueOwnershipClusterTests {
+    static let nodes = ["node-1", "node-2", "node-3"]
+    static let queues = (1...6).map { (id: "queue-\($0)", kind: $0 == 6 ? "inbound" : "campaign") }
+
+    @Test func leasesMoveSafelyThroughKillStopDrainAndTerm() async throws {
+        let cluster = try LocalTestCluster(nodes: Self.nodes, queues: Self.queues)
+        var passed = false
+        defer {
+            if !passed { print(cluster.logs()) }
+        }
+        do {
+            try await run(cluster)
+            passed = true
+        } catch {
+            Issue.record("cluster test failed: \(error)")
+        }
+        await cluster.shutdown(keepFiles: !passed || ProcessInfo.processInfo.environment["DIALER_KEEP_CLUSTER"] != nil)
+    }
+
+    private func ownersByQueue(_ cluster: LocalTestCluster) async throws -> [String: (owner: String?, epoch: UInt64)] {
+        var result: [String: (owner: String?, epoch: UInt64)] = [:]
+        for queue in try await cluster.table().queues { result[queue.id] = (queue.owner, queue.epoch) }
+        return result
+    }
+
+    private func run(_ cluster: LocalTestCluster) async throws {
+        try await cluster.start()
+        let sampler = OwnershipSampler()
+        let sampling = Task { await sampler.run(cluster: cluster, nodes: Self.nodes) }
+        defer { sampling.cancel() }
+
+        // 1. Every queue gets exactly one owner, and each owner believes it.
+        let allOwned = await cluster.waitUntil(timeout: .seconds(20)) {
+            let table = try await cluster.table()
+            guard table.queues.count == 6, table.queues.allSatisfy({ $0.owner != nil }) else { return false }
+            var believed: [String: String] = [:]
+            for node in Self.nodes {
+                for lease in await cluster.leases(of: node)?.leases ?? [] { believed[lease.queue] = node }
+            }
+            return table.queues.allSatisfy { believed[$0.id] == $0.owner }
+        }
+        #expect(allOwned, "every queue has one owner that knows it")
+
+        // 2. kill -9 of a node: its queues move within lease + 2 s, under a higher epoch.
+        var before = try await ownersByQueue(cluster)
+        let victim = Self.nodes.max { a, b in
+            before.values.filter { $0.owner == a }.count < before.values.filter { $0.owner == b }.count
+        }!
+        let victimQueues = before.filter { $0.value.owner == victim }.map(\.key)
+        #expect(!victimQueues.isEmpty)
+        let killedAt = ContinuousClock.now
+        cluster.launcher.signal(victim, SIGKILL)
+        let moved = await cluster.waitUntil(timeout: .seconds(10)) {
+            let now = try await ownersByQueue(cluster)
+            return victimQueues.allSatisfy { queue in
+                guard let entry = now[queue], let owner = entry.owner else { return false }
+                return owner != victim && entry.epoch > before[queue]!.epoch
+            }
+        }
+        let moveTime = ContinuousClock.now - killedAt
+        #expect(moved, "the killed node's queues moved to live nodes with a higher epoch")
+        #expect(moveTime <= .milliseconds(2000 + 2000), "moved within lease + 2 s (took \(moveTime))")
+
+        // Bring it back; placement gives it its share again.
+        try await cluster.startNode(victim)
+        #expect(
+            await cluster.waitUntil(timeout: .seconds(20)) {
+                try await cluster.table().queues.contains { $0.owner == victim }
+            })
+
+        // 3. SIGSTOP a node past its lease, then SIGCONT: it must not act on its old leases.
+        before = try await ownersByQueue(cluster)
+        let frozen = Self.nodes.first { node in before.values.contains { $0.owner == node } }!
+        let frozenLeases = before.filter { $0.value.owner == frozen }
+        let staleBefore = try await staleRejections(cluster)
+        cluster.launcher.signal(frozen, SIGSTOP)
+        try await Task.sleep(for: .milliseconds(2000 + 1500))
+        let movedWhileFrozen = try await ownersByQueue(cluster)
+        for (queue, lease) in frozenLeases {
+            #expect(
+                movedWhileFrozen[queue]!.epoch > lease.epoch, "\(queue) got a new epoch while \(frozen) was stopped")
+        }
+        cluster.launcher.signal(frozen, SIGCONT)
+        // The first answer after waking must already show no old lease as valid.
+        let woke = await cluster.waitUntil(timeout: .seconds(5)) { await cluster.leases(of: frozen) != nil }
+        #expect(woke)
+        let afterWake = await cluster.leases(of: frozen)?.leases ?? []
+        for lease in afterWake {
+            if let old = frozenLeases[lease.queue] {
+                #expect(lease.epoch > old.epoch, "\(frozen) still believes \(lease.queue)@\(lease.epoch) after waking")
+            }
+        }
+        // When it registers again it reports the old leases, and the manager refuses their epochs.
+        #expect(
+            await cluster.waitUntil(timeout: .seconds(10)) { try await staleRejections(cluster) > staleBefore },
+            "the manager rejected the woken node's stale epochs")
+
+        // The gateway fences stale epochs too: present an old epoch as that node would.
+        let (queue, lease) = frozenLeases.first!
+        let verdict = try await subscribeAtGateway(cluster, as: frozen, queue: queue, epoch: lease.epoch)
+        #expect(verdict == .staleEpoch, "the gateway refused \(queue)@\(lease.epoch)")
+
+        // 4. Drain: the node ends with no queue, and they all have owners elsewhere.
+        let drained = Self.nodes.first { $0 != frozen }!
+        let (status, _) = try await cluster.manager.send("POST", "v1/nodes/\(drained)/drain")
+        #expect(status == 202)
+        #expect(
+            await cluster.waitUntil(timeout: .seconds(10)) {
+                let table = try await cluster.table()
+                let own = await cluster.leases(of: drained)
+                return table.queues.allSatisfy { $0.owner != nil && $0.owner != drained }
+                    && own?.leases.isEmpty == true && own?.draining == true
+            }, "\(drained) drained")
+        let (unknownStatus, _) = try await cluster.manager.send("POST", "v1/nodes/no-such-node/drain")
+        #expect(unknownStatus == 404)
+
+        // 5. SIGTERM: the node hands its queues back, so they move before their leases expire.
+        before = try await ownersByQueue(cluster)
+        let terminated = Self.nodes.first { node in node != drained && before.values.contains { $0.owner == node } }!
+        let table = try await cluster.table()
+        let earliestExpiry = table.queues.filter { $0.owner == terminated }.compactMap(\.leaseExpiresInMs).min() ?? 0
+        let termAt = ContinuousClock.now
+        cluster.launcher.signal(terminated, SIGTERM)
+        let movedOnTerm = await cluster.waitUntil(timeout: .seconds(10)) {
+            let now = try await ownersByQueue(cluster)
+            return before.filter { $0.value.owner == terminated }.allSatisfy { queue, old in
+                now[queue]!.owner != nil && now[queue]!.owner != terminated && now[queue]!.epoch > old.epoch
+            }
+        }
+        let termMove = ContinuousClock.now - termAt
+        #expect(movedOnTerm)
+        #expect(
+            termMove < .milliseconds(earliestExpiry),
+            "moved in \(termMove), before the old leases would have expired (\(earliestExpiry) ms)")
+        #expect(await cluster.launcher.waitForExit(terminated, timeout: .seconds(10)) == 0, "clean exit on SIGTERM")
+
+        // Throughout: no two live nodes believed they owned one queue.
+        sampling.cancel()
+        #expect(sampler.samples > 20)
+        #expect(sampler.violations.isEmpty, "overlapping ownership: \(sampler.violations.prefix(5))")
+    }
+
+    private func staleRejections(_ cluster: LocalTestCluster) async throws -> Double {
+        let text = try await cluster.metrics(of: "manager")
+        return text.split(separator: "\n")
+            .filter { $0.hasPrefix("dialer_manager_lease_rejections_total") && $0.contains("stale_epoch") }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+            .reduce(0, +)
+    }
+
+    private func subscribeAtGateway(
+        _ cluster: LocalTestCluster, as node: String, queue: String, epoch: UInt64
+    ) async throws -> ProtocolErrorCode? {
+        let address = cluster.gatewayClusterAddress.split(separator: ":")
+        let settings = ConnectionSettings(
+            localID: node + "-probe", localRole: .node, secret: ClusterSecret(cluster.secret),
+            heartbeatInterval: .milliseconds(200), missedHeartbeats: 4)
+        let connection = try await ClusterClient.connect(
+            host: String(address[0]), port: Int(address[1])!, settings: settings)
+        return try await connection.run { link, inbound in
+            async let reader: Void = inbound.forEach { _ in }
+            var subscribe = Dialer_V1_QueueSubscribe()
+            subscribe.lease.queue = queue
+            subscribe.lease.epoch = epoch
+            let reply = try await link.request(.queueSubscribe(subscribe))
+            link.close()
+            try? await reader
+            if case .error(let error) = reply.message { return error.code }
+            return nil
+        }
+    }
+}
