@@ -85,7 +85,9 @@ struct ManagerClusterService: Service {
             violationLog: ViolationLog(logger: logger))
         listening.bound("cluster", address: ListeningAddresses.describe(host: address.host, port: server.port))
         readiness.set("cluster-listener", true)
-        let listener = ManagerClusterListener(coordinator: coordinator, logger: logger)
+        let listener = ManagerClusterListener(
+            coordinator: coordinator, leaseDuration: config.cluster.leaseDuration,
+            renewInterval: config.cluster.leaseRenewInterval, logger: logger)
         let tickInterval = min(config.cluster.leaseDuration / 20, .milliseconds(250))
         try await cancelWhenGracefulShutdown {
             try await withThrowingDiscardingTaskGroup { group in

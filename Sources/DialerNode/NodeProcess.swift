@@ -113,6 +113,7 @@ struct NodeClusterService: Service {
             logger: logger)
         let (ownership, readiness, clock) = (self.ownership, self.readiness, self.clock)
         let renewInterval = config.cluster.leaseRenewInterval
+        let (leaseDuration, logger) = (config.cluster.leaseDuration, self.logger)
         let httpAddress = node.httpAddress.description
         let tickInterval = min(config.cluster.leaseSafetyMargin / 4, .milliseconds(100))
 
@@ -129,6 +130,13 @@ struct NodeClusterService: Service {
                         let reply = try await link.request(.register(register))
                         guard case .registered(let registered) = reply.message else {
                             throw NodeRegistrationRefused(reply: reply.kindName)
+                        }
+                        if registered.leaseDurationMs != UInt32(clamping: leaseDuration.totalMilliseconds) {
+                            // Validity is computed from this node's own setting; a longer one at the
+                            // manager is safe, a shorter one is not.
+                            logger.warning(
+                                "manager's lease duration differs from this node's configuration",
+                                metadata: ["manager_ms": "\(registered.leaseDurationMs)"])
                         }
                         await ownership.renewalAnswered(request: request, answer: registered.renewal)
                         readiness.set("manager-connection", true)

@@ -20,7 +20,8 @@ public struct QueueFence: Sendable {
     }
 
     public private(set) var holders: [QueueID: Holder] = [:]
-    /// The version of the last map applied; older maps are ignored.
+    /// The version of the last map applied (for display: a restarted manager counts from 0
+    /// again, so versions are not compared; epochs are, per queue).
     public private(set) var mapVersion: UInt64 = 0
 
     public init() {}
@@ -28,7 +29,6 @@ public struct QueueFence: Sendable {
     /// Applies a queue map snapshot. Returns the queues whose holder changed (their old
     /// subscriptions and reservations must be dropped).
     public mutating func apply(mapVersion version: UInt64, entries: [(QueueID, MemberID?, Epoch)]) -> [QueueID] {
-        guard version >= mapVersion else { return [] }
         mapVersion = version
         var changed: [QueueID] = []
         for (queue, owner, epoch) in entries {

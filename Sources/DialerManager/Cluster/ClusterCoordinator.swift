@@ -114,6 +114,7 @@ public actor ClusterCoordinator {
     func registered(
         peer: PeerIdentity, link: ClusterLink, register: Dialer_V1_Register
     ) -> (connection: UInt64, renewal: Dialer_V1_LeaseRenewed?) {
+        defer { updateGauges() }
         let now = clock.now()
         let id = MemberID(peer.memberID)
         nextConnection += 1

@@ -7,10 +7,14 @@ public import Logging
 /// hand queues back. Each connection runs in its own task; state lives in the coordinator.
 public struct ManagerClusterListener: Sendable {
     let coordinator: ClusterCoordinator
+    let leaseDuration: Duration
+    let renewInterval: Duration
     let logger: Logger
 
-    public init(coordinator: ClusterCoordinator, logger: Logger) {
+    public init(coordinator: ClusterCoordinator, leaseDuration: Duration, renewInterval: Duration, logger: Logger) {
         self.coordinator = coordinator
+        self.leaseDuration = leaseDuration
+        self.renewInterval = renewInterval
         self.logger = logger
     }
 
@@ -19,7 +23,7 @@ public struct ManagerClusterListener: Sendable {
         let member = MemberID(connection.peer.memberID)
         var logger = self.logger
         logger[metadataKey: "member"] = "\(connection.peer)"
-        let coordinator = self.coordinator
+        let (coordinator, leaseDuration, renewInterval) = (self.coordinator, self.leaseDuration, self.renewInterval)
         let registeredConnection: UInt64? = try? await connection.run { link, inbound in
             var registration: UInt64?
             do {
@@ -35,6 +39,8 @@ public struct ManagerClusterListener: Sendable {
                             peer: connection.peer, link: link, register: register)
                         registration = number
                         var registered = Dialer_V1_Registered()
+                        registered.leaseDurationMs = UInt32(clamping: leaseDuration.totalMilliseconds)
+                        registered.leaseRenewIntervalMs = UInt32(clamping: renewInterval.totalMilliseconds)
                         if let renewal { registered.renewal = renewal }
                         try await link.reply(to: envelope, with: .registered(registered))
                     case .leaseRenew(let renew):
