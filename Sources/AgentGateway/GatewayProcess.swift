@@ -6,7 +6,6 @@ import DialerTransport
 import FoundationEssentials
 public import Hummingbird
 public import Logging
-import NIOCore
 public import Prometheus
 import ServiceLifecycle
 
@@ -44,31 +43,17 @@ public struct GatewayProcess: Sendable {
                 var subscriber: String?
             }
             let view = await queueMap.view()
-            let encoder = JSONEncoder()
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            encoder.outputFormatting = [.sortedKeys]
             let body = Body(
                 mapVersion: view.mapVersion,
                 queues: view.queues.map {
                     Queue(queue: $0.queue, owner: $0.owner, epoch: $0.epoch, subscriber: $0.subscriber)
                 })
-            return Response(
-                status: .ok, headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(body))))
+            return try JSONResponse.make(body)
         }
         let gateway = config.gateway
         let logger = self.logger
-        let listening = ListeningAddresses(waitingFor: ["http", "cluster"]) { [readyFile] addresses in
-            logger.notice(
-                "gateway listening", metadata: ["http": "\(addresses["http"]!)", "cluster": "\(addresses["cluster"]!)"])
-            guard let readyFile else { return }
-            let file = ReadyFile(
-                role: "gateway", id: gateway.id, pid: Int32(ProcessInfo.processInfo.processIdentifier),
-                clusterAddress: addresses["cluster"], httpAddress: addresses["http"]!)
-            do { try file.write(to: readyFile) } catch {
-                logger.error("cannot write the ready file", metadata: ["error": "\(error)"])
-            }
-        }
+        let listening = ListeningAddresses.announcing(
+            ["http", "cluster"], role: "gateway", id: gateway.id, readyFile: readyFile, logger: logger)
         let service = GatewayClusterService(
             config: config, queueMap: queueMap, readiness: readiness, listening: listening, logger: logger)
         return ProcessApplication.make(

@@ -46,17 +46,8 @@ public struct ManagerProcess: Sendable {
         ClusterRoutes.add(to: router, coordinator: coordinator)
         let manager = config.manager
         let logger = self.logger
-        let listening = ListeningAddresses(waitingFor: ["http", "cluster"]) { [readyFile] addresses in
-            logger.notice(
-                "manager listening", metadata: ["http": "\(addresses["http"]!)", "cluster": "\(addresses["cluster"]!)"])
-            guard let readyFile else { return }
-            let file = ReadyFile(
-                role: "manager", id: manager.id, pid: ProcessID.current, clusterAddress: addresses["cluster"],
-                httpAddress: addresses["http"]!)
-            do { try file.write(to: readyFile) } catch {
-                logger.error("cannot write the ready file", metadata: ["path": "\(readyFile)", "error": "\(error)"])
-            }
-        }
+        let listening = ListeningAddresses.announcing(
+            ["http", "cluster"], role: "manager", id: manager.id, readyFile: readyFile, logger: logger)
         let cluster = ManagerClusterService(
             config: config, coordinator: coordinator, readiness: readiness, listening: listening, clock: clock,
             logger: logger)
@@ -101,9 +92,4 @@ struct ManagerClusterService: Service {
             }
         }
     }
-}
-
-/// This process's id, for the ready file.
-public enum ProcessID {
-    public static var current: Int32 { Int32(ProcessInfo.processInfo.processIdentifier) }
 }

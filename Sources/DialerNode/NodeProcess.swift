@@ -6,7 +6,6 @@ import DialerTransport
 import FoundationEssentials
 public import Hummingbird
 public import Logging
-import NIOCore
 public import Prometheus
 import ServiceLifecycle
 
@@ -65,24 +64,11 @@ public struct NodeProcess: Sendable {
                         queue: $0.queue, epoch: $0.epoch, validForMs: $0.validFor.totalMilliseconds,
                         gatewaySubscribed: $0.gatewaySubscribed)
                 })
-            let encoder = JSONEncoder()
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            encoder.outputFormatting = [.sortedKeys]
-            return Response(
-                status: .ok, headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(body))))
+            return try JSONResponse.make(body)
         }
         let logger = self.logger
-        let listening = ListeningAddresses(waitingFor: ["http"]) { [readyFile] addresses in
-            logger.notice("node listening", metadata: ["http": "\(addresses["http"]!)"])
-            guard let readyFile else { return }
-            let file = ReadyFile(
-                role: "node", id: nodeID, pid: Int32(ProcessInfo.processInfo.processIdentifier), clusterAddress: nil,
-                httpAddress: addresses["http"]!)
-            do { try file.write(to: readyFile) } catch {
-                logger.error("cannot write the ready file", metadata: ["error": "\(error)"])
-            }
-        }
+        let listening = ListeningAddresses.announcing(
+            ["http"], role: "node", id: nodeID, readyFile: readyFile, logger: logger)
         let service = NodeClusterService(
             config: config, node: node, ownership: ownership, readiness: readiness, clock: clock, logger: logger)
         return ProcessApplication.make(

@@ -1,4 +1,5 @@
-import NIOCore
+import FoundationEssentials
+public import Logging
 import Synchronization
 
 /// Collects the addresses a process's listeners actually bound, and fires once all of them
@@ -31,6 +32,26 @@ public final class ListeningAddresses: Sendable {
             return state.addresses
         }
         if let complete { onAllBound(complete) }
+    }
+
+    /// Waits for `names`, then logs the addresses and, when `readyFile` is set, writes them there
+    /// for whoever started the process.
+    public static func announcing(
+        _ names: Set<String>, role: String, id: String, readyFile: String?, logger: Logger
+    ) -> ListeningAddresses {
+        ListeningAddresses(waitingFor: names) { addresses in
+            logger.notice(
+                "listening", metadata: addresses.reduce(into: [:]) { $0[$1.key] = "\($1.value)" })
+            guard let readyFile else { return }
+            let file = ReadyFile(
+                role: role, id: id, pid: Int32(ProcessInfo.processInfo.processIdentifier),
+                clusterAddress: addresses["cluster"], httpAddress: addresses["http"] ?? "")
+            do {
+                try file.write(to: readyFile)
+            } catch {
+                logger.error("cannot write the ready file", metadata: ["path": "\(readyFile)", "error": "\(error)"])
+            }
+        }
     }
 
     /// Formats a NIO socket address as `host:port`.

@@ -49,8 +49,9 @@ public struct ProcessOptions: ParsableArguments, Sendable {
     /// The `--help` text listing every key that can be overridden.
     public static var overrideHelp: String {
         var lines = [
-            "Every configuration value can be set by flag (--set section.key=value) or by environment",
-            "variable (DIALER_SECTION_KEY); a flag beats the environment, which beats the file.", "",
+            "Every configuration value can be set by flag (--set section.key=value) or by environment "
+                + "variable (DIALER_SECTION_KEY); a flag beats the environment, which beats the file.",
+            "",
             "Keys:",
         ]
         for (key, help) in ConfigLoader.overridableKeys {

@@ -1,6 +1,6 @@
+import DialerRuntime
 import FoundationEssentials
 public import Hummingbird
-import NIOCore
 
 /// `/v1/cluster` and the node operations: the cluster table an operator reads and the drain
 /// a maintenance window starts with.
@@ -57,15 +57,15 @@ public enum ClusterRoutes {
                         leaseExpiresAt: queue.leaseExpiresIn.map { timestamp(wallNow, minus: .zero - $0) },
                         leaseExpiresInMs: queue.leaseExpiresIn?.totalMillisecondsValue, handoff: queue.handoff)
                 })
-            return try json(body, status: .ok)
+            return try JSONResponse.make(body, status: .ok)
         }
         router.post("v1/nodes/:id/drain") { _, context in
             let id = try context.parameters.require("id")
             do {
                 try await coordinator.drain(id)
-                return try json(["node": id, "state": "draining"], status: .accepted)
+                return try JSONResponse.make(["node": id, "state": "draining"], status: .accepted)
             } catch ClusterCoordinator.DrainError.unknownNode(let name) {
-                return try json(
+                return try JSONResponse.make(
                     ErrorBody(error: "unknown_node", message: "no node \(name) has registered"), status: .notFound)
             }
         }
@@ -73,22 +73,12 @@ public enum ClusterRoutes {
             let id = try context.parameters.require("id")
             do {
                 try await coordinator.resume(id)
-                return try json(["node": id, "state": "live"], status: .ok)
+                return try JSONResponse.make(["node": id, "state": "live"], status: .ok)
             } catch ClusterCoordinator.DrainError.unknownNode(let name) {
-                return try json(
+                return try JSONResponse.make(
                     ErrorBody(error: "unknown_node", message: "no node \(name) has registered"), status: .notFound)
             }
         }
-    }
-
-    static func json(_ value: some Encodable, status: HTTPResponse.Status) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(value)
-        return Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     private static func timestamp(_ now: Date, minus age: Duration) -> String {
