@@ -1,0 +1,123 @@
+/// A number of the campaign's caller-ID pool.
+public struct PooledCallerID: Hashable, Sendable, Codable {
+    /// The number presented, E.164.
+    public var number: String
+    /// Prefixes of dialed numbers (E.164, e.g. `"+1212"`) for which this number is local:
+    /// local presence presents a number from the called party's own area, which more people
+    /// answer. Empty: used only by rotation.
+    public var localPrefixes: [String]
+
+    /// A pooled number, local to `localPrefixes`.
+    public init(number: String, localPrefixes: [String] = []) {
+        self.number = number
+        self.localPrefixes = localPrefixes
+    }
+}
+
+/// How the pool's numbers take turns for contacts without a local number.
+public enum CallerIDRotation: String, Hashable, Sendable, Codable, CaseIterable {
+    /// In pool order, one after the other (the caller keeps the cursor).
+    case roundRobin
+    /// The number used least today first, so the numbers wear evenly.
+    case leastUsed
+}
+
+/// The numbers a campaign presents to the people it calls.
+///
+/// The number for one call, highest precedence first: a pre-dial hook's (outside this module),
+/// the contact's own ``Contact/callerID``, a pooled number local to the contact, a pooled number
+/// by rotation, the campaign's ``defaultNumber``. Pooled numbers that reached
+/// ``dailyCapPerNumber`` today are skipped, because carriers flag numbers that call too often.
+public struct CallerIDSettings: Hashable, Sendable, Codable {
+    /// The campaign's own number, E.164; the last resort.
+    public var defaultNumber: String?
+    /// Numbers to rotate through, with their local-presence prefixes.
+    public var pool: [PooledCallerID]
+    /// How the pool rotates.
+    public var rotation: CallerIDRotation
+    /// The most calls per day presenting one pooled number; `nil` for no cap.
+    public var dailyCapPerNumber: Int?
+
+    /// Caller-ID settings; the defaults present nothing (the trunk's own number).
+    public init(
+        defaultNumber: String? = nil,
+        pool: [PooledCallerID] = [],
+        rotation: CallerIDRotation = .roundRobin,
+        dailyCapPerNumber: Int? = nil
+    ) {
+        self.defaultNumber = defaultNumber
+        self.pool = pool
+        self.rotation = rotation
+        self.dailyCapPerNumber = dailyCapPerNumber
+    }
+
+    /// Decodes the settings; a missing key takes its default.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        defaultNumber = try container.decodeIfPresent(String.self, forKey: .defaultNumber)
+        pool = try container.decodeIfPresent([PooledCallerID].self, forKey: .pool) ?? []
+        rotation = try container.decodeIfPresent(CallerIDRotation.self, forKey: .rotation) ?? .roundRobin
+        dailyCapPerNumber = try container.decodeIfPresent(Int.self, forKey: .dailyCapPerNumber)
+    }
+
+    private enum CodingKeys: String, CodingKey { case defaultNumber, pool, rotation, dailyCapPerNumber }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(defaultNumber, forKey: .defaultNumber)
+        try container.encode(pool, forKey: .pool)
+        try container.encode(rotation, forKey: .rotation)
+        try container.encodeIfPresent(dailyCapPerNumber, forKey: .dailyCapPerNumber)
+    }
+}
+
+/// The choice of the number presented on one call.
+public enum CallerIDSelection {
+    /// The number to present when calling `contact`, or `nil` to present none of the campaign's
+    /// (the trunk's own).
+    ///
+    /// - Parameters:
+    ///   - usedToday: calls so far today per pooled number (the caller counts, per its own day).
+    ///   - rotationCursor: for round-robin, the pool index to try first; the caller advances it
+    ///     past the chosen number's index (returned with the number).
+    /// - Returns: the number, and its pool index when it came from the pool.
+    public static func choose(
+        for contact: Contact,
+        settings: CallerIDSettings,
+        usedToday: [String: Int] = [:],
+        rotationCursor: Int = 0
+    ) -> (number: String, poolIndex: Int?)? {
+        if let own = contact.callerID, !own.isEmpty { return (own, nil) }
+        func uses(_ index: Int) -> Int { usedToday[settings.pool[index].number, default: 0] }
+        let usable = settings.pool.indices.filter { index in
+            guard let cap = settings.dailyCapPerNumber else { return true }
+            return uses(index) < cap
+        }
+        // Local presence: the longest matching prefix is the most local number; among equally
+        // local numbers the least used today wears them evenly.
+        let local = usable.compactMap { index -> (index: Int, length: Int)? in
+            let lengths = settings.pool[index].localPrefixes.filter { contact.phoneNumber.hasPrefix($0) }.map(\.count)
+            return lengths.max().map { (index, $0) }
+        }
+        if let best = local.min(by: { lhs, rhs in
+            if lhs.length != rhs.length { return lhs.length > rhs.length }
+            return uses(lhs.index) < uses(rhs.index)
+        }) {
+            return (settings.pool[best.index].number, best.index)
+        }
+        if !usable.isEmpty {
+            switch settings.rotation {
+            case .roundRobin:
+                let count = settings.pool.count
+                let start = ((rotationCursor % count) + count) % count
+                let index = usable.min { ($0 - start + count) % count < ($1 - start + count) % count }!
+                return (settings.pool[index].number, index)
+            case .leastUsed:
+                let index = usable.min { uses($0) < uses($1) }!
+                return (settings.pool[index].number, index)
+            }
+        }
+        if let fallback = settings.defaultNumber, !fallback.isEmpty { return (fallback, nil) }
+        return nil
+    }
+}

@@ -1,0 +1,110 @@
+public import Foundation
+
+/// Live answers and abandons over one rolling window, and their ratio.
+public struct WindowedAbandonRate: Hashable, Sendable, Codable {
+    /// The window.
+    public var window: RegulatedWindow
+    /// Live answers counted in the window (connected plus abandoned).
+    public var liveAnswers: Int
+    /// Abandoned calls counted in the window.
+    public var abandons: Int
+
+    /// Counts over `window`.
+    public init(window: RegulatedWindow, liveAnswers: Int = 0, abandons: Int = 0) {
+        self.window = window
+        self.liveAnswers = liveAnswers
+        self.abandons = abandons
+    }
+
+    /// Abandons over live answers; `nil` without live answers.
+    public var rate: Double? { liveAnswers > 0 ? Double(abandons) / Double(liveAnswers) : nil }
+}
+
+/// A campaign's figures, from its contacts and its attempts: the live panel and the reports.
+public struct CampaignReport: Hashable, Sendable, Codable {
+    /// Contacts in the campaign.
+    public var contacts: Int
+    /// Contacts per state.
+    public var contactsByState: [ContactStateKind: Int]
+    /// Contacts per outcome of their last attempt (never attempted contacts are not counted).
+    public var contactsByLastOutcome: [AttemptOutcome: Int]
+    /// Contacts per disposition of their last attempt.
+    public var contactsByLastDisposition: [String: Int]
+    /// Contacts closed for having used their attempts (rejected for exceeding the limit).
+    public var exhausted: Int
+    /// Attempts handed out.
+    public var attempts: Int
+    /// Attempts without a result yet.
+    public var openAttempts: Int
+    /// Attempts per outcome.
+    public var attemptsByOutcome: [AttemptOutcome: Int]
+    /// Attempts per recorded disposition.
+    public var attemptsByDisposition: [String: Int]
+    /// Live answers over all attempts (connected plus abandoned).
+    public var liveAnswers: Int
+    /// Abandoned calls over all attempts.
+    public var abandons: Int
+    /// Calls answered by machines.
+    public var machines: Int
+    /// The abandon rate over the last 24 hours (Ofcom's window).
+    public var abandonRate24Hours: WindowedAbandonRate
+    /// The abandon rate over the last 30 days (the FTC's window).
+    public var abandonRate30Days: WindowedAbandonRate
+
+    /// Abandons over live answers over all attempts; `nil` without live answers.
+    public var abandonRate: Double? { liveAnswers > 0 ? Double(abandons) / Double(liveAnswers) : nil }
+
+    /// The figures of `contacts` and `attempts` at `now`.
+    ///
+    /// An attempt counts in a rolling window at its ``AttemptRecord/countedAt`` (its answer),
+    /// when that lies in (`now` − window, `now`].
+    public init(contacts: some Sequence<Contact>, attempts: some Sequence<AttemptRecord>, now: Date) {
+        self.contacts = 0
+        self.contactsByState = [:]
+        self.contactsByLastOutcome = [:]
+        self.contactsByLastDisposition = [:]
+        self.exhausted = 0
+        for contact in contacts {
+            self.contacts += 1
+            contactsByState[contact.state.kind, default: 0] += 1
+            if let outcome = contact.lastOutcome { contactsByLastOutcome[outcome, default: 0] += 1 }
+            if let name = contact.lastDisposition { contactsByLastDisposition[name, default: 0] += 1 }
+            if contact.state == .final(.attemptsExhausted) { exhausted += 1 }
+        }
+
+        self.attempts = 0
+        self.openAttempts = 0
+        self.attemptsByOutcome = [:]
+        self.attemptsByDisposition = [:]
+        self.liveAnswers = 0
+        self.abandons = 0
+        self.machines = 0
+        var day = WindowedAbandonRate(window: .twentyFourHours)
+        var month = WindowedAbandonRate(window: .thirtyDays)
+        for attempt in attempts {
+            self.attempts += 1
+            if let name = attempt.disposition?.name { attemptsByDisposition[name, default: 0] += 1 }
+            guard let outcome = attempt.outcome else {
+                openAttempts += 1
+                continue
+            }
+            attemptsByOutcome[outcome, default: 0] += 1
+            if outcome == .machine { machines += 1 }
+            guard outcome.isLiveAnswer else { continue }
+            let abandoned = outcome == .abandoned
+            liveAnswers += 1
+            if abandoned { abandons += 1 }
+            let age = now.timeIntervalSince(attempt.countedAt)
+            // The window holds (now - length, now]: an answer exactly `length` ago has left it.
+            func count(into figure: inout WindowedAbandonRate) {
+                guard age >= 0, age < figure.window.length.seconds else { return }
+                figure.liveAnswers += 1
+                if abandoned { figure.abandons += 1 }
+            }
+            count(into: &day)
+            count(into: &month)
+        }
+        self.abandonRate24Hours = day
+        self.abandonRate30Days = month
+    }
+}
