@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // Domain types and pure state machines: values in, actions out. No I/O.
@@ -58,6 +59,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Contact-list import: streaming CSV and JSON readers, column mapping, phone numbers.
+        .target(name: "DialerImport", swiftSettings: swiftSettings),
         // The cluster configuration file and its overrides.
         .target(name: "DialerConfig", swiftSettings: swiftSettings),
         // What every process shares: logging, metrics, the operations HTTP endpoints.
@@ -79,6 +82,8 @@ let package = Package(
             name: "DialerManager",
             dependencies: [
                 "DialerCore", "DialerProtocol", "DialerTransport", "DialerConfig", "DialerRuntime",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -175,7 +180,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "DialerImportTests", dependencies: ["DialerImport"], swiftSettings: swiftSettings),
         .testTarget(name: "DialerConfigTests", dependencies: ["DialerConfig"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DialerManagerTests",
+            dependencies: [
+                "DialerManager", "DialerCore", "DialerConfig", "DialerRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ClusterTests",
             dependencies: ["DialerTestSupport", "DialerProtocol", "DialerTransport", "DialerCore", "DialerRuntime"],

@@ -20,13 +20,42 @@ public struct ManagerProcess: Sendable {
     let clock: any DialerClock
     let logger: Logger
 
-    public init(
+    public let store: any ManagerStore
+
+    /// Opens the store (migrating it), creates the first admin token if there is none, and
+    /// builds the coordinator.
+    public static func make(
         config: ClusterConfig,
         registry: PrometheusCollectorRegistry,
         readyFile: String?,
         clock: any DialerClock = SystemClock(),
         logger: Logger
+    ) async throws -> ManagerProcess {
+        let store = try SQLiteManagerStore(path: config.manager.database)
+        if try await store.tokenCount() == 0 {
+            let path = URL(fileURLWithPath: config.cluster.runDirectory).appendingPathComponent("admin.token").path
+            let token = APIToken.generate()
+            _ = try await store.createToken(
+                name: "bootstrap admin", role: .admin, tokenHash: APIToken.hash(token), at: Date())
+            try FileManager.default.createDirectory(
+                atPath: config.cluster.runDirectory, withIntermediateDirectories: true)
+            _ = FileManager.default.createFile(
+                atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            logger.notice("created the first admin API token", metadata: ["file": "\(path)"])
+        }
+        return try ManagerProcess(
+            config: config, store: store, registry: registry, readyFile: readyFile, clock: clock, logger: logger)
+    }
+
+    init(
+        config: ClusterConfig,
+        store: any ManagerStore,
+        registry: PrometheusCollectorRegistry,
+        readyFile: String?,
+        clock: any DialerClock,
+        logger: Logger
     ) throws {
+        self.store = store
         self.config = config
         self.registry = registry
         self.readyFile = readyFile
@@ -39,11 +68,21 @@ public struct ManagerProcess: Sendable {
             journal: LeaseJournal(path: journalPath), clock: clock, logger: logger)
     }
 
+    /// The API's router and its route table (the table is what the OpenAPI test reads).
+    public func makeRouter() -> (Router<ManagerRequestContext>, RouteTable) {
+        let router = Router(context: ManagerRequestContext.self)
+        router.add(middleware: TokenAuthenticator(store: store))
+        OperationsRoutes.add(to: router, registry: registry, readiness: readiness)
+        let routes = RouteTable(router: router)
+        routes.noteExternal(OperationsRoutes.paths)
+        ClusterRoutes.add(to: routes, coordinator: coordinator)
+        TokenRoutes.add(to: routes, store: store)
+        return (router, routes)
+    }
+
     /// The application: run it with `runService()`.
     public func application() -> some ApplicationProtocol {
-        let router = Router()
-        OperationsRoutes.add(to: router, registry: registry, readiness: readiness)
-        ClusterRoutes.add(to: router, coordinator: coordinator)
+        let (router, _) = makeRouter()
         let manager = config.manager
         let logger = self.logger
         let listening = ListeningAddresses.announcing(

@@ -6,6 +6,9 @@ public import Prometheus
 /// answer), `/readyz` (it can do its work: 503 with what is missing otherwise) and
 /// `/metrics` (Prometheus text format).
 public enum OperationsRoutes {
+    /// The paths these routes take (all GET, no authentication).
+    public static let paths = ["/healthz", "/readyz", "/metrics"]
+
     public static func add<Context: RequestContext>(
         to router: Router<Context>,
         registry: PrometheusCollectorRegistry,

@@ -44,6 +44,7 @@ public final class LocalTestCluster: Sendable {
             [manager]
             cluster_address = "127.0.0.1:0"
             http_address = "127.0.0.1:0"
+            database = "\(directory)/dialer.sqlite"
 
             [gateway]
             cluster_address = "127.0.0.1:0"
@@ -94,8 +95,16 @@ public final class LocalTestCluster: Sendable {
     public var gatewayClusterAddress: String { member("gateway")?.ready.clusterAddress ?? "" }
     public func httpAddress(of id: String) -> String { member(id)?.ready.httpAddress ?? "" }
 
-    /// The manager's HTTP API.
-    public var manager: ManagerHTTPClient { ManagerHTTPClient(address: httpAddress(of: "manager")) }
+    /// The manager's HTTP API, with the admin token the manager created at its first start.
+    public var manager: ManagerHTTPClient {
+        ManagerHTTPClient(address: httpAddress(of: "manager"), token: adminToken)
+    }
+
+    /// The first admin token, which the manager writes to its run directory.
+    public var adminToken: String? {
+        (try? String(contentsOfFile: runDirectory + "/admin.token", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 
     /// `/v1/cluster`.
     public func table() async throws -> ClusterTable {

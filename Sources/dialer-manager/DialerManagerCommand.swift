@@ -20,7 +20,7 @@ struct DialerManagerCommand: AsyncParsableCommand {
         let registry = ProcessBootstrap.bootstrap(logLevel: config.cluster.logLevel)
         var logger = Logger(label: "dialer.manager")
         logger[metadataKey: "member"] = "\(config.manager.id)"
-        let process = try ManagerProcess(
+        let process = try await ManagerProcess.make(
             config: config, registry: registry, readyFile: options.readyFile, logger: logger)
         try await process.application().runService()
     }

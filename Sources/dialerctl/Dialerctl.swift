@@ -26,13 +26,22 @@ struct ManagerLocation: ParsableArguments {
     @Option(name: .long, help: "The manager's HTTP address (host:port); overrides --config.")
     var manager: String?
 
+    @Option(
+        name: .long,
+        help: "API token. Environment: DIALER_TOKEN. Default: the admin token the manager wrote in its run directory.")
+    var token: String?
+
     func client() throws -> ManagerHTTPClient {
-        if let manager { return ManagerHTTPClient(address: manager) }
         let environment = ProcessInfo.processInfo.environment
         let config = try ConfigLoader.load(
             path: config ?? environment["DIALER_CONFIG"] ?? "cluster-config/local.toml", overrides: [],
             environment: environment, nodeID: nil, requireSecret: false)
-        return ManagerHTTPClient(address: config.manager.httpAddress.description)
+        let tokenFile = URL(fileURLWithPath: config.cluster.runDirectory).appendingPathComponent("admin.token").path
+        let token =
+            token ?? environment["DIALER_TOKEN"]
+            ?? (try? String(contentsOfFile: tokenFile, encoding: .utf8))?.trimmingCharacters(
+                in: .whitespacesAndNewlines)
+        return ManagerHTTPClient(address: manager ?? config.manager.httpAddress.description, token: token)
     }
 }
 
@@ -89,6 +98,7 @@ extension Dialerctl {
                 throw error
             }
             print("cluster up; `dialerctl status --config \(path)` shows it. Ctrl-C stops it.")
+            print("admin API token: \(cluster.cluster.runDirectory)/admin.token (created on the manager's first start)")
             // Wait for Ctrl-C / SIGTERM, or for a process to die on its own.
             var stop = false
             while !stop {

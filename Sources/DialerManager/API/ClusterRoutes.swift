@@ -1,10 +1,10 @@
 import DialerRuntime
 import FoundationEssentials
-public import Hummingbird
+import Hummingbird
 
 /// `/v1/cluster` and the node operations: the cluster table an operator reads and the drain
 /// a maintenance window starts with.
-public enum ClusterRoutes {
+enum ClusterRoutes {
     struct MemberBody: Encodable {
         var id: String
         var role: String
@@ -38,8 +38,8 @@ public enum ClusterRoutes {
         var message: String
     }
 
-    public static func add<Context: RequestContext>(to router: Router<Context>, coordinator: ClusterCoordinator) {
-        router.get("v1/cluster") { _, _ in
+    static func add(to routes: RouteTable, coordinator: ClusterCoordinator) {
+        routes.add(.get, "/v1/cluster", role: .readOnly) { _, _ in
             let view = await coordinator.view()
             let wallNow = Date()
             let body = ClusterBody(
@@ -59,7 +59,7 @@ public enum ClusterRoutes {
                 })
             return try JSONResponse.make(body, status: .ok)
         }
-        router.post("v1/nodes/:id/drain") { _, context in
+        routes.add(.post, "/v1/nodes/{id}/drain", role: .supervisor) { _, context in
             let id = try context.parameters.require("id")
             do {
                 try await coordinator.drain(id)
@@ -69,7 +69,7 @@ public enum ClusterRoutes {
                     ErrorBody(error: "unknown_node", message: "no node \(name) has registered"), status: .notFound)
             }
         }
-        router.post("v1/nodes/:id/resume") { _, context in
+        routes.add(.post, "/v1/nodes/{id}/resume", role: .supervisor) { _, context in
             let id = try context.parameters.require("id")
             do {
                 try await coordinator.resume(id)
