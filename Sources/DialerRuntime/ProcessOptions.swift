@@ -42,7 +42,7 @@ public struct ProcessOptions: ParsableArguments, Sendable {
                 path: config ?? environment["DIALER_CONFIG"], overrides: overrides, environment: environment,
                 nodeID: nodeID)
         } catch {
-            throw ValidationError("configuration: \(error)")
+            throw CommandFailure("configuration: \(error)")
         }
     }
 
@@ -59,5 +59,15 @@ public struct ProcessOptions: ParsableArguments, Sendable {
             lines.append("      \(help)")
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// A failure to report as one line, without the usage text ArgumentParser adds to a
+/// `ValidationError` (the command line was fine; the file, the server or the state was not).
+public struct CommandFailure: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) {
+        self.description = description
     }
 }

@@ -66,7 +66,7 @@ extension Dialerctl {
             do {
                 cluster = try ConfigLoader.load(path: path, overrides: [], environment: environment, nodeID: nil)
             } catch {
-                throw ValidationError("configuration: \(error)")
+                throw CommandFailure("configuration: \(error)")
             }
             let launcher = try ClusterLauncher(
                 binDirectory: binDirectory ?? ClusterLauncher.ownBinDirectory,
@@ -185,7 +185,7 @@ extension Dialerctl {
 private func nodeOperation(location: ManagerLocation, path: String) async throws {
     let (status, body) = try await location.client().send("POST", path)
     let text = String(decoding: body, as: UTF8.self)
-    guard (200..<300).contains(status) else { throw ValidationError("manager answered \(status): \(text)") }
+    guard (200..<300).contains(status) else { throw CommandFailure("manager answered \(status): \(text)") }
     print(text)
 }
 
