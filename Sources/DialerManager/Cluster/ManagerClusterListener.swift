@@ -2,6 +2,7 @@ import DialerCore
 import DialerProtocol
 public import DialerTransport
 public import Logging
+import Synchronization
 
 /// Serves the manager's cluster port: nodes and gateways connect, register, renew leases and
 /// hand queues back. Each connection runs in its own task; state lives in the coordinator.
@@ -24,7 +25,10 @@ public struct ManagerClusterListener: Sendable {
         var logger = self.logger
         logger[metadataKey: "member"] = "\(connection.peer)"
         let (coordinator, leaseDuration, renewInterval) = (self.coordinator, self.leaseDuration, self.renewInterval)
-        let registeredConnection: UInt64? = try? await connection.run { link, inbound in
+        // Kept outside the connection's scope so that however the connection ends (even if
+        // closing it throws), a registered member is reported gone.
+        let registered = Mutex<UInt64?>(nil)
+        _ = try? await connection.run { link, inbound in
             var registration: UInt64?
             do {
                 try await inbound.forEach { envelope in
@@ -38,6 +42,7 @@ public struct ManagerClusterListener: Sendable {
                         let (number, renewal) = await coordinator.registered(
                             peer: connection.peer, link: link, register: register)
                         registration = number
+                        registered.withLock { $0 = number }
                         var registered = Dialer_V1_Registered()
                         registered.leaseDurationMs = UInt32(clamping: leaseDuration.totalMilliseconds)
                         registered.leaseRenewIntervalMs = UInt32(clamping: renewInterval.totalMilliseconds)
@@ -74,10 +79,9 @@ public struct ManagerClusterListener: Sendable {
             } catch {
                 logger.debug("connection ended", metadata: ["error": "\(error)"])
             }
-            return registration
         }
-        if let registeredConnection {
-            await coordinator.disconnected(member, connection: registeredConnection)
+        if let number = registered.withLock({ $0 }) {
+            await coordinator.disconnected(member, connection: number)
         }
     }
 }

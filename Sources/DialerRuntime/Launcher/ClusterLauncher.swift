@@ -88,7 +88,11 @@ public final class ClusterLauncher: Sendable {
         processes.withLock { $0[id] = process }
 
         let deadline = ContinuousClock.now + readyTimeout
-        while ContinuousClock.now < deadline {
+        // Checked once more after the deadline: a starved caller may wake late, after the
+        // process was long ready.
+        var lastLook = false
+        while !lastLook {
+            lastLook = ContinuousClock.now >= deadline
             if let ready = try? ReadyFile.read(from: readyFile), ready.pid == process.processIdentifier {
                 let member = Member(role: role, id: id, pid: process.processIdentifier, logFile: logFile, ready: ready)
                 started.withLock { members in
