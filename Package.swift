@@ -81,9 +81,10 @@ let package = Package(
         .target(
             name: "DialerManager",
             dependencies: [
-                "DialerCore", "DialerProtocol", "DialerTransport", "DialerConfig", "DialerRuntime",
+                "DialerCore", "DialerProtocol", "DialerTransport", "DialerConfig", "DialerRuntime", "DialerImport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -185,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "DialerManagerTests",
             dependencies: [
-                "DialerManager", "DialerCore", "DialerConfig", "DialerRuntime",
+                "DialerManager", "DialerCore", "DialerConfig", "DialerRuntime", "DialerImport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -3,18 +3,45 @@ import GRDB
 
 /// The embedded store: one SQLite file in WAL mode (readers never wait for the writer),
 /// with versioned migrations applied at open.
+///
+/// Every operation is one transaction. Instants are stored as `REAL` seconds since the reference
+/// date (`Date.timeIntervalSinceReferenceDate`, exactly what a `Date` holds), so that they read
+/// back equal and compare in SQL; the API-token table, older, keeps GRDB's text dates.
 public final class SQLiteManagerStore: ManagerStore {
-    private let pool: DatabasePool
+    let pool: DatabasePool
+    /// Hashes agents' passwords.
+    let passwords: PasswordHasher
+    /// The clock for the instants the store stamps itself (import jobs).
+    let clock: @Sendable () -> Date
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        try self.init(path: path, passwordIterations: PasswordHasher.defaultIterations)
+    }
+
+    /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
+    ///
+    /// Import jobs an earlier process left running are marked failed: their staged rows never
+    /// reached the list.
+    ///
+    /// - Parameters:
+    ///   - passwordIterations: PBKDF2 rounds for new password hashes (stored with each hash, so a
+    ///     change applies to passwords set afterwards). Lower it only in tests.
+    ///   - clock: the current instant, for import jobs.
+    public init(
+        path: String, passwordIterations: Int, clock: @escaping @Sendable () -> Date = { Date() }
+    ) throws {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in StoreFunctions.register(in: db) }
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        self.passwords = PasswordHasher(iterations: passwordIterations)
+        self.clock = clock
         try Self.migrator.migrate(pool)
+        try pool.write { db in try Self.abandonInterruptedImports(db, now: clock()) }
     }
 
     /// Every schema change, in order. A migration, once shipped, is never edited: add another.
@@ -30,12 +57,23 @@ public final class SQLiteManagerStore: ManagerStore {
                 table.column("revoked_at", .datetime)
             }
         }
+        StoreSchema.register(in: &migrator)
         return migrator
     }
 
     /// The names of the migrations applied, oldest first.
     public func appliedMigrations() throws -> [String] {
         try pool.read { db in try Self.migrator.appliedMigrations(db) }
+    }
+
+    /// The journal mode and the tables, for tests of the schema.
+    func schemaFacts() throws -> (journalMode: String, tables: Set<String>) {
+        try pool.read { db in
+            (
+                try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "",
+                Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
+            )
+        }
     }
 
     public func createToken(name: String, role: APIRole, tokenHash: String, at: Date) async throws -> APITokenRecord {

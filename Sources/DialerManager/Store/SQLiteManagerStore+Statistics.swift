@@ -1,0 +1,67 @@
+public import DialerCore
+public import FoundationEssentials
+import GRDB
+
+// Statistics and "why not dialable": the domain's aggregates, fed row by row from SQL cursors in
+// one read transaction (a consistent snapshot that never waits for the writer), so that a
+// campaign of a million contacts is read in bounded memory.
+
+extension SQLiteManagerStore {
+    public func campaignReport(_ id: CampaignID, now: Date) async throws -> CampaignReport? {
+        try await pool.read { db in
+            guard let campaign = try CampaignColumns.fetch(db, id) else { return nil }
+            let contacts = RowStream(
+                try Row.fetchCursor(
+                    db, sql: "SELECT \(ContactColumns.select) FROM contact WHERE contact.list_id = ?",
+                    arguments: [campaign.list.rawValue])
+            ) { try ContactColumns.contact($0, withFields: false) }
+            let attempts = RowStream(
+                try Row.fetchCursor(db, sql: "SELECT * FROM attempt WHERE campaign_id = ?", arguments: [id.rawValue]),
+                transform: AttemptColumns.record)
+            // The report reads the contacts to the end before the attempts, so the two cursors
+            // are never stepped at once.
+            let report = CampaignReport(contacts: contacts, attempts: attempts, now: now)
+            try contacts.check()
+            try attempts.check()
+            return report
+        }
+    }
+
+    public func campaignSummary(_ id: CampaignID, now: Date, presentAgents: Set<AgentID>) async throws
+        -> CampaignSummary?
+    {
+        try await pool.read { db in
+            guard let campaign = try CampaignColumns.fetch(db, id) else { return nil }
+            let dnc = try StoredDoNotCall(db, campaign: id)
+            let contacts = RowStream(
+                try Row.fetchCursor(
+                    db, sql: "SELECT \(ContactColumns.select) FROM contact WHERE contact.list_id = ?",
+                    arguments: [campaign.list.rawValue])
+            ) { try ContactColumns.contact($0, withFields: false) }
+            let summary = CampaignSummary(
+                contacts: contacts, campaign: campaign.settings, dnc: dnc, now: now,
+                privateAgentPresent: { presentAgents.contains($0) })
+            try contacts.check()
+            try dnc.check()
+            return summary
+        }
+    }
+
+    public func dialability(of id: ContactID, now: Date, presentAgents: Set<AgentID>) async throws
+        -> ContactDialability?
+    {
+        try await pool.read { db in
+            guard let contact = try ContactColumns.fetch(db, id: id),
+                let campaign = try CampaignColumns.fetch(db, contact.campaign)
+            else { return nil }
+            let dnc = try StoredDoNotCall(db, campaign: campaign.id)
+            let present = { (agent: AgentID) in presentAgents.contains(agent) }
+            let verdict = Dialability.evaluate(
+                contact: contact, campaign: campaign.settings, dnc: dnc, now: now, privateAgentPresent: present)
+            let earliest = Dialability.earliestDialable(
+                contact: contact, campaign: campaign.settings, dnc: dnc, now: now, privateAgentPresent: present)
+            try dnc.check()
+            return ContactDialability(contact: contact, verdict: verdict, earliestDialable: earliest)
+        }
+    }
+}

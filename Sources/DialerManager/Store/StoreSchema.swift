@@ -1,0 +1,226 @@
+import GRDB
+
+/// The schema after the API tokens, one migration per area. Instants are `REAL` seconds since
+/// the reference date (see ``SQLiteManagerStore``).
+///
+/// Written as SQL rather than GRDB's table builder because the rules that matter live in
+/// partial indexes and `CHECK` constraints, which read best as the SQL SQLite runs.
+enum StoreSchema {
+    static func register(in migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v2: lists, campaigns, contacts") { db in
+            try db.execute(sql: listsCampaignsContacts)
+        }
+        migrator.registerMigration("v3: attempts") { db in
+            try db.execute(sql: attempts)
+        }
+        migrator.registerMigration("v4: import jobs") { db in
+            try db.execute(sql: imports)
+        }
+        migrator.registerMigration("v5: do not call, dispositions") { db in
+            try db.execute(sql: doNotCallAndDispositions)
+        }
+        migrator.registerMigration("v6: agents, teams") { db in
+            try db.execute(sql: agentsAndTeams)
+        }
+    }
+
+    /// The names of the migrations after v1, in order.
+    static let migrationNames = [
+        "v2: lists, campaigns, contacts", "v3: attempts", "v4: import jobs", "v5: do not call, dispositions",
+        "v6: agents, teams",
+    ]
+
+    private static let listsCampaignsContacts = """
+        CREATE TABLE contact_list (
+            id TEXT NOT NULL PRIMARY KEY,
+            name TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+
+        -- A campaign dials one list and feeds one queue, and neither is shared: a contact's
+        -- state belongs to one campaign. The status column mirrors settings.status for queries.
+        CREATE TABLE campaign (
+            id TEXT NOT NULL PRIMARY KEY,
+            name TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            list_id TEXT NOT NULL UNIQUE REFERENCES contact_list(id) ON DELETE RESTRICT,
+            queue_id TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL CHECK (status IN ('enabled', 'disabled', 'automatic')),
+            settings TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+
+        -- AUTOINCREMENT: a deleted contact's id is never reused, since attempts outlive it.
+        -- The state columns are Contact.state spread out so that the feeder can query them;
+        -- waiting_since is Contact.waitingSince (next attempt, or creation), the feeder's order.
+        CREATE TABLE contact (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            list_id TEXT NOT NULL REFERENCES contact_list(id) ON DELETE CASCADE,
+            phone TEXT NOT NULL,
+            time_zone TEXT,
+            caller_id TEXT,
+            priority INTEGER NOT NULL DEFAULT 0,
+            fields TEXT NOT NULL DEFAULT '{}',
+            state TEXT NOT NULL CHECK (state IN ('fresh', 'scheduled', 'inAttempt', 'final')),
+            next_attempt_at REAL,
+            open_attempt TEXT,
+            final_reason TEXT CHECK (final_reason IN ('outcome', 'disposition', 'attemptsExhausted')),
+            final_detail TEXT,
+            waiting_since REAL NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+            last_outcome TEXT,
+            last_disposition TEXT,
+            last_attempt TEXT,
+            last_attempt_at REAL,
+            callback_at REAL,
+            callback_agent TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            UNIQUE (list_id, phone),
+            CHECK ((state = 'scheduled') = (next_attempt_at IS NOT NULL)),
+            CHECK ((state = 'inAttempt') = (open_attempt IS NOT NULL)),
+            CHECK ((state = 'final') = (final_reason IS NOT NULL)),
+            CHECK (callback_agent IS NULL OR callback_at IS NOT NULL)
+        );
+        -- The feeder walks a campaign's fresh and due contacts in priority order.
+        CREATE INDEX contact_feed ON contact (list_id, state, priority, waiting_since);
+        -- Due contacts by their next attempt (summaries, resets, the feeder's due retries).
+        CREATE INDEX contact_due ON contact (list_id, state, next_attempt_at);
+        -- The few contacts with a callback, which the feeder reads first.
+        CREATE INDEX contact_callback ON contact (list_id, next_attempt_at) WHERE callback_at IS NOT NULL;
+        """
+
+    private static let attempts = """
+        -- contact_id has no foreign key: the history of attempts (the abandon rate over 30 days
+        -- among it) outlives a deleted contact or a replaced list.
+        CREATE TABLE attempt (
+            id TEXT NOT NULL PRIMARY KEY,
+            campaign_id TEXT NOT NULL REFERENCES campaign(id) ON DELETE CASCADE,
+            contact_id INTEGER NOT NULL,
+            node TEXT,
+            epoch INTEGER,
+            started_at REAL NOT NULL,
+            ended_at REAL,
+            answered_at REAL,
+            outcome TEXT,
+            disposition TEXT,
+            disposition_name TEXT,
+            disposition_at REAL,
+            agent TEXT,
+            CHECK ((outcome IS NULL) = (ended_at IS NULL))
+        );
+        -- A contact is never in two open attempts.
+        CREATE UNIQUE INDEX attempt_open_per_contact ON attempt (contact_id) WHERE outcome IS NULL;
+        CREATE INDEX attempt_open_per_node ON attempt (node) WHERE outcome IS NULL;
+        CREATE INDEX attempt_campaign ON attempt (campaign_id, started_at);
+        """
+
+    private static let imports = """
+        CREATE TABLE import_job (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            list_id TEXT NOT NULL REFERENCES contact_list(id) ON DELETE CASCADE,
+            requested_by TEXT NOT NULL,
+            source_name TEXT,
+            format TEXT NOT NULL CHECK (format IN ('csv', 'json')),
+            mode TEXT NOT NULL CHECK (mode IN ('append', 'replace')),
+            status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed')),
+            created_at REAL NOT NULL,
+            started_at REAL,
+            finished_at REAL,
+            rows_read INTEGER NOT NULL DEFAULT 0,
+            accepted INTEGER NOT NULL DEFAULT 0,
+            duplicates INTEGER NOT NULL DEFAULT 0,
+            rejected INTEGER NOT NULL DEFAULT 0,
+            error TEXT
+        );
+        CREATE INDEX import_job_per_list ON import_job (list_id, id);
+
+        -- Details of the first rejected rows of each job (the job counts all of them).
+        CREATE TABLE import_rejected_row (
+            job_id INTEGER NOT NULL REFERENCES import_job(id) ON DELETE CASCADE,
+            row INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            PRIMARY KEY (job_id, row)
+        ) WITHOUT ROWID;
+
+        -- A running import's accepted rows, until they go into the list in one transaction at
+        -- the end: the list never sees a part of a file. Unique numbers per job skip the file's
+        -- own duplicates.
+        CREATE TABLE import_staging (
+            job_id INTEGER NOT NULL REFERENCES import_job(id) ON DELETE CASCADE,
+            row INTEGER NOT NULL,
+            phone TEXT NOT NULL,
+            time_zone TEXT,
+            caller_id TEXT,
+            priority INTEGER NOT NULL,
+            fields TEXT NOT NULL,
+            PRIMARY KEY (job_id, row),
+            UNIQUE (job_id, phone)
+        ) WITHOUT ROWID;
+        """
+
+    private static let doNotCallAndDispositions = """
+        -- A number is listed once per scope: globally (campaign_id NULL) or for one campaign.
+        CREATE TABLE dnc (
+            id INTEGER PRIMARY KEY,
+            phone TEXT NOT NULL,
+            campaign_id TEXT REFERENCES campaign(id) ON DELETE CASCADE,
+            note TEXT,
+            added_at REAL NOT NULL
+        );
+        CREATE UNIQUE INDEX dnc_global ON dnc (phone) WHERE campaign_id IS NULL;
+        CREATE UNIQUE INDEX dnc_per_campaign ON dnc (campaign_id, phone) WHERE campaign_id IS NOT NULL;
+
+        CREATE TABLE disposition (
+            campaign_id TEXT NOT NULL REFERENCES campaign(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('final', 'retry', 'callback')),
+            private_allowed INTEGER NOT NULL DEFAULT 0,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (campaign_id, name)
+        );
+        """
+
+    private static let agentsAndTeams = """
+        CREATE TABLE team (
+            id TEXT NOT NULL PRIMARY KEY,
+            name TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        -- The queue ranking a team's agents inherit.
+        CREATE TABLE team_queue_rank (
+            team_id TEXT NOT NULL REFERENCES team(id) ON DELETE CASCADE,
+            queue_id TEXT NOT NULL,
+            rank INTEGER NOT NULL,
+            PRIMARY KEY (team_id, queue_id)
+        ) WITHOUT ROWID;
+
+        -- Passwords: PBKDF2-HMAC-SHA256 with a per-agent salt; the rounds are stored with each
+        -- hash so that raising them later leaves older hashes verifiable.
+        CREATE TABLE agent (
+            id TEXT NOT NULL PRIMARY KEY,
+            login TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            name TEXT NOT NULL,
+            team_id TEXT REFERENCES team(id) ON DELETE SET NULL,
+            password_algorithm TEXT NOT NULL,
+            password_iterations INTEGER NOT NULL,
+            password_salt BLOB NOT NULL,
+            password_hash BLOB NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE INDEX agent_per_team ON agent (team_id);
+
+        -- An agent's own skills: queues with ranks.
+        CREATE TABLE agent_skill (
+            agent_id TEXT NOT NULL REFERENCES agent(id) ON DELETE CASCADE,
+            queue_id TEXT NOT NULL,
+            rank INTEGER NOT NULL,
+            PRIMARY KEY (agent_id, queue_id)
+        ) WITHOUT ROWID;
+        """
+}
