@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "dialer-node", targets: ["dialer-node"]),
         .executable(name: "agent-gateway", targets: ["agent-gateway"]),
         .executable(name: "dialerctl", targets: ["dialerctl"]),
+        .executable(name: "dialer-sim", targets: ["dialer-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
@@ -114,6 +115,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Product code for the demo, tests and load tests: the simulated trunk, the simulator.
+        .target(
+            name: "DialerSimulation",
+            dependencies: [
+                "DialerCore",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ],
+            exclude: ["Trunk/POPULATION.md"],
+            swiftSettings: swiftSettings
+        ),
         // Tests only: manual clock, fixtures, the cluster test scope.
         .target(
             name: "DialerTestSupport",
@@ -181,6 +193,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "dialer-sim",
+            dependencies: [
+                "DialerSimulation", "DialerCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DialerSimulationTests", dependencies: ["DialerSimulation", "DialerCore"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "DialerImportTests", dependencies: ["DialerImport"], swiftSettings: swiftSettings),
         .testTarget(name: "DialerConfigTests", dependencies: ["DialerConfig"], swiftSettings: swiftSettings),
         .testTarget(

@@ -1,0 +1,70 @@
+public import DialerCore
+
+/// A clock that runs `scale` times faster than the clock it wraps.
+///
+/// With a scale of 60 a minute of simulated call passes in a second of the base clock: the
+/// simulated trunk computes every duration in call time and sleeps on this clock, so the
+/// same population runs in real time (scale 1 over `SystemClock`), faster for a demo, or in
+/// a test's manual time.
+///
+/// Its moments are the base clock's scaled from the base's origin (a base moment of 2 s is
+/// 120 s at scale 60), so two scaled clocks with the same base and scale agree, whenever
+/// each was made.
+public struct ScaledClock: DialerClock {
+    /// The clock it runs on.
+    public let base: any DialerClock
+    /// Seconds of scaled time per second of base time.
+    public let scale: Double
+
+    /// Wraps `base`; `scale` must be above 0 (and finite).
+    public init(base: any DialerClock, scale: Double) {
+        precondition(scale > 0 && scale.isFinite, "a clock's scale must be above 0 and finite")
+        self.base = base
+        self.scale = scale
+    }
+
+    public func now() -> Moment {
+        Moment(nanosecondsSinceOrigin: scaled(base.now().nanosecondsSinceOrigin))
+    }
+
+    /// Sleeps on the base clock until its scaled time reaches `deadline`.
+    public func sleep(until deadline: Moment) async throws {
+        // Rounding can leave the scaled time a nanosecond short of the deadline after the base
+        // sleep; callers rely on `now() >= deadline` after waking, so sleep again when it is.
+        while now() < deadline {
+            let baseDeadline = unscaledRoundingUp(deadline.nanosecondsSinceOrigin)
+            let current = base.now().nanosecondsSinceOrigin
+            let target = baseDeadline > current ? baseDeadline : current + 1
+            try await base.sleep(until: Moment(nanosecondsSinceOrigin: target))
+        }
+    }
+
+    /// Scaled nanoseconds for base nanoseconds; exact for whole scales.
+    private func scaled(_ nanoseconds: Int64) -> Int64 {
+        if let whole = wholeScale {
+            let (product, overflow) = nanoseconds.multipliedReportingOverflow(by: whole)
+            if !overflow { return product }
+        }
+        return saturating(Double(nanoseconds) * scale)
+    }
+
+    /// The first base nanosecond at which the scaled time reaches `nanoseconds`.
+    private func unscaledRoundingUp(_ nanoseconds: Int64) -> Int64 {
+        if let whole = wholeScale {
+            // Ceiling division that is also right for negative values.
+            let (quotient, remainder) = nanoseconds.quotientAndRemainder(dividingBy: whole)
+            return remainder > 0 ? quotient + 1 : quotient
+        }
+        return saturating((Double(nanoseconds) / scale).rounded(.up))
+    }
+
+    private var wholeScale: Int64? {
+        scale == scale.rounded() && scale <= 1_000_000_000 ? Int64(scale) : nil
+    }
+
+    private func saturating(_ value: Double) -> Int64 {
+        if value >= Double(Int64.max) { return .max }
+        if value <= Double(Int64.min) { return .min }
+        return Int64(value.rounded(.down))
+    }
+}
