@@ -387,58 +387,7 @@ extension SimulatedTrunk.Population.InboundLine: Codable {
 extension SimulatedTrunk.PopulationError {
     /// Names the field a decoding error is about, and says what was wrong in plain words.
     init(decoding error: DecodingError, data: Data) {
-        func field(_ path: [any CodingKey]) -> String? {
-            var text = ""
-            for key in path {
-                if let index = key.intValue {
-                    text += "[\(index)]"
-                } else {
-                    text += text.isEmpty ? key.stringValue : "." + key.stringValue
-                }
-            }
-            return text.isEmpty ? nil : text
-        }
-        switch error {
-        case .keyNotFound(let key, let context):
-            self.init(field: field(context.codingPath + [key]), reason: "missing (required)")
-        case .typeMismatch(let type, let context):
-            self.init(field: field(context.codingPath), reason: "expected \(Self.describe(type))")
-        case .valueNotFound(let type, let context):
-            self.init(field: field(context.codingPath), reason: "expected \(Self.describe(type)), found null")
-        case .dataCorrupted(let context) where context.codingPath.isEmpty:
-            self.init(field: nil, reason: "not valid JSON" + Self.syntaxErrorLocation(data))
-        case .dataCorrupted(let context):
-            self.init(field: field(context.codingPath), reason: context.debugDescription)
-        @unknown default:
-            self.init(field: nil, reason: "\(error)")
-        }
-    }
-
-    /// JSONDecoder does not say where the syntax breaks; JSONSerialization gives a character
-    /// offset, turned here into a line and column.
-    private static func syntaxErrorLocation(_ data: Data) -> String {
-        do {
-            _ = try JSONSerialization.jsonObject(with: data)
-            return ""
-        } catch {
-            let message = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? ""
-            guard let range = message.range(of: "character "),
-                let offset = Int(message[range.upperBound...].prefix { $0.isNumber })
-            else { return message.isEmpty ? "" : " (\(message))" }
-            let prefix = data.prefix(offset)
-            let line = prefix.count { $0 == UInt8(ascii: "\n") } + 1
-            let column = offset - (prefix.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) + 1
-            return " (near line \(line), column \(column))"
-        }
-    }
-
-    private static func describe(_ type: Any.Type) -> String {
-        switch type {
-        case is Double.Type: "a number"
-        case is Int.Type, is UInt64.Type: "a whole number"
-        case is String.Type: "a string"
-        case is Bool.Type: "true or false"
-        default: "\(type)"
-        }
+        let (field, reason) = JSONDecodingProblem.describe(error, data: data)
+        self.init(field: field, reason: reason)
     }
 }
