@@ -26,6 +26,9 @@ struct ServerTests {
                 }
             }
             try await body(server, accepted)
+            // Closing the listener ends its accept loop for certain; cancelling also stops the
+            // connection tasks.
+            await server.close()
             group.cancelAll()
         }
     }
