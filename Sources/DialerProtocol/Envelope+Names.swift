@@ -26,6 +26,42 @@ extension Envelope {
         case .queueSubscribe: return "queue_subscribe"
         case .queueSubscribed: return "queue_subscribed"
         case .queueUnsubscribe: return "queue_unsubscribe"
+        case .campaignRequest: return "campaign_request"
+        case .campaignInfo: return "campaign_info"
+        case .contactRequest: return "contact_request"
+        case .contactBatch: return "contact_batch"
+        case .attemptReport: return "attempt_report"
+        case .attemptReportAck: return "attempt_report_ack"
+        case .directorySubscribe: return "directory_subscribe"
+        case .agentDirectory: return "agent_directory"
+        case .agentAuthenticate: return "agent_authenticate"
+        case .agentAuthenticated: return "agent_authenticated"
+        case .dispositionReport: return "disposition_report"
+        case .dispositionReportAck: return "disposition_report_ack"
+        case .agentRequest: return "agent_request"
+        case .agentRequestAnswer: return "agent_request_answer"
+        case .reservationConfirm: return "reservation_confirm"
+        case .reservationRelease: return "reservation_release"
+        case .reservationCancel: return "reservation_cancel"
+        case .grantRevoked: return "grant_revoked"
+        case .queuePicture: return "queue_picture"
+        case .callEnded: return "call_ended"
+        case .hangupRequest: return "hangup_request"
+        case .reservationAck: return "reservation_ack"
+        case .agentLogin: return "agent_login"
+        case .agentLoggedIn: return "agent_logged_in"
+        case .agentSetReady: return "agent_set_ready"
+        case .agentSetNotReady: return "agent_set_not_ready"
+        case .agentStatus: return "agent_status"
+        case .agentOffer: return "agent_offer"
+        case .agentOfferAnswer: return "agent_offer_answer"
+        case .agentCall: return "agent_call"
+        case .agentHangup: return "agent_hangup"
+        case .agentExtendWrapUp: return "agent_extend_wrap_up"
+        case .agentDisposition: return "agent_disposition"
+        case .agentLogout: return "agent_logout"
+        case .agentAck: return "agent_ack"
+        case .agentOfferWithdrawn: return "agent_offer_withdrawn"
         }
     }
 
@@ -49,7 +85,9 @@ extension ProtocolErrorCode {
     /// Whether the sender of this error closes the connection after it (see PROTOCOL.md).
     public var isFatal: Bool {
         switch self {
-        case .staleEpoch, .notOwner, .unknownQueue, .invalidArgument, .internal: return false
+        case .staleEpoch, .notOwner, .unknownQueue, .invalidArgument, .internal, .invalidState, .loginFailed, .notLoggedIn,
+            .forbidden, .unknownRequest, .notFound:
+            return false
         default: return true
         }
     }
@@ -73,6 +111,12 @@ extension ProtocolErrorCode {
         case .invalidArgument: return "INVALID_ARGUMENT"
         case .shuttingDown: return "SHUTTING_DOWN"
         case .internal: return "INTERNAL"
+        case .invalidState: return "INVALID_STATE"
+        case .loginFailed: return "LOGIN_FAILED"
+        case .notLoggedIn: return "NOT_LOGGED_IN"
+        case .forbidden: return "FORBIDDEN"
+        case .unknownRequest: return "UNKNOWN_REQUEST"
+        case .notFound: return "NOT_FOUND"
         case .UNRECOGNIZED(let value): return "UNRECOGNIZED(\(value))"
         }
     }

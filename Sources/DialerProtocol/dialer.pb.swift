@@ -123,6 +123,24 @@ public nonisolated enum Dialer_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseItera
   /// the process is stopping (fatal)
   case shuttingDown // = 14
   case `internal` // = 15
+
+  /// the operation is not allowed in the sender's current state
+  case invalidState // = 16
+
+  /// unknown login or wrong password (the same answer for both)
+  case loginFailed // = 17
+
+  /// an agent operation before a successful AgentLogin
+  case notLoggedIn // = 18
+
+  /// the operation names another agent's session or call
+  case forbidden // = 19
+
+  /// the request, attempt or reservation named is not (or no longer) held
+  case unknownRequest // = 20
+
+  /// the campaign, agent or contact named does not exist
+  case notFound // = 21
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -147,6 +165,12 @@ public nonisolated enum Dialer_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseItera
     case 13: self = .invalidArgument
     case 14: self = .shuttingDown
     case 15: self = .internal
+    case 16: self = .invalidState
+    case 17: self = .loginFailed
+    case 18: self = .notLoggedIn
+    case 19: self = .forbidden
+    case 20: self = .unknownRequest
+    case 21: self = .notFound
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -169,6 +193,12 @@ public nonisolated enum Dialer_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseItera
     case .invalidArgument: return 13
     case .shuttingDown: return 14
     case .internal: return 15
+    case .invalidState: return 16
+    case .loginFailed: return 17
+    case .notLoggedIn: return 18
+    case .forbidden: return 19
+    case .unknownRequest: return 20
+    case .notFound: return 21
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -191,6 +221,12 @@ public nonisolated enum Dialer_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseItera
     .invalidArgument,
     .shuttingDown,
     .internal,
+    .invalidState,
+    .loginFailed,
+    .notLoggedIn,
+    .forbidden,
+    .unknownRequest,
+    .notFound,
   ]
 
 }
@@ -285,6 +321,164 @@ public nonisolated enum Dialer_V1_RevokeReason: SwiftProtobuf.Enum, Swift.CaseIt
     .revokeRebalance,
     .revokeDrain,
     .revokeRemoved,
+  ]
+
+}
+
+public nonisolated enum Dialer_V1_Outcome: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case connected // = 1
+  case abandoned // = 2
+  case machine // = 3
+  case busy // = 4
+  case noAnswer // = 5
+  case invalidNumber // = 6
+  case networkFailure // = 7
+  case unknown // = 8
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .connected
+    case 2: self = .abandoned
+    case 3: self = .machine
+    case 4: self = .busy
+    case 5: self = .noAnswer
+    case 6: self = .invalidNumber
+    case 7: self = .networkFailure
+    case 8: self = .unknown
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .connected: return 1
+    case .abandoned: return 2
+    case .machine: return 3
+    case .busy: return 4
+    case .noAnswer: return 5
+    case .invalidNumber: return 6
+    case .networkFailure: return 7
+    case .unknown: return 8
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Dialer_V1_Outcome] = [
+    .unspecified,
+    .connected,
+    .abandoned,
+    .machine,
+    .busy,
+    .noAnswer,
+    .invalidNumber,
+    .networkFailure,
+    .unknown,
+  ]
+
+}
+
+public nonisolated enum Dialer_V1_RequestKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// progressive / power: reserve an agent, then dial for them
+  case outboundReservation // = 1
+
+  /// an inbound caller waits
+  case inboundCall // = 2
+
+  /// offer the contact to an agent, who accepts or skips
+  case previewOffer // = 3
+
+  /// predictive: a customer answered, connect within the deadline
+  case connectAnsweredCall // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .outboundReservation
+    case 2: self = .inboundCall
+    case 3: self = .previewOffer
+    case 4: self = .connectAnsweredCall
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .outboundReservation: return 1
+    case .inboundCall: return 2
+    case .previewOffer: return 3
+    case .connectAnsweredCall: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Dialer_V1_RequestKind] = [
+    .unspecified,
+    .outboundReservation,
+    .inboundCall,
+    .previewOffer,
+    .connectAnsweredCall,
+  ]
+
+}
+
+public nonisolated enum Dialer_V1_AnswerKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case granted // = 1
+  case rejected // = 2
+  case timedOut // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .granted
+    case 2: self = .rejected
+    case 3: self = .timedOut
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .granted: return 1
+    case .rejected: return 2
+    case .timedOut: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Dialer_V1_AnswerKind] = [
+    .unspecified,
+    .granted,
+    .rejected,
+    .timedOut,
   ]
 
 }
@@ -448,6 +642,298 @@ public nonisolated struct Dialer_V1_Envelope: Sendable {
     set {message = .queueUnsubscribe(newValue)}
   }
 
+  /// The feeder (node to manager): campaigns, contacts and attempt results.
+  public var campaignRequest: Dialer_V1_CampaignRequest {
+    get {
+      if case .campaignRequest(let v)? = message {return v}
+      return Dialer_V1_CampaignRequest()
+    }
+    set {message = .campaignRequest(newValue)}
+  }
+
+  public var campaignInfo: Dialer_V1_CampaignInfo {
+    get {
+      if case .campaignInfo(let v)? = message {return v}
+      return Dialer_V1_CampaignInfo()
+    }
+    set {message = .campaignInfo(newValue)}
+  }
+
+  public var contactRequest: Dialer_V1_ContactRequest {
+    get {
+      if case .contactRequest(let v)? = message {return v}
+      return Dialer_V1_ContactRequest()
+    }
+    set {message = .contactRequest(newValue)}
+  }
+
+  public var contactBatch: Dialer_V1_ContactBatch {
+    get {
+      if case .contactBatch(let v)? = message {return v}
+      return Dialer_V1_ContactBatch()
+    }
+    set {message = .contactBatch(newValue)}
+  }
+
+  public var attemptReport: Dialer_V1_AttemptReport {
+    get {
+      if case .attemptReport(let v)? = message {return v}
+      return Dialer_V1_AttemptReport()
+    }
+    set {message = .attemptReport(newValue)}
+  }
+
+  public var attemptReportAck: Dialer_V1_AttemptReportAck {
+    get {
+      if case .attemptReportAck(let v)? = message {return v}
+      return Dialer_V1_AttemptReportAck()
+    }
+    set {message = .attemptReportAck(newValue)}
+  }
+
+  /// Gateway to manager: the agent directory, agent logins and dispositions.
+  public var directorySubscribe: Dialer_V1_DirectorySubscribe {
+    get {
+      if case .directorySubscribe(let v)? = message {return v}
+      return Dialer_V1_DirectorySubscribe()
+    }
+    set {message = .directorySubscribe(newValue)}
+  }
+
+  public var agentDirectory: Dialer_V1_AgentDirectory {
+    get {
+      if case .agentDirectory(let v)? = message {return v}
+      return Dialer_V1_AgentDirectory()
+    }
+    set {message = .agentDirectory(newValue)}
+  }
+
+  public var agentAuthenticate: Dialer_V1_AgentAuthenticate {
+    get {
+      if case .agentAuthenticate(let v)? = message {return v}
+      return Dialer_V1_AgentAuthenticate()
+    }
+    set {message = .agentAuthenticate(newValue)}
+  }
+
+  public var agentAuthenticated: Dialer_V1_AgentAuthenticated {
+    get {
+      if case .agentAuthenticated(let v)? = message {return v}
+      return Dialer_V1_AgentAuthenticated()
+    }
+    set {message = .agentAuthenticated(newValue)}
+  }
+
+  public var dispositionReport: Dialer_V1_DispositionReport {
+    get {
+      if case .dispositionReport(let v)? = message {return v}
+      return Dialer_V1_DispositionReport()
+    }
+    set {message = .dispositionReport(newValue)}
+  }
+
+  public var dispositionReportAck: Dialer_V1_DispositionReportAck {
+    get {
+      if case .dispositionReportAck(let v)? = message {return v}
+      return Dialer_V1_DispositionReportAck()
+    }
+    set {message = .dispositionReportAck(newValue)}
+  }
+
+  /// Reservations (node to gateway, and the gateway's answers).
+  public var agentRequest: Dialer_V1_AgentRequest {
+    get {
+      if case .agentRequest(let v)? = message {return v}
+      return Dialer_V1_AgentRequest()
+    }
+    set {message = .agentRequest(newValue)}
+  }
+
+  public var agentRequestAnswer: Dialer_V1_AgentRequestAnswer {
+    get {
+      if case .agentRequestAnswer(let v)? = message {return v}
+      return Dialer_V1_AgentRequestAnswer()
+    }
+    set {message = .agentRequestAnswer(newValue)}
+  }
+
+  public var reservationConfirm: Dialer_V1_ReservationConfirm {
+    get {
+      if case .reservationConfirm(let v)? = message {return v}
+      return Dialer_V1_ReservationConfirm()
+    }
+    set {message = .reservationConfirm(newValue)}
+  }
+
+  public var reservationRelease: Dialer_V1_ReservationRelease {
+    get {
+      if case .reservationRelease(let v)? = message {return v}
+      return Dialer_V1_ReservationRelease()
+    }
+    set {message = .reservationRelease(newValue)}
+  }
+
+  public var reservationCancel: Dialer_V1_ReservationCancel {
+    get {
+      if case .reservationCancel(let v)? = message {return v}
+      return Dialer_V1_ReservationCancel()
+    }
+    set {message = .reservationCancel(newValue)}
+  }
+
+  public var grantRevoked: Dialer_V1_GrantRevoked {
+    get {
+      if case .grantRevoked(let v)? = message {return v}
+      return Dialer_V1_GrantRevoked()
+    }
+    set {message = .grantRevoked(newValue)}
+  }
+
+  public var queuePicture: Dialer_V1_QueuePictureUpdate {
+    get {
+      if case .queuePicture(let v)? = message {return v}
+      return Dialer_V1_QueuePictureUpdate()
+    }
+    set {message = .queuePicture(newValue)}
+  }
+
+  public var callEnded: Dialer_V1_CallEnded {
+    get {
+      if case .callEnded(let v)? = message {return v}
+      return Dialer_V1_CallEnded()
+    }
+    set {message = .callEnded(newValue)}
+  }
+
+  public var hangupRequest: Dialer_V1_HangupRequest {
+    get {
+      if case .hangupRequest(let v)? = message {return v}
+      return Dialer_V1_HangupRequest()
+    }
+    set {message = .hangupRequest(newValue)}
+  }
+
+  public var reservationAck: Dialer_V1_ReservationAck {
+    get {
+      if case .reservationAck(let v)? = message {return v}
+      return Dialer_V1_ReservationAck()
+    }
+    set {message = .reservationAck(newValue)}
+  }
+
+  /// Agent sessions (agent to gateway, and the gateway's pushes).
+  public var agentLogin: Dialer_V1_AgentLogin {
+    get {
+      if case .agentLogin(let v)? = message {return v}
+      return Dialer_V1_AgentLogin()
+    }
+    set {message = .agentLogin(newValue)}
+  }
+
+  public var agentLoggedIn: Dialer_V1_AgentLoggedIn {
+    get {
+      if case .agentLoggedIn(let v)? = message {return v}
+      return Dialer_V1_AgentLoggedIn()
+    }
+    set {message = .agentLoggedIn(newValue)}
+  }
+
+  public var agentSetReady: Dialer_V1_AgentSetReady {
+    get {
+      if case .agentSetReady(let v)? = message {return v}
+      return Dialer_V1_AgentSetReady()
+    }
+    set {message = .agentSetReady(newValue)}
+  }
+
+  public var agentSetNotReady: Dialer_V1_AgentSetNotReady {
+    get {
+      if case .agentSetNotReady(let v)? = message {return v}
+      return Dialer_V1_AgentSetNotReady()
+    }
+    set {message = .agentSetNotReady(newValue)}
+  }
+
+  public var agentStatus: Dialer_V1_AgentStatus {
+    get {
+      if case .agentStatus(let v)? = message {return v}
+      return Dialer_V1_AgentStatus()
+    }
+    set {message = .agentStatus(newValue)}
+  }
+
+  public var agentOffer: Dialer_V1_AgentOffer {
+    get {
+      if case .agentOffer(let v)? = message {return v}
+      return Dialer_V1_AgentOffer()
+    }
+    set {message = .agentOffer(newValue)}
+  }
+
+  public var agentOfferAnswer: Dialer_V1_AgentOfferAnswer {
+    get {
+      if case .agentOfferAnswer(let v)? = message {return v}
+      return Dialer_V1_AgentOfferAnswer()
+    }
+    set {message = .agentOfferAnswer(newValue)}
+  }
+
+  public var agentCall: Dialer_V1_AgentCall {
+    get {
+      if case .agentCall(let v)? = message {return v}
+      return Dialer_V1_AgentCall()
+    }
+    set {message = .agentCall(newValue)}
+  }
+
+  public var agentHangup: Dialer_V1_AgentHangup {
+    get {
+      if case .agentHangup(let v)? = message {return v}
+      return Dialer_V1_AgentHangup()
+    }
+    set {message = .agentHangup(newValue)}
+  }
+
+  public var agentExtendWrapUp: Dialer_V1_AgentExtendWrapUp {
+    get {
+      if case .agentExtendWrapUp(let v)? = message {return v}
+      return Dialer_V1_AgentExtendWrapUp()
+    }
+    set {message = .agentExtendWrapUp(newValue)}
+  }
+
+  public var agentDisposition: Dialer_V1_AgentDisposition {
+    get {
+      if case .agentDisposition(let v)? = message {return v}
+      return Dialer_V1_AgentDisposition()
+    }
+    set {message = .agentDisposition(newValue)}
+  }
+
+  public var agentLogout: Dialer_V1_AgentLogout {
+    get {
+      if case .agentLogout(let v)? = message {return v}
+      return Dialer_V1_AgentLogout()
+    }
+    set {message = .agentLogout(newValue)}
+  }
+
+  public var agentAck: Dialer_V1_AgentAck {
+    get {
+      if case .agentAck(let v)? = message {return v}
+      return Dialer_V1_AgentAck()
+    }
+    set {message = .agentAck(newValue)}
+  }
+
+  public var agentOfferWithdrawn: Dialer_V1_AgentOfferWithdrawn {
+    get {
+      if case .agentOfferWithdrawn(let v)? = message {return v}
+      return Dialer_V1_AgentOfferWithdrawn()
+    }
+    set {message = .agentOfferWithdrawn(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Message: Equatable, Sendable {
@@ -472,6 +958,46 @@ public nonisolated struct Dialer_V1_Envelope: Sendable {
     case queueSubscribe(Dialer_V1_QueueSubscribe)
     case queueSubscribed(Dialer_V1_QueueSubscribed)
     case queueUnsubscribe(Dialer_V1_QueueUnsubscribe)
+    /// The feeder (node to manager): campaigns, contacts and attempt results.
+    case campaignRequest(Dialer_V1_CampaignRequest)
+    case campaignInfo(Dialer_V1_CampaignInfo)
+    case contactRequest(Dialer_V1_ContactRequest)
+    case contactBatch(Dialer_V1_ContactBatch)
+    case attemptReport(Dialer_V1_AttemptReport)
+    case attemptReportAck(Dialer_V1_AttemptReportAck)
+    /// Gateway to manager: the agent directory, agent logins and dispositions.
+    case directorySubscribe(Dialer_V1_DirectorySubscribe)
+    case agentDirectory(Dialer_V1_AgentDirectory)
+    case agentAuthenticate(Dialer_V1_AgentAuthenticate)
+    case agentAuthenticated(Dialer_V1_AgentAuthenticated)
+    case dispositionReport(Dialer_V1_DispositionReport)
+    case dispositionReportAck(Dialer_V1_DispositionReportAck)
+    /// Reservations (node to gateway, and the gateway's answers).
+    case agentRequest(Dialer_V1_AgentRequest)
+    case agentRequestAnswer(Dialer_V1_AgentRequestAnswer)
+    case reservationConfirm(Dialer_V1_ReservationConfirm)
+    case reservationRelease(Dialer_V1_ReservationRelease)
+    case reservationCancel(Dialer_V1_ReservationCancel)
+    case grantRevoked(Dialer_V1_GrantRevoked)
+    case queuePicture(Dialer_V1_QueuePictureUpdate)
+    case callEnded(Dialer_V1_CallEnded)
+    case hangupRequest(Dialer_V1_HangupRequest)
+    case reservationAck(Dialer_V1_ReservationAck)
+    /// Agent sessions (agent to gateway, and the gateway's pushes).
+    case agentLogin(Dialer_V1_AgentLogin)
+    case agentLoggedIn(Dialer_V1_AgentLoggedIn)
+    case agentSetReady(Dialer_V1_AgentSetReady)
+    case agentSetNotReady(Dialer_V1_AgentSetNotReady)
+    case agentStatus(Dialer_V1_AgentStatus)
+    case agentOffer(Dialer_V1_AgentOffer)
+    case agentOfferAnswer(Dialer_V1_AgentOfferAnswer)
+    case agentCall(Dialer_V1_AgentCall)
+    case agentHangup(Dialer_V1_AgentHangup)
+    case agentExtendWrapUp(Dialer_V1_AgentExtendWrapUp)
+    case agentDisposition(Dialer_V1_AgentDisposition)
+    case agentLogout(Dialer_V1_AgentLogout)
+    case agentAck(Dialer_V1_AgentAck)
+    case agentOfferWithdrawn(Dialer_V1_AgentOfferWithdrawn)
 
   }
 
@@ -908,6 +1434,847 @@ public nonisolated struct Dialer_V1_QueueUnsubscribe: Sendable {
   fileprivate var _lease: Dialer_V1_QueueLease? = nil
 }
 
+/// Node to manager: which campaign dials this queue, and with which settings?
+public nonisolated struct Dialer_V1_CampaignRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lease: Dialer_V1_QueueLease {
+    get {_lease ?? Dialer_V1_QueueLease()}
+    set {_lease = newValue}
+  }
+  /// Returns true if `lease` has been explicitly set.
+  public var hasLease: Bool {self._lease != nil}
+  /// Clears the value of `lease`. Subsequent reads from it will return its default value.
+  public mutating func clearLease() {self._lease = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lease: Dialer_V1_QueueLease? = nil
+}
+
+/// Manager to node, the reply to CampaignRequest. `settings_json` is the campaign's settings
+/// in the API's JSON form (see openapi.yaml, CampaignSettings); `revision` grows with every
+/// change, and every ContactBatch carries the current one so the node can ask again.
+public nonisolated struct Dialer_V1_CampaignInfo: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var campaign: String = String()
+
+  public var queue: String = String()
+
+  /// "enabled", "disabled" or "automatic"
+  public var status: String = String()
+
+  /// status and campaign time windows allow dialing now
+  public var dialingAllowed: Bool = false
+
+  public var revision: UInt64 = 0
+
+  public var settingsJson: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Node to manager: hand me up to `count` contacts to dial now.
+public nonisolated struct Dialer_V1_ContactRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lease: Dialer_V1_QueueLease {
+    get {_lease ?? Dialer_V1_QueueLease()}
+    set {_lease = newValue}
+  }
+  /// Returns true if `lease` has been explicitly set.
+  public var hasLease: Bool {self._lease != nil}
+  /// Clears the value of `lease`. Subsequent reads from it will return its default value.
+  public mutating func clearLease() {self._lease = nil}
+
+  public var count: UInt32 = 0
+
+  /// The agents logged in to the queue: a private callback is handed out only while its agent
+  /// is among them.
+  public var presentAgents: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lease: Dialer_V1_QueueLease? = nil
+}
+
+/// One contact handed to a node, as a new open attempt.
+public nonisolated struct Dialer_V1_AttemptHandOut: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var attempt: String = String()
+
+  public var contact: String = String()
+
+  /// E.164
+  public var phone: String = String()
+
+  /// the contact's own caller ID, if any (E.164)
+  public var callerID: String = String()
+
+  /// IANA name, if the contact has one
+  public var timeZone: String = String()
+
+  /// custom fields shown to the agent
+  public var fields: Dictionary<String,String> = [:]
+
+  /// a private callback: only this agent may take it
+  public var privateAgent: String = String()
+
+  /// 1 for the first attempt
+  public var attemptNumber: UInt32 = 0
+
+  public var priority: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Manager to node, the reply to ContactRequest. Fewer attempts than asked (even none) mean
+/// fewer contacts are dialable now; the node asks again later.
+public nonisolated struct Dialer_V1_ContactBatch: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var attempts: [Dialer_V1_AttemptHandOut] = []
+
+  public var campaignRevision: UInt64 = 0
+
+  public var dialingAllowed: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Node to manager: how an attempt ended. Idempotent by attempt id: a repeated report is
+/// acknowledged as a duplicate and changes nothing. Times are Unix milliseconds (0 = none).
+public nonisolated struct Dialer_V1_AttemptReport: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lease: Dialer_V1_QueueLease {
+    get {_lease ?? Dialer_V1_QueueLease()}
+    set {_lease = newValue}
+  }
+  /// Returns true if `lease` has been explicitly set.
+  public var hasLease: Bool {self._lease != nil}
+  /// Clears the value of `lease`. Subsequent reads from it will return its default value.
+  public mutating func clearLease() {self._lease = nil}
+
+  public var attempt: String = String()
+
+  public var contact: String = String()
+
+  public var outcome: Dialer_V1_Outcome = .unspecified
+
+  public var agent: String = String()
+
+  public var dialedAtMs: UInt64 = 0
+
+  public var answeredAtMs: UInt64 = 0
+
+  public var bridgedAtMs: UInt64 = 0
+
+  public var endedAtMs: UInt64 = 0
+
+  /// the caller ID the call went out with
+  public var callerID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lease: Dialer_V1_QueueLease? = nil
+}
+
+/// Manager to node, the reply to AttemptReport.
+public nonisolated struct Dialer_V1_AttemptReportAck: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var attempt: String = String()
+
+  /// the result was already recorded; nothing changed
+  public var duplicate: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Gateway to manager: send the agent directory now and after every change.
+public nonisolated struct Dialer_V1_DirectorySubscribe: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dialer_V1_QueueRank: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var queue: String = String()
+
+  /// 1 is served first
+  public var rank: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dialer_V1_DirectoryAgent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var agent: String = String()
+
+  public var login: String = String()
+
+  public var name: String = String()
+
+  public var team: String = String()
+
+  /// effective: the team's ranking overridden by the agent's own
+  public var skills: [Dialer_V1_QueueRank] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Manager to gateway: every agent, on subscribe and after each change (`version` grows).
+public nonisolated struct Dialer_V1_AgentDirectory: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var version: UInt64 = 0
+
+  public var agents: [Dialer_V1_DirectoryAgent] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Gateway to manager: check an agent's credentials (the gateway never sees password hashes).
+public nonisolated struct Dialer_V1_AgentAuthenticate: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var login: String = String()
+
+  public var password: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Manager to gateway: the reply; `ok` false for an unknown login or a wrong password alike.
+public nonisolated struct Dialer_V1_AgentAuthenticated: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ok: Bool = false
+
+  public var agent: Dialer_V1_DirectoryAgent {
+    get {_agent ?? Dialer_V1_DirectoryAgent()}
+    set {_agent = newValue}
+  }
+  /// Returns true if `agent` has been explicitly set.
+  public var hasAgent: Bool {self._agent != nil}
+  /// Clears the value of `agent`. Subsequent reads from it will return its default value.
+  public mutating func clearAgent() {self._agent = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _agent: Dialer_V1_DirectoryAgent? = nil
+}
+
+/// Gateway to manager: an agent's disposition for an attempt. Idempotent by attempt id.
+public nonisolated struct Dialer_V1_DispositionReport: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var attempt: String = String()
+
+  public var agent: String = String()
+
+  /// the name of one of the campaign's dispositions
+  public var disposition: String = String()
+
+  public var notes: String = String()
+
+  /// Unix ms; for a callback disposition
+  public var callbackAtMs: UInt64 = 0
+
+  /// only this agent gets the callback
+  public var privateCallback: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dialer_V1_DispositionReportAck: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var attempt: String = String()
+
+  public var duplicate: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// What the agent's desktop shows about the customer.
+public nonisolated struct Dialer_V1_ContactCard: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var campaign: String = String()
+
+  public var contact: String = String()
+
+  public var attempt: String = String()
+
+  public var phone: String = String()
+
+  public var fields: Dictionary<String,String> = [:]
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dialer_V1_AgentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lease: Dialer_V1_QueueLease {
+    get {_lease ?? Dialer_V1_QueueLease()}
+    set {_lease = newValue}
+  }
+  /// Returns true if `lease` has been explicitly set.
+  public var hasLease: Bool {self._lease != nil}
+  /// Clears the value of `lease`. Subsequent reads from it will return its default value.
+  public mutating func clearLease() {self._lease = nil}
+
+  /// the node's id for the request, unique while it is held
+  public var request: String = String()
+
+  public var kind: Dialer_V1_RequestKind = .unspecified
+
+  /// a private callback: only this agent
+  public var namedAgent: String = String()
+
+  /// how long the node waits, from receipt
+  public var deadlineMs: UInt32 = 0
+
+  public var contact: Dialer_V1_ContactCard {
+    get {_contact ?? Dialer_V1_ContactCard()}
+    set {_contact = newValue}
+  }
+  /// Returns true if `contact` has been explicitly set.
+  public var hasContact: Bool {self._contact != nil}
+  /// Clears the value of `contact`. Subsequent reads from it will return its default value.
+  public mutating func clearContact() {self._contact = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lease: Dialer_V1_QueueLease? = nil
+  fileprivate var _contact: Dialer_V1_ContactCard? = nil
+}
+
+/// Gateway to node: the answer to an AgentRequest (correlation id 0: it may come much later).
+public nonisolated struct Dialer_V1_AgentRequestAnswer: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var request: String = String()
+
+  public var answer: Dialer_V1_AnswerKind = .unspecified
+
+  /// when granted
+  public var agent: String = String()
+
+  /// when granted: confirm or release within this
+  public var leaseMs: UInt32 = 0
+
+  /// when rejected: stale-epoch, not-owner, owner-changed, node-lost, cancelled
+  public var reason: String = String()
+
+  /// when rejected for a stale epoch
+  public var currentEpoch: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Node to gateway: the call is bridged to the granted agent.
+public nonisolated struct Dialer_V1_ReservationConfirm: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var request: String = String()
+
+  public var lease: Dialer_V1_QueueLease {
+    get {_lease ?? Dialer_V1_QueueLease()}
+    set {_lease = newValue}
+  }
+  /// Returns true if `lease` has been explicitly set.
+  public var hasLease: Bool {self._lease != nil}
+  /// Clears the value of `lease`. Subsequent reads from it will return its default value.
+  public mutating func clearLease() {self._lease = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lease: Dialer_V1_QueueLease? = nil
+}
+
+/// Node to gateway: give the granted agent back without a call.
+public nonisolated struct Dialer_V1_ReservationRelease: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var request: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Node to gateway: withdraw a request (pending, offered or granted).
+public nonisolated struct Dialer_V1_ReservationCancel: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var request: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Gateway to node: an unconfirmed grant was taken back; do not bridge to the agent.
+public nonisolated struct Dialer_V1_GrantRevoked: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var request: String = String()
+
+  public var agent: String = String()
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Node to gateway: the call of a confirmed reservation ended; the agent goes to wrap-up.
+public nonisolated struct Dialer_V1_CallEnded: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var request: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Gateway to node: the agent hung up the call of this reservation.
+public nonisolated struct Dialer_V1_HangupRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var request: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Gateway to node, the reply to ReservationConfirm / Release / Cancel / CallEnded.
+public nonisolated struct Dialer_V1_ReservationAck: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var request: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dialer_V1_AgentTime: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var agent: String = String()
+
+  /// in the state so far (talk time, wrap-up time, idle time)
+  public var elapsedMs: UInt32 = 0
+
+  public var rank: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Gateway to the node owning the queue: what its pacing needs, on change and at most every
+/// picture interval.
+public nonisolated struct Dialer_V1_QueuePictureUpdate: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lease: Dialer_V1_QueueLease {
+    get {_lease ?? Dialer_V1_QueueLease()}
+    set {_lease = newValue}
+  }
+  /// Returns true if `lease` has been explicitly set.
+  public var hasLease: Bool {self._lease != nil}
+  /// Clears the value of `lease`. Subsequent reads from it will return its default value.
+  public mutating func clearLease() {self._lease = nil}
+
+  public var available: [Dialer_V1_AgentTime] = []
+
+  /// for any queue
+  public var reserved: [Dialer_V1_AgentTime] = []
+
+  /// for any queue
+  public var onCall: [Dialer_V1_AgentTime] = []
+
+  /// for any queue
+  public var wrapUp: [Dialer_V1_AgentTime] = []
+
+  public var notReady: UInt32 = 0
+
+  public var pendingRequests: UInt32 = 0
+
+  public var reservedForQueue: UInt32 = 0
+
+  public var onCallForQueue: UInt32 = 0
+
+  public var wrapUpForQueue: UInt32 = 0
+
+  public var sequence: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lease: Dialer_V1_QueueLease? = nil
+}
+
+public nonisolated struct Dialer_V1_AgentLogin: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var login: String = String()
+
+  public var password: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dialer_V1_AgentLoggedIn: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var agent: String = String()
+
+  public var name: String = String()
+
+  public var skills: [Dialer_V1_QueueRank] = []
+
+  public var status: Dialer_V1_AgentStatus {
+    get {_status ?? Dialer_V1_AgentStatus()}
+    set {_status = newValue}
+  }
+  /// Returns true if `status` has been explicitly set.
+  public var hasStatus: Bool {self._status != nil}
+  /// Clears the value of `status`. Subsequent reads from it will return its default value.
+  public mutating func clearStatus() {self._status = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _status: Dialer_V1_AgentStatus? = nil
+}
+
+public nonisolated struct Dialer_V1_AgentSetReady: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dialer_V1_AgentSetNotReady: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Gateway to agent, pushed on every change of the agent's state (correlation id 0).
+public nonisolated struct Dialer_V1_AgentStatus: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var agent: String = String()
+
+  /// logged-out, not-ready, available, reserved, on-call, wrap-up
+  public var state: String = String()
+
+  /// not ready: the reason
+  public var reason: String = String()
+
+  /// reserved, on call, wrap-up: the queue
+  public var queue: String = String()
+
+  public var request: String = String()
+
+  public var wrapUpRemainingMs: UInt32 = 0
+
+  /// a pause or logout requested while busy
+  public var pendingChange: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Gateway to agent: a preview offer (answer with AgentOfferAnswer before `expires_in_ms`).
+public nonisolated struct Dialer_V1_AgentOffer: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var request: String = String()
+
+  public var queue: String = String()
+
+  public var expiresInMs: UInt32 = 0
+
+  public var contact: Dialer_V1_ContactCard {
+    get {_contact ?? Dialer_V1_ContactCard()}
+    set {_contact = newValue}
+  }
+  /// Returns true if `contact` has been explicitly set.
+  public var hasContact: Bool {self._contact != nil}
+  /// Clears the value of `contact`. Subsequent reads from it will return its default value.
+  public mutating func clearContact() {self._contact = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _contact: Dialer_V1_ContactCard? = nil
+}
+
+public nonisolated struct Dialer_V1_AgentOfferAnswer: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var request: String = String()
+
+  public var accept: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Gateway to agent: an offer was withdrawn (timed out, cancelled by the node ...).
+public nonisolated struct Dialer_V1_AgentOfferWithdrawn: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var request: String = String()
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Gateway to agent: you are connected to this call.
+public nonisolated struct Dialer_V1_AgentCall: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var request: String = String()
+
+  public var queue: String = String()
+
+  public var kind: Dialer_V1_RequestKind = .unspecified
+
+  public var contact: Dialer_V1_ContactCard {
+    get {_contact ?? Dialer_V1_ContactCard()}
+    set {_contact = newValue}
+  }
+  /// Returns true if `contact` has been explicitly set.
+  public var hasContact: Bool {self._contact != nil}
+  /// Clears the value of `contact`. Subsequent reads from it will return its default value.
+  public mutating func clearContact() {self._contact = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _contact: Dialer_V1_ContactCard? = nil
+}
+
+public nonisolated struct Dialer_V1_AgentHangup: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var request: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dialer_V1_AgentExtendWrapUp: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var seconds: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dialer_V1_AgentDisposition: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var attempt: String = String()
+
+  public var disposition: String = String()
+
+  public var notes: String = String()
+
+  public var callbackAtMs: UInt64 = 0
+
+  public var privateCallback: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dialer_V1_AgentLogout: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Gateway to agent: the operation was done.
+public nonisolated struct Dialer_V1_AgentAck: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var status: Dialer_V1_AgentStatus {
+    get {_status ?? Dialer_V1_AgentStatus()}
+    set {_status = newValue}
+  }
+  /// Returns true if `status` has been explicitly set.
+  public var hasStatus: Bool {self._status != nil}
+  /// Clears the value of `status`. Subsequent reads from it will return its default value.
+  public mutating func clearStatus() {self._status = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _status: Dialer_V1_AgentStatus? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "dialer.v1"
@@ -917,7 +2284,7 @@ nonisolated extension Dialer_V1_Role: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Dialer_V1_ErrorCode: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ERROR_CODE_UNSPECIFIED\0\u{1}FRAME_TOO_LARGE\0\u{1}MALFORMED_FRAME\0\u{1}UNKNOWN_MESSAGE\0\u{1}UNEXPECTED_MESSAGE\0\u{1}AUTHENTICATION_FAILED\0\u{1}UNSUPPORTED_VERSION\0\u{1}HEARTBEAT_TIMEOUT\0\u{1}STALE_EPOCH\0\u{1}NOT_OWNER\0\u{1}UNKNOWN_QUEUE\0\u{1}ROLE_NOT_ALLOWED\0\u{1}DUPLICATE_MEMBER\0\u{1}INVALID_ARGUMENT\0\u{1}SHUTTING_DOWN\0\u{1}INTERNAL\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ERROR_CODE_UNSPECIFIED\0\u{1}FRAME_TOO_LARGE\0\u{1}MALFORMED_FRAME\0\u{1}UNKNOWN_MESSAGE\0\u{1}UNEXPECTED_MESSAGE\0\u{1}AUTHENTICATION_FAILED\0\u{1}UNSUPPORTED_VERSION\0\u{1}HEARTBEAT_TIMEOUT\0\u{1}STALE_EPOCH\0\u{1}NOT_OWNER\0\u{1}UNKNOWN_QUEUE\0\u{1}ROLE_NOT_ALLOWED\0\u{1}DUPLICATE_MEMBER\0\u{1}INVALID_ARGUMENT\0\u{1}SHUTTING_DOWN\0\u{1}INTERNAL\0\u{1}INVALID_STATE\0\u{1}LOGIN_FAILED\0\u{1}NOT_LOGGED_IN\0\u{1}FORBIDDEN\0\u{1}UNKNOWN_REQUEST\0\u{1}NOT_FOUND\0")
 }
 
 nonisolated extension Dialer_V1_LeaseRejection: SwiftProtobuf._ProtoNameProviding {
@@ -928,9 +2295,21 @@ nonisolated extension Dialer_V1_RevokeReason: SwiftProtobuf._ProtoNameProviding 
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REVOKE_REASON_UNSPECIFIED\0\u{1}REVOKE_REBALANCE\0\u{1}REVOKE_DRAIN\0\u{1}REVOKE_REMOVED\0")
 }
 
+nonisolated extension Dialer_V1_Outcome: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0OUTCOME_UNSPECIFIED\0\u{1}OUTCOME_CONNECTED\0\u{1}OUTCOME_ABANDONED\0\u{1}OUTCOME_MACHINE\0\u{1}OUTCOME_BUSY\0\u{1}OUTCOME_NO_ANSWER\0\u{1}OUTCOME_INVALID_NUMBER\0\u{1}OUTCOME_NETWORK_FAILURE\0\u{1}OUTCOME_UNKNOWN\0")
+}
+
+nonisolated extension Dialer_V1_RequestKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REQUEST_KIND_UNSPECIFIED\0\u{1}OUTBOUND_RESERVATION\0\u{1}INBOUND_CALL\0\u{1}PREVIEW_OFFER\0\u{1}CONNECT_ANSWERED_CALL\0")
+}
+
+nonisolated extension Dialer_V1_AnswerKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ANSWER_KIND_UNSPECIFIED\0\u{1}GRANTED\0\u{1}REJECTED\0\u{1}TIMED_OUT\0")
+}
+
 nonisolated extension Dialer_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}correlation_id\0\u{2}\u{9}challenge\0\u{1}hello\0\u{1}welcome\0\u{1}error\0\u{1}heartbeat\0\u{2}\u{6}register\0\u{1}registered\0\u{3}lease_renew\0\u{3}lease_renewed\0\u{3}lease_grant\0\u{3}lease_revoke\0\u{3}lease_release\0\u{3}queue_map\0\u{1}drain\0\u{1}leaving\0\u{4}\u{b}queue_subscribe\0\u{3}queue_subscribed\0\u{3}queue_unsubscribe\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}correlation_id\0\u{2}\u{9}challenge\0\u{1}hello\0\u{1}welcome\0\u{1}error\0\u{1}heartbeat\0\u{2}\u{6}register\0\u{1}registered\0\u{3}lease_renew\0\u{3}lease_renewed\0\u{3}lease_grant\0\u{3}lease_revoke\0\u{3}lease_release\0\u{3}queue_map\0\u{1}drain\0\u{1}leaving\0\u{4}\u{b}queue_subscribe\0\u{3}queue_subscribed\0\u{3}queue_unsubscribe\0\u{4}\u{8}campaign_request\0\u{3}campaign_info\0\u{3}contact_request\0\u{3}contact_batch\0\u{3}attempt_report\0\u{3}attempt_report_ack\0\u{4}\u{5}directory_subscribe\0\u{3}agent_directory\0\u{3}agent_authenticate\0\u{3}agent_authenticated\0\u{3}disposition_report\0\u{3}disposition_report_ack\0\u{4}\u{5}agent_request\0\u{3}agent_request_answer\0\u{3}reservation_confirm\0\u{3}reservation_release\0\u{3}reservation_cancel\0\u{3}grant_revoked\0\u{3}queue_picture\0\u{3}call_ended\0\u{3}hangup_request\0\u{3}reservation_ack\0\u{4}\u{15}agent_login\0\u{3}agent_logged_in\0\u{3}agent_set_ready\0\u{3}agent_set_not_ready\0\u{3}agent_status\0\u{3}agent_offer\0\u{3}agent_offer_answer\0\u{3}agent_call\0\u{3}agent_hangup\0\u{3}agent_extend_wrap_up\0\u{3}agent_disposition\0\u{3}agent_logout\0\u{3}agent_ack\0\u{3}agent_offer_withdrawn\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1173,6 +2552,474 @@ nonisolated extension Dialer_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
           self.message = .queueUnsubscribe(v)
         }
       }()
+      case 50: try {
+        var v: Dialer_V1_CampaignRequest?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .campaignRequest(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .campaignRequest(v)
+        }
+      }()
+      case 51: try {
+        var v: Dialer_V1_CampaignInfo?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .campaignInfo(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .campaignInfo(v)
+        }
+      }()
+      case 52: try {
+        var v: Dialer_V1_ContactRequest?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .contactRequest(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .contactRequest(v)
+        }
+      }()
+      case 53: try {
+        var v: Dialer_V1_ContactBatch?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .contactBatch(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .contactBatch(v)
+        }
+      }()
+      case 54: try {
+        var v: Dialer_V1_AttemptReport?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .attemptReport(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .attemptReport(v)
+        }
+      }()
+      case 55: try {
+        var v: Dialer_V1_AttemptReportAck?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .attemptReportAck(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .attemptReportAck(v)
+        }
+      }()
+      case 60: try {
+        var v: Dialer_V1_DirectorySubscribe?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .directorySubscribe(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .directorySubscribe(v)
+        }
+      }()
+      case 61: try {
+        var v: Dialer_V1_AgentDirectory?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentDirectory(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentDirectory(v)
+        }
+      }()
+      case 62: try {
+        var v: Dialer_V1_AgentAuthenticate?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentAuthenticate(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentAuthenticate(v)
+        }
+      }()
+      case 63: try {
+        var v: Dialer_V1_AgentAuthenticated?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentAuthenticated(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentAuthenticated(v)
+        }
+      }()
+      case 64: try {
+        var v: Dialer_V1_DispositionReport?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .dispositionReport(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .dispositionReport(v)
+        }
+      }()
+      case 65: try {
+        var v: Dialer_V1_DispositionReportAck?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .dispositionReportAck(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .dispositionReportAck(v)
+        }
+      }()
+      case 70: try {
+        var v: Dialer_V1_AgentRequest?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentRequest(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentRequest(v)
+        }
+      }()
+      case 71: try {
+        var v: Dialer_V1_AgentRequestAnswer?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentRequestAnswer(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentRequestAnswer(v)
+        }
+      }()
+      case 72: try {
+        var v: Dialer_V1_ReservationConfirm?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .reservationConfirm(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .reservationConfirm(v)
+        }
+      }()
+      case 73: try {
+        var v: Dialer_V1_ReservationRelease?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .reservationRelease(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .reservationRelease(v)
+        }
+      }()
+      case 74: try {
+        var v: Dialer_V1_ReservationCancel?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .reservationCancel(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .reservationCancel(v)
+        }
+      }()
+      case 75: try {
+        var v: Dialer_V1_GrantRevoked?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .grantRevoked(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .grantRevoked(v)
+        }
+      }()
+      case 76: try {
+        var v: Dialer_V1_QueuePictureUpdate?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .queuePicture(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .queuePicture(v)
+        }
+      }()
+      case 77: try {
+        var v: Dialer_V1_CallEnded?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .callEnded(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .callEnded(v)
+        }
+      }()
+      case 78: try {
+        var v: Dialer_V1_HangupRequest?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .hangupRequest(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .hangupRequest(v)
+        }
+      }()
+      case 79: try {
+        var v: Dialer_V1_ReservationAck?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .reservationAck(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .reservationAck(v)
+        }
+      }()
+      case 100: try {
+        var v: Dialer_V1_AgentLogin?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentLogin(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentLogin(v)
+        }
+      }()
+      case 101: try {
+        var v: Dialer_V1_AgentLoggedIn?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentLoggedIn(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentLoggedIn(v)
+        }
+      }()
+      case 102: try {
+        var v: Dialer_V1_AgentSetReady?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentSetReady(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentSetReady(v)
+        }
+      }()
+      case 103: try {
+        var v: Dialer_V1_AgentSetNotReady?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentSetNotReady(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentSetNotReady(v)
+        }
+      }()
+      case 104: try {
+        var v: Dialer_V1_AgentStatus?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentStatus(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentStatus(v)
+        }
+      }()
+      case 105: try {
+        var v: Dialer_V1_AgentOffer?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentOffer(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentOffer(v)
+        }
+      }()
+      case 106: try {
+        var v: Dialer_V1_AgentOfferAnswer?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentOfferAnswer(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentOfferAnswer(v)
+        }
+      }()
+      case 107: try {
+        var v: Dialer_V1_AgentCall?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentCall(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentCall(v)
+        }
+      }()
+      case 108: try {
+        var v: Dialer_V1_AgentHangup?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentHangup(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentHangup(v)
+        }
+      }()
+      case 109: try {
+        var v: Dialer_V1_AgentExtendWrapUp?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentExtendWrapUp(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentExtendWrapUp(v)
+        }
+      }()
+      case 110: try {
+        var v: Dialer_V1_AgentDisposition?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentDisposition(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentDisposition(v)
+        }
+      }()
+      case 111: try {
+        var v: Dialer_V1_AgentLogout?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentLogout(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentLogout(v)
+        }
+      }()
+      case 112: try {
+        var v: Dialer_V1_AgentAck?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentAck(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentAck(v)
+        }
+      }()
+      case 113: try {
+        var v: Dialer_V1_AgentOfferWithdrawn?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentOfferWithdrawn(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentOfferWithdrawn(v)
+        }
+      }()
       default: break
       }
     }
@@ -1258,6 +3105,150 @@ nonisolated extension Dialer_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
     case .queueUnsubscribe?: try {
       guard case .queueUnsubscribe(let v)? = self.message else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 42)
+    }()
+    case .campaignRequest?: try {
+      guard case .campaignRequest(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 50)
+    }()
+    case .campaignInfo?: try {
+      guard case .campaignInfo(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 51)
+    }()
+    case .contactRequest?: try {
+      guard case .contactRequest(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 52)
+    }()
+    case .contactBatch?: try {
+      guard case .contactBatch(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 53)
+    }()
+    case .attemptReport?: try {
+      guard case .attemptReport(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 54)
+    }()
+    case .attemptReportAck?: try {
+      guard case .attemptReportAck(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 55)
+    }()
+    case .directorySubscribe?: try {
+      guard case .directorySubscribe(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 60)
+    }()
+    case .agentDirectory?: try {
+      guard case .agentDirectory(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 61)
+    }()
+    case .agentAuthenticate?: try {
+      guard case .agentAuthenticate(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 62)
+    }()
+    case .agentAuthenticated?: try {
+      guard case .agentAuthenticated(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 63)
+    }()
+    case .dispositionReport?: try {
+      guard case .dispositionReport(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 64)
+    }()
+    case .dispositionReportAck?: try {
+      guard case .dispositionReportAck(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 65)
+    }()
+    case .agentRequest?: try {
+      guard case .agentRequest(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 70)
+    }()
+    case .agentRequestAnswer?: try {
+      guard case .agentRequestAnswer(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 71)
+    }()
+    case .reservationConfirm?: try {
+      guard case .reservationConfirm(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 72)
+    }()
+    case .reservationRelease?: try {
+      guard case .reservationRelease(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 73)
+    }()
+    case .reservationCancel?: try {
+      guard case .reservationCancel(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 74)
+    }()
+    case .grantRevoked?: try {
+      guard case .grantRevoked(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 75)
+    }()
+    case .queuePicture?: try {
+      guard case .queuePicture(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 76)
+    }()
+    case .callEnded?: try {
+      guard case .callEnded(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 77)
+    }()
+    case .hangupRequest?: try {
+      guard case .hangupRequest(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 78)
+    }()
+    case .reservationAck?: try {
+      guard case .reservationAck(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 79)
+    }()
+    case .agentLogin?: try {
+      guard case .agentLogin(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 100)
+    }()
+    case .agentLoggedIn?: try {
+      guard case .agentLoggedIn(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 101)
+    }()
+    case .agentSetReady?: try {
+      guard case .agentSetReady(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 102)
+    }()
+    case .agentSetNotReady?: try {
+      guard case .agentSetNotReady(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 103)
+    }()
+    case .agentStatus?: try {
+      guard case .agentStatus(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 104)
+    }()
+    case .agentOffer?: try {
+      guard case .agentOffer(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 105)
+    }()
+    case .agentOfferAnswer?: try {
+      guard case .agentOfferAnswer(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 106)
+    }()
+    case .agentCall?: try {
+      guard case .agentCall(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 107)
+    }()
+    case .agentHangup?: try {
+      guard case .agentHangup(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 108)
+    }()
+    case .agentExtendWrapUp?: try {
+      guard case .agentExtendWrapUp(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 109)
+    }()
+    case .agentDisposition?: try {
+      guard case .agentDisposition(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 110)
+    }()
+    case .agentLogout?: try {
+      guard case .agentLogout(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 111)
+    }()
+    case .agentAck?: try {
+      guard case .agentAck(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 112)
+    }()
+    case .agentOfferWithdrawn?: try {
+      guard case .agentOfferWithdrawn(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 113)
     }()
     case nil: break
     }
@@ -2079,6 +4070,1707 @@ nonisolated extension Dialer_V1_QueueUnsubscribe: SwiftProtobuf.Message, SwiftPr
 
   public static func ==(lhs: Dialer_V1_QueueUnsubscribe, rhs: Dialer_V1_QueueUnsubscribe) -> Bool {
     if lhs._lease != rhs._lease {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_CampaignRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CampaignRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lease\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._lease) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lease {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_CampaignRequest, rhs: Dialer_V1_CampaignRequest) -> Bool {
+    if lhs._lease != rhs._lease {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_CampaignInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CampaignInfo"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}campaign\0\u{1}queue\0\u{1}status\0\u{3}dialing_allowed\0\u{1}revision\0\u{3}settings_json\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.campaign) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.queue) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.status) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.dialingAllowed) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
+      case 6: try { try decoder.decodeSingularBytesField(value: &self.settingsJson) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.campaign.isEmpty {
+      try visitor.visitSingularStringField(value: self.campaign, fieldNumber: 1)
+    }
+    if !self.queue.isEmpty {
+      try visitor.visitSingularStringField(value: self.queue, fieldNumber: 2)
+    }
+    if !self.status.isEmpty {
+      try visitor.visitSingularStringField(value: self.status, fieldNumber: 3)
+    }
+    if self.dialingAllowed != false {
+      try visitor.visitSingularBoolField(value: self.dialingAllowed, fieldNumber: 4)
+    }
+    if self.revision != 0 {
+      try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 5)
+    }
+    if !self.settingsJson.isEmpty {
+      try visitor.visitSingularBytesField(value: self.settingsJson, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_CampaignInfo, rhs: Dialer_V1_CampaignInfo) -> Bool {
+    if lhs.campaign != rhs.campaign {return false}
+    if lhs.queue != rhs.queue {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.dialingAllowed != rhs.dialingAllowed {return false}
+    if lhs.revision != rhs.revision {return false}
+    if lhs.settingsJson != rhs.settingsJson {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_ContactRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ContactRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lease\0\u{1}count\0\u{3}present_agents\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._lease) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.count) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.presentAgents) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lease {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.count != 0 {
+      try visitor.visitSingularUInt32Field(value: self.count, fieldNumber: 2)
+    }
+    if !self.presentAgents.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.presentAgents, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_ContactRequest, rhs: Dialer_V1_ContactRequest) -> Bool {
+    if lhs._lease != rhs._lease {return false}
+    if lhs.count != rhs.count {return false}
+    if lhs.presentAgents != rhs.presentAgents {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AttemptHandOut: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AttemptHandOut"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attempt\0\u{1}contact\0\u{1}phone\0\u{3}caller_id\0\u{3}time_zone\0\u{1}fields\0\u{3}private_agent\0\u{3}attempt_number\0\u{1}priority\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.attempt) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.contact) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.phone) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.callerID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
+      case 6: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.fields) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.privateAgent) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.attemptNumber) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self.priority) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.attempt.isEmpty {
+      try visitor.visitSingularStringField(value: self.attempt, fieldNumber: 1)
+    }
+    if !self.contact.isEmpty {
+      try visitor.visitSingularStringField(value: self.contact, fieldNumber: 2)
+    }
+    if !self.phone.isEmpty {
+      try visitor.visitSingularStringField(value: self.phone, fieldNumber: 3)
+    }
+    if !self.callerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.callerID, fieldNumber: 4)
+    }
+    if !self.timeZone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 5)
+    }
+    if !self.fields.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.fields, fieldNumber: 6)
+    }
+    if !self.privateAgent.isEmpty {
+      try visitor.visitSingularStringField(value: self.privateAgent, fieldNumber: 7)
+    }
+    if self.attemptNumber != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attemptNumber, fieldNumber: 8)
+    }
+    if self.priority != 0 {
+      try visitor.visitSingularInt32Field(value: self.priority, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AttemptHandOut, rhs: Dialer_V1_AttemptHandOut) -> Bool {
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.contact != rhs.contact {return false}
+    if lhs.phone != rhs.phone {return false}
+    if lhs.callerID != rhs.callerID {return false}
+    if lhs.timeZone != rhs.timeZone {return false}
+    if lhs.fields != rhs.fields {return false}
+    if lhs.privateAgent != rhs.privateAgent {return false}
+    if lhs.attemptNumber != rhs.attemptNumber {return false}
+    if lhs.priority != rhs.priority {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_ContactBatch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ContactBatch"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attempts\0\u{3}campaign_revision\0\u{3}dialing_allowed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.attempts) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.campaignRevision) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.dialingAllowed) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.attempts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.attempts, fieldNumber: 1)
+    }
+    if self.campaignRevision != 0 {
+      try visitor.visitSingularUInt64Field(value: self.campaignRevision, fieldNumber: 2)
+    }
+    if self.dialingAllowed != false {
+      try visitor.visitSingularBoolField(value: self.dialingAllowed, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_ContactBatch, rhs: Dialer_V1_ContactBatch) -> Bool {
+    if lhs.attempts != rhs.attempts {return false}
+    if lhs.campaignRevision != rhs.campaignRevision {return false}
+    if lhs.dialingAllowed != rhs.dialingAllowed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AttemptReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AttemptReport"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lease\0\u{1}attempt\0\u{1}contact\0\u{1}outcome\0\u{1}agent\0\u{3}dialed_at_ms\0\u{3}answered_at_ms\0\u{3}bridged_at_ms\0\u{3}ended_at_ms\0\u{3}caller_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._lease) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.attempt) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.contact) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.outcome) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.agent) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.dialedAtMs) }()
+      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.answeredAtMs) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.bridgedAtMs) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.endedAtMs) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.callerID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lease {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.attempt.isEmpty {
+      try visitor.visitSingularStringField(value: self.attempt, fieldNumber: 2)
+    }
+    if !self.contact.isEmpty {
+      try visitor.visitSingularStringField(value: self.contact, fieldNumber: 3)
+    }
+    if self.outcome != .unspecified {
+      try visitor.visitSingularEnumField(value: self.outcome, fieldNumber: 4)
+    }
+    if !self.agent.isEmpty {
+      try visitor.visitSingularStringField(value: self.agent, fieldNumber: 5)
+    }
+    if self.dialedAtMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.dialedAtMs, fieldNumber: 6)
+    }
+    if self.answeredAtMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.answeredAtMs, fieldNumber: 7)
+    }
+    if self.bridgedAtMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.bridgedAtMs, fieldNumber: 8)
+    }
+    if self.endedAtMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.endedAtMs, fieldNumber: 9)
+    }
+    if !self.callerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.callerID, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AttemptReport, rhs: Dialer_V1_AttemptReport) -> Bool {
+    if lhs._lease != rhs._lease {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.contact != rhs.contact {return false}
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs.agent != rhs.agent {return false}
+    if lhs.dialedAtMs != rhs.dialedAtMs {return false}
+    if lhs.answeredAtMs != rhs.answeredAtMs {return false}
+    if lhs.bridgedAtMs != rhs.bridgedAtMs {return false}
+    if lhs.endedAtMs != rhs.endedAtMs {return false}
+    if lhs.callerID != rhs.callerID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AttemptReportAck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AttemptReportAck"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attempt\0\u{1}duplicate\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.attempt) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.duplicate) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.attempt.isEmpty {
+      try visitor.visitSingularStringField(value: self.attempt, fieldNumber: 1)
+    }
+    if self.duplicate != false {
+      try visitor.visitSingularBoolField(value: self.duplicate, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AttemptReportAck, rhs: Dialer_V1_AttemptReportAck) -> Bool {
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.duplicate != rhs.duplicate {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_DirectorySubscribe: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DirectorySubscribe"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_DirectorySubscribe, rhs: Dialer_V1_DirectorySubscribe) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_QueueRank: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QueueRank"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}queue\0\u{1}rank\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.queue) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.rank) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.queue.isEmpty {
+      try visitor.visitSingularStringField(value: self.queue, fieldNumber: 1)
+    }
+    if self.rank != 0 {
+      try visitor.visitSingularInt32Field(value: self.rank, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_QueueRank, rhs: Dialer_V1_QueueRank) -> Bool {
+    if lhs.queue != rhs.queue {return false}
+    if lhs.rank != rhs.rank {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_DirectoryAgent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DirectoryAgent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agent\0\u{1}login\0\u{1}name\0\u{1}team\0\u{1}skills\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.agent) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.login) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.team) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.skills) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.agent.isEmpty {
+      try visitor.visitSingularStringField(value: self.agent, fieldNumber: 1)
+    }
+    if !self.login.isEmpty {
+      try visitor.visitSingularStringField(value: self.login, fieldNumber: 2)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 3)
+    }
+    if !self.team.isEmpty {
+      try visitor.visitSingularStringField(value: self.team, fieldNumber: 4)
+    }
+    if !self.skills.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.skills, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_DirectoryAgent, rhs: Dialer_V1_DirectoryAgent) -> Bool {
+    if lhs.agent != rhs.agent {return false}
+    if lhs.login != rhs.login {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.team != rhs.team {return false}
+    if lhs.skills != rhs.skills {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentDirectory: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentDirectory"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}agents\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.version) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.agents) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.version != 0 {
+      try visitor.visitSingularUInt64Field(value: self.version, fieldNumber: 1)
+    }
+    if !self.agents.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.agents, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentDirectory, rhs: Dialer_V1_AgentDirectory) -> Bool {
+    if lhs.version != rhs.version {return false}
+    if lhs.agents != rhs.agents {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentAuthenticate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentAuthenticate"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}login\0\u{1}password\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.login) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.password) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.login.isEmpty {
+      try visitor.visitSingularStringField(value: self.login, fieldNumber: 1)
+    }
+    if !self.password.isEmpty {
+      try visitor.visitSingularStringField(value: self.password, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentAuthenticate, rhs: Dialer_V1_AgentAuthenticate) -> Bool {
+    if lhs.login != rhs.login {return false}
+    if lhs.password != rhs.password {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentAuthenticated: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentAuthenticated"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ok\0\u{1}agent\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.ok) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._agent) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.ok != false {
+      try visitor.visitSingularBoolField(value: self.ok, fieldNumber: 1)
+    }
+    try { if let v = self._agent {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentAuthenticated, rhs: Dialer_V1_AgentAuthenticated) -> Bool {
+    if lhs.ok != rhs.ok {return false}
+    if lhs._agent != rhs._agent {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_DispositionReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DispositionReport"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attempt\0\u{1}agent\0\u{1}disposition\0\u{1}notes\0\u{3}callback_at_ms\0\u{3}private_callback\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.attempt) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.agent) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.disposition) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.notes) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.callbackAtMs) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.privateCallback) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.attempt.isEmpty {
+      try visitor.visitSingularStringField(value: self.attempt, fieldNumber: 1)
+    }
+    if !self.agent.isEmpty {
+      try visitor.visitSingularStringField(value: self.agent, fieldNumber: 2)
+    }
+    if !self.disposition.isEmpty {
+      try visitor.visitSingularStringField(value: self.disposition, fieldNumber: 3)
+    }
+    if !self.notes.isEmpty {
+      try visitor.visitSingularStringField(value: self.notes, fieldNumber: 4)
+    }
+    if self.callbackAtMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.callbackAtMs, fieldNumber: 5)
+    }
+    if self.privateCallback != false {
+      try visitor.visitSingularBoolField(value: self.privateCallback, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_DispositionReport, rhs: Dialer_V1_DispositionReport) -> Bool {
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.agent != rhs.agent {return false}
+    if lhs.disposition != rhs.disposition {return false}
+    if lhs.notes != rhs.notes {return false}
+    if lhs.callbackAtMs != rhs.callbackAtMs {return false}
+    if lhs.privateCallback != rhs.privateCallback {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_DispositionReportAck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DispositionReportAck"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attempt\0\u{1}duplicate\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.attempt) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.duplicate) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.attempt.isEmpty {
+      try visitor.visitSingularStringField(value: self.attempt, fieldNumber: 1)
+    }
+    if self.duplicate != false {
+      try visitor.visitSingularBoolField(value: self.duplicate, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_DispositionReportAck, rhs: Dialer_V1_DispositionReportAck) -> Bool {
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.duplicate != rhs.duplicate {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_ContactCard: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ContactCard"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}campaign\0\u{1}contact\0\u{1}attempt\0\u{1}phone\0\u{1}fields\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.campaign) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.contact) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.attempt) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.phone) }()
+      case 5: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.fields) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.campaign.isEmpty {
+      try visitor.visitSingularStringField(value: self.campaign, fieldNumber: 1)
+    }
+    if !self.contact.isEmpty {
+      try visitor.visitSingularStringField(value: self.contact, fieldNumber: 2)
+    }
+    if !self.attempt.isEmpty {
+      try visitor.visitSingularStringField(value: self.attempt, fieldNumber: 3)
+    }
+    if !self.phone.isEmpty {
+      try visitor.visitSingularStringField(value: self.phone, fieldNumber: 4)
+    }
+    if !self.fields.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.fields, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_ContactCard, rhs: Dialer_V1_ContactCard) -> Bool {
+    if lhs.campaign != rhs.campaign {return false}
+    if lhs.contact != rhs.contact {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.phone != rhs.phone {return false}
+    if lhs.fields != rhs.fields {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lease\0\u{1}request\0\u{1}kind\0\u{3}named_agent\0\u{3}deadline_ms\0\u{1}contact\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._lease) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.request) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.namedAgent) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.deadlineMs) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._contact) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lease {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.request.isEmpty {
+      try visitor.visitSingularStringField(value: self.request, fieldNumber: 2)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 3)
+    }
+    if !self.namedAgent.isEmpty {
+      try visitor.visitSingularStringField(value: self.namedAgent, fieldNumber: 4)
+    }
+    if self.deadlineMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.deadlineMs, fieldNumber: 5)
+    }
+    try { if let v = self._contact {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentRequest, rhs: Dialer_V1_AgentRequest) -> Bool {
+    if lhs._lease != rhs._lease {return false}
+    if lhs.request != rhs.request {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.namedAgent != rhs.namedAgent {return false}
+    if lhs.deadlineMs != rhs.deadlineMs {return false}
+    if lhs._contact != rhs._contact {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentRequestAnswer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentRequestAnswer"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}answer\0\u{1}agent\0\u{3}lease_ms\0\u{1}reason\0\u{3}current_epoch\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.request) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.answer) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.agent) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.leaseMs) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.currentEpoch) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.request.isEmpty {
+      try visitor.visitSingularStringField(value: self.request, fieldNumber: 1)
+    }
+    if self.answer != .unspecified {
+      try visitor.visitSingularEnumField(value: self.answer, fieldNumber: 2)
+    }
+    if !self.agent.isEmpty {
+      try visitor.visitSingularStringField(value: self.agent, fieldNumber: 3)
+    }
+    if self.leaseMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.leaseMs, fieldNumber: 4)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 5)
+    }
+    if self.currentEpoch != 0 {
+      try visitor.visitSingularUInt64Field(value: self.currentEpoch, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentRequestAnswer, rhs: Dialer_V1_AgentRequestAnswer) -> Bool {
+    if lhs.request != rhs.request {return false}
+    if lhs.answer != rhs.answer {return false}
+    if lhs.agent != rhs.agent {return false}
+    if lhs.leaseMs != rhs.leaseMs {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.currentEpoch != rhs.currentEpoch {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_ReservationConfirm: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReservationConfirm"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}lease\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.request) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._lease) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.request.isEmpty {
+      try visitor.visitSingularStringField(value: self.request, fieldNumber: 1)
+    }
+    try { if let v = self._lease {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_ReservationConfirm, rhs: Dialer_V1_ReservationConfirm) -> Bool {
+    if lhs.request != rhs.request {return false}
+    if lhs._lease != rhs._lease {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_ReservationRelease: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReservationRelease"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.request) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.request.isEmpty {
+      try visitor.visitSingularStringField(value: self.request, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_ReservationRelease, rhs: Dialer_V1_ReservationRelease) -> Bool {
+    if lhs.request != rhs.request {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_ReservationCancel: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReservationCancel"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.request) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.request.isEmpty {
+      try visitor.visitSingularStringField(value: self.request, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_ReservationCancel, rhs: Dialer_V1_ReservationCancel) -> Bool {
+    if lhs.request != rhs.request {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_GrantRevoked: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GrantRevoked"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}agent\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.request) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.agent) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.request.isEmpty {
+      try visitor.visitSingularStringField(value: self.request, fieldNumber: 1)
+    }
+    if !self.agent.isEmpty {
+      try visitor.visitSingularStringField(value: self.agent, fieldNumber: 2)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_GrantRevoked, rhs: Dialer_V1_GrantRevoked) -> Bool {
+    if lhs.request != rhs.request {return false}
+    if lhs.agent != rhs.agent {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_CallEnded: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CallEnded"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.request) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.request.isEmpty {
+      try visitor.visitSingularStringField(value: self.request, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_CallEnded, rhs: Dialer_V1_CallEnded) -> Bool {
+    if lhs.request != rhs.request {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_HangupRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HangupRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.request) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.request.isEmpty {
+      try visitor.visitSingularStringField(value: self.request, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_HangupRequest, rhs: Dialer_V1_HangupRequest) -> Bool {
+    if lhs.request != rhs.request {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_ReservationAck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReservationAck"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.request) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.request.isEmpty {
+      try visitor.visitSingularStringField(value: self.request, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_ReservationAck, rhs: Dialer_V1_ReservationAck) -> Bool {
+    if lhs.request != rhs.request {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentTime: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentTime"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agent\0\u{3}elapsed_ms\0\u{1}rank\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.agent) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.elapsedMs) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.rank) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.agent.isEmpty {
+      try visitor.visitSingularStringField(value: self.agent, fieldNumber: 1)
+    }
+    if self.elapsedMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.elapsedMs, fieldNumber: 2)
+    }
+    if self.rank != 0 {
+      try visitor.visitSingularInt32Field(value: self.rank, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentTime, rhs: Dialer_V1_AgentTime) -> Bool {
+    if lhs.agent != rhs.agent {return false}
+    if lhs.elapsedMs != rhs.elapsedMs {return false}
+    if lhs.rank != rhs.rank {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_QueuePictureUpdate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QueuePictureUpdate"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lease\0\u{1}available\0\u{1}reserved\0\u{3}on_call\0\u{3}wrap_up\0\u{3}not_ready\0\u{3}pending_requests\0\u{3}reserved_for_queue\0\u{3}on_call_for_queue\0\u{3}wrap_up_for_queue\0\u{1}sequence\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._lease) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.available) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.reserved) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.onCall) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.wrapUp) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.notReady) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.pendingRequests) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.reservedForQueue) }()
+      case 9: try { try decoder.decodeSingularUInt32Field(value: &self.onCallForQueue) }()
+      case 10: try { try decoder.decodeSingularUInt32Field(value: &self.wrapUpForQueue) }()
+      case 11: try { try decoder.decodeSingularUInt64Field(value: &self.sequence) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lease {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.available.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.available, fieldNumber: 2)
+    }
+    if !self.reserved.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.reserved, fieldNumber: 3)
+    }
+    if !self.onCall.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.onCall, fieldNumber: 4)
+    }
+    if !self.wrapUp.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.wrapUp, fieldNumber: 5)
+    }
+    if self.notReady != 0 {
+      try visitor.visitSingularUInt32Field(value: self.notReady, fieldNumber: 6)
+    }
+    if self.pendingRequests != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pendingRequests, fieldNumber: 7)
+    }
+    if self.reservedForQueue != 0 {
+      try visitor.visitSingularUInt32Field(value: self.reservedForQueue, fieldNumber: 8)
+    }
+    if self.onCallForQueue != 0 {
+      try visitor.visitSingularUInt32Field(value: self.onCallForQueue, fieldNumber: 9)
+    }
+    if self.wrapUpForQueue != 0 {
+      try visitor.visitSingularUInt32Field(value: self.wrapUpForQueue, fieldNumber: 10)
+    }
+    if self.sequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sequence, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_QueuePictureUpdate, rhs: Dialer_V1_QueuePictureUpdate) -> Bool {
+    if lhs._lease != rhs._lease {return false}
+    if lhs.available != rhs.available {return false}
+    if lhs.reserved != rhs.reserved {return false}
+    if lhs.onCall != rhs.onCall {return false}
+    if lhs.wrapUp != rhs.wrapUp {return false}
+    if lhs.notReady != rhs.notReady {return false}
+    if lhs.pendingRequests != rhs.pendingRequests {return false}
+    if lhs.reservedForQueue != rhs.reservedForQueue {return false}
+    if lhs.onCallForQueue != rhs.onCallForQueue {return false}
+    if lhs.wrapUpForQueue != rhs.wrapUpForQueue {return false}
+    if lhs.sequence != rhs.sequence {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentLogin: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentLogin"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}login\0\u{1}password\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.login) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.password) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.login.isEmpty {
+      try visitor.visitSingularStringField(value: self.login, fieldNumber: 1)
+    }
+    if !self.password.isEmpty {
+      try visitor.visitSingularStringField(value: self.password, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentLogin, rhs: Dialer_V1_AgentLogin) -> Bool {
+    if lhs.login != rhs.login {return false}
+    if lhs.password != rhs.password {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentLoggedIn: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentLoggedIn"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agent\0\u{1}name\0\u{1}skills\0\u{1}status\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.agent) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.skills) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._status) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.agent.isEmpty {
+      try visitor.visitSingularStringField(value: self.agent, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.skills.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.skills, fieldNumber: 3)
+    }
+    try { if let v = self._status {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentLoggedIn, rhs: Dialer_V1_AgentLoggedIn) -> Bool {
+    if lhs.agent != rhs.agent {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.skills != rhs.skills {return false}
+    if lhs._status != rhs._status {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentSetReady: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentSetReady"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentSetReady, rhs: Dialer_V1_AgentSetReady) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentSetNotReady: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentSetNotReady"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentSetNotReady, rhs: Dialer_V1_AgentSetNotReady) -> Bool {
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentStatus"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agent\0\u{1}state\0\u{1}reason\0\u{1}queue\0\u{1}request\0\u{3}wrap_up_remaining_ms\0\u{3}pending_change\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.agent) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.state) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.queue) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.request) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.wrapUpRemainingMs) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.pendingChange) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.agent.isEmpty {
+      try visitor.visitSingularStringField(value: self.agent, fieldNumber: 1)
+    }
+    if !self.state.isEmpty {
+      try visitor.visitSingularStringField(value: self.state, fieldNumber: 2)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
+    }
+    if !self.queue.isEmpty {
+      try visitor.visitSingularStringField(value: self.queue, fieldNumber: 4)
+    }
+    if !self.request.isEmpty {
+      try visitor.visitSingularStringField(value: self.request, fieldNumber: 5)
+    }
+    if self.wrapUpRemainingMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.wrapUpRemainingMs, fieldNumber: 6)
+    }
+    if !self.pendingChange.isEmpty {
+      try visitor.visitSingularStringField(value: self.pendingChange, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentStatus, rhs: Dialer_V1_AgentStatus) -> Bool {
+    if lhs.agent != rhs.agent {return false}
+    if lhs.state != rhs.state {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.queue != rhs.queue {return false}
+    if lhs.request != rhs.request {return false}
+    if lhs.wrapUpRemainingMs != rhs.wrapUpRemainingMs {return false}
+    if lhs.pendingChange != rhs.pendingChange {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentOffer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentOffer"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}queue\0\u{3}expires_in_ms\0\u{1}contact\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.request) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.queue) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.expiresInMs) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._contact) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.request.isEmpty {
+      try visitor.visitSingularStringField(value: self.request, fieldNumber: 1)
+    }
+    if !self.queue.isEmpty {
+      try visitor.visitSingularStringField(value: self.queue, fieldNumber: 2)
+    }
+    if self.expiresInMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.expiresInMs, fieldNumber: 3)
+    }
+    try { if let v = self._contact {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentOffer, rhs: Dialer_V1_AgentOffer) -> Bool {
+    if lhs.request != rhs.request {return false}
+    if lhs.queue != rhs.queue {return false}
+    if lhs.expiresInMs != rhs.expiresInMs {return false}
+    if lhs._contact != rhs._contact {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentOfferAnswer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentOfferAnswer"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}accept\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.request) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.accept) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.request.isEmpty {
+      try visitor.visitSingularStringField(value: self.request, fieldNumber: 1)
+    }
+    if self.accept != false {
+      try visitor.visitSingularBoolField(value: self.accept, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentOfferAnswer, rhs: Dialer_V1_AgentOfferAnswer) -> Bool {
+    if lhs.request != rhs.request {return false}
+    if lhs.accept != rhs.accept {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentOfferWithdrawn: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentOfferWithdrawn"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.request) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.request.isEmpty {
+      try visitor.visitSingularStringField(value: self.request, fieldNumber: 1)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentOfferWithdrawn, rhs: Dialer_V1_AgentOfferWithdrawn) -> Bool {
+    if lhs.request != rhs.request {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentCall: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentCall"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}queue\0\u{1}kind\0\u{1}contact\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.request) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.queue) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._contact) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.request.isEmpty {
+      try visitor.visitSingularStringField(value: self.request, fieldNumber: 1)
+    }
+    if !self.queue.isEmpty {
+      try visitor.visitSingularStringField(value: self.queue, fieldNumber: 2)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 3)
+    }
+    try { if let v = self._contact {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentCall, rhs: Dialer_V1_AgentCall) -> Bool {
+    if lhs.request != rhs.request {return false}
+    if lhs.queue != rhs.queue {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs._contact != rhs._contact {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentHangup: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentHangup"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.request) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.request.isEmpty {
+      try visitor.visitSingularStringField(value: self.request, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentHangup, rhs: Dialer_V1_AgentHangup) -> Bool {
+    if lhs.request != rhs.request {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentExtendWrapUp: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentExtendWrapUp"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}seconds\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.seconds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.seconds != 0 {
+      try visitor.visitSingularUInt32Field(value: self.seconds, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentExtendWrapUp, rhs: Dialer_V1_AgentExtendWrapUp) -> Bool {
+    if lhs.seconds != rhs.seconds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentDisposition: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentDisposition"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attempt\0\u{1}disposition\0\u{1}notes\0\u{3}callback_at_ms\0\u{3}private_callback\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.attempt) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.disposition) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.notes) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.callbackAtMs) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.privateCallback) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.attempt.isEmpty {
+      try visitor.visitSingularStringField(value: self.attempt, fieldNumber: 1)
+    }
+    if !self.disposition.isEmpty {
+      try visitor.visitSingularStringField(value: self.disposition, fieldNumber: 2)
+    }
+    if !self.notes.isEmpty {
+      try visitor.visitSingularStringField(value: self.notes, fieldNumber: 3)
+    }
+    if self.callbackAtMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.callbackAtMs, fieldNumber: 4)
+    }
+    if self.privateCallback != false {
+      try visitor.visitSingularBoolField(value: self.privateCallback, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentDisposition, rhs: Dialer_V1_AgentDisposition) -> Bool {
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.disposition != rhs.disposition {return false}
+    if lhs.notes != rhs.notes {return false}
+    if lhs.callbackAtMs != rhs.callbackAtMs {return false}
+    if lhs.privateCallback != rhs.privateCallback {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentLogout: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentLogout"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentLogout, rhs: Dialer_V1_AgentLogout) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentAck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentAck"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._status) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._status {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentAck, rhs: Dialer_V1_AgentAck) -> Bool {
+    if lhs._status != rhs._status {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
