@@ -21,6 +21,8 @@ public struct ManagerProcess: Sendable {
     let logger: Logger
 
     public let store: any ManagerStore
+    /// Writes through the API that the cluster must hear about (agents, campaigns).
+    public let changes = ManagerChanges()
 
     /// Opens the store (migrating it), creates the first admin token if there is none, and
     /// builds the coordinator.
