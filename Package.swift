@@ -119,7 +119,7 @@ let package = Package(
         .target(
             name: "DialerSimulation",
             dependencies: [
-                "DialerCore",
+                "DialerCore", "DialerProtocol", "DialerTransport",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ],

@@ -1,0 +1,234 @@
+public import DialerCore
+import DialerProtocol
+public import DialerTransport
+
+/// A synthetic agent: a real client of the agent gateway over the cluster protocol
+/// (`ROLE_AGENT`), behaving by a ``SyntheticAgentProfile``.
+///
+/// Tests and `dialer-loadtest` use it to put hundreds or thousands of agents on a gateway. Its
+/// decisions are ``SyntheticAgentBehaviour``'s; this actor only carries them out: it sends the
+/// operations in order (each waits for the gateway's answer, whose round trip it reports),
+/// sleeps its timers on the injected clock (a ``ScaledClock`` runs a day faster), and feeds the
+/// gateway's pushes back in.
+public actor SyntheticAgent {
+    /// Something that happened, for the caller's statistics.
+    public enum Event: Sendable {
+        /// The gateway answered an operation after `roundTrip` (wall time).
+        case answered(operation: String, roundTrip: Duration)
+        /// The gateway refused an operation.
+        case refused(operation: String, code: String, message: String)
+        /// A preview offer arrived.
+        case offered(request: String)
+        /// The agent was connected to a call.
+        case connected(request: String, queue: String)
+        /// The connection ended.
+        case disconnected(reason: String)
+    }
+
+    /// Where and who: the gateway's cluster address and the agent's credentials.
+    public struct Account: Hashable, Sendable {
+        public var login: String
+        public var password: String
+
+        public init(login: String, password: String) {
+            self.login = login
+            self.password = password
+        }
+    }
+
+    private var behaviour: SyntheticAgentBehaviour
+    private let account: Account
+    private let clock: any DialerClock
+    private let observe: @Sendable (Event) -> Void
+    private var link: ClusterLink?
+    private var outbox: AsyncStream<SyntheticAgentBehaviour.Operation>.Continuation?
+    private var timers: [UInt64: Task<Void, Never>] = [:]
+
+    /// An agent that will log in as `account`, drawing its behaviour from `seed`.
+    ///
+    /// - Parameter clock: the clock its timers run on (call time); a ``ScaledClock`` speeds
+    ///   the agent up as it speeds up the trunk.
+    public init(
+        account: Account, profile: SyntheticAgentProfile, seed: UInt64, clock: any DialerClock,
+        observe: @escaping @Sendable (Event) -> Void = { _ in }
+    ) {
+        self.account = account
+        self.behaviour = SyntheticAgentBehaviour(profile: profile, seed: seed)
+        self.clock = clock
+        self.observe = observe
+    }
+
+    /// What the agent counted so far.
+    public var tally: SyntheticAgentBehaviour.Tally { behaviour.tally }
+    /// The agent's phase as it sees it.
+    public var phase: SyntheticAgentBehaviour.Phase { behaviour.phase }
+
+    /// Connects, logs in and works until the task is cancelled or the connection ends; then
+    /// logs out if it can.
+    public nonisolated func run(host: String, port: Int, settings: ConnectionSettings) async throws {
+        let connection = try await ClusterClient.connect(host: host, port: port, settings: settings)
+        try await connection.run { link, inbound in
+            let operations = await self.attach(link)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await self.send(operations, over: link) }
+                group.addTask {
+                    try await inbound.forEach { envelope in await self.receive(envelope) }
+                    self.observe(.disconnected(reason: "the gateway closed the connection"))
+                }
+                await self.begin()
+                defer { group.cancelAll() }
+                try await group.next()
+            }
+            await self.detach()
+        }
+    }
+
+    private func attach(_ link: ClusterLink) -> AsyncStream<SyntheticAgentBehaviour.Operation> {
+        self.link = link
+        let (operations, continuation) = AsyncStream.makeStream(of: SyntheticAgentBehaviour.Operation.self)
+        outbox = continuation
+        return operations
+    }
+
+    private func begin() {
+        perform(behaviour.start())
+    }
+
+    private func detach() {
+        outbox?.finish()
+        outbox = nil
+        link = nil
+        for task in timers.values { task.cancel() }
+        timers = [:]
+    }
+
+    /// Logs out (after the current call, if any) and lets ``run(host:port:settings:)`` end
+    /// when the gateway closes or the caller cancels.
+    public func logOut() {
+        outbox?.yield(.logOut)
+    }
+
+    // MARK: - Carrying out the behaviour
+
+    private func perform(_ actions: [SyntheticAgentBehaviour.Action]) {
+        for action in actions {
+            switch action {
+            case .send(let operation):
+                outbox?.yield(operation)
+            case .setTimer(let timer, let delay):
+                let clock = self.clock
+                timers[timer.id] = Task {
+                    do {
+                        try await clock.sleep(until: clock.now() + delay)
+                    } catch {
+                        return
+                    }
+                    self.fire(timer)
+                }
+            }
+        }
+    }
+
+    private func fire(_ timer: SyntheticAgentBehaviour.Timer) {
+        timers[timer.id] = nil
+        perform(behaviour.timerFired(timer))
+    }
+
+    /// Sends the operations one at a time, in order, each waiting for its answer.
+    private nonisolated func send(
+        _ operations: AsyncStream<SyntheticAgentBehaviour.Operation>, over link: ClusterLink
+    ) async {
+        for await operation in operations {
+            let message = Self.message(for: operation, account: account)
+            let name = Envelope(message).kindName
+            let started = ContinuousClock.now
+            do {
+                let reply = try await link.request(message, timeout: .seconds(10))
+                let roundTrip = ContinuousClock.now - started
+                if case .error(let error) = reply.message {
+                    observe(.refused(operation: name, code: error.code.name, message: error.message))
+                    await refused()
+                } else {
+                    observe(.answered(operation: name, roundTrip: roundTrip))
+                    if case .agentLoggedIn = reply.message { await loggedIn() }
+                    if case .agentAck(let ack) = reply.message, ack.hasStatus { await receive(status: ack.status) }
+                }
+            } catch {
+                observe(.refused(operation: name, code: "NO_REPLY", message: "\(error)"))
+                await refused()
+            }
+        }
+    }
+
+    private func loggedIn() { perform(behaviour.loggedIn()) }
+
+    private func refused() { behaviour.refused() }
+
+    private func receive(_ envelope: Envelope) {
+        switch envelope.message {
+        case .agentStatus(let status):
+            receive(status: status)
+        case .agentOffer(let offer):
+            observe(.offered(request: offer.request))
+            perform(behaviour.offered(request: offer.request))
+        case .agentOfferWithdrawn(let withdrawn):
+            perform(behaviour.offerWithdrawn(request: withdrawn.request))
+        case .agentCall(let call):
+            observe(.connected(request: call.request, queue: call.queue))
+            let attempt = call.contact.attempt.isEmpty ? nil : call.contact.attempt
+            perform(behaviour.connected(request: call.request, attempt: attempt))
+        case .error(let error):
+            observe(.refused(operation: "push", code: error.code.name, message: error.message))
+            behaviour.refused()
+        default:
+            break
+        }
+    }
+
+    private func receive(status: Dialer_V1_AgentStatus) {
+        let remaining: Duration? =
+            status.state == "wrap-up" ? .milliseconds(Int64(status.wrapUpRemainingMs)) : nil
+        perform(
+            behaviour.statusChanged(
+                state: status.state, request: status.request.isEmpty ? nil : status.request,
+                wrapUpRemaining: remaining))
+    }
+
+    private nonisolated static func message(
+        for operation: SyntheticAgentBehaviour.Operation, account: Account
+    ) -> Envelope.OneOf_Message {
+        switch operation {
+        case .logIn:
+            var login = Dialer_V1_AgentLogin()
+            login.login = account.login
+            login.password = account.password
+            return .agentLogin(login)
+        case .setReady:
+            return .agentSetReady(Dialer_V1_AgentSetReady())
+        case .setNotReady(let reason):
+            var message = Dialer_V1_AgentSetNotReady()
+            message.reason = reason
+            return .agentSetNotReady(message)
+        case .answerOffer(let request, let accept):
+            var message = Dialer_V1_AgentOfferAnswer()
+            message.request = request
+            message.accept = accept
+            return .agentOfferAnswer(message)
+        case .hangUp(let request):
+            var message = Dialer_V1_AgentHangup()
+            message.request = request
+            return .agentHangup(message)
+        case .extendWrapUp(let seconds):
+            var message = Dialer_V1_AgentExtendWrapUp()
+            message.seconds = UInt32(clamping: seconds)
+            return .agentExtendWrapUp(message)
+        case .disposition(let attempt, let name):
+            var message = Dialer_V1_AgentDisposition()
+            message.attempt = attempt
+            message.disposition = name
+            return .agentDisposition(message)
+        case .logOut:
+            return .agentLogout(Dialer_V1_AgentLogout())
+        }
+    }
+}
