@@ -1,0 +1,55 @@
+/// A contact handed to the node to dial, as one open attempt.
+public struct DialTarget: Hashable, Sendable {
+    /// The attempt the manager opened for this call; every report names it.
+    public var attempt: AttemptID
+    /// The contact.
+    public var contact: ContactID
+    /// The number to dial, in E.164.
+    public var phone: String
+    /// The contact's own caller ID, if it has one.
+    public var callerID: String?
+    /// A private callback: only this agent may take the call.
+    public var privateAgent: AgentID?
+    /// What the agent's desktop shows.
+    public var fields: [String: String]
+
+    public init(
+        attempt: AttemptID, contact: ContactID, phone: String, callerID: String? = nil,
+        privateAgent: AgentID? = nil, fields: [String: String] = [:]
+    ) {
+        self.attempt = attempt
+        self.contact = contact
+        self.phone = phone
+        self.callerID = callerID
+        self.privateAgent = privateAgent
+        self.fields = fields
+    }
+}
+
+/// How one attempt ended, with its timestamps, as the node reports it to the manager.
+public struct DialedAttempt: Hashable, Sendable {
+    public var target: DialTarget
+    public var outcome: AttemptOutcome
+    /// The agent who took the call, if any.
+    public var agent: AgentID?
+    /// The caller ID the call went out with.
+    public var callerID: String?
+    public var dialedAt: Moment
+    public var answeredAt: Moment?
+    public var bridgedAt: Moment?
+    public var endedAt: Moment
+
+    public init(
+        target: DialTarget, outcome: AttemptOutcome, agent: AgentID? = nil, callerID: String? = nil,
+        dialedAt: Moment, answeredAt: Moment? = nil, bridgedAt: Moment? = nil, endedAt: Moment
+    ) {
+        self.target = target
+        self.outcome = outcome
+        self.agent = agent
+        self.callerID = callerID
+        self.dialedAt = dialedAt
+        self.answeredAt = answeredAt
+        self.bridgedAt = bridgedAt
+        self.endedAt = endedAt
+    }
+}

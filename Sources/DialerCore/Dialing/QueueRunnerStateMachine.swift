@@ -1,0 +1,738 @@
+import DequeModule
+
+/// What a queue runner must do, in order, after an event.
+public enum QueueRunnerAction: Hashable, Sendable {
+    /// Ask the manager for up to `count` more contacts to dial.
+    case requestContacts(count: Int)
+    /// Place a call for the attempt.
+    case originate(AttemptID, OriginateRequest)
+    /// Ask the gateway for an agent.
+    case requestAgent(AgentRequestDraft)
+    /// Tell the gateway: the call is bridged to the granted agent.
+    case confirm(RequestID)
+    /// Give a granted agent back without a call.
+    case release(RequestID)
+    /// Withdraw a request.
+    case cancel(RequestID)
+    /// The call of a confirmed reservation ended: the agent goes to wrap-up.
+    case callEnded(RequestID)
+    /// Connect the attempt's call to the agent.
+    case bridge(AttemptID, to: AgentID)
+    /// Play a message on the attempt's call.
+    case play(AttemptID, CallMessage)
+    /// Hang up the attempt's call.
+    case hangUp(AttemptID)
+    /// Report how an attempt ended to the manager.
+    case report(DialedAttempt)
+    /// Give a contact back to the manager undialed (the lease was lost or the queue drained).
+    case returnContact(DialTarget)
+    /// Everything in hand is finished after a drain or a lost lease: the runner may stop.
+    case finished
+}
+
+/// A request for an agent, before it is sent to the gateway.
+public struct AgentRequestDraft: Hashable, Sendable {
+    public var id: RequestID
+    public var kind: RequestKind
+    /// When the runner stops waiting.
+    public var deadline: Moment
+    /// A private callback: only this agent.
+    public var namedAgent: AgentID?
+    /// The contact, shown to the agent (a preview offer, a connected call).
+    public var target: DialTarget?
+}
+
+/// The events a queue runner feeds its state machine.
+public enum QueueRunnerEvent: Hashable, Sendable {
+    /// Time passed: pace.
+    case tick
+    /// The node holds the queue's lease under this epoch.
+    case leaseHeld(Epoch)
+    /// The lease may have lapsed: place nothing more, hand back what is not dialed.
+    case leaseLost
+    /// The queue is drained: finish the calls in hand, place nothing more.
+    case drain
+    /// The campaign's settings changed.
+    case settingsChanged(CampaignSettings)
+    /// The manager answered a contact request; `exhausted` when it had fewer than asked.
+    case contactsArrived([DialTarget], exhausted: Bool)
+    /// The contact request failed (no manager, a fencing error ...).
+    case contactRequestFailed
+    /// The gateway's new picture of the queue's agents.
+    case agentsChanged(AgentPicture)
+    /// The trunk placed (or failed to place) the attempt's call.
+    case originateFailed(AttemptID)
+    /// The trunk reported progress on the attempt's call.
+    case progress(AttemptID, CallProgress)
+    /// The gateway granted an agent.
+    case agentGranted(RequestID, AgentID)
+    /// The gateway answered a request without an agent (rejected or timed out).
+    case agentNotGranted(RequestID)
+    /// The gateway took back an unconfirmed grant.
+    case grantRevoked(RequestID)
+    /// The agent hung up the call of this reservation.
+    case agentHungUp(RequestID)
+}
+
+/// The decisions of one leased queue's runner, as a value: events in, actions out.
+///
+/// It paces with the campaign's ``PacingPolicy``, keeps a buffer of contacts from the manager,
+/// places calls, classifies their answers, reserves agents at the gateway, connects live
+/// answers within the regulated grace or abandons them with the message, applies the
+/// answering-machine policy, and reports every attempt with its timestamps. It places nothing
+/// once the lease may have lapsed or the queue is drained, and says ``QueueRunnerAction/finished``
+/// when what it held is done.
+public struct QueueRunnerStateMachine: Sendable {
+    /// What the runner is configured with besides the campaign's settings.
+    public struct Configuration: Hashable, Sendable {
+        public var queue: QueueID
+        public var node: MemberID
+        /// From the end of the greeting, how long an answered call may wait for an agent before
+        /// it counts as abandoned (2 s in the UK and US rules).
+        public var connectGrace: Duration
+        /// Played to a live answer no agent takes.
+        public var noAgentMessage: CallMessage
+        /// Played by agentless campaigns to a live answer.
+        public var campaignMessage: CallMessage
+        /// Contacts kept in hand beyond what is being dialed.
+        public var contactBuffer: Int
+        /// After the manager had fewer contacts than asked, how long before asking again.
+        public var contactRetryDelay: Duration
+        /// How long an outbound reservation or a preview offer may wait for an agent.
+        public var reservationTimeout: Duration
+
+        public init(
+            queue: QueueID, node: MemberID, connectGrace: Duration = .seconds(2),
+            noAgentMessage: CallMessage = CallMessage(id: "no-agent"),
+            campaignMessage: CallMessage = CallMessage(id: "campaign"),
+            contactBuffer: Int = 20, contactRetryDelay: Duration = .seconds(5),
+            reservationTimeout: Duration = .seconds(30)
+        ) {
+            self.queue = queue
+            self.node = node
+            self.connectGrace = connectGrace
+            self.noAgentMessage = noAgentMessage
+            self.campaignMessage = campaignMessage
+            self.contactBuffer = max(1, contactBuffer)
+            self.contactRetryDelay = contactRetryDelay
+            self.reservationTimeout = reservationTimeout
+        }
+    }
+
+    /// Whether the runner may place calls.
+    public enum LeaseState: Hashable, Sendable {
+        case notHeld
+        case held(Epoch)
+        /// Finishing what is in hand; nothing new.
+        case winding
+    }
+
+    /// Where one call stands.
+    enum Stage: Hashable, Sendable {
+        case dialing
+        /// A live answer waiting for an agent (request sent).
+        case waitingForAgent(RequestID, deadline: Moment)
+        case bridged(RequestID, AgentID)
+        /// Playing a message (no agent, machine, agentless) before hanging up.
+        case playing(AttemptOutcome)
+        /// Hung up by the node; waiting for the trunk's hang-up event.
+        case hangingUp(AttemptOutcome)
+    }
+
+    struct Call: Hashable, Sendable {
+        var target: DialTarget
+        var callerID: String?
+        var dialedAt: Moment
+        var answeredAt: Moment?
+        var bridgedAt: Moment?
+        var agent: AgentID?
+        var stage: Stage
+        /// The reservation the call was placed for (progressive, preview).
+        var reservation: RequestID?
+    }
+
+    enum ReservationState: Hashable, Sendable {
+        case pending
+        case granted(AgentID)
+        /// Bridged to a call.
+        case connected(AgentID, AttemptID)
+    }
+
+    struct Reservation: Hashable, Sendable {
+        var kind: RequestKind
+        var state: ReservationState
+        /// The preview offer's contact, until it is dialed.
+        var target: DialTarget?
+        /// Lines placed for the reservation (progressive, preview).
+        var lines: Set<AttemptID> = []
+        /// The answered call it is for (connect requests).
+        var call: AttemptID?
+        var deadline: Moment
+    }
+
+    public let configuration: Configuration
+    public private(set) var settings: CampaignSettings
+    public private(set) var lease: LeaseState = .notHeld
+    private var policy: any PacingPolicy
+    private var buffer: Deque<DialTarget> = []
+    private var calls: [AttemptID: Call] = [:]
+    private var reservations: [RequestID: Reservation] = [:]
+    private var agents = AgentPicture()
+    private var contactsRequested = false
+    private var nextContactRequest: Moment = .origin
+    private var recentAttempts: Deque<Moment> = []
+    private var nextRequestNumber: UInt64 = 0
+    private var measured = MeasuredCalls()
+    private var abandonWindow: AbandonWindow
+    private var lastDecision: PacingDecision?
+
+    public init(configuration: Configuration, settings: CampaignSettings, now: Moment) {
+        self.configuration = configuration
+        self.settings = settings
+        self.policy = settings.pacingPolicy()
+        self.abandonWindow = AbandonWindow(
+            length: (settings.predictive.regulatedWindows.min() ?? .twentyFourHours).length, start: now)
+    }
+
+    // MARK: - What the runner holds, for metrics and tests
+
+    /// Calls in flight by stage name (dialing, waiting, bridged, playing, hanging-up).
+    public var callsByStage: [String: Int] {
+        var counts: [String: Int] = [:]
+        for call in calls.values {
+            let name =
+                switch call.stage {
+                case .dialing: "dialing"
+                case .waitingForAgent: "waiting"
+                case .bridged: "bridged"
+                case .playing: "playing"
+                case .hangingUp: "hanging-up"
+                }
+            counts[name, default: 0] += 1
+        }
+        return counts
+    }
+
+    /// The attempts with a call in flight.
+    public var attemptsInFlight: Set<AttemptID> { Set(calls.keys) }
+    /// Contacts in hand, not yet dialed.
+    public var contactsInHand: Int { buffer.count }
+    /// Requests for agents not yet answered or not yet finished.
+    public var reservationsHeld: Int { reservations.count }
+    /// The last pacing decision.
+    public var lastPacingDecision: PacingDecision? { lastDecision }
+    /// Live answers and abandons over the campaign's regulated window, as this runner saw them.
+    public mutating func abandonCounts(at now: Moment) -> AbandonCounts { abandonWindow.counts(at: now) }
+
+    // MARK: - Events
+
+    /// Applies one event at `now` and returns what to do.
+    public mutating func handle(_ event: QueueRunnerEvent, now: Moment) -> [QueueRunnerAction] {
+        var actions: [QueueRunnerAction] = []
+        switch event {
+        case .tick:
+            expireWaits(now: now, into: &actions)
+            pace(now: now, into: &actions)
+        case .leaseHeld(let epoch):
+            lease = .held(epoch)
+            pace(now: now, into: &actions)
+        case .leaseLost, .drain:
+            windDown(into: &actions)
+        case .settingsChanged(let newSettings):
+            if newSettings.mode != settings.mode || newSettings.dialRate != settings.dialRate
+                || newSettings.predictive != settings.predictive || newSettings.ivrPorts != settings.ivrPorts
+                || newSettings.callsPerReadyAgent != settings.callsPerReadyAgent
+                || newSettings.callsPerWrapUpAgent != settings.callsPerWrapUpAgent
+            {
+                policy = newSettings.pacingPolicy()
+            }
+            settings = newSettings
+        case .contactsArrived(let targets, let exhausted):
+            contactsRequested = false
+            if exhausted { nextContactRequest = now + configuration.contactRetryDelay }
+            if case .held = lease {
+                buffer.append(contentsOf: targets)
+                pace(now: now, into: &actions)
+            } else {
+                actions += targets.map { .returnContact($0) }
+            }
+        case .contactRequestFailed:
+            contactsRequested = false
+            nextContactRequest = now + configuration.contactRetryDelay
+        case .agentsChanged(let picture):
+            agents = picture
+            pace(now: now, into: &actions)
+        case .originateFailed(let attempt):
+            if let call = calls[attempt] {
+                finish(attempt, call, outcome: .networkFailure, endedAt: now, into: &actions)
+            }
+        case .progress(let attempt, let progress):
+            self.progress(attempt, progress, now: now, into: &actions)
+        case .agentGranted(let request, let agent):
+            granted(request, agent: agent, now: now, into: &actions)
+        case .agentNotGranted(let request):
+            notGranted(request, now: now, into: &actions)
+        case .grantRevoked(let request):
+            notGranted(request, now: now, into: &actions)
+        case .agentHungUp(let request):
+            if let reservation = reservations[request], case .connected(_, let attempt) = reservation.state,
+                let call = calls[attempt], case .bridged = call.stage
+            {
+                actions.append(.hangUp(attempt))
+            }
+        }
+        finishIfWoundDown(into: &actions)
+        return actions
+    }
+
+    // MARK: - Pacing
+
+    private mutating func pace(now: Moment, into actions: inout [QueueRunnerAction]) {
+        guard case .held = lease else { return }
+        trimRecentAttempts(now: now)
+        refillContacts(now: now, into: &actions)
+
+        let pendingOutbound = reservations.values.filter {
+            $0.state == .pending && ($0.kind == .outboundReservation || $0.kind == .previewOffer)
+        }.count
+        var picture = agents
+        // Agents already asked for are not free to ask for again.
+        picture.available = Array(picture.available.dropFirst(pendingOutbound))
+        let grantedIdle = reservations.values.filter {
+            if case .granted = $0.state, $0.kind == .outboundReservation || $0.kind == .previewOffer {
+                true
+            } else {
+                false
+            }
+        }
+        picture.reserved = max(picture.reserved, grantedIdle.count)
+        let input = PacingInput(
+            now: now, agents: picture, calls: callsInFlight(), statistics: statistics(now: now),
+            limits: PacingLimits(
+                maximumDialRate: settings.mode == .predictive ? settings.predictive.maximumDialRate : nil,
+                overdialLimitPercent: settings.overdialLimitPercent,
+                attemptsPerFiveSeconds: settings.attemptsPerFiveSeconds,
+                attemptsInCurrentFiveSeconds: recentAttempts.count,
+                remainingContacts: buffer.count))
+        let decision = policy.decide(input)
+        lastDecision = decision
+
+        switch settings.mode {
+        case .progressive, .preview:
+            for _ in 0..<decision.reservationsToRequest {
+                guard let draft = newReservation(now: now) else { break }
+                actions.append(.requestAgent(draft))
+            }
+            dialForGrantedReservations(now: now, into: &actions)
+        case .power, .predictive, .agentless:
+            for _ in 0..<decision.callsToStart {
+                guard let target = buffer.popFirst() else { break }
+                originate(target, reservation: nil, now: now, into: &actions)
+            }
+        }
+    }
+
+    private mutating func refillContacts(now: Moment, into actions: inout [QueueRunnerAction]) {
+        guard !contactsRequested, now >= nextContactRequest else { return }
+        let wanted = configuration.contactBuffer + max(agents.staffed, 1) * 2 - buffer.count
+        guard buffer.count < configuration.contactBuffer, wanted > 0 else { return }
+        contactsRequested = true
+        actions.append(.requestContacts(count: wanted))
+    }
+
+    private func callsInFlight() -> CallsInFlight {
+        var flight = CallsInFlight()
+        for call in calls.values {
+            switch call.stage {
+            case .dialing:
+                // A progressive or preview line already has its agent; it is not waiting for one.
+                if call.reservation == nil { flight.dialing += 1 }
+            case .waitingForAgent: flight.answeredWaiting += 1
+            case .playing where settings.mode == .agentless: flight.inIVR += 1
+            case .bridged, .playing, .hangingUp: break
+            }
+        }
+        return flight
+    }
+
+    private mutating func statistics(now: Moment) -> CampaignStatistics {
+        let window = abandonWindow.counts(at: now)
+        return measured.statistics(window: window)
+    }
+
+    private mutating func trimRecentAttempts(now: Moment) {
+        while let first = recentAttempts.first, now - first >= .seconds(5) { recentAttempts.removeFirst() }
+    }
+
+    private var fiveSecondCapReached: Bool {
+        guard let cap = settings.attemptsPerFiveSeconds else { return false }
+        return recentAttempts.count >= cap
+    }
+
+    private mutating func newRequestID() -> RequestID {
+        nextRequestNumber += 1
+        return RequestID("\(configuration.node)/\(configuration.queue)/\(nextRequestNumber)")
+    }
+
+    /// An outbound reservation (progressive) or a preview offer with the next contact.
+    private mutating func newReservation(now: Moment) -> AgentRequestDraft? {
+        let id = newRequestID()
+        let deadline = now + configuration.reservationTimeout
+        if settings.mode == .preview {
+            guard let target = buffer.popFirst() else { return nil }
+            reservations[id] = Reservation(kind: .previewOffer, state: .pending, target: target, deadline: deadline)
+            return AgentRequestDraft(
+                id: id, kind: .previewOffer, deadline: deadline, namedAgent: target.privateAgent, target: target)
+        }
+        guard !buffer.isEmpty else { return nil }
+        reservations[id] = Reservation(kind: .outboundReservation, state: .pending, deadline: deadline)
+        return AgentRequestDraft(id: id, kind: .outboundReservation, deadline: deadline)
+    }
+
+    /// Places the lines of granted reservations that have none yet: the dial rate for
+    /// progressive, the offered contact for preview.
+    private mutating func dialForGrantedReservations(now: Moment, into actions: inout [QueueRunnerAction]) {
+        guard case .held = lease else { return }
+        for id in reservations.keys.sorted() {
+            guard let reservation = reservations[id], case .granted = reservation.state,
+                reservation.lines.isEmpty
+            else { continue }
+            switch reservation.kind {
+            case .previewOffer:
+                guard let target = reservation.target, !fiveSecondCapReached else { continue }
+                reservations[id]?.target = nil
+                originate(target, reservation: id, now: now, into: &actions)
+            case .outboundReservation:
+                var placed = 0
+                while placed < max(1, settings.dialRate), !fiveSecondCapReached, let target = buffer.popFirst() {
+                    originate(target, reservation: id, now: now, into: &actions)
+                    placed += 1
+                }
+                if placed == 0, buffer.isEmpty, !contactsRequested {
+                    // Nothing to dial for this agent now: give the agent back.
+                    reservations[id] = nil
+                    actions.append(.release(id))
+                }
+            case .inboundCall, .connectAnsweredCall:
+                continue
+            }
+        }
+    }
+
+    private mutating func originate(
+        _ target: DialTarget, reservation: RequestID?, now: Moment, into actions: inout [QueueRunnerAction]
+    ) {
+        let callerID = chooseCallerID(for: target)
+        calls[target.attempt] = Call(
+            target: target, callerID: callerID, dialedAt: now, stage: .dialing, reservation: reservation)
+        if let reservation { reservations[reservation]?.lines.insert(target.attempt) }
+        recentAttempts.append(now)
+        measured.attempts += 1
+        let ringTimeout = max(settings.ringTimeout, .seconds(15))
+        actions.append(
+            .originate(
+                target.attempt,
+                OriginateRequest(
+                    number: target.phone, callerID: callerID ?? "", ringTimeout: ringTimeout,
+                    detectsMachines: settings.answeringMachine != .off)))
+    }
+
+    private func chooseCallerID(for target: DialTarget) -> String? {
+        if let own = target.callerID, !own.isEmpty { return own }
+        return settings.callerID.defaultNumber ?? settings.callerID.pool.first?.number
+    }
+
+    // MARK: - Calls
+
+    private mutating func progress(
+        _ attempt: AttemptID, _ progress: CallProgress, now: Moment, into actions: inout [QueueRunnerAction]
+    ) {
+        guard var call = calls[attempt] else { return }
+        switch progress {
+        case .ringing, .accepted, .bridged, .messageStarted:
+            return
+        case .answeredLive(let at, let greetingEndsAt):
+            call.answeredAt = at
+            measured.recordAnswer(after: at - call.dialedAt, live: true)
+            calls[attempt] = call
+            answeredLive(attempt, greetingEndsAt: greetingEndsAt, now: now, into: &actions)
+        case .answeredByMachine(let at, _):
+            call.answeredAt = at
+            measured.recordAnswer(after: at - call.dialedAt, live: false)
+            calls[attempt] = call
+            switch settings.answeringMachine {
+            case .leaveMessage(let message):
+                calls[attempt]?.stage = .playing(.machine)
+                actions.append(.play(attempt, CallMessage(id: message)))
+            case .off, .hangUp:
+                calls[attempt]?.stage = .hangingUp(.machine)
+                actions.append(.hangUp(attempt))
+            }
+            lineEndedWithoutAgent(call, now: now, into: &actions)
+        case .messageFinished:
+            if case .playing(let outcome) = call.stage {
+                calls[attempt]?.stage = .hangingUp(outcome)
+                actions.append(.hangUp(attempt))
+            }
+        case .busy(let at):
+            finish(attempt, call, outcome: .busy, endedAt: at, into: &actions)
+        case .noAnswer(let at):
+            finish(attempt, call, outcome: .noAnswer, endedAt: at, into: &actions)
+        case .invalidNumber(let at):
+            finish(attempt, call, outcome: .invalidNumber, endedAt: at, into: &actions)
+        case .networkFailure(let at):
+            finish(attempt, call, outcome: .networkFailure, endedAt: at, into: &actions)
+        case .hungUp(_, let at):
+            let outcome: AttemptOutcome
+            switch call.stage {
+            case .dialing: outcome = .noAnswer
+            case .waitingForAgent:
+                // The customer gave up before an agent came: a silent call, abandoned (`finish`
+                // withdraws the request).
+                abandonWindow.recordLiveAnswer(at: call.answeredAt ?? at, abandoned: true)
+                outcome = .abandoned
+            case .bridged(let request, _):
+                actions.append(.callEnded(request))
+                reservations[request] = nil
+                measured.recordTalk(at - (call.bridgedAt ?? at))
+                outcome = .connected
+            case .playing(let planned), .hangingUp(let planned):
+                outcome = planned
+            }
+            finish(attempt, call, outcome: outcome, endedAt: at, into: &actions)
+        }
+    }
+
+    private mutating func answeredLive(
+        _ attempt: AttemptID, greetingEndsAt: Moment, now: Moment, into actions: inout [QueueRunnerAction]
+    ) {
+        guard let call = calls[attempt] else { return }
+        if settings.mode == .agentless {
+            calls[attempt]?.stage = .playing(.connected)
+            abandonWindow.recordLiveAnswer(at: call.answeredAt ?? now, abandoned: false)
+            actions.append(.play(attempt, configuration.campaignMessage))
+            return
+        }
+        // The line's own reserved agent takes the first live answer.
+        if let id = call.reservation, let reservation = reservations[id], case .granted(let agent) = reservation.state {
+            connect(attempt, request: id, agent: agent, now: now, into: &actions)
+            // The reservation's other lines now need an agent of their own if they answer.
+            for other in reservation.lines where other != attempt { calls[other]?.reservation = nil }
+            reservations[id]?.lines = [attempt]
+            return
+        }
+        if case .held = lease {
+            let id = newRequestID()
+            let deadline = greetingEndsAt + configuration.connectGrace
+            reservations[id] = Reservation(
+                kind: .connectAnsweredCall, state: .pending, call: attempt, deadline: deadline)
+            calls[attempt]?.stage = .waitingForAgent(id, deadline: deadline)
+            calls[attempt]?.reservation = nil
+            actions.append(
+                .requestAgent(
+                    AgentRequestDraft(
+                        id: id, kind: .connectAnsweredCall, deadline: deadline,
+                        namedAgent: call.target.privateAgent, target: call.target)))
+        } else {
+            abandon(attempt, now: now, into: &actions)
+        }
+    }
+
+    private mutating func connect(
+        _ attempt: AttemptID, request: RequestID, agent: AgentID, now: Moment, into actions: inout [QueueRunnerAction]
+    ) {
+        guard let call = calls[attempt] else { return }
+        calls[attempt]?.stage = .bridged(request, agent)
+        calls[attempt]?.agent = agent
+        calls[attempt]?.bridgedAt = now
+        reservations[request]?.state = .connected(agent, attempt)
+        abandonWindow.recordLiveAnswer(at: call.answeredAt ?? now, abandoned: false)
+        actions.append(.bridge(attempt, to: agent))
+        actions.append(.confirm(request))
+    }
+
+    /// No agent for a live answer: play the message, hang up, count the abandon.
+    private mutating func abandon(_ attempt: AttemptID, now: Moment, into actions: inout [QueueRunnerAction]) {
+        guard let call = calls[attempt] else { return }
+        calls[attempt]?.stage = .playing(.abandoned)
+        abandonWindow.recordLiveAnswer(at: call.answeredAt ?? now, abandoned: true)
+        actions.append(.play(attempt, configuration.noAgentMessage))
+    }
+
+    /// A line of a reservation ended (or was classified a machine): when no line of the
+    /// reservation is left, the agent goes back.
+    private mutating func lineEndedWithoutAgent(_ call: Call, now: Moment, into actions: inout [QueueRunnerAction]) {
+        guard let id = call.reservation, var reservation = reservations[id] else { return }
+        reservation.lines.remove(call.target.attempt)
+        reservations[id] = reservation
+        if let other = calls[call.target.attempt], other.reservation == id {
+            calls[call.target.attempt]?.reservation = nil
+        }
+        guard reservation.lines.isEmpty, case .granted = reservation.state else { return }
+        reservations[id] = nil
+        actions.append(.release(id))
+    }
+
+    private mutating func finish(
+        _ attempt: AttemptID, _ call: Call, outcome: AttemptOutcome, endedAt: Moment,
+        into actions: inout [QueueRunnerAction]
+    ) {
+        calls[attempt] = nil
+        if case .waitingForAgent(let request, _) = call.stage {
+            reservations[request] = nil
+            actions.append(.cancel(request))
+        }
+        lineEndedWithoutAgent(call, now: endedAt, into: &actions)
+        actions.append(
+            .report(
+                DialedAttempt(
+                    target: call.target, outcome: outcome, agent: call.agent, callerID: call.callerID,
+                    dialedAt: call.dialedAt, answeredAt: call.answeredAt, bridgedAt: call.bridgedAt,
+                    endedAt: endedAt)))
+    }
+
+    // MARK: - Agents
+
+    private mutating func granted(
+        _ request: RequestID, agent: AgentID, now: Moment, into actions: inout [QueueRunnerAction]
+    ) {
+        guard var reservation = reservations[request], reservation.state == .pending else {
+            // A grant nobody waits for any more: give the agent back at once.
+            actions.append(.release(request))
+            return
+        }
+        switch reservation.kind {
+        case .connectAnsweredCall:
+            guard let attempt = reservation.call, let call = calls[attempt],
+                case .waitingForAgent = call.stage
+            else {
+                reservations[request] = nil
+                actions.append(.release(request))
+                return
+            }
+            connect(attempt, request: request, agent: agent, now: now, into: &actions)
+        case .outboundReservation, .previewOffer:
+            reservation.state = .granted(agent)
+            reservations[request] = reservation
+            if case .held = lease {
+                dialForGrantedReservations(now: now, into: &actions)
+            } else {
+                reservations[request] = nil
+                if let target = reservation.target { actions.append(.returnContact(target)) }
+                actions.append(.release(request))
+            }
+        case .inboundCall:
+            reservations[request] = nil
+            actions.append(.release(request))
+        }
+    }
+
+    private mutating func notGranted(_ request: RequestID, now: Moment, into actions: inout [QueueRunnerAction]) {
+        guard let reservation = reservations.removeValue(forKey: request) else { return }
+        switch reservation.kind {
+        case .connectAnsweredCall:
+            if let attempt = reservation.call, let call = calls[attempt], case .waitingForAgent = call.stage {
+                abandon(attempt, now: now, into: &actions)
+            }
+        case .previewOffer:
+            // Nobody took the offer: the contact waits for the next agent.
+            if let target = reservation.target {
+                if case .held = lease { buffer.prepend(target) } else { actions.append(.returnContact(target)) }
+            }
+            fallthrough
+        case .outboundReservation:
+            // A revoked grant may already have lines ringing: they now need an agent of their own.
+            for line in reservation.lines { calls[line]?.reservation = nil }
+        case .inboundCall:
+            break
+        }
+    }
+
+    /// Answered calls whose agent did not come by the deadline are abandoned even if the
+    /// gateway's answer is late.
+    private mutating func expireWaits(now: Moment, into actions: inout [QueueRunnerAction]) {
+        for (attempt, call) in calls {
+            guard case .waitingForAgent(let request, let deadline) = call.stage, now >= deadline else { continue }
+            reservations[request] = nil
+            actions.append(.cancel(request))
+            abandon(attempt, now: now, into: &actions)
+        }
+    }
+
+    // MARK: - Winding down
+
+    private mutating func windDown(into actions: inout [QueueRunnerAction]) {
+        lease = .winding
+        while let target = buffer.popFirst() { actions.append(.returnContact(target)) }
+        for id in reservations.keys.sorted() {
+            guard let reservation = reservations[id] else { continue }
+            switch reservation.state {
+            case .pending where reservation.kind != .connectAnsweredCall:
+                reservations[id] = nil
+                if let target = reservation.target { actions.append(.returnContact(target)) }
+                actions.append(.cancel(id))
+            case .granted where reservation.lines.isEmpty:
+                reservations[id] = nil
+                if let target = reservation.target { actions.append(.returnContact(target)) }
+                actions.append(.release(id))
+            default:
+                // Calls in progress finish: their customers are on the line.
+                continue
+            }
+        }
+    }
+
+    private var wound = false
+
+    private mutating func finishIfWoundDown(into actions: inout [QueueRunnerAction]) {
+        guard case .winding = lease, !wound, calls.isEmpty, reservations.isEmpty, !contactsRequested else { return }
+        wound = true
+        actions.append(.finished)
+    }
+}
+
+/// What the runner measured of its own calls, for predictive pacing.
+struct MeasuredCalls: Hashable, Sendable {
+    var attempts = 0
+    var answers = 0
+    var liveAnswers = 0
+    var machines = 0
+    var timeToAnswer = RunningMean()
+    var talkTime = RunningMean()
+
+    mutating func recordAnswer(after delay: Duration, live: Bool) {
+        answers += 1
+        if live { liveAnswers += 1 } else { machines += 1 }
+        timeToAnswer.add(delay)
+    }
+
+    mutating func recordTalk(_ talk: Duration) {
+        talkTime.add(talk)
+    }
+
+    func statistics(window: AbandonCounts) -> CampaignStatistics {
+        let defaults = CampaignStatistics()
+        return CampaignStatistics(
+            attempts: attempts, liveAnswers: liveAnswers,
+            answerRate: attempts > 0 ? Double(liveAnswers) / Double(attempts) : 0,
+            machineRate: attempts > 0 ? Double(machines) / Double(attempts) : 0,
+            timeToAnswer: timeToAnswer.summary ?? defaults.timeToAnswer,
+            talkTime: talkTime.summary ?? defaults.talkTime,
+            wrapUpTime: defaults.wrapUpTime, window: window)
+    }
+}
+
+/// A mean of durations without keeping them.
+struct RunningMean: Hashable, Sendable {
+    var count = 0
+    var total: Duration = .zero
+
+    mutating func add(_ value: Duration) {
+        count += 1
+        total += value
+    }
+
+    var summary: DistributionSummary? {
+        count > 0 ? DistributionSummary(mean: total / count) : nil
+    }
+}
