@@ -1,0 +1,258 @@
+public import DialerCore
+public import Logging
+import Metrics
+
+/// One leased campaign queue's dialer: the actor that carries out a
+/// ``QueueRunnerStateMachine``'s decisions against a trunk, a contact source and the agent
+/// gateway.
+///
+/// Every event goes through ``handle(_:)``; before each one the runner asks its lease check
+/// whether the lease is still valid by the node's own clock, so no call is placed, and no agent
+/// asked for, after the lease may have lapsed. Slow work (originating, gateway requests, the
+/// manager) runs in child tasks whose results come back as events.
+public actor QueueRunner {
+    private var machine: QueueRunnerStateMachine
+    private let trunk: any Trunk
+    private let contacts: any ContactSource
+    private let desk: any AgentDesk
+    private let clock: any DialerClock
+    private let leaseIsValid: @Sendable () -> Bool
+    private let logger: Logger
+    private let tickInterval: Duration
+    private let epoch: Epoch
+    private var calls: [AttemptID: CallID] = [:]
+    private var tasks = TaskBag()
+    private var finished = false
+    private var finishedWaiters: [CheckedContinuation<Void, Never>] = []
+    private let metrics: QueueRunnerMetrics
+
+    public nonisolated let queue: QueueID
+
+    /// A runner for `queue` under `epoch`.
+    ///
+    /// - Parameter leaseIsValid: whether the node may still act on the lease now, by its own
+    ///   clock; checked before every event.
+    public init(
+        configuration: QueueRunnerStateMachine.Configuration, settings: CampaignSettings, epoch: Epoch,
+        trunk: any Trunk, contacts: any ContactSource, desk: any AgentDesk, clock: any DialerClock,
+        tickInterval: Duration = .milliseconds(200), logger: Logger,
+        leaseIsValid: @escaping @Sendable () -> Bool
+    ) {
+        self.queue = configuration.queue
+        self.machine = QueueRunnerStateMachine(configuration: configuration, settings: settings, now: clock.now())
+        self.epoch = epoch
+        self.trunk = trunk
+        self.contacts = contacts
+        self.desk = desk
+        self.clock = clock
+        self.tickInterval = tickInterval
+        self.logger = logger
+        self.leaseIsValid = leaseIsValid
+        self.metrics = QueueRunnerMetrics(queue: configuration.queue)
+    }
+
+    /// Runs until the lease is lost or the queue drained and everything in hand is finished,
+    /// or until cancelled (which hands back nothing: the manager closes the attempts when the
+    /// node is declared lost).
+    public func run() async {
+        handle(.leaseHeld(epoch))
+        while !finished, !Task.isCancelled {
+            do {
+                try await clock.sleep(until: clock.now() + tickInterval)
+            } catch {
+                break
+            }
+            handle(.tick)
+        }
+        tasks.cancelAll()
+    }
+
+    /// Waits until the runner finished what it held after a drain or a lost lease.
+    public func waitUntilFinished() async {
+        if finished { return }
+        await withCheckedContinuation { finishedWaiters.append($0) }
+    }
+
+    /// The queue is drained: finish the calls in hand, place nothing new.
+    public func drain() { handle(.drain) }
+
+    /// Feeds one event (a gateway push, a settings change ...) and carries out the decisions.
+    public func handle(_ event: QueueRunnerEvent) {
+        let now = clock.now()
+        var actions: [QueueRunnerAction] = []
+        if case .held = machine.lease, !leaseIsValid() {
+            logger.warning("the lease may have lapsed: placing nothing more", metadata: ["queue": "\(queue)"])
+            actions += machine.handle(.leaseLost, now: now)
+        }
+        actions += machine.handle(event, now: now)
+        perform(actions)
+        metrics.update(from: machine)
+    }
+
+    /// The calls in flight by stage, for `/v1/queues` and tests.
+    public var callsByStage: [String: Int] { machine.callsByStage }
+    /// The last pacing decision's dial level.
+    public var dialLevel: Double { machine.lastPacingDecision?.dialLevel ?? 0 }
+
+    // MARK: - Carrying out decisions
+
+    private func perform(_ actions: [QueueRunnerAction]) {
+        for action in actions {
+            switch action {
+            case .requestContacts(let count):
+                tasks.add {
+                    do {
+                        let batch = try await self.contacts.contacts(
+                            queue: self.queue, epoch: self.epoch, count: count, presentAgents: [])
+                        await self.handle(.contactsArrived(batch.targets, exhausted: batch.exhausted))
+                    } catch {
+                        await self.contactRequestFailed(error)
+                    }
+                }
+            case .originate(let attempt, let request):
+                metrics.attempts.increment()
+                tasks.add {
+                    do {
+                        let call = try await self.trunk.originate(request)
+                        await self.follow(call, for: attempt)
+                    } catch {
+                        await self.handle(.originateFailed(attempt))
+                    }
+                }
+            case .requestAgent(let draft):
+                tasks.add {
+                    let answer = await self.desk.request(draft, queue: self.queue, epoch: self.epoch)
+                    switch answer {
+                    case .granted(let agent): await self.handle(.agentGranted(draft.id, agent))
+                    case .notGranted: await self.handle(.agentNotGranted(draft.id))
+                    }
+                }
+            case .confirm(let request):
+                tasks.add { await self.desk.confirm(request) }
+            case .release(let request):
+                tasks.add { await self.desk.release(request) }
+            case .cancel(let request):
+                tasks.add { await self.desk.cancel(request) }
+            case .callEnded(let request):
+                tasks.add { await self.desk.callEnded(request) }
+            case .bridge(let attempt, let agent):
+                onCall(attempt) { trunk, call in try await trunk.bridge(call, to: agent) }
+            case .play(let attempt, let message):
+                onCall(attempt) { trunk, call in try await trunk.play(message, on: call) }
+            case .hangUp(let attempt):
+                onCall(attempt) { trunk, call in try await trunk.hangUp(call) }
+            case .report(let record):
+                calls[record.target.attempt] = nil
+                metrics.record(record)
+                tasks.add { await self.contacts.report(record, queue: self.queue, epoch: self.epoch) }
+            case .returnContact(let target):
+                tasks.add { await self.contacts.giveBack(target, queue: self.queue, epoch: self.epoch) }
+            case .finished:
+                finished = true
+                for waiter in finishedWaiters { waiter.resume() }
+                finishedWaiters = []
+            }
+        }
+    }
+
+    private func contactRequestFailed(_ error: any Error) {
+        logger.notice("contact request failed", metadata: ["queue": "\(queue)", "error": "\(error)"])
+        handle(.contactRequestFailed)
+    }
+
+    /// Feeds the call's progress to the machine until it ends.
+    private func follow(_ call: OutboundCall, for attempt: AttemptID) {
+        calls[attempt] = call.id
+        tasks.add {
+            for await progress in call.progress {
+                await self.handle(.progress(attempt, progress))
+                if progress.isFinal { break }
+            }
+        }
+    }
+
+    private func onCall(
+        _ attempt: AttemptID, _ operation: @escaping @Sendable (any Trunk, CallID) async throws -> Void
+    ) {
+        guard let call = calls[attempt] else { return }
+        let trunk = self.trunk
+        tasks.add {
+            do {
+                try await operation(trunk, call)
+            } catch {
+                // The call may have ended meanwhile; its end comes through its progress.
+                await self.logOperationFailure(attempt, error)
+            }
+        }
+    }
+
+    private func logOperationFailure(_ attempt: AttemptID, _ error: any Error) {
+        logger.debug("trunk operation failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+    }
+}
+
+/// The child tasks of a runner, removed as they finish.
+struct TaskBag {
+    private var tasks: [UInt64: Task<Void, Never>] = [:]
+    private var next: UInt64 = 0
+
+    mutating func add(_ body: @escaping @Sendable () async -> Void) {
+        next += 1
+        tasks[next] = Task { await body() }
+        // Finished tasks are dropped when the bag grows, so it stays small on a long day.
+        if tasks.count > 256 { tasks = tasks.filter { !$0.value.isCancelled } }
+    }
+
+    func cancelAll() {
+        for task in tasks.values { task.cancel() }
+    }
+}
+
+/// The runner's figures, per queue, through swift-metrics.
+struct QueueRunnerMetrics: Sendable {
+    let attempts: Counter
+    let dialLevel: Gauge
+    let inFlight: [String: Gauge]
+    let outcomes: [AttemptOutcome: Counter]
+    let answerToBridge: Timer
+
+    init(queue: QueueID) {
+        let dimensions = [("queue", queue.rawValue)]
+        attempts = Counter(label: "dialer_node_attempts_total", dimensions: dimensions)
+        dialLevel = Gauge(label: "dialer_node_dial_level", dimensions: dimensions)
+        inFlight = Dictionary(
+            uniqueKeysWithValues: ["dialing", "waiting", "bridged", "playing", "hanging-up"].map {
+                ($0, Gauge(label: "dialer_node_calls_in_flight", dimensions: dimensions + [("stage", $0)]))
+            })
+        outcomes = Dictionary(
+            uniqueKeysWithValues: AttemptOutcome.allCases.map {
+                (
+                    $0,
+                    Counter(
+                        label: "dialer_node_attempt_outcomes_total", dimensions: dimensions + [("outcome", $0.rawValue)]
+                    )
+                )
+            })
+        answerToBridge = Timer(label: "dialer_node_answer_to_bridge_seconds", dimensions: dimensions)
+    }
+
+    func update(from machine: QueueRunnerStateMachine) {
+        let stages = machine.callsByStage
+        for (stage, gauge) in inFlight { gauge.record(stages[stage] ?? 0) }
+        dialLevel.record(machine.lastPacingDecision?.dialLevel ?? 0)
+    }
+
+    func record(_ attempt: DialedAttempt) {
+        outcomes[attempt.outcome]?.increment()
+        if let answered = attempt.answeredAt, let bridged = attempt.bridgedAt {
+            answerToBridge.recordNanoseconds((bridged - answered).nanoseconds)
+        }
+    }
+}
+
+extension Duration {
+    fileprivate var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
