@@ -61,7 +61,7 @@ enum AgentRoutes {
             guard let id = body.id else { throw APIError.invalid("id: is required") }
             try checkIdentifier(id, field: "id")
             guard let password = body.password else { throw APIError.invalid("password: is required") }
-            let profile = try profile(AgentID(id), body)
+            let profile = try makeProfile(AgentID(id), body)
             let record = try await storing {
                 try await store.createAgent(profile, password: try checkPassword(password), now: Date())
             }
@@ -97,7 +97,7 @@ enum AgentRoutes {
             let body = try await decodeStrictBody(TeamBody.self, from: request, context: context)
             guard let id = body.id else { throw APIError.invalid("id: is required") }
             try checkIdentifier(id, field: "id")
-            let team = try team(TeamID(id), body)
+            let team = try makeTeam(TeamID(id), body)
             try await storing { try await store.createTeam(team, now: Date()) }
             await changes.changed(.agents)
             return try reply(try await view(team, store), status: .created)
@@ -133,7 +133,7 @@ enum AgentRoutes {
         return record
     }
 
-    static func profile(_ id: AgentID, _ body: AgentBody) throws -> AgentProfile {
+    static func makeProfile(_ id: AgentID, _ body: AgentBody) throws -> AgentProfile {
         if let bodyID = body.id, bodyID != id.rawValue {
             throw APIError.invalid("id: an agent's id cannot change (was \(id), got \(bodyID))")
         }
@@ -145,7 +145,7 @@ enum AgentRoutes {
     }
 
     static func update(_ current: AgentRecord, _ body: AgentBody, _ api: APIEnvironment) async throws -> AgentRecord {
-        let profile = try profile(current.id, body)
+        let profile = try makeProfile(current.id, body)
         let password = try body.password.map(checkPassword)
         var record = try await storing { try await api.store.updateAgent(profile, now: Date()) }
         if let password {
@@ -186,7 +186,7 @@ enum AgentRoutes {
         return team
     }
 
-    static func team(_ id: TeamID, _ body: TeamBody) throws -> Team {
+    static func makeTeam(_ id: TeamID, _ body: TeamBody) throws -> Team {
         if let bodyID = body.id, bodyID != id.rawValue {
             throw APIError.invalid("id: a team's id cannot change (was \(id), got \(bodyID))")
         }
@@ -196,7 +196,7 @@ enum AgentRoutes {
     }
 
     static func update(_ current: Team, _ body: TeamBody, _ api: APIEnvironment) async throws -> Team {
-        let team = try team(current.id, body)
+        let team = try makeTeam(current.id, body)
         guard try await storing({ try await api.store.updateTeam(team, now: Date()) }) else {
             throw APIError.notFound("team \(current.id) does not exist")
         }

@@ -61,7 +61,7 @@ enum CampaignRoutes {
             guard let id = body.id else { throw APIError.invalid("id: is required") }
             try checkIdentifier(id, field: "id")
             let campaign = try await storing {
-                try await store.createCampaign(try campaign(CampaignID(id), body), now: Date())
+                try await store.createCampaign(try makeCampaign(CampaignID(id), body), now: Date())
             }
             await changes.changed(.campaign(campaign.id))
             return try reply(CampaignBody(campaign), status: .created)
@@ -89,22 +89,15 @@ enum CampaignRoutes {
         }
 
         // Status: start = enabled, stop = disabled, or any status by PUT.
-        func setStatus(_ status: CampaignStatus, _ context: ManagerRequestContext) async throws -> Response {
-            let id = CampaignID(try context.parameters.path("id"))
-            guard let campaign = try await storing({ try await store.setCampaignStatus(id, to: status, now: Date()) })
-            else { throw APIError.notFound("campaign \(id) does not exist") }
-            await changes.changed(.campaign(id))
-            return try reply(CampaignBody(campaign))
-        }
         routes.add(.post, "/v1/campaigns/{id}/start", role: .supervisor) { _, context in
-            try await setStatus(.enabled, context)
+            try await setStatus(.enabled, context, api)
         }
         routes.add(.post, "/v1/campaigns/{id}/stop", role: .supervisor) { _, context in
-            try await setStatus(.disabled, context)
+            try await setStatus(.disabled, context, api)
         }
         routes.add(.put, "/v1/campaigns/{id}/status", role: .supervisor) { request, context in
             let body = try await decodeStrictBody(StatusBody.self, from: request, context: context)
-            return try await setStatus(body.status, context)
+            return try await setStatus(body.status, context, api)
         }
 
         // Dispositions.
@@ -163,7 +156,7 @@ enum CampaignRoutes {
         }
     }
 
-    static func campaign(_ id: CampaignID, _ body: CampaignBody) throws -> Campaign {
+    static func makeCampaign(_ id: CampaignID, _ body: CampaignBody) throws -> Campaign {
         if let bodyID = body.id, bodyID != id.rawValue {
             throw APIError.invalid("id: a campaign's id cannot change (was \(id), got \(bodyID))")
         }
@@ -177,9 +170,19 @@ enum CampaignRoutes {
             list: ContactListID(body.list), queue: QueueID(body.queue), settings: settings)
     }
 
+    static func setStatus(_ status: CampaignStatus, _ context: ManagerRequestContext, _ api: APIEnvironment)
+        async throws -> Response
+    {
+        let id = CampaignID(try context.parameters.path("id"))
+        guard let campaign = try await storing({ try await api.store.setCampaignStatus(id, to: status, now: Date()) })
+        else { throw APIError.notFound("campaign \(id) does not exist") }
+        await api.changes.changed(.campaign(id))
+        return try reply(CampaignBody(campaign))
+    }
+
     static func update(_ current: Campaign, _ body: CampaignBody, _ api: APIEnvironment) async throws -> Campaign {
         let updated = try await storing {
-            try await api.store.updateCampaign(try campaign(current.id, body), now: Date())
+            try await api.store.updateCampaign(try makeCampaign(current.id, body), now: Date())
         }
         await api.changes.changed(.campaign(current.id))
         return updated

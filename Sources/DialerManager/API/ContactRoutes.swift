@@ -48,7 +48,7 @@ enum ContactRoutes {
         routes.add(.post, "/v1/lists/{id}/contacts", role: .supervisor) { request, context in
             let list = try await ListRoutes.existingList(context, store)
             let body = try await decodeStrictBody(ContactBody.self, from: request, context: context)
-            let region = try region(body.defaultRegion, api)
+            let region = try regionOf(body.defaultRegion, api)
             let contact = try await storing {
                 try await store.addContact(to: list.id, body.draft, defaultRegion: region, now: Date())
             }
@@ -59,7 +59,7 @@ enum ContactRoutes {
             var filter = ContactFilter()
             filter.list = query.string("list").map(ContactListID.init)
             filter.campaign = query.string("campaign").map(CampaignID.init)
-            let region = try region(query.string("default_region"), api)
+            let region = try regionOf(query.string("default_region"), api)
             filter.phone = try query.string("phone").map { try normalized($0, region: region, field: "phone") }
             if let states = query.string("state") {
                 filter.states = Set(
@@ -148,7 +148,7 @@ enum ContactRoutes {
         }
     }
 
-    static func region(_ text: String?, _ api: APIEnvironment) throws -> String {
+    static func regionOf(_ text: String?, _ api: APIEnvironment) throws -> String {
         try text.map { try checkRegion($0, field: "default_region") } ?? api.defaultRegion
     }
 
@@ -160,7 +160,7 @@ enum ContactRoutes {
     }
 
     static func resetFilter(_ body: ResetBody, _ api: APIEnvironment) throws -> ContactFilter {
-        let region = try region(body.defaultRegion, api)
+        let region = try regionOf(body.defaultRegion, api)
         let filter = ContactFilter(
             list: body.list.map(ContactListID.init), campaign: body.campaign.map(CampaignID.init),
             phone: try body.phone.map { try normalized($0, region: region, field: "phone") },
@@ -187,7 +187,7 @@ enum ContactRoutes {
     }
 
     static func update(_ contact: Contact, _ body: ContactBody, _ api: APIEnvironment) async throws -> Contact {
-        let region = try region(body.defaultRegion, api)
+        let region = try regionOf(body.defaultRegion, api)
         return try await storing {
             try await api.store.updateContact(contact.id, body.draft, defaultRegion: region, now: Date())
         }

@@ -53,18 +53,22 @@ enum DoNotCallRoutes {
         routes.add(.post, prefix, role: .supervisor) { request, context in
             let scope = try await scope(context)
             let body = try await decodeStrictBody(AddBody.self, from: request, context: context)
-            let region = try ContactRoutes.region(body.defaultRegion, api)
+            let region = try ContactRoutes.regionOf(body.defaultRegion, api)
             let phone = try ContactRoutes.normalized(body.phone, region: region, field: "phone")
             let added = try await storing {
                 try await store.addDoNotCall(phone, scope: scope, defaultRegion: region, note: body.note, now: Date())
             }
             if let campaign = scope.campaign { await api.changes.changed(.campaign(campaign)) }
-            return try reply(["phone": phone, "added": added ? "true" : "false"], status: added ? .created : .ok)
+            struct Added: Encodable {
+                var phone: String
+                var added: Bool
+            }
+            return try reply(Added(phone: phone, added: added), status: added ? .created : .ok)
         }
         routes.add(.get, prefix + "/{phone}", role: .readOnly) { request, context in
             let scope = try await scope(context)
             var query = Query(request)
-            let region = try ContactRoutes.region(query.string("default_region"), api)
+            let region = try ContactRoutes.regionOf(query.string("default_region"), api)
             try query.checkAllUsed()
             let phone = try ContactRoutes.normalized(
                 try context.parameters.path("phone"), region: region, field: "phone")
@@ -79,7 +83,7 @@ enum DoNotCallRoutes {
         routes.add(.delete, prefix + "/{phone}", role: .supervisor) { request, context in
             let scope = try await scope(context)
             var query = Query(request)
-            let region = try ContactRoutes.region(query.string("default_region"), api)
+            let region = try ContactRoutes.regionOf(query.string("default_region"), api)
             try query.checkAllUsed()
             let phone = try ContactRoutes.normalized(
                 try context.parameters.path("phone"), region: region, field: "phone")

@@ -1,8 +1,9 @@
 import DialerCore
 import DialerImport
-import FoundationEssentials
+import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 
 /// Runs contact-list imports in the background, so that an upload is answered 202 with its job
 /// at once and a client watches the job's progress (`GET /v1/imports/{job}`).

@@ -1,7 +1,7 @@
-import DialerCore
-import FoundationEssentials
-import Logging
-import ServiceLifecycle
+public import DialerCore
+import Foundation
+public import Logging
+public import ServiceLifecycle
 
 /// The watched folders: a file dropped into `<directory>/<campaign id>/` is imported into the
 /// campaign's list, then moved to `done/` or `failed/` in the same folder, with a
@@ -74,7 +74,7 @@ public struct WatchedFolderService: Service {
             for file in try files.contentsOfDirectory(atPath: directory + "/" + folder).sorted() {
                 let path = directory + "/" + folder + "/" + file
                 guard !file.hasPrefix("."), !isDirectory(path) else { continue }
-                let size = (try? files.attributesOfItem(atPath: path)[.size] as? Int) ?? -1
+                let size = Self.size(of: path)
                 seen[path] = size
                 if await sizes.size(of: path) == size { ready.append((folder, file)) }
             }
@@ -136,8 +136,19 @@ public struct WatchedFolderService: Service {
     }
 
     private func isDirectory(_ path: String) -> Bool {
-        var directory: Bool = false
-        return FileManager.default.fileExists(atPath: path, isDirectory: &directory) && directory
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        return attributes?[.type] as? FileAttributeType == .typeDirectory
+    }
+
+    /// A file's size in bytes, or -1 when it cannot be read.
+    private static func size(of path: String) -> Int {
+        switch (try? FileManager.default.attributesOfItem(atPath: path))?[.size] {
+        case let size as Int: size
+        case let size as UInt64: Int(size)
+        case let size as Int64: Int(size)
+        case let size as NSNumber: size.intValue
+        default: -1
+        }
     }
 
     /// The report written beside a processed file.

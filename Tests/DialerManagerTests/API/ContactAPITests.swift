@@ -87,15 +87,17 @@ struct ContactAPITests {
             try await fixture.makeCampaign(client)
             #expect(try await fixture.importFile(client, "phone\n+12125550100\n+12125550101\n").status == .ok)
             let store = fixture.process.store
+            // Noon in New York: inside the contacts' calling hours, whenever the test runs.
+            let noon = Date(timeIntervalSince1970: 1_768_496_400)
             // Use up an attempt through the feeder, as a node would.
             let handed = try await store.checkOutAttempts(
                 campaign: CampaignID("c1"), count: 1, node: MemberID("n1"), epoch: Epoch(1),
-                now: Date(), presentAgents: [])
+                now: noon, presentAgents: [])
             let contact = try #require(handed.first?.contact.id)
             var reply = try await client.call(
                 .post, "/v1/contacts/\(contact)/reset-attempts", token: fixture.adminToken)
             #expect(reply.status == .conflict)
-            _ = try await store.closeAttemptsOfLostNode(MemberID("n1"), now: Date())
+            _ = try await store.closeAttemptsOfLostNode(MemberID("n1"), now: noon)
             reply = try await client.call(.post, "/v1/contacts/\(contact)/reset-attempts", token: fixture.adminToken)
             #expect(reply.status == .ok, "\(reply.text)")
             #expect(reply.int("attempts") == 0)

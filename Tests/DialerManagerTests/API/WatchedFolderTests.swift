@@ -109,7 +109,6 @@ struct WatchedFolderTests {
         defer { try? FileManager.default.removeItem(atPath: setup.directory) }
         try setup.drop("leads.csv", "phone\n+12125550100\n")
         let task = Task { try await setup.service.run() }
-        defer { task.cancel() }
         // Two scans a clock step apart import the file.
         for _ in 0..<2 {
             while setup.clock.sleeping == 0 { await Task.yield() }
@@ -118,5 +117,8 @@ struct WatchedFolderTests {
         while setup.clock.sleeping == 0 { await Task.yield() }
         #expect(try await setup.contacts() == ["+12125550100"])
         #expect(setup.exists("c1/done/leads.csv"))
+        task.cancel()
+        setup.clock.step()
+        try await task.value
     }
 }
