@@ -100,18 +100,41 @@ public struct ManagerSettings: Sendable, Equatable {
     public var httpAddress: HostPort
     /// The database file; relative paths are relative to the working directory.
     public var database: String
+    /// The watched folders' root: a file dropped into `<watchDirectory>/<campaign id>/` is
+    /// imported into that campaign's list.
+    public var watchDirectory: String
+    /// How often the watched folders are scanned.
+    public var watchInterval: Duration
+    /// The largest contact-list or do-not-call file the API accepts in one request, in bytes
+    /// (JSON bodies keep their own 1 MiB limit).
+    public var maxImportBytes: Int
+    /// The region national numbers are read in when an import or a request names none.
+    public var defaultRegion: String
+    /// PBKDF2 rounds for new agent password hashes. Lowered only for tests and load tests,
+    /// which create hundreds of agents.
+    public var passwordIterations: Int
 
     /// Settings with the given values; each defaults to the built-in default.
     public init(
         id: String = "manager",
         clusterAddress: HostPort = HostPort(host: "127.0.0.1", port: 7400),
         httpAddress: HostPort = HostPort(host: "127.0.0.1", port: 8080),
-        database: String = ".dialer/local/dialer.sqlite"
+        database: String = ".dialer/local/dialer.sqlite",
+        watchDirectory: String = ".dialer/local/watch",
+        watchInterval: Duration = .seconds(2),
+        maxImportBytes: Int = 2 << 30,
+        defaultRegion: String = "US",
+        passwordIterations: Int = 600_000
     ) {
         self.id = id
         self.clusterAddress = clusterAddress
         self.httpAddress = httpAddress
         self.database = database
+        self.watchDirectory = watchDirectory
+        self.watchInterval = watchInterval
+        self.maxImportBytes = maxImportBytes
+        self.defaultRegion = defaultRegion
+        self.passwordIterations = passwordIterations
     }
 }
 

@@ -145,6 +145,10 @@ struct ConfigBuilder {
             config.manager.database =
                 directory.hasSuffix("/") ? directory + "dialer.sqlite" : directory + "/dialer.sqlite"
         }
+        if scalars["manager.watch_directory"] == nil {
+            let directory = config.cluster.runDirectory
+            config.manager.watchDirectory = directory.hasSuffix("/") ? directory + "watch" : directory + "/watch"
+        }
         config.cluster.secret = try resolveSecret(required: requireSecret)
 
         var nodeOrigins: [Origin?] = []
@@ -217,6 +221,11 @@ struct ConfigBuilder {
         case (.manager, "cluster_address"): config.manager.clusterAddress = try setting.hostPort(for: key)
         case (.manager, "http_address"): config.manager.httpAddress = try setting.hostPort(for: key)
         case (.manager, "database"): config.manager.database = try setting.string(for: key)
+        case (.manager, "watch_directory"): config.manager.watchDirectory = try setting.string(for: key)
+        case (.manager, "watch_interval_ms"): config.manager.watchInterval = try setting.milliseconds(for: key)
+        case (.manager, "max_import_bytes"): config.manager.maxImportBytes = try setting.integer(for: key)
+        case (.manager, "default_region"): config.manager.defaultRegion = try setting.string(for: key)
+        case (.manager, "password_iterations"): config.manager.passwordIterations = try setting.integer(for: key)
         case (.gateway, "id"): config.gateway.id = try setting.string(for: key)
         case (.gateway, "cluster_address"): config.gateway.clusterAddress = try setting.hostPort(for: key)
         case (.gateway, "http_address"): config.gateway.httpAddress = try setting.hostPort(for: key)

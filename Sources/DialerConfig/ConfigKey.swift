@@ -88,6 +88,21 @@ struct ConfigKey: Sendable, Equatable {
         ConfigKey(
             section: .manager, name: "database", defaultText: "<run_directory>/dialer.sqlite",
             help: "The manager's database file."),
+        ConfigKey(
+            section: .manager, name: "watch_directory", defaultText: "<run_directory>/watch",
+            help: "Watched folders: a file dropped into <watch_directory>/<campaign id>/ is imported into its list."),
+        ConfigKey(
+            section: .manager, name: "watch_interval_ms", defaultText: "2000",
+            help: "How often the watched folders are scanned, in milliseconds."),
+        ConfigKey(
+            section: .manager, name: "max_import_bytes", defaultText: "2147483648",
+            help: "The largest file one import request may send, in bytes (JSON bodies: 1 MiB)."),
+        ConfigKey(
+            section: .manager, name: "default_region", defaultText: "US",
+            help: "The region (ISO 3166 alpha-2) national numbers are read in when a request names none."),
+        ConfigKey(
+            section: .manager, name: "password_iterations", defaultText: "600000",
+            help: "PBKDF2 rounds for agent passwords; lower it only for tests and load tests."),
         ConfigKey(section: .gateway, name: "id", defaultText: "gateway", help: "The gateway's member id."),
         ConfigKey(
             section: .gateway, name: "cluster_address", defaultText: "127.0.0.1:7500",

@@ -25,8 +25,31 @@ struct ConfigValidator {
         if config.manager.database.isEmpty {
             throw fail(["manager.database"], "manager.database must not be empty")
         }
+        try validateManager()
         try validateNodes()
         try validateQueues()
+    }
+
+    private func validateManager() throws(ConfigError) {
+        let manager = config.manager
+        if manager.watchDirectory.isEmpty {
+            throw fail(["manager.watch_directory"], "manager.watch_directory must not be empty")
+        }
+        if manager.watchInterval < .milliseconds(10) {
+            throw fail(["manager.watch_interval_ms"], "manager.watch_interval_ms must be at least 10")
+        }
+        if manager.maxImportBytes < 1024 {
+            throw fail(["manager.max_import_bytes"], "manager.max_import_bytes must be at least 1024")
+        }
+        let region = manager.defaultRegion
+        if region.count != 2 || !region.allSatisfy({ $0.isASCII && $0.isUppercase }) {
+            throw fail(
+                ["manager.default_region"],
+                "manager.default_region must be two capital letters (ISO 3166 alpha-2), not \(region.quoted)")
+        }
+        if !(1...10_000_000).contains(manager.passwordIterations) {
+            throw fail(["manager.password_iterations"], "manager.password_iterations must be 1 to 10,000,000")
+        }
     }
 
     private func validateCluster() throws(ConfigError) {

@@ -33,7 +33,8 @@ public struct ManagerProcess: Sendable {
         clock: any DialerClock = SystemClock(),
         logger: Logger
     ) async throws -> ManagerProcess {
-        let store = try SQLiteManagerStore(path: config.manager.database)
+        let store = try SQLiteManagerStore(
+            path: config.manager.database, passwordIterations: config.manager.passwordIterations)
         if try await store.tokenCount() == 0 {
             let path = URL(fileURLWithPath: config.cluster.runDirectory).appendingPathComponent("admin.token").path
             let token = APIToken.generate()
@@ -79,6 +80,15 @@ public struct ManagerProcess: Sendable {
         routes.noteExternal(OperationsRoutes.paths)
         ClusterRoutes.add(to: routes, coordinator: coordinator)
         TokenRoutes.add(to: routes, store: store)
+        let spool = URL(fileURLWithPath: config.cluster.runDirectory).appendingPathComponent("import-spool").path
+        let api = APIEnvironment(
+            store: store, changes: changes, settings: config.manager,
+            imports: ImportRunner(store: store, spoolDirectory: spool, logger: logger))
+        ListRoutes.add(to: routes, api)
+        ContactRoutes.add(to: routes, api)
+        CampaignRoutes.add(to: routes, api)
+        DoNotCallRoutes.add(to: routes, api)
+        AgentRoutes.add(to: routes, api)
         return (router, routes)
     }
 
@@ -92,8 +102,12 @@ public struct ManagerProcess: Sendable {
         let cluster = ManagerClusterService(
             config: config, coordinator: coordinator, readiness: readiness, listening: listening, clock: clock,
             logger: logger)
+        let watchedFolders = WatchedFolderService(
+            store: store, directory: manager.watchDirectory, interval: manager.watchInterval,
+            defaultRegion: manager.defaultRegion, clock: clock, logger: logger)
         return ProcessApplication.make(
-            router: router, address: manager.httpAddress, services: [cluster], listening: listening, logger: logger)
+            router: router, address: manager.httpAddress, services: [cluster, watchedFolders], listening: listening,
+            logger: logger)
     }
 }
 

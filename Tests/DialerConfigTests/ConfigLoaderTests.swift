@@ -54,6 +54,11 @@ struct ConfigLoaderTests {
         #expect(config.manager.clusterAddress == HostPort(host: "127.0.0.1", port: 7400))
         #expect(config.manager.httpAddress == HostPort(host: "127.0.0.1", port: 8080))
         #expect(config.manager.database == ".dialer/local/dialer.sqlite")
+        #expect(config.manager.watchDirectory == ".dialer/local/watch")
+        #expect(config.manager.watchInterval == .seconds(2))
+        #expect(config.manager.maxImportBytes == 2 << 30)
+        #expect(config.manager.defaultRegion == "US")
+        #expect(config.manager.passwordIterations == 600_000)
         #expect(config.gateway.id == "gateway")
         #expect(config.gateway.clusterAddress == HostPort(host: "127.0.0.1", port: 7500))
         #expect(config.gateway.httpAddress == HostPort(host: "127.0.0.1", port: 8090))
@@ -96,6 +101,11 @@ struct ConfigLoaderTests {
             cluster_address = "10.0.0.1:1"
             http_address = "[::1]:2"
             database = "db.sqlite"
+            watch_directory = "/srv/drop"
+            watch_interval_ms = 500
+            max_import_bytes = 4096
+            default_region = "DK"
+            password_iterations = 1000
             [gateway]
             id = "g1"
             cluster_address = "gw.example:3"
@@ -118,7 +128,8 @@ struct ConfigLoaderTests {
                 leaseSafetyMargin: .milliseconds(1000), logLevel: .debug, runDirectory: "/var/lib/dialer"),
             manager: ManagerSettings(
                 id: "m1", clusterAddress: HostPort(host: "10.0.0.1", port: 1),
-                httpAddress: HostPort(host: "::1", port: 2), database: "db.sqlite"),
+                httpAddress: HostPort(host: "::1", port: 2), database: "db.sqlite", watchDirectory: "/srv/drop",
+                watchInterval: .milliseconds(500), maxImportBytes: 4096, defaultRegion: "DK", passwordIterations: 1000),
             gateway: GatewaySettings(
                 id: "g1", clusterAddress: HostPort(host: "gw.example", port: 3),
                 httpAddress: HostPort(host: "localhost", port: 0)),
@@ -135,6 +146,7 @@ struct ConfigLoaderTests {
     @Test func theDatabaseFollowsTheRunDirectoryUnlessSet() throws {
         #expect(try load(overrides: ["cluster.run_directory=/srv/d"]).manager.database == "/srv/d/dialer.sqlite")
         #expect(try load(overrides: ["cluster.run_directory=/srv/d/"]).manager.database == "/srv/d/dialer.sqlite")
+        #expect(try load(overrides: ["cluster.run_directory=/srv/d"]).manager.watchDirectory == "/srv/d/watch")
         let both = try load(overrides: ["cluster.run_directory=/srv/d", "manager.database=/db/x.sqlite"])
         #expect(both.manager.database == "/db/x.sqlite")
     }
@@ -310,6 +322,12 @@ struct ConfigLoaderTests {
             message: #"expected one of trace, debug, info, notice, warning, error, critical, got "loud""#),
         Invalid(override: "cluster.run_directory=", key: "cluster.run_directory", message: "must not be empty"),
         Invalid(override: "manager.database=", key: "manager.database", message: "must not be empty"),
+        Invalid(override: "manager.watch_directory=", key: "manager.watch_directory", message: "must not be empty"),
+        Invalid(override: "manager.watch_interval_ms=5", key: "manager.watch_interval_ms", message: "at least 10"),
+        Invalid(override: "manager.max_import_bytes=10", key: "manager.max_import_bytes", message: "at least 1024"),
+        Invalid(override: "manager.default_region=dk", key: "manager.default_region", message: "two capital letters"),
+        Invalid(
+            override: "manager.password_iterations=0", key: "manager.password_iterations", message: "1 to 10,000,000"),
         Invalid(
             override: "manager.http_address=127.0.0.1:70000", key: "manager.http_address",
             message: "port 70000 is out of range 0...65535"),
@@ -492,7 +510,7 @@ struct ConfigLoaderTests {
                 == true)
         #expect(keys.first { $0.key == "cluster.secret" }?.help.contains("no default") == true)
         #expect(!keys.contains { $0.key == "node.id" || $0.key.hasPrefix("queue.") })
-        #expect(keys.count == 18)
+        #expect(keys.count == 23)
         #expect(ConfigLoader.environmentVariable(forKey: "manager.http_address") == "DIALER_MANAGER_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "node.http_address") == "DIALER_NODE_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "queue.kind") == nil)
@@ -516,7 +534,9 @@ struct ConfigLoaderTests {
             "cluster.log_level": "debug", "cluster.run_directory": "elsewhere", "manager.id": "m",
             "manager.cluster_address": "0.0.0.0:1", "manager.http_address": "0.0.0.0:2", "manager.database": "d.sqlite",
             "gateway.id": "g", "gateway.cluster_address": "0.0.0.0:3", "gateway.http_address": "0.0.0.0:4",
-            "node.http_address": "0.0.0.0:5", "cluster.secret": "other",
+            "node.http_address": "0.0.0.0:5", "cluster.secret": "other", "manager.watch_directory": "/tmp/w",
+            "manager.watch_interval_ms": "100", "manager.max_import_bytes": "4096", "manager.default_region": "DK",
+            "manager.password_iterations": "1000",
         ]
         let baseline = try load(nodeID: "node-1")
         for (key, _) in ConfigLoader.overridableKeys where key != "cluster.secret_file" {

@@ -15,14 +15,18 @@ struct APIFixture {
     let directory: String
     let adminToken: String
 
-    init() async throws {
+    init(manager: String = "") async throws {
         directory =
             FileManager.default.temporaryDirectory.appendingPathComponent("dialer-api-\(UUID().uuidString)").path
+        // Few password rounds: agent tests create several agents.
         let config = try ConfigLoader.load(
             contents: """
                 [cluster]
                 secret = "test"
                 run_directory = "\(directory)"
+                [manager]
+                password_iterations = 1000
+                \(manager)
                 """)
         process = try await ManagerProcess.make(
             config: config, registry: PrometheusCollectorRegistry(), readyFile: nil, logger: Logger(label: "test"))
@@ -210,7 +214,7 @@ struct OpenAPISpecTests {
     /// paths at two spaces and methods at four).
     static func specRoutes() throws -> Set<String> {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("openapi.yaml")
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("openapi.yaml")
         let text = try String(contentsOf: url, encoding: .utf8)
         var routes = Set<String>()
         var inPaths = false

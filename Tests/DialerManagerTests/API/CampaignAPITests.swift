@@ -1,0 +1,226 @@
+import DialerCore
+import Foundation
+import HummingbirdTesting
+import Testing
+
+@testable import DialerManager
+
+@Suite("Manager API: campaigns, status, dispositions, figures")
+struct CampaignAPITests {
+    @Test func campaignsAreCreatedReadUpdatedAndDeleted() async throws {
+        let fixture = try await APIFixture()
+        try await fixture.test { client in
+            try await fixture.makeCampaign(
+                client,
+                settings: #"""
+                    {"mode": "power", "calls_per_ready_agent": 1.7, "calls_per_wrap_up_agent": 0.1,
+                     "ring_timeout": 30, "maximum_attempts": 3, "retry_intervals": {"busy": 600, "no_answer": 3600},
+                     "overdial_limit_percent": 20, "attempts_per_five_seconds": 50,
+                     "no_agent_policy": {"action": "hold", "message": "please hold", "maximum_hold": 10},
+                     "caller_id": {"default_number": "+4533333333"}, "time_zone": "Europe/Copenhagen",
+                     "answering_machine": {"action": "hangUp"}, "fresh_versus_retry": "retriesFirst"}
+                    """#)
+            let read = try await client.call(.get, "/v1/campaigns/c1", token: fixture.adminToken)
+            #expect(read.status == .ok)
+            let settings = try #require(read["settings"] as? [String: Any])
+            #expect(settings["mode"] as? String == "power")
+            #expect(settings["calls_per_ready_agent"] as? Double == 1.7)
+            #expect(settings["ring_timeout"] as? Double == 30)
+            #expect((settings["caller_id"] as? [String: Any])?["default_number"] as? String == "+4533333333")
+            #expect(settings["fresh_versus_retry"] as? String == "retriesFirst")
+            let stored = try #require(try await fixture.process.store.campaign(CampaignID("c1")))
+            #expect(stored.settings.callerID.defaultNumber == "+4533333333")
+            #expect(stored.settings.retryIntervals.noAnswer == .seconds(3600))
+
+            let list = try await client.call(.get, "/v1/campaigns", token: fixture.adminToken)
+            #expect(list.array("campaigns").map { $0["id"] as? String } == ["c1"])
+
+            // PATCH changes only what it names; the rest stays.
+            let patched = try await client.call(
+                .patch, "/v1/campaigns/c1", token: fixture.adminToken,
+                body: #"{"name": "Renamed", "settings": {"dial_rate": 3}}"#)
+            #expect(patched.status == .ok, "\(patched.text)")
+            #expect(patched.string("name") == "Renamed")
+            let after = try #require(try await fixture.process.store.campaign(CampaignID("c1")))
+            #expect(after.settings.dialRate == 3)
+            #expect(after.settings.mode == .power)
+
+            // PUT replaces: settings not given take their defaults.
+            let put = try await client.call(
+                .put, "/v1/campaigns/c1", token: fixture.adminToken,
+                body: #"{"name": "Put", "list": "l1", "queue": "q1"}"#)
+            #expect(put.status == .ok, "\(put.text)")
+            #expect(try await fixture.process.store.campaign(CampaignID("c1"))?.settings == CampaignSettings())
+
+            #expect(try await client.call(.delete, "/v1/campaigns/c1", token: fixture.adminToken).status == .noContent)
+            #expect(try await client.call(.get, "/v1/campaigns/c1", token: fixture.adminToken).status == .notFound)
+            #expect(try await client.call(.delete, "/v1/campaigns/c1", token: fixture.adminToken).status == .notFound)
+        }
+    }
+
+    @Test(arguments: [
+        (#""settings": {"ring_timeout": 10}"#, "settings.ring_timeout: must be at least 15 s"),
+        (#""settings": {"dial_rate": 11}"#, "settings.dial_rate: must be 1 to 10"),
+        (#""settings": {"mode": "agentless"}"#, "settings.ivr_ports"),
+        (#""settings": {"status": "automatic"}"#, "settings.windows: an automatic campaign needs at least one window"),
+        (#""settings": {"ring_timout": 30}"#, "settings.ring_timout: is not a known field"),
+        (#""colour": "red""#, "colour: is not a known field"),
+        (#""settings": {"dial_rate": "three"}"#, "settings.dial_rate: expected"),
+        (#""settings": {"mode": "turbo"}"#, "settings.mode"),
+        (#""settings": {"time_zone": "Mars/Olympus"}"#, "settings.time_zone"),
+    ])
+    func invalidSettingsAreRejectedNamingTheField(fragment: String, message: String) async throws {
+        let fixture = try await APIFixture()
+        try await fixture.test { client in
+            _ = try await client.call(
+                .post, "/v1/lists", token: fixture.adminToken, body: #"{"id": "l1", "name": "L"}"#)
+            let reply = try await client.call(
+                .post, "/v1/campaigns", token: fixture.adminToken,
+                body: #"{"id": "c1", "name": "C", "list": "l1", "queue": "q1", \#(fragment)}"#)
+            #expect(reply.status == .badRequest)
+            #expect(reply.error == "invalid_request")
+            #expect(reply.message.contains(message), "\(reply.message)")
+            #expect(try await fixture.process.store.campaigns().isEmpty)
+        }
+    }
+
+    @Test func badCampaignRequestsGetTheirStatus() async throws {
+        let fixture = try await APIFixture()
+        try await fixture.test { client in
+            try await fixture.makeCampaign(client)
+            let token = fixture.adminToken
+            // Missing field, malformed JSON, a list that does not exist, a taken id, a taken list.
+            var reply = try await client.call(
+                .post, "/v1/campaigns", token: token, body: #"{"id": "c2", "name": "C", "list": "l1"}"#)
+            #expect(reply.status == .badRequest)
+            #expect(reply.message == "queue: is required")
+            reply = try await client.call(.post, "/v1/campaigns", token: token, body: #"{"id": "c2","#)
+            #expect(reply.status == .badRequest)
+            reply = try await client.call(
+                .post, "/v1/campaigns", token: token, body: #"{"id": "c2", "name": "C", "list": "nope", "queue": "q2"}"#
+            )
+            #expect(reply.status == .notFound)
+            reply = try await client.call(
+                .post, "/v1/campaigns", token: token, body: #"{"id": "c1", "name": "C", "list": "l1", "queue": "q1"}"#)
+            #expect(reply.status == .conflict)
+            reply = try await client.call(
+                .post, "/v1/campaigns", token: token, body: #"{"id": "../x", "name": "C", "list": "l1", "queue": "q9"}"#
+            )
+            #expect(reply.status == .badRequest)
+            #expect(reply.message.hasPrefix("id:"))
+            // An id in the body of a PUT must be the campaign's.
+            reply = try await client.call(
+                .put, "/v1/campaigns/c1", token: token, body: #"{"id": "c9", "name": "C", "list": "l1", "queue": "q1"}"#
+            )
+            #expect(reply.status == .badRequest)
+            reply = try await client.call(.patch, "/v1/campaigns/c1", token: token, body: #"[1]"#)
+            #expect(reply.status == .badRequest)
+            reply = try await client.call(.put, "/v1/campaigns/none", token: token, body: #"{}"#)
+            #expect(reply.status == .notFound)
+            // Read-only may read, not write; no token: 401.
+            let readOnly = try await fixture.token(client, role: "read-only")
+            #expect(try await client.call(.get, "/v1/campaigns/c1", token: readOnly).status == .ok)
+            #expect(try await client.call(.post, "/v1/campaigns/c1/start", token: readOnly).status == .forbidden)
+            #expect(try await client.call(.get, "/v1/campaigns", token: nil).status == .unauthorized)
+            // Nothing changed.
+            #expect(try await fixture.process.store.campaigns().map(\.id) == [CampaignID("c1")])
+        }
+    }
+
+    @Test func startStopAndStatusSetTheStatusAndTellTheCluster() async throws {
+        let fixture = try await APIFixture()
+        try await fixture.test { client in
+            try await fixture.makeCampaign(client, settings: #"{"status": "disabled"}"#)
+            let changes = fixture.process.changes
+            let before = await changes.revision(of: CampaignID("c1"))
+            var reply = try await client.call(.post, "/v1/campaigns/c1/start", token: fixture.adminToken)
+            #expect((reply["settings"] as? [String: Any])?["status"] as? String == "enabled")
+            #expect(await changes.revision(of: CampaignID("c1")) > before)
+            reply = try await client.call(.post, "/v1/campaigns/c1/stop", token: fixture.adminToken)
+            #expect((reply["settings"] as? [String: Any])?["status"] as? String == "disabled")
+            // Automatic needs windows.
+            reply = try await client.call(
+                .put, "/v1/campaigns/c1/status", token: fixture.adminToken, body: #"{"status": "automatic"}"#)
+            #expect(reply.status == .badRequest)
+            #expect(reply.message.contains("settings.windows"))
+            reply = try await client.call(
+                .patch, "/v1/campaigns/c1", token: fixture.adminToken,
+                body: #"{"settings": {"windows": [{"weekday": "monday", "start": "09:00", "end": "17:00"}]}}"#)
+            #expect(reply.status == .ok, "\(reply.text)")
+            reply = try await client.call(
+                .put, "/v1/campaigns/c1/status", token: fixture.adminToken, body: #"{"status": "automatic"}"#)
+            #expect(reply.status == .ok, "\(reply.text)")
+            #expect(try await fixture.process.store.campaign(CampaignID("c1"))?.settings.status == .automatic)
+            reply = try await client.call(
+                .put, "/v1/campaigns/c1/status", token: fixture.adminToken, body: #"{"status": "on"}"#)
+            #expect(reply.status == .badRequest)
+            #expect(
+                try await client.call(.post, "/v1/campaigns/none/start", token: fixture.adminToken).status == .notFound)
+        }
+    }
+
+    @Test func dispositionsAreManaged() async throws {
+        let fixture = try await APIFixture()
+        try await fixture.test { client in
+            try await fixture.makeCampaign(client)
+            let token = fixture.adminToken
+            var reply = try await client.call(
+                .post, "/v1/campaigns/c1/dispositions", token: token,
+                body: #"{"name": "call back", "kind": "callback", "private_allowed": true}"#)
+            #expect(reply.status == .created, "\(reply.text)")
+            reply = try await client.call(
+                .post, "/v1/campaigns/c1/dispositions", token: token, body: #"{"name": "sale", "kind": "final"}"#)
+            #expect(reply.status == .created)
+            reply = try await client.call(
+                .post, "/v1/campaigns/c1/dispositions", token: token, body: #"{"name": "sale", "kind": "final"}"#)
+            #expect(reply.status == .conflict)
+            reply = try await client.call(
+                .post, "/v1/campaigns/c1/dispositions", token: token,
+                body: #"{"name": "x", "kind": "final", "private_allowed": true}"#)
+            #expect(reply.status == .badRequest)
+            reply = try await client.call(
+                .post, "/v1/campaigns/c1/dispositions", token: token, body: #"{"name": "x", "kind": "maybe"}"#)
+            #expect(reply.status == .badRequest)
+            reply = try await client.call(.get, "/v1/campaigns/c1/dispositions", token: token)
+            #expect(reply.array("dispositions").map { $0["name"] as? String } == ["call back", "sale"])
+            reply = try await client.call(.get, "/v1/campaigns/c1/dispositions/call%20back", token: token)
+            #expect(reply["private_allowed"] as? Bool == true)
+            reply = try await client.call(
+                .put, "/v1/campaigns/c1/dispositions/sale", token: token, body: #"{"name": "sold", "kind": "final"}"#)
+            #expect(reply.status == .ok)
+            #expect(
+                try await fixture.process.store.dispositions(of: CampaignID("c1")).map(\.name) == ["call back", "sold"])
+            #expect(
+                try await client.call(.delete, "/v1/campaigns/c1/dispositions/sold", token: token).status == .noContent)
+            #expect(
+                try await client.call(.delete, "/v1/campaigns/c1/dispositions/sold", token: token).status == .notFound)
+            #expect(try await client.call(.get, "/v1/campaigns/c9/dispositions", token: token).status == .notFound)
+        }
+    }
+
+    @Test func reportAndDialabilityCountTheContacts() async throws {
+        let fixture = try await APIFixture()
+        try await fixture.test { client in
+            try await fixture.makeCampaign(client)
+            let imported = try await fixture.importFile(client, "phone\n+12125550100\n+12125550101\n")
+            #expect(imported.status == .ok, "\(imported.text)")
+            _ = try await client.call(.post, "/v1/dnc", token: fixture.adminToken, body: #"{"phone": "+12125550101"}"#)
+            let report = try await client.call(.get, "/v1/campaigns/c1/report", token: fixture.adminToken)
+            #expect(report.status == .ok)
+            #expect(report.int("contacts") == 2)
+            #expect(report.int("attempts") == 0)
+            #expect(report.array("abandon_rates").map { $0["window"] as? String } == ["24h", "30d"])
+            let summary = try await client.call(.get, "/v1/campaigns/c1/dialability", token: fixture.adminToken)
+            #expect(summary.int("contacts") == 2)
+            #expect((summary["held_by"] as? [String: Int])?["doNotCall"] == 1)
+            let expected = try #require(
+                try await fixture.process.store.campaignSummary(CampaignID("c1"), now: Date(), presentAgents: []))
+            #expect(summary.int("dialable_now") == expected.dialableNow)
+            #expect(
+                try await client.call(.get, "/v1/campaigns/c9/report", token: fixture.adminToken).status == .notFound)
+            #expect(
+                try await client.call(.get, "/v1/campaigns/c9/dialability", token: fixture.adminToken).status
+                    == .notFound)
+        }
+    }
+}
