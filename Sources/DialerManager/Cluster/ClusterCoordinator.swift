@@ -250,6 +250,11 @@ public actor ClusterCoordinator {
         return current.handoff == nil ? .owner : .handingOff
     }
 
+    /// The number of `member`'s registered connection while it is connected.
+    func registration(of member: MemberID) -> UInt64? {
+        members[member].flatMap { $0.link == nil ? nil : $0.connection }
+    }
+
     /// A restarted manager's store has open attempts of `nodes`: those that do not come back
     /// within one lease period of the start are swept.
     func restarted(openHolders nodes: Set<MemberID>) {
