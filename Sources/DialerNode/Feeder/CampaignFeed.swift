@@ -208,17 +208,21 @@ public actor CampaignFeed {
             let (report, timeout) = (outgoing.report, requestTimeout)
             Task {
                 let reply: Envelope?
+                var timedOut = false
                 do {
                     reply = try await link.request(.attemptReport(report), timeout: timeout)
                 } catch {
                     reply = nil
+                    timedOut = error is RequestTimedOut
                 }
-                self.answered(id, report: report, on: current, reply: reply)
+                self.answered(id, report: report, on: current, reply: reply, timedOut: timedOut)
             }
         }
     }
 
-    private func answered(_ id: AttemptID, report: Dialer_V1_AttemptReport, on sent: UInt64, reply: Envelope?) {
+    private func answered(
+        _ id: AttemptID, report: Dialer_V1_AttemptReport, on sent: UInt64, reply: Envelope?, timedOut: Bool
+    ) {
         // A newer report of the same attempt replaced this one: its own answer counts.
         guard outbox[id]?.report == report else { return }
         switch reply?.message {
@@ -234,9 +238,9 @@ public actor CampaignFeed {
                 metadata: ["attempt": "\(id)", "code": "\(error.code.name)", "detail": "\(error.message)"])
             outbox[id] = nil
         default:
-            // No answer in time, or the connection closed: send it again (now, if the connection
-            // is the same; a new one resends everything).
-            guard sent == connection else { return }
+            // No answer in time: send it again on the same connection. A closed connection
+            // waits for the next one, which sends everything again.
+            guard timedOut, sent == connection else { return }
             outbox[id]?.inFlightOn = nil
             flush()
         }
