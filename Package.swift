@@ -210,8 +210,18 @@ let package = Package(
             name: "DialerManagerTests",
             dependencies: [
                 "DialerManager", "DialerCore", "DialerConfig", "DialerRuntime", "DialerImport",
+                "DialerProtocol", "DialerTransport", "DialerTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DialerNodeTests",
+            dependencies: [
+                "DialerNode", "DialerManager", "DialerCore", "DialerConfig", "DialerProtocol", "DialerTransport",
+                "DialerTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -100,8 +100,8 @@ public struct ManagerProcess: Sendable {
         let listening = ListeningAddresses.announcing(
             ["http", "cluster"], role: "manager", id: manager.id, readyFile: readyFile, logger: logger)
         let cluster = ManagerClusterService(
-            config: config, coordinator: coordinator, readiness: readiness, listening: listening, clock: clock,
-            logger: logger)
+            config: config, coordinator: coordinator, store: store, changes: changes, readiness: readiness,
+            listening: listening, clock: clock, logger: logger)
         let watchedFolders = WatchedFolderService(
             store: store, directory: manager.watchDirectory, interval: manager.watchInterval,
             defaultRegion: manager.defaultRegion, clock: clock, logger: logger)
@@ -111,10 +111,13 @@ public struct ManagerProcess: Sendable {
     }
 }
 
-/// The cluster listener and the lease clock, as one service.
+/// The cluster listener, the feeder, the lease clock and the sweep of lost nodes' attempts, as
+/// one service.
 struct ManagerClusterService: Service {
     let config: ClusterConfig
     let coordinator: ClusterCoordinator
+    let store: any ManagerStore
+    let changes: ManagerChanges
     let readiness: Readiness
     let listening: ListeningAddresses
     let clock: any DialerClock
@@ -131,8 +134,12 @@ struct ManagerClusterService: Service {
             violationLog: ViolationLog(logger: logger))
         listening.bound("cluster", address: ListeningAddresses.describe(host: address.host, port: server.port))
         readiness.set("cluster-listener", true)
+        // The one reading of the system's date: the feeder's dates run on the injected clock.
+        let feeder = ManagerFeeder(
+            store: store, coordinator: coordinator, changes: changes, wallTime: WallTime(clock: clock, now: Date()),
+            logger: logger)
         let listener = ManagerClusterListener(
-            coordinator: coordinator, leaseDuration: config.cluster.leaseDuration,
+            coordinator: coordinator, feeder: feeder, leaseDuration: config.cluster.leaseDuration,
             renewInterval: config.cluster.leaseRenewInterval, logger: logger)
         let tickInterval = min(config.cluster.leaseDuration / 20, .milliseconds(250))
         try await cancelWhenGracefulShutdown {
@@ -141,6 +148,14 @@ struct ManagerClusterService: Service {
                 group.addTask {
                     while !Task.isCancelled {
                         await coordinator.tick()
+                        try await clock.sleep(for: tickInterval)
+                    }
+                }
+                group.addTask {
+                    var accounted = false
+                    while !Task.isCancelled {
+                        if !accounted { accounted = await feeder.accountForOpenAttempts() }
+                        await feeder.sweepLostNodes()
                         try await clock.sleep(for: tickInterval)
                     }
                 }

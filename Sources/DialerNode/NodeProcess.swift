@@ -13,6 +13,8 @@ import ServiceLifecycle
 /// the gateway, and its HTTP endpoints.
 public struct NodeProcess: Sendable {
     public let ownership: QueueOwnership
+    /// What the queues ask the manager: their campaigns, contacts, and results to report.
+    public let feed: CampaignFeed
     let config: ClusterConfig
     let node: NodeSettings
     let registry: PrometheusCollectorRegistry
@@ -38,6 +40,7 @@ public struct NodeProcess: Sendable {
         self.ownership = QueueOwnership(
             node: MemberID(node.id), leaseDuration: config.cluster.leaseDuration,
             safetyMargin: config.cluster.leaseSafetyMargin, clock: clock, logger: logger)
+        self.feed = CampaignFeed(ownership: ownership, logger: logger)
     }
 
     public func application() -> some ApplicationProtocol {
@@ -70,7 +73,8 @@ public struct NodeProcess: Sendable {
         let listening = ListeningAddresses.announcing(
             ["http"], role: "node", id: nodeID, readyFile: readyFile, logger: logger)
         let service = NodeClusterService(
-            config: config, node: node, ownership: ownership, readiness: readiness, clock: clock, logger: logger)
+            config: config, node: node, ownership: ownership, feed: feed, readiness: readiness, clock: clock,
+            logger: logger)
         return ProcessApplication.make(
             router: router, address: node.httpAddress, services: [service], listening: listening, logger: logger)
     }
@@ -82,6 +86,7 @@ struct NodeClusterService: Service {
     let config: ClusterConfig
     let node: NodeSettings
     let ownership: QueueOwnership
+    let feed: CampaignFeed
     let readiness: Readiness
     let clock: any DialerClock
     let logger: Logger
@@ -97,7 +102,7 @@ struct NodeClusterService: Service {
         let gateway = ReconnectingClient(
             host: config.gateway.clusterAddress.host, port: config.gateway.clusterAddress.port, settings: settings,
             logger: logger)
-        let (ownership, readiness, clock) = (self.ownership, self.readiness, self.clock)
+        let (ownership, feed, readiness, clock) = (self.ownership, self.feed, self.readiness, self.clock)
         let renewInterval = config.cluster.leaseRenewInterval
         let (leaseDuration, logger) = (config.cluster.leaseDuration, self.logger)
         let httpAddress = node.httpAddress.description
@@ -125,6 +130,8 @@ struct NodeClusterService: Service {
                                 metadata: ["manager_ms": "\(registered.leaseDurationMs)"])
                         }
                         await ownership.renewalAnswered(request: request, answer: registered.renewal)
+                        // Registered: the feed may ask, and resends the results not acknowledged.
+                        await feed.managerConnected(link)
                         readiness.set("manager-connection", true)
                         while true {
                             try await clock.sleep(for: renewInterval)
@@ -151,6 +158,7 @@ struct NodeClusterService: Service {
                     onDisconnect: {
                         readiness.set("manager-connection", false)
                         await ownership.managerConnected(nil)
+                        await feed.managerConnected(nil)
                     })
             }
             group.addTask {

@@ -129,38 +129,7 @@ struct AnyKey: CodingKey {
 }
 
 /// The API's JSON coding: snake_case keys both ways, ISO 8601 dates.
-enum APIJSON {
-    /// `caller_id` → `callerID`, `ring_timeout` → `ringTimeout`: the inverse of the encoder's
-    /// snake_case for the keys the models use (Foundation's own conversion gives `callerId`,
-    /// which no model has).
-    static func camelCased(_ key: String) -> String {
-        let parts = key.split(separator: "_", omittingEmptySubsequences: true)
-        guard let first = parts.first, key.contains("_") else { return key }
-        return String(first)
-            + parts.dropFirst().map { part in
-                part == "id" ? "ID" : part.prefix(1).uppercased() + part.dropFirst()
-            }.joined()
-    }
-
-    static var decoder: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .custom { path in
-            let key = path.last!
-            if key.intValue != nil { return key }
-            return AnyKey(camelCased(key.stringValue))
-        }
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }
-
-    static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }
-
+enum StrictJSON {
     /// The plain tree of `data`.
     static func tree(_ data: Data) throws(APIError) -> JSONTree {
         do {
@@ -172,7 +141,7 @@ enum APIJSON {
 
     /// The tree of `value` as the API writes it.
     static func tree(of value: some Encodable) throws -> JSONTree {
-        try JSONDecoder().decode(JSONTree.self, from: encoder.encode(value))
+        try JSONDecoder().decode(JSONTree.self, from: APIJSON.encoder().encode(value))
     }
 
     /// Reads `tree` as a `T`, rejecting a missing or mistyped field and a field `T` does not
@@ -182,7 +151,7 @@ enum APIJSON {
         let data = try JSONEncoder().encode(tree)
         let value: T
         do {
-            value = try decoder.decode(T.self, from: data)
+            value = try APIJSON.decoder().decode(T.self, from: data)
         } catch let error as DecodingError {
             throw APIError.invalid(describe(error))
         }
@@ -259,7 +228,7 @@ extension String {
 func decodeStrictBody<T: Codable>(_ type: T.Type, from request: Request, context: ManagerRequestContext)
     async throws -> T
 {
-    try APIJSON.decodeStrict(T.self, from: try await bodyTree(request, context: context))
+    try StrictJSON.decodeStrict(T.self, from: try await bodyTree(request, context: context))
 }
 
 /// The request's JSON body as a tree, 413 above the context's limit.
@@ -270,7 +239,7 @@ func bodyTree(_ request: Request, context: ManagerRequestContext) async throws -
     } catch {
         throw APIError(.contentTooLarge, "body_too_large", "the request body exceeds \(context.maxUploadSize) bytes")
     }
-    return try APIJSON.tree(Data(buffer.readableBytesView))
+    return try StrictJSON.tree(Data(buffer.readableBytesView))
 }
 
 /// Applies a merge-patch body to `current` (a value as the API shows it) and reads the result
@@ -278,7 +247,7 @@ func bodyTree(_ request: Request, context: ManagerRequestContext) async throws -
 func patched<T: Codable>(_ current: T, with request: Request, context: ManagerRequestContext) async throws -> T {
     let patch = try await bodyTree(request, context: context)
     guard case .object = patch else { throw APIError.invalid("body: expected a JSON object") }
-    return try APIJSON.decodeStrict(T.self, from: try APIJSON.tree(of: current).merged(with: patch))
+    return try StrictJSON.decodeStrict(T.self, from: try StrictJSON.tree(of: current).merged(with: patch))
 }
 
 /// A JSON response in the API's coding.

@@ -59,6 +59,10 @@ public actor ClusterCoordinator {
     private var queueKinds: [QueueID: DialerConfig.QueueKind] = [:]
     private var lastGrants: [QueueID: LeaseTable.LastGrant]
     private var nextConnection: UInt64 = 0
+    /// When lost nodes' open attempts are closed; the store work is done by the feeder.
+    private var sweep: LostNodeSweep
+    /// When this coordinator started: a restarted manager's nodes are away since then.
+    private let startedAt: Moment
     private let clock: any DialerClock
     private let journal: LeaseJournal
     private let logger: Logger
@@ -91,6 +95,8 @@ public actor ClusterCoordinator {
         let restored = try journal.load()
         self.lastGrants = restored
         let now = clock.now()
+        self.startedAt = now
+        self.sweep = LostNodeSweep(grace: leaseDuration)
         var table =
             restored.isEmpty
             ? LeaseTable(leaseDuration: leaseDuration)
@@ -130,6 +136,7 @@ public actor ClusterCoordinator {
         updateGauges()
         switch peer.role {
         case .node:
+            sweep.connected(id)
             var actions = table.nodeJoined(id, at: now)
             actions += table.renew(from: id, held: register.held.map(\.held), at: now)
             let reply = perform(actions, replyTo: id)
@@ -149,6 +156,7 @@ public actor ClusterCoordinator {
         members[member] = record
         logger.notice("member connection lost", metadata: ["member": "\(member)", "role": "\(record.role.label)"])
         if record.role == .node {
+            sweep.disconnected(member, at: clock.now())
             perform(table.nodeLost(member, at: clock.now()), replyTo: nil)
         }
         updateGauges()
@@ -158,6 +166,7 @@ public actor ClusterCoordinator {
     func leaving(_ node: MemberID, connection: UInt64) {
         guard members[node]?.connection == connection, members[node]?.role == .node else { return }
         logger.notice("node is leaving", metadata: ["node": "\(node)"])
+        sweep.leaving(node)
         perform(table.nodeLost(node, at: clock.now()), replyTo: nil)
     }
 
@@ -213,6 +222,58 @@ public actor ClusterCoordinator {
         message.resumed = true
         members[id]?.link?.sendNow(Envelope(.drain(message)))
         perform(table.resume(id, at: clock.now()), replyTo: nil)
+    }
+
+    // MARK: The feeder
+
+    /// What the lease table says, right now on the manager's clock, of a node's request about
+    /// `lease` on its registered connection `connection`.
+    func feederFence(_ node: MemberID, connection: UInt64, lease: HeldLease) -> FeederFence {
+        guard let member = members[node], member.connection == connection, member.link != nil else {
+            return .refused(.notOwner, "this connection is not the node's current registration")
+        }
+        guard queueKinds[lease.queue] != nil else {
+            return .refused(.notOwner, "queue \(lease.queue) is not declared in the cluster")
+        }
+        guard let current = table.lease(of: lease.queue) else {
+            return .refused(.staleEpoch, "no lease on queue \(lease.queue) is running")
+        }
+        if lease.epoch < current.epoch {
+            return .refused(.staleEpoch, "epoch \(lease.epoch) of queue \(lease.queue) is superseded")
+        }
+        guard lease.epoch == current.epoch, current.owner == node else {
+            return .refused(.notOwner, "queue \(lease.queue) is not leased to this node under epoch \(lease.epoch)")
+        }
+        guard current.expiresAt > clock.now() else {
+            return .refused(.staleEpoch, "the lease on queue \(lease.queue) expired on the manager's clock")
+        }
+        return current.handoff == nil ? .owner : .handingOff
+    }
+
+    /// The number of `member`'s registered connection while it is connected.
+    func registration(of member: MemberID) -> UInt64? {
+        members[member].flatMap { $0.link == nil ? nil : $0.connection }
+    }
+
+    /// A restarted manager's store has open attempts of `nodes`: those that do not come back
+    /// within one lease period of the start are swept.
+    func restarted(openHolders nodes: Set<MemberID>) {
+        sweep.restarted(openHolders: nodes, at: startedAt)
+    }
+
+    /// The lost nodes whose open attempts must be closed now; each until ``lostNodeSwept(_:succeeded:)``.
+    func lostNodesDue() -> [LostNodeSweep.Sweep] {
+        let now = clock.now()
+        var holders: Set<MemberID> = []
+        for queue in table.snapshot.queues {
+            if let owner = queue.owner, let expiry = queue.expiresAt, expiry > now { holders.insert(owner) }
+        }
+        return sweep.due(at: now, leaseHolders: holders)
+    }
+
+    /// The store closed (or failed to close) a lost node's attempts.
+    func lostNodeSwept(_ node: MemberID, succeeded: Bool) {
+        sweep.swept(node, succeeded: succeeded)
     }
 
     // MARK: Views
@@ -341,4 +402,14 @@ public actor ClusterCoordinator {
         connectedGateways.record(members.values.filter { $0.role == .gateway && $0.link != nil }.count)
         unassignedQueues.record(table.snapshot.queues.filter { $0.owner == nil }.count)
     }
+}
+
+/// The answer of the lease table to a feeder request about a queue.
+enum FeederFence: Hashable, Sendable {
+    /// The node owns the queue under that epoch, and the lease runs on the manager's clock.
+    case owner
+    /// The node owns it, but the queue is being handed back: nothing new is handed out.
+    case handingOff
+    /// Not the owner: the request is answered with this non-fatal error.
+    case refused(ProtocolErrorCode, String)
 }

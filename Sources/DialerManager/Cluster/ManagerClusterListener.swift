@@ -5,18 +5,34 @@ public import Logging
 import Synchronization
 
 /// Serves the manager's cluster port: nodes and gateways connect, register, renew leases and
-/// hand queues back. Each connection runs in its own task; state lives in the coordinator.
+/// hand queues back, and nodes use the feeder. Each connection runs in its own task; state
+/// lives in the coordinator.
 public struct ManagerClusterListener: Sendable {
+    /// Feeder requests a connection may have waiting for an answer; more is the node's bug.
+    static let feederBacklog = 256
+
     let coordinator: ClusterCoordinator
+    let feeder: ManagerFeeder?
     let leaseDuration: Duration
     let renewInterval: Duration
     let logger: Logger
 
-    public init(coordinator: ClusterCoordinator, leaseDuration: Duration, renewInterval: Duration, logger: Logger) {
+    /// - Parameter feeder: answers feeder requests; without one they are unexpected messages.
+    public init(
+        coordinator: ClusterCoordinator, feeder: ManagerFeeder? = nil, leaseDuration: Duration,
+        renewInterval: Duration, logger: Logger
+    ) {
         self.coordinator = coordinator
+        self.feeder = feeder
         self.leaseDuration = leaseDuration
         self.renewInterval = renewInterval
         self.logger = logger
+    }
+
+    /// A feeder request waiting for its answer, with the registration it came on.
+    private struct FeederWork: Sendable {
+        var envelope: Envelope
+        var registration: UInt64
     }
 
     /// Handles one authenticated connection until it closes.
@@ -24,64 +40,117 @@ public struct ManagerClusterListener: Sendable {
         let member = MemberID(connection.peer.memberID)
         var logger = self.logger
         logger[metadataKey: "member"] = "\(connection.peer)"
-        let (coordinator, leaseDuration, renewInterval) = (self.coordinator, self.leaseDuration, self.renewInterval)
+        let coordinator = self.coordinator
         // Kept outside the connection's scope so that however the connection ends (even if
         // closing it throws), a registered member is reported gone.
         let registered = Mutex<UInt64?>(nil)
+        let feeder = self.feeder
         _ = try? await connection.run { link, inbound in
-            var registration: UInt64?
-            do {
-                try await inbound.forEach { envelope in
-                    if let registration { await coordinator.heard(member, connection: registration) }
-                    switch envelope.message {
-                    case .register(let register):
-                        guard registration == nil else {
-                            link.close(with: .unexpectedMessage, "register was already received")
-                            return
+            // Feeder requests wait on the store: they are answered one at a time beside the
+            // connection's loop, so that lease renewals never wait behind a hand-out.
+            let (feederWork, feederQueue) = AsyncStream.makeStream(
+                of: FeederWork.self, bufferingPolicy: .bufferingOldest(Self.feederBacklog))
+            await withDiscardingTaskGroup { group in
+                if let feeder {
+                    group.addTask {
+                        for await work in feederWork {
+                            guard let message = work.envelope.message,
+                                let reply = await feeder.answer(message, from: member, connection: work.registration)
+                            else { continue }
+                            try? await link.reply(to: work.envelope, with: reply)
                         }
-                        let (number, renewal) = await coordinator.registered(
-                            peer: connection.peer, link: link, register: register)
-                        registration = number
-                        registered.withLock { $0 = number }
-                        var registered = Dialer_V1_Registered()
-                        registered.leaseDurationMs = UInt32(clamping: leaseDuration.totalMilliseconds)
-                        registered.leaseRenewIntervalMs = UInt32(clamping: renewInterval.totalMilliseconds)
-                        if let renewal { registered.renewal = renewal }
-                        try await link.reply(to: envelope, with: .registered(registered))
-                    case .leaseRenew(let renew):
-                        guard let registration, connection.peer.role == .node else {
-                            link.close(with: .unexpectedMessage, "lease_renew needs a registered node")
-                            return
-                        }
-                        let answer = await coordinator.renew(
-                            from: member, connection: registration, request: renew.renewalRequest,
-                            held: renew.held.map(\.held))
-                        try await link.reply(to: envelope, with: .leaseRenewed(answer))
-                    case .leaseRelease(let release):
-                        guard registration != nil, connection.peer.role == .node else {
-                            link.close(with: .unexpectedMessage, "lease_release needs a registered node")
-                            return
-                        }
-                        await coordinator.release(from: member, lease: release.lease.held)
-                    case .leaving:
-                        guard let registration else { return }
-                        await coordinator.leaving(member, connection: registration)
-                    case .heartbeat:
-                        break
-                    case .error(let error):
-                        logger.notice(
-                            "peer reported an error",
-                            metadata: ["code": "\(error.code.name)", "detail": "\(error.message)"])
-                    default:
-                        link.close(with: .unexpectedMessage, "\(envelope.kindName) is not accepted by the manager")
                     }
                 }
-            } catch {
-                logger.debug("connection ended", metadata: ["error": "\(error)"])
+                await serve(
+                    link: link, inbound: inbound, logger: logger,
+                    onRegistered: { number in registered.withLock { $0 = number } }
+                ) { envelope, registration in
+                    if case .dropped = feederQueue.yield(FeederWork(envelope: envelope, registration: registration)) {
+                        try? await link.send(
+                            .error(
+                                .invalidState,
+                                "more than \(Self.feederBacklog) feeder requests are waiting on this connection",
+                                correlationID: envelope.correlationID))
+                    }
+                }
+                feederQueue.finish()
+                group.cancelAll()
             }
         }
         if let number = registered.withLock({ $0 }) {
             await coordinator.disconnected(member, connection: number)
+        }
+    }
+
+    /// The connection's loop: membership and lease messages are handled in order; feeder
+    /// requests of a registered node go to `feederRequest`.
+    private func serve(
+        link: ClusterLink, inbound: ClusterInbound, logger: Logger, onRegistered: @Sendable (UInt64) -> Void,
+        feederRequest: @escaping @Sendable (Envelope, UInt64) async -> Void
+    ) async {
+        let member = MemberID(link.peer.memberID)
+        let (coordinator, leaseDuration, renewInterval) = (self.coordinator, self.leaseDuration, self.renewInterval)
+        let hasFeeder = feeder != nil
+        var registration: UInt64?
+        do {
+            try await inbound.forEach { envelope in
+                if let registration { await coordinator.heard(member, connection: registration) }
+                switch envelope.message {
+                case .register(let register):
+                    guard registration == nil else {
+                        link.close(with: .unexpectedMessage, "register was already received")
+                        return
+                    }
+                    let (number, renewal) = await coordinator.registered(
+                        peer: link.peer, link: link, register: register)
+                    registration = number
+                    onRegistered(number)
+                    var registered = Dialer_V1_Registered()
+                    registered.leaseDurationMs = UInt32(clamping: leaseDuration.totalMilliseconds)
+                    registered.leaseRenewIntervalMs = UInt32(clamping: renewInterval.totalMilliseconds)
+                    if let renewal { registered.renewal = renewal }
+                    try await link.reply(to: envelope, with: .registered(registered))
+                case .leaseRenew(let renew):
+                    guard let registration, link.peer.role == .node else {
+                        link.close(with: .unexpectedMessage, "lease_renew needs a registered node")
+                        return
+                    }
+                    let answer = await coordinator.renew(
+                        from: member, connection: registration, request: renew.renewalRequest,
+                        held: renew.held.map(\.held))
+                    try await link.reply(to: envelope, with: .leaseRenewed(answer))
+                case .leaseRelease(let release):
+                    guard registration != nil, link.peer.role == .node else {
+                        link.close(with: .unexpectedMessage, "lease_release needs a registered node")
+                        return
+                    }
+                    await coordinator.release(from: member, lease: release.lease.held)
+                case .leaving:
+                    guard let registration else { return }
+                    await coordinator.leaving(member, connection: registration)
+                case .campaignRequest, .contactRequest, .attemptReport:
+                    guard hasFeeder, let registration, link.peer.role == .node else {
+                        link.close(with: .unexpectedMessage, "\(envelope.kindName) needs a registered node")
+                        return
+                    }
+                    guard envelope.correlationID != 0 else {
+                        link.close(
+                            with: .unexpectedMessage, "\(envelope.kindName) is a request: it needs a correlation id")
+                        return
+                    }
+                    await feederRequest(envelope, registration)
+                case .heartbeat:
+                    break
+                case .error(let error):
+                    logger.notice(
+                        "peer reported an error",
+                        metadata: ["code": "\(error.code.name)", "detail": "\(error.message)"])
+                default:
+                    link.close(with: .unexpectedMessage, "\(envelope.kindName) is not accepted by the manager")
+                }
+            }
+        } catch {
+            logger.debug("connection ended", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -1,4 +1,5 @@
 public import DialerCore
+import DialerRuntime
 import Foundation
 public import Logging
 public import ServiceLifecycle
@@ -113,7 +114,7 @@ public struct WatchedFolderService: Service {
             let destination = Self.freeName(for: file, in: target)
             try FileManager.default.moveItem(atPath: path, toPath: target + "/" + destination)
             let body = FolderReport(file: file, succeeded: succeeded, error: failure, report: report)
-            try APIJSON.encoder.encode(body).write(
+            try APIJSON.encoder().encode(body).write(
                 to: URL(fileURLWithPath: target + "/" + destination + ".report.json"))
         } catch {
             logger.error("cannot move a watched file", metadata: ["file": "\(path)", "error": "\(error)"])

@@ -232,6 +232,20 @@ public protocol ManagerStore: Sendable {
     func importJobs(list: ContactListID, limit: Int) async throws -> [ImportJob]
     /// A job's rejected rows after row `afterRow`, by row, at most `limit`.
     func rejectedRows(of job: ImportJobID, afterRow: Int, limit: Int) async throws -> [RejectedRow]
+
+    // MARK: Cluster additions
+
+    /// The campaign that dials `queue`, if one does (a queue belongs to at most one campaign).
+    func campaign(dialing queue: QueueID) async throws -> Campaign?
+    /// Whom an attempt was handed to and how it ended; `nil` when there is no such attempt.
+    func attemptHolder(_ id: AttemptID) async throws -> AttemptHolder?
+    /// The nodes that hold open attempts (a restarted manager must account for them).
+    func nodesWithOpenAttempts() async throws -> Set<MemberID>
+    /// Closes, as ``closeAttemptsOfLostNode(_:now:)`` does, the open attempts of a lost node
+    /// that were handed out at or before `cutoff`: an attempt handed out later went to a newer
+    /// connection of the same node, which may still report it.
+    func closeAttemptsOfLostNode(_ node: MemberID, handedOutThrough cutoff: Date, now: Date) async throws
+        -> [AttemptID]
 }
 
 extension ManagerStore {

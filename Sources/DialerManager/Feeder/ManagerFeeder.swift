@@ -1,0 +1,297 @@
+import DialerCore
+import DialerProtocol
+import DialerRuntime
+import DialerTransport
+import FoundationEssentials
+public import Logging
+import Metrics
+
+/// The manager's side of the feeder: answers a node's campaign, contact and report requests
+/// (PROTOCOL.md §5.4), and closes the open attempts of lost nodes.
+///
+/// Every request is fenced by the ``ClusterCoordinator``'s lease table first (a quick look
+/// inside the actor); the store work happens here, outside it, so that leases and membership
+/// never wait for the database.
+public struct ManagerFeeder: Sendable {
+    /// The most attempts one batch holds; a node asking for more gets at most this many.
+    public static let maximumBatch = 500
+    /// A count above this is a node's bug, not a wish: it is refused.
+    public static let maximumCount = 10_000
+    /// The most agents a request may name as present.
+    public static let maximumPresentAgents = 10_000
+
+    let store: any ManagerStore
+    let coordinator: ClusterCoordinator
+    let changes: ManagerChanges
+    let wallTime: WallTime
+    let logger: Logger
+    private let handedOut = Counter(label: "dialer_manager_attempts_handed_out_total")
+    private let reportsApplied = Counter(
+        label: "dialer_manager_attempt_reports_total", dimensions: [("result", "applied")])
+    private let reportsDuplicate = Counter(
+        label: "dialer_manager_attempt_reports_total", dimensions: [("result", "duplicate")])
+    private let reportsRefused = Counter(
+        label: "dialer_manager_attempt_reports_total", dimensions: [("result", "refused")])
+    private let fencedRequests = Counter(label: "dialer_manager_feeder_fenced_total")
+    private let lostNodeSweeps = Counter(label: "dialer_manager_lost_node_sweeps_total")
+    private let attemptsClosedUnknown = Counter(label: "dialer_manager_lost_node_attempts_closed_total")
+
+    public init(
+        store: any ManagerStore, coordinator: ClusterCoordinator, changes: ManagerChanges, wallTime: WallTime,
+        logger: Logger
+    ) {
+        self.store = store
+        self.coordinator = coordinator
+        self.changes = changes
+        self.wallTime = wallTime
+        self.logger = logger
+    }
+
+    /// A refusal: the non-fatal error that answers the request.
+    struct Refusal: Error {
+        var code: ProtocolErrorCode
+        var message: String
+
+        init(_ code: ProtocolErrorCode, _ message: String) {
+            self.code = code
+            self.message = message
+        }
+
+        var reply: Envelope.OneOf_Message {
+            var error = Dialer_V1_Error()
+            error.code = code
+            error.message = message
+            return .error(error)
+        }
+    }
+
+    /// The reply to a feeder request from `node` on its registered connection `connection`, or
+    /// `nil` when the message is not a feeder request.
+    func answer(_ message: Envelope.OneOf_Message, from node: MemberID, connection: UInt64) async
+        -> Envelope.OneOf_Message?
+    {
+        let result: Result<Envelope.OneOf_Message, Refusal>
+        switch message {
+        case .campaignRequest(let request):
+            result = await campaignInfo(request, from: node, connection: connection)
+        case .contactRequest(let request):
+            result = await contactBatch(request, from: node, connection: connection)
+        case .attemptReport(let report):
+            result = await attemptReport(report, from: node)
+        default:
+            return nil
+        }
+        switch result {
+        case .success(let reply): return reply
+        case .failure(let refusal):
+            logger.notice(
+                "feeder request refused",
+                metadata: ["node": "\(node)", "code": "\(refusal.code.name)", "detail": "\(refusal.message)"])
+            return refusal.reply
+        }
+    }
+
+    // MARK: Requests
+
+    func campaignInfo(_ request: Dialer_V1_CampaignRequest, from node: MemberID, connection: UInt64) async
+        -> Result<Envelope.OneOf_Message, Refusal>
+    {
+        do {
+            let lease = try Self.lease(request.hasLease ? request.lease : nil)
+            let (campaign, _) = try await fencedCampaign(lease, node: node, connection: connection)
+            var info = Dialer_V1_CampaignInfo()
+            info.campaign = campaign.id.rawValue
+            info.queue = campaign.queue.rawValue
+            info.status = campaign.settings.status.rawValue
+            info.dialingAllowed = Self.dialingAllowed(campaign, at: wallTime.now())
+            info.revision = await changes.revision(of: campaign.id)
+            info.settingsJson = try APIJSON.encoder().encode(campaign.settings)
+            return .success(.campaignInfo(info))
+        } catch let refusal as Refusal {
+            return .failure(refusal)
+        } catch {
+            return .failure(storeFailure(error))
+        }
+    }
+
+    func contactBatch(_ request: Dialer_V1_ContactRequest, from node: MemberID, connection: UInt64) async
+        -> Result<Envelope.OneOf_Message, Refusal>
+    {
+        do {
+            let lease = try Self.lease(request.hasLease ? request.lease : nil)
+            guard request.count > 0, request.count <= Self.maximumCount else {
+                throw Refusal(.invalidArgument, "count must be 1 to \(Self.maximumCount), not \(request.count)")
+            }
+            guard request.presentAgents.count <= Self.maximumPresentAgents,
+                request.presentAgents.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 128 })
+            else {
+                throw Refusal(
+                    .invalidArgument,
+                    "present_agents must name at most \(Self.maximumPresentAgents) agents, each 1 to 128 bytes")
+            }
+            let (campaign, fence) = try await fencedCampaign(lease, node: node, connection: connection)
+            let now = wallTime.now()
+            var batch = Dialer_V1_ContactBatch()
+            batch.campaignRevision = await changes.revision(of: campaign.id)
+            batch.dialingAllowed = fence == .owner && Self.dialingAllowed(campaign, at: now)
+            // A queue being handed back gets nothing new: it would only leave attempts open.
+            guard fence == .owner else { return .success(.contactBatch(batch)) }
+            let handOuts = try await store.checkOutAttempts(
+                campaign: campaign.id, count: min(Int(request.count), Self.maximumBatch), node: node,
+                epoch: lease.epoch, now: now, presentAgents: Set(request.presentAgents.map(AgentID.init)))
+            batch.attempts = handOuts.map { Dialer_V1_AttemptHandOut(attempt: $0.attempt, contact: $0.contact) }
+            handedOut.increment(by: handOuts.count)
+            return .success(.contactBatch(batch))
+        } catch let refusal as Refusal {
+            return .failure(refusal)
+        } catch StoreError.notFound(let what) {
+            return .failure(Refusal(.notFound, "\(what) does not exist"))
+        } catch {
+            return .failure(storeFailure(error))
+        }
+    }
+
+    /// Applies a node's report. Reports are facts about calls already made, so they are not
+    /// fenced by the queue's current lease (refusing one would leave its attempt open until the
+    /// node is lost): the attempt itself is the fence. It must have been handed to this node
+    /// under the report's epoch.
+    func attemptReport(_ report: Dialer_V1_AttemptReport, from node: MemberID) async
+        -> Result<Envelope.OneOf_Message, Refusal>
+    {
+        do {
+            let lease = try Self.lease(report.hasLease ? report.lease : nil)
+            let result: AttemptResult
+            switch report.result() {
+            case .success(let value): result = value
+            case .failure(let invalid): throw Refusal(.invalidArgument, invalid.description)
+            }
+            let attempt = result.attempt
+            guard let holder = try await store.attemptHolder(attempt) else {
+                throw Refusal(.unknownRequest, "no attempt \(attempt) was handed out")
+            }
+            guard holder.node == node, holder.epoch == lease.epoch else {
+                throw Refusal(
+                    .unknownRequest, "attempt \(attempt) was not handed to this node under epoch \(lease.epoch)")
+            }
+            if let refusal = Self.closedAsUnknown(holder, reported: result) { throw refusal }
+            var ack = Dialer_V1_AttemptReportAck()
+            ack.attempt = attempt.rawValue
+            switch try await store.recordResult(result, now: wallTime.now()) {
+            case .applied:
+                reportsApplied.increment()
+                return .success(.attemptReportAck(ack))
+            case .duplicate, .attemptStillOpen:
+                // Closed meanwhile: by an earlier copy of this report, or by a sweep of this node.
+                if let closed = try await store.attemptHolder(attempt),
+                    let refusal = Self.closedAsUnknown(closed, reported: result)
+                {
+                    throw refusal
+                }
+                reportsDuplicate.increment()
+                ack.duplicate = true
+                return .success(.attemptReportAck(ack))
+            case .unknownAttempt:
+                throw Refusal(.unknownRequest, "attempt \(attempt) is not for contact \(result.contact)")
+            }
+        } catch let refusal as Refusal {
+            reportsRefused.increment()
+            return .failure(refusal)
+        } catch {
+            reportsRefused.increment()
+            return .failure(storeFailure(error))
+        }
+    }
+
+    /// A report of a real outcome for an attempt the manager already closed as `unknown` (its
+    /// node was lost): the contact's retry is already scheduled, so the result is not recorded.
+    private static func closedAsUnknown(_ holder: AttemptHolder, reported: AttemptResult) -> Refusal? {
+        guard holder.outcome == .unknown, reported.outcome != .unknown else { return nil }
+        return Refusal(
+            .unknownRequest,
+            "attempt \(holder.attempt) was closed as unknown when its node was lost; the result is not recorded")
+    }
+
+    // MARK: Lost nodes
+
+    /// A restarted manager: nodes with open attempts that do not come back within a lease period
+    /// are swept. Returns whether the store could be read.
+    @discardableResult
+    public func accountForOpenAttempts() async -> Bool {
+        do {
+            let holders = try await store.nodesWithOpenAttempts()
+            await coordinator.restarted(openHolders: holders)
+            if !holders.isEmpty {
+                logger.notice(
+                    "open attempts from before the start: their nodes have one lease period to come back",
+                    metadata: ["nodes": "\(holders.count)"])
+            }
+            return true
+        } catch {
+            logger.error("cannot read the nodes holding open attempts", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    /// Closes the open attempts of every node the coordinator declares lost now, as `unknown`.
+    public func sweepLostNodes() async {
+        for sweep in await coordinator.lostNodesDue() {
+            do {
+                let closed = try await store.closeAttemptsOfLostNode(
+                    sweep.node, handedOutThrough: wallTime.date(at: sweep.lostAt), now: wallTime.now())
+                lostNodeSweeps.increment()
+                attemptsClosedUnknown.increment(by: closed.count)
+                logger.notice(
+                    "node lost: its open attempts are closed as unknown",
+                    metadata: ["node": "\(sweep.node)", "attempts": "\(closed.count)"])
+                await coordinator.lostNodeSwept(sweep.node, succeeded: true)
+            } catch {
+                logger.error(
+                    "cannot close a lost node's attempts; trying again",
+                    metadata: ["node": "\(sweep.node)", "error": "\(error)"])
+                await coordinator.lostNodeSwept(sweep.node, succeeded: false)
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    private static func lease(_ wire: Dialer_V1_QueueLease?) throws(Refusal) -> HeldLease {
+        guard let wire else { throw Refusal(.invalidArgument, "lease is required") }
+        guard !wire.queue.isEmpty, wire.queue.utf8.count <= 128 else {
+            throw Refusal(.invalidArgument, "lease.queue must be 1 to 128 bytes")
+        }
+        guard wire.epoch > 0 else { throw Refusal(.invalidArgument, "lease.epoch must be at least 1") }
+        return wire.held
+    }
+
+    /// The campaign dialing the leased queue, once the lease table says the node owns it.
+    private func fencedCampaign(_ lease: HeldLease, node: MemberID, connection: UInt64) async throws
+        -> (Campaign, FeederFence)
+    {
+        let fence = await coordinator.feederFence(node, connection: connection, lease: lease)
+        if case .refused(let code, let message) = fence {
+            fencedRequests.increment()
+            throw Refusal(code, message)
+        }
+        guard let campaign = try await store.campaign(dialing: lease.queue) else {
+            throw Refusal(.notFound, "no campaign dials queue \(lease.queue)")
+        }
+        return (campaign, fence)
+    }
+
+    private func storeFailure(_ error: any Error) -> Refusal {
+        logger.error("feeder request failed in the store", metadata: ["error": "\(error)"])
+        return Refusal(.internal, "the manager could not complete the request; try again")
+    }
+
+    /// Whether the campaign's status and windows let it dial at `now` (contacts aside).
+    static func dialingAllowed(_ campaign: Campaign, at now: Date) -> Bool {
+        let probe = Contact(
+            id: ContactID(""), campaign: campaign.id, list: campaign.list, phoneNumber: "", createdAt: now)
+        let campaignWide: Set<HoldRule> = [.campaignDisabled, .campaignAutomaticOff, .campaignWindowClosed]
+        return !Dialability.evaluate(
+            contact: probe, campaign: campaign.settings, dnc: DoNotCallList(), now: now,
+            privateAgentPresent: { _ in true }
+        ).holds.contains { campaignWide.contains($0.rule) }
+    }
+}

@@ -1,0 +1,266 @@
+public import DialerCore
+import DialerProtocol
+import DialerRuntime
+import DialerTransport
+import FoundationEssentials
+public import Logging
+import Metrics
+
+/// A node's feeder client: what a queue runner asks the manager about its campaign, the
+/// contacts it dials, and the results it reports (PROTOCOL.md §5.4).
+///
+/// It speaks over the node's manager connection (given by the node's manager session). Campaign
+/// settings are cached per queue and fetched again when a batch shows a new revision. Results go
+/// through an outbox: each is kept until the manager acknowledges it, and sent again after a
+/// timeout or a reconnection (the manager applies a result once, by attempt id).
+public actor CampaignFeed {
+    /// A campaign as the manager describes it to the node owning its queue.
+    public struct CampaignDetails: Sendable, Equatable {
+        public var campaign: CampaignID
+        public var queue: QueueID
+        public var status: CampaignStatus
+        /// Status and windows let the campaign dial now (contacts aside), when the manager answered.
+        public var dialingAllowed: Bool
+        /// Grows with every change of the campaign (counted again from 1 when the manager restarts).
+        public var revision: UInt64
+        public var settings: CampaignSettings
+    }
+
+    /// One contact handed to the node, as an open attempt it must report on.
+    public struct HandedOutAttempt: Sendable, Hashable {
+        public var attempt: AttemptID
+        public var contact: ContactID
+        /// E.164.
+        public var phone: String
+        /// The contact's own caller ID, if it has one.
+        public var callerID: String?
+        /// The contact's IANA time zone, if it has one.
+        public var timeZone: String?
+        /// Custom fields shown to the agent.
+        public var fields: [String: String]
+        /// A private callback: only this agent may take it.
+        public var privateAgent: AgentID?
+        /// 1 for the first attempt.
+        public var attemptNumber: Int
+        public var priority: Int
+        /// The lease the attempt was handed out under: its report carries it.
+        public var lease: HeldLease
+    }
+
+    /// The answer to a contact request.
+    public struct Batch: Sendable {
+        /// Possibly fewer than asked, even none: ask again later.
+        public var attempts: [HandedOutAttempt]
+        public var dialingAllowed: Bool
+        /// The campaign's settings changed since they were last fetched: ``campaign(for:)``
+        /// fetches them again.
+        public var settingsChanged: Bool
+    }
+
+    private struct Outgoing {
+        var report: Dialer_V1_AttemptReport
+        /// The connection it was last sent on, while its answer is awaited.
+        var inFlightOn: UInt64?
+    }
+
+    private var link: ClusterLink?
+    private var connection: UInt64 = 0
+    private var campaigns: [QueueID: (epoch: Epoch, details: CampaignDetails, stale: Bool)] = [:]
+    private var outbox: [AttemptID: Outgoing] = [:]
+    private let leaseIsValid: @Sendable (HeldLease) async -> Bool
+    private let requestTimeout: Duration
+    private let logger: Logger
+    private let acknowledged = Counter(label: "dialer_node_reports_acknowledged_total")
+    private let refusedReports = Counter(label: "dialer_node_reports_refused_total")
+    private let waitingReports = Gauge(label: "dialer_node_reports_waiting")
+
+    /// A feed that asks only under leases `ownership` holds valid at the moment of asking.
+    public init(ownership: QueueOwnership, requestTimeout: Duration = .seconds(5), logger: Logger) {
+        self.init(
+            leaseIsValid: { lease in await ownership.mayAct(on: lease.queue) == lease.epoch },
+            requestTimeout: requestTimeout, logger: logger)
+    }
+
+    /// A feed that asks only under leases `leaseIsValid` accepts at the moment of asking.
+    public init(
+        leaseIsValid: @escaping @Sendable (HeldLease) async -> Bool, requestTimeout: Duration = .seconds(5),
+        logger: Logger
+    ) {
+        self.leaseIsValid = leaseIsValid
+        self.requestTimeout = requestTimeout
+        self.logger = logger
+    }
+
+    // MARK: Connection
+
+    /// The node's manager session registered on `link`, or lost its connection (`nil`). Every
+    /// result not yet acknowledged is sent again on the new connection.
+    func managerConnected(_ link: ClusterLink?) {
+        self.link = link
+        connection += 1
+        for id in outbox.keys { outbox[id]?.inFlightOn = nil }
+        flush()
+    }
+
+    // MARK: Campaign and contacts
+
+    /// The campaign dialing `lease`'s queue: cached, fetched when unknown, when the lease's
+    /// epoch changed, or when a batch showed a newer revision.
+    public func campaign(for lease: HeldLease) async throws(CampaignFeedError) -> CampaignDetails {
+        if let known = campaigns[lease.queue], known.epoch == lease.epoch, !known.stale { return known.details }
+        var request = Dialer_V1_CampaignRequest()
+        request.lease = Dialer_V1_QueueLease(lease)
+        let reply = try await ask(.campaignRequest(request), under: lease)
+        guard case .campaignInfo(let info) = reply else {
+            throw .unreadable("campaign_request answered with a \(reply)")
+        }
+        guard let status = CampaignStatus(rawValue: info.status) else {
+            throw .unreadable("unknown campaign status \(info.status)")
+        }
+        let settings: CampaignSettings
+        do {
+            settings = try APIJSON.decoder().decode(CampaignSettings.self, from: info.settingsJson)
+        } catch {
+            throw .unreadable("campaign settings: \(error)")
+        }
+        let details = CampaignDetails(
+            campaign: CampaignID(info.campaign), queue: QueueID(info.queue), status: status,
+            dialingAllowed: info.dialingAllowed, revision: info.revision, settings: settings)
+        campaigns[lease.queue] = (lease.epoch, details, false)
+        return details
+    }
+
+    /// Asks for up to `count` contacts to dial now under `lease`; `presentAgents` are the agents
+    /// logged in to the queue (a private callback is handed out only while its agent is there).
+    public func contacts(for lease: HeldLease, count: Int, presentAgents: Set<AgentID>) async throws(CampaignFeedError)
+        -> Batch
+    {
+        var request = Dialer_V1_ContactRequest()
+        request.lease = Dialer_V1_QueueLease(lease)
+        request.count = UInt32(clamping: count)
+        request.presentAgents = presentAgents.map(\.rawValue).sorted()
+        let reply = try await ask(.contactRequest(request), under: lease)
+        guard case .contactBatch(let batch) = reply else {
+            throw .unreadable("contact_request answered with a \(reply)")
+        }
+        var settingsChanged = false
+        if let known = campaigns[lease.queue], known.details.revision != batch.campaignRevision {
+            // Not only a newer one: a restarted manager counts revisions from 1 again.
+            campaigns[lease.queue]?.stale = true
+            settingsChanged = true
+        }
+        let attempts = batch.attempts.map { wire in
+            HandedOutAttempt(
+                attempt: AttemptID(wire.attempt), contact: ContactID(wire.contact), phone: wire.phone,
+                callerID: wire.callerID.isEmpty ? nil : wire.callerID,
+                timeZone: wire.timeZone.isEmpty ? nil : wire.timeZone, fields: wire.fields,
+                privateAgent: wire.privateAgent.isEmpty ? nil : AgentID(wire.privateAgent),
+                attemptNumber: Int(wire.attemptNumber), priority: Int(wire.priority), lease: lease)
+        }
+        return Batch(attempts: attempts, dialingAllowed: batch.dialingAllowed, settingsChanged: settingsChanged)
+    }
+
+    /// Forgets the cached campaign of a queue the node stopped working.
+    public func forget(_ queue: QueueID) {
+        campaigns[queue] = nil
+    }
+
+    private func ask(_ message: Envelope.OneOf_Message, under lease: HeldLease) async throws(CampaignFeedError)
+        -> Envelope.OneOf_Message
+    {
+        // Rule 1 of PROTOCOL.md §6: act only under a lease valid now, on this node's clock.
+        guard await leaseIsValid(lease) else { throw .leaseNotValid(lease) }
+        guard let link else { throw .notConnected }
+        let reply: Envelope
+        do {
+            reply = try await link.request(message, timeout: requestTimeout)
+        } catch {
+            throw .noAnswer("\(error)")
+        }
+        if case .error(let error) = reply.message {
+            switch error.code {
+            case .staleEpoch, .notOwner: throw .fenced(code: error.code.name, message: error.message)
+            default: throw .refused(code: error.code.name, message: error.message)
+            }
+        }
+        guard let message = reply.message else { throw .unreadable("an empty reply") }
+        return message
+    }
+
+    // MARK: Results
+
+    /// Reports how an attempt ended. It is kept until the manager acknowledges it and sent again
+    /// after a timeout or a reconnection; a report of an attempt already reported replaces it.
+    public func report(_ result: AttemptResult, lease: HeldLease) {
+        outbox[result.attempt] = Outgoing(report: Dialer_V1_AttemptReport(result, lease: lease))
+        flush()
+    }
+
+    /// Results not yet acknowledged by the manager.
+    public var unacknowledgedReports: Int { outbox.count }
+
+    private func flush() {
+        waitingReports.record(outbox.count)
+        guard let link else { return }
+        let current = connection
+        for (id, outgoing) in outbox where outgoing.inFlightOn != current {
+            outbox[id]?.inFlightOn = current
+            let (report, timeout) = (outgoing.report, requestTimeout)
+            Task {
+                let reply: Envelope?
+                var timedOut = false
+                do {
+                    reply = try await link.request(.attemptReport(report), timeout: timeout)
+                } catch {
+                    reply = nil
+                    timedOut = error is RequestTimedOut
+                }
+                self.answered(id, report: report, on: current, reply: reply, timedOut: timedOut)
+            }
+        }
+    }
+
+    private func answered(
+        _ id: AttemptID, report: Dialer_V1_AttemptReport, on sent: UInt64, reply: Envelope?, timedOut: Bool
+    ) {
+        // A newer report of the same attempt replaced this one: its own answer counts.
+        guard outbox[id]?.report == report else { return }
+        switch reply?.message {
+        case .attemptReportAck:
+            acknowledged.increment()
+            outbox[id] = nil
+        case .error(let error):
+            // The manager will never accept it (not this node's attempt, closed as unknown after
+            // this node was lost, unreadable): sending it again changes nothing.
+            refusedReports.increment()
+            logger.warning(
+                "the manager refused a result",
+                metadata: ["attempt": "\(id)", "code": "\(error.code.name)", "detail": "\(error.message)"])
+            outbox[id] = nil
+        default:
+            // No answer in time: send it again on the same connection. A closed connection
+            // waits for the next one, which sends everything again.
+            guard timedOut, sent == connection else { return }
+            outbox[id]?.inFlightOn = nil
+            flush()
+        }
+        waitingReports.record(outbox.count)
+    }
+}
+
+/// Why the feed could not answer.
+public enum CampaignFeedError: Error, Hashable, Sendable {
+    /// The node has no manager connection now.
+    case notConnected
+    /// The lease is not valid on this node's clock: the queue must not act.
+    case leaseNotValid(HeldLease)
+    /// The manager says the node does not own the queue under this epoch (`STALE_EPOCH`,
+    /// `NOT_OWNER`): stop the queue; the next renewal answer confirms it.
+    case fenced(code: String, message: String)
+    /// The manager refused the request for another reason (`NOT_FOUND`, `INVALID_ARGUMENT` ...).
+    case refused(code: String, message: String)
+    /// No answer in time, or the connection closed while waiting.
+    case noAnswer(String)
+    /// The answer could not be read.
+    case unreadable(String)
+}

@@ -1,0 +1,216 @@
+import DialerConfig
+import DialerCore
+import DialerProtocol
+import DialerTestSupport
+import DialerTransport
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+@testable import DialerManager
+@testable import DialerNode
+
+/// Monday 6 January 2025, 12:00 UTC: calling hours in Denmark.
+private let monday = Date(timeIntervalSince1970: 1_736_164_800)
+private let secret = "feed-test"
+private let leaseDuration = Duration.seconds(10)
+
+/// The manager's cluster side in process, on loopback, over a real SQLite store.
+private final class LoopbackManager: Sendable {
+    let directory: String
+    let store: SQLiteManagerStore
+    let clock = ManualClock()
+    let coordinator: ClusterCoordinator
+    let changes = ManagerChanges()
+    let feeder: ManagerFeeder
+    let server: ClusterServer
+    let serving: Task<Void, Never>
+
+    init() async throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("feed-\(UUID().uuidString)").path
+        store = try SQLiteManagerStore(path: directory + "/manager.sqlite", passwordIterations: 1_000)
+        let logger = Logger(label: "feed-test")
+        coordinator = try ClusterCoordinator(
+            leaseDuration: leaseDuration, queues: [QueueSettings(id: "q-c1")], journal: LeaseJournal(path: nil),
+            clock: clock, logger: logger)
+        feeder = ManagerFeeder(
+            store: store, coordinator: coordinator, changes: changes, wallTime: WallTime(clock: clock, now: monday),
+            logger: logger)
+        let listener = ManagerClusterListener(
+            coordinator: coordinator, feeder: feeder, leaseDuration: leaseDuration, renewInterval: .seconds(2),
+            logger: logger)
+        server = try await ClusterServer.bind(
+            host: "127.0.0.1", port: 0,
+            settings: ConnectionSettings(
+                localID: "manager", localRole: .manager, secret: ClusterSecret(secret), acceptedRoles: [.node]),
+            violationLog: nil)
+        let server = self.server
+        serving = Task { try? await server.run(handler: listener.handle) }
+    }
+
+    /// A campaign c1 on queue q-c1 dialing `count` Danish contacts.
+    func makeCampaign(contacts count: Int) async throws -> CampaignSettings {
+        _ = try await store.createList(id: ContactListID("l1"), name: "l1", description: "", now: monday)
+        var settings = CampaignSettings(status: .enabled)
+        settings.retryIntervals.unknown = .seconds(120)
+        _ = try await store.createCampaign(
+            Campaign(
+                id: CampaignID("c1"), name: "c1", list: ContactListID("l1"), queue: QueueID("q-c1"), settings: settings),
+            now: monday)
+        for index in 0..<count {
+            _ = try await store.addContact(
+                to: ContactListID("l1"), ContactDraft(phone: "+45" + String(20_000_000 + index)), defaultRegion: "DK",
+                now: monday.addingTimeInterval(-3600))
+        }
+        return settings
+    }
+
+    func waitUntilGone(_ node: String) async -> Bool {
+        for _ in 0..<500 {
+            if await coordinator.view().members.first(where: { $0.id == node })?.connected == false { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+
+    func shutdown() async {
+        await server.close()
+        serving.cancel()
+        await serving.value
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// The node's manager session, reduced to what the feed needs: register, keep the granted
+/// leases, hand the link to the feed; closing it is what a killed node's socket does.
+private final class NodeSession: Sendable {
+    let grants = Mutex<[HeldLease]>([])
+    private let stop = Mutex<AsyncStream<Void>.Continuation?>(nil)
+    private let running = Mutex<Task<Void, Never>?>(nil)
+
+    func connect(port: Int, feed: CampaignFeed) async throws {
+        let connection = try await ClusterClient.connect(
+            host: "127.0.0.1", port: port,
+            settings: ConnectionSettings(localID: "node-1", localRole: .node, secret: ClusterSecret(secret)))
+        let (stopped, stopContinuation) = AsyncStream.makeStream(of: Void.self)
+        let (registered, registeredContinuation) = AsyncStream.makeStream(of: Bool.self)
+        stop.withLock { $0 = stopContinuation }
+        let task = Task { [self] in
+            _ = try? await connection.run { link, inbound in
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        try? await inbound.forEach { envelope in
+                            if case .leaseGrant(let grant) = envelope.message {
+                                self.grants.withLock { $0.append(grant.lease.held) }
+                            }
+                        }
+                    }
+                    group.addTask {
+                        let reply = try? await link.request(.register(Dialer_V1_Register()))
+                        if case .registered = reply?.message {
+                            await feed.managerConnected(link)
+                            registeredContinuation.yield(true)
+                        } else {
+                            registeredContinuation.yield(false)
+                        }
+                        for await _ in stopped {}
+                        link.close()
+                    }
+                    await group.next()
+                    group.cancelAll()
+                }
+            }
+            await feed.managerConnected(nil)
+            registeredContinuation.finish()
+        }
+        running.withLock { $0 = task }
+        var iterator = registered.makeAsyncIterator()
+        guard await iterator.next() == true else { throw ConnectionClosed() }
+    }
+
+    var lease: HeldLease? { grants.withLock { $0.last } }
+
+    func close() async {
+        stop.withLock { $0?.finish() }
+        await running.withLock { $0 }?.value
+    }
+}
+
+@Suite("Node: the campaign feed over loopback", .serialized)
+struct CampaignFeedTests {
+    @Test func aNodeGetsItsCampaignDialsReportsAndIsLost() async throws {
+        let manager = try await LoopbackManager()
+        let settings = try await manager.makeCampaign(contacts: 3)
+        let session = NodeSession()
+        let feed = CampaignFeed(
+            leaseIsValid: { lease in session.grants.withLock { $0.contains(lease) } }, logger: Logger(label: "node"))
+        try await session.connect(port: manager.server.port, feed: feed)
+        let lease = try #require(session.lease)
+
+        let campaign = try await feed.campaign(for: lease)
+        #expect(campaign.campaign == CampaignID("c1") && campaign.status == .enabled && campaign.dialingAllowed)
+        #expect(campaign.settings == settings && campaign.revision == 1)
+
+        let batch = try await feed.contacts(for: lease, count: 3, presentAgents: [])
+        #expect(batch.attempts.count == 3 && batch.dialingAllowed && !batch.settingsChanged)
+        #expect(Set(batch.attempts.map(\.contact)).count == 3)
+        #expect(batch.attempts.allSatisfy { $0.attemptNumber == 1 && $0.lease == lease && $0.phone.hasPrefix("+45") })
+
+        // A result, acknowledged.
+        let first = batch.attempts[0]
+        await feed.report(AttemptResult(attempt: first.attempt, contact: first.contact, outcome: .busy), lease: lease)
+        #expect(await eventually { await feed.unacknowledgedReports == 0 })
+        #expect(try await manager.store.attempt(first.attempt)?.outcome == .busy)
+
+        // A campaign change shows in the next batch, and the settings are fetched again.
+        await manager.changes.changed(.campaign(CampaignID("c1")))
+        #expect(try await feed.contacts(for: lease, count: 1, presentAgents: []).settingsChanged)
+        #expect(try await feed.campaign(for: lease).revision == 2)
+
+        // A lease this node does not hold: nothing is asked.
+        await #expect(throws: CampaignFeedError.leaseNotValid(HeldLease(queue: lease.queue, epoch: lease.epoch.next))) {
+            try await feed.contacts(
+                for: HeldLease(queue: lease.queue, epoch: lease.epoch.next), count: 1, presentAgents: [])
+        }
+
+        // The connection drops; a result reported meanwhile waits in the outbox and goes out on
+        // the next connection.
+        await session.close()
+        #expect(await manager.waitUntilGone("node-1"))
+        let second = batch.attempts[1]
+        await feed.report(
+            AttemptResult(attempt: second.attempt, contact: second.contact, outcome: .noAnswer), lease: lease)
+        #expect(await feed.unacknowledgedReports == 1)
+        await #expect(throws: CampaignFeedError.notConnected) {
+            try await feed.contacts(for: lease, count: 1, presentAgents: [])
+        }
+        let again = NodeSession()
+        try await again.connect(port: manager.server.port, feed: feed)
+        #expect(await eventually { await feed.unacknowledgedReports == 0 })
+        #expect(try await manager.store.attempt(second.attempt)?.outcome == .noAnswer)
+
+        // Killed with the third attempt in hand: once its lease has run out on the manager's
+        // clock and it stayed away for a lease period, the attempt is closed as unknown.
+        await again.close()
+        #expect(await manager.waitUntilGone("node-1"))
+        manager.clock.advance(by: leaseDuration)
+        await manager.coordinator.tick()
+        await manager.feeder.sweepLostNodes()
+        let third = batch.attempts[2]
+        #expect(try await manager.store.attempt(third.attempt)?.outcome == .unknown)
+        #expect(try await manager.store.openAttempts(campaign: nil).isEmpty)
+        let contact = try #require(try await manager.store.contact(third.contact))
+        #expect(contact.state == .scheduled(at: monday.addingTimeInterval(10 + 120)))
+        await manager.shutdown()
+    }
+}
+
+/// Polls `condition` on real time (the connection's tasks run on their own), for at most 5 s.
+private func eventually(_ condition: () async -> Bool) async -> Bool {
+    for _ in 0..<500 {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return false
+}
