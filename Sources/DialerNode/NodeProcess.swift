@@ -13,6 +13,8 @@ import ServiceLifecycle
 /// the gateway, and its HTTP endpoints.
 public struct NodeProcess: Sendable {
     public let ownership: QueueOwnership
+    /// The node's reservation client at the gateway, for its queue runners.
+    public let reservations: GatewayReservations
     let config: ClusterConfig
     let node: NodeSettings
     let registry: PrometheusCollectorRegistry
@@ -38,6 +40,8 @@ public struct NodeProcess: Sendable {
         self.ownership = QueueOwnership(
             node: MemberID(node.id), leaseDuration: config.cluster.leaseDuration,
             safetyMargin: config.cluster.leaseSafetyMargin, clock: clock, logger: logger)
+        // A new incarnation per process: request ids of an earlier run never collide.
+        self.reservations = GatewayReservations(prefix: "\(node.id)-\(UInt32.random(in: 1...UInt32.max))")
     }
 
     public func application() -> some ApplicationProtocol {
@@ -70,7 +74,8 @@ public struct NodeProcess: Sendable {
         let listening = ListeningAddresses.announcing(
             ["http"], role: "node", id: nodeID, readyFile: readyFile, logger: logger)
         let service = NodeClusterService(
-            config: config, node: node, ownership: ownership, readiness: readiness, clock: clock, logger: logger)
+            config: config, node: node, ownership: ownership, reservations: reservations, readiness: readiness,
+            clock: clock, logger: logger)
         return ProcessApplication.make(
             router: router, address: node.httpAddress, services: [service], listening: listening, logger: logger)
     }
@@ -82,6 +87,7 @@ struct NodeClusterService: Service {
     let config: ClusterConfig
     let node: NodeSettings
     let ownership: QueueOwnership
+    let reservations: GatewayReservations
     let readiness: Readiness
     let clock: any DialerClock
     let logger: Logger
@@ -97,7 +103,9 @@ struct NodeClusterService: Service {
         let gateway = ReconnectingClient(
             host: config.gateway.clusterAddress.host, port: config.gateway.clusterAddress.port, settings: settings,
             logger: logger)
-        let (ownership, readiness, clock) = (self.ownership, self.readiness, self.clock)
+        let (ownership, reservations, readiness, clock) = (
+            self.ownership, self.reservations, self.readiness, self.clock
+        )
         let renewInterval = config.cluster.leaseRenewInterval
         let (leaseDuration, logger) = (config.cluster.leaseDuration, self.logger)
         let httpAddress = node.httpAddress.description
@@ -157,13 +165,15 @@ struct NodeClusterService: Service {
                 await gateway.run(
                     whileConnected: { link in
                         await ownership.gatewayConnected(link)
+                        await reservations.connected(link)
                         readiness.set("gateway-connection", true)
                         while true { try await Task.sleep(for: .seconds(3600)) }
                     },
-                    onMessage: { _, _ in },
+                    onMessage: { envelope, _ in await reservations.receive(envelope) },
                     onDisconnect: {
                         readiness.set("gateway-connection", false)
                         await ownership.gatewayConnected(nil)
+                        await reservations.connected(nil)
                     })
             }
             group.addTask {
