@@ -91,7 +91,7 @@ public struct ManagerProcess: Sendable {
             ["http", "cluster"], role: "manager", id: manager.id, readyFile: readyFile, logger: logger)
         let cluster = ManagerClusterService(
             config: config, coordinator: coordinator, readiness: readiness, listening: listening, clock: clock,
-            logger: logger)
+            gatewayDirectory: GatewayDirectoryService(store: store, changes: changes, logger: logger), logger: logger)
         return ProcessApplication.make(
             router: router, address: manager.httpAddress, services: [cluster], listening: listening, logger: logger)
     }
@@ -104,6 +104,7 @@ struct ManagerClusterService: Service {
     let readiness: Readiness
     let listening: ListeningAddresses
     let clock: any DialerClock
+    let gatewayDirectory: GatewayDirectoryService
     let logger: Logger
 
     func run() async throws {
@@ -119,7 +120,8 @@ struct ManagerClusterService: Service {
         readiness.set("cluster-listener", true)
         let listener = ManagerClusterListener(
             coordinator: coordinator, leaseDuration: config.cluster.leaseDuration,
-            renewInterval: config.cluster.leaseRenewInterval, logger: logger)
+            renewInterval: config.cluster.leaseRenewInterval, logger: logger
+        ).serving(gatewayDirectory: gatewayDirectory)
         let tickInterval = min(config.cluster.leaseDuration / 20, .milliseconds(250))
         try await cancelWhenGracefulShutdown {
             try await withThrowingDiscardingTaskGroup { group in

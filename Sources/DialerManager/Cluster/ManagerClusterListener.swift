@@ -11,12 +11,21 @@ public struct ManagerClusterListener: Sendable {
     let leaseDuration: Duration
     let renewInterval: Duration
     let logger: Logger
+    /// Serves gateways' directory, login and disposition messages (60–65).
+    var gatewayDirectory: GatewayDirectoryService?
 
     public init(coordinator: ClusterCoordinator, leaseDuration: Duration, renewInterval: Duration, logger: Logger) {
         self.coordinator = coordinator
         self.leaseDuration = leaseDuration
         self.renewInterval = renewInterval
         self.logger = logger
+    }
+
+    /// The same listener, also serving gateways' directory, logins and dispositions.
+    public func serving(gatewayDirectory: GatewayDirectoryService) -> ManagerClusterListener {
+        var listener = self
+        listener.gatewayDirectory = gatewayDirectory
+        return listener
     }
 
     /// Handles one authenticated connection until it closes.
@@ -28,6 +37,7 @@ public struct ManagerClusterListener: Sendable {
         // Kept outside the connection's scope so that however the connection ends (even if
         // closing it throws), a registered member is reported gone.
         let registered = Mutex<UInt64?>(nil)
+        let directoryPushes = Mutex<[Task<Void, Never>]>([])
         _ = try? await connection.run { link, inbound in
             var registration: UInt64?
             do {
@@ -66,6 +76,14 @@ public struct ManagerClusterListener: Sendable {
                     case .leaving:
                         guard let registration else { return }
                         await coordinator.leaving(member, connection: registration)
+                    case .directorySubscribe, .agentAuthenticate, .dispositionReport:
+                        guard registration != nil, connection.peer.role == .gateway, let gatewayDirectory else {
+                            link.close(with: .unexpectedMessage, "\(envelope.kindName) needs a registered gateway")
+                            return
+                        }
+                        if let push = await gatewayDirectory.handle(envelope, link: link) {
+                            directoryPushes.withLock { $0.append(push) }
+                        }
                     case .heartbeat:
                         break
                     case .error(let error):
@@ -80,6 +98,7 @@ public struct ManagerClusterListener: Sendable {
                 logger.debug("connection ended", metadata: ["error": "\(error)"])
             }
         }
+        for push in directoryPushes.withLock({ $0 }) { push.cancel() }
         if let number = registered.withLock({ $0 }) {
             await coordinator.disconnected(member, connection: number)
         }
