@@ -110,6 +110,7 @@ let package = Package(
             dependencies: [
                 "DialerCore", "DialerProtocol", "DialerTransport", "DialerConfig", "DialerRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
@@ -220,8 +221,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "AgentGatewayTests",
+            dependencies: [
+                "AgentGateway", "DialerNode", "DialerTestSupport", "DialerProtocol", "DialerTransport", "DialerCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            resources: [.copy("ws_agent_client.py")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ClusterTests",
-            dependencies: ["DialerTestSupport", "DialerProtocol", "DialerTransport", "DialerCore", "DialerRuntime"],
+            dependencies: [
+                "DialerTestSupport", "DialerProtocol", "DialerTransport", "DialerCore", "DialerRuntime", "DialerNode",
+                "DialerManager",
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -81,15 +81,7 @@ public struct GatewayProcess: Sendable {
         let address = gateway.httpAddress
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade { request, _, logger in
-                guard request.path?.split(separator: "?").first.map(String.init) == AgentWebSocket.path else {
-                    return .dontUpgrade
-                }
-                return .upgrade([:]) { inbound, outbound, _ in
-                    await AgentWebSocket.run(
-                        inbound: inbound, outbound: outbound, registry: sessions, authority: directory, logger: logger)
-                }
-            },
+            server: AgentWebSocket.server(registry: sessions, authority: directory),
             configuration: ApplicationConfiguration(
                 address: .hostname(address.host, port: address.port), serverName: nil),
             services: [service],

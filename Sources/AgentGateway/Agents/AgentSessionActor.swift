@@ -90,9 +90,9 @@ public actor AgentSessionActor {
     public func detach(_ connection: UInt64) {
         generation += 1
         guard outbox.detach(connection) == 0 else { return }
-        let (expected, clock, grace) = (generation, clock, grace)
+        let (expected, clock, deadline) = (generation, clock, clock.now() + grace)
         Task {
-            do { try await clock.sleep(for: grace) } catch { return }
+            do { try await clock.sleep(until: deadline) } catch { return }
             await self.graceEnded(expected)
         }
     }

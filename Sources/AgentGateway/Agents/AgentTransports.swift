@@ -1,5 +1,7 @@
 import DialerProtocol
 import DialerTransport
+import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import SwiftProtobuf
@@ -31,6 +33,17 @@ enum AgentWebSocket {
     static let path = "/v1/agents/ws"
     /// The largest message accepted from a desktop.
     static let maximumMessage = 64 * 1024
+
+    /// The HTTP/1 server with the upgrade to the agent WebSocket at ``path``.
+    static func server(registry: AgentSessionRegistry, authority: any AgentAuthority) -> HTTPServerBuilder {
+        .http1WebSocketUpgrade { request, _, logger in
+            guard request.path?.split(separator: "?").first.map(String.init) == path else { return .dontUpgrade }
+            return .upgrade([:]) { inbound, outbound, _ in
+                await run(
+                    inbound: inbound, outbound: outbound, registry: registry, authority: authority, logger: logger)
+            }
+        }
+    }
 
     /// An envelope sink that writes JSON text frames, in order, from its own task.
     struct Sink: EnvelopeSink {

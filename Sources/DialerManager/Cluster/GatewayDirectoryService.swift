@@ -81,11 +81,20 @@ public struct GatewayDirectoryService: Sendable {
             try? await link.send(
                 .error(.internal, "cannot read the agent directory", correlationID: envelope.correlationID))
         }
+        return pushes(after: stream) { try await link.send($0) }
+    }
+
+    /// Sends the directory again after each change of agents, until cancelled or the send fails
+    /// because the connection closed.
+    func pushes(
+        after stream: AsyncStream<ManagerChanges.Change>,
+        send: @escaping @Sendable (Envelope) async throws -> Void
+    ) -> Task<Void, Never> {
         let (logger, service) = (self.logger, self)
         return Task {
             for await change in stream where change == .agents {
                 do {
-                    try await link.send(Envelope(.agentDirectory(try await service.directory())))
+                    try await send(Envelope(.agentDirectory(try await service.directory())))
                 } catch {
                     logger.notice("agent directory push failed", metadata: ["error": "\(error)"])
                     if error is ConnectionClosed { return }
