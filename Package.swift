@@ -213,7 +213,8 @@ let package = Package(
         .testTarget(
             name: "DialerManagerTests",
             dependencies: [
-                "DialerManager", "DialerCore", "DialerConfig", "DialerRuntime", "DialerImport",
+                "DialerManager", "DialerCore", "DialerConfig", "DialerRuntime", "DialerImport", "DialerProtocol",
+                "DialerTransport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
