@@ -492,7 +492,7 @@ struct ConfigLoaderTests {
                 == true)
         #expect(keys.first { $0.key == "cluster.secret" }?.help.contains("no default") == true)
         #expect(!keys.contains { $0.key == "node.id" || $0.key.hasPrefix("queue.") })
-        #expect(keys.count == 18)
+        #expect(keys.count == 20)
         #expect(ConfigLoader.environmentVariable(forKey: "manager.http_address") == "DIALER_MANAGER_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "node.http_address") == "DIALER_NODE_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "queue.kind") == nil)
@@ -516,6 +516,7 @@ struct ConfigLoaderTests {
             "cluster.log_level": "debug", "cluster.run_directory": "elsewhere", "manager.id": "m",
             "manager.cluster_address": "0.0.0.0:1", "manager.http_address": "0.0.0.0:2", "manager.database": "d.sqlite",
             "gateway.id": "g", "gateway.cluster_address": "0.0.0.0:3", "gateway.http_address": "0.0.0.0:4",
+            "gateway.agent_grace_ms": "5000", "gateway.picture_interval_ms": "250",
             "node.http_address": "0.0.0.0:5", "cluster.secret": "other",
         ]
         let baseline = try load(nodeID: "node-1")

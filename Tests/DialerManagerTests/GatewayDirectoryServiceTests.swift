@@ -24,7 +24,9 @@ struct GatewayDirectoryServiceTests {
 
     func addAnn() async throws {
         try await store.createTeam(
-            Team(id: TeamID("blue"), name: "Blue", queueRanking: AgentSkills([QueueID("inbound"): 1, QueueID("q-c1"): 2])),
+            Team(
+                id: TeamID("blue"), name: "Blue",
+                queueRanking: AgentSkills([QueueID("inbound"): 1, QueueID("q-c1"): 2])),
             now: StoreTime.monday)
         _ = try await store.createAgent(
             AgentProfile(
