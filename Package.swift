@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
     ],
     targets: [
         // Domain types and pure state machines: values in, actions out. No I/O.
@@ -109,6 +110,9 @@ let package = Package(
             dependencies: [
                 "DialerCore", "DialerProtocol", "DialerTransport", "DialerConfig", "DialerRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -227,8 +231,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "AgentGatewayTests",
+            dependencies: [
+                "AgentGateway", "DialerNode", "DialerTestSupport", "DialerProtocol", "DialerTransport", "DialerCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            resources: [.copy("ws_agent_client.py")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ClusterTests",
-            dependencies: ["DialerTestSupport", "DialerProtocol", "DialerTransport", "DialerCore", "DialerRuntime"],
+            dependencies: [
+                "DialerTestSupport", "DialerProtocol", "DialerTransport", "DialerCore", "DialerRuntime", "DialerNode",
+                "DialerManager",
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,30 +1,49 @@
 public import DialerConfig
-import DialerCore
+public import DialerCore
 import DialerProtocol
 import DialerRuntime
 import DialerTransport
 import FoundationEssentials
 public import Hummingbird
+import HummingbirdWebSocket
 public import Logging
 public import Prometheus
 import ServiceLifecycle
 
-/// Assembles the agent gateway process: the queue map from the manager, the listener for
-/// nodes, and the HTTP endpoints.
+/// Assembles the agent gateway process: the queue map from the manager, the reservation
+/// service, the agent directory, the listener for nodes and protocol agents, and the HTTP
+/// endpoints (the WebSocket agent desktop among them).
 public struct GatewayProcess: Sendable {
     public let queueMap: GatewayQueueMap
+    public let reservations: ReservationService
+    public let directory: ManagerDirectory
+    public let sessions: AgentSessionRegistry
     let config: ClusterConfig
     let registry: PrometheusCollectorRegistry
     let readiness = Readiness(conditions: ["cluster-listener", "manager-connection"])
     let readyFile: String?
+    let clock: any DialerClock
     let logger: Logger
 
-    public init(config: ClusterConfig, registry: PrometheusCollectorRegistry, readyFile: String?, logger: Logger) {
+    public init(
+        config: ClusterConfig,
+        registry: PrometheusCollectorRegistry,
+        readyFile: String?,
+        clock: any DialerClock = SystemClock(),
+        logger: Logger
+    ) {
         self.config = config
         self.registry = registry
         self.readyFile = readyFile
+        self.clock = clock
         self.logger = logger
         self.queueMap = GatewayQueueMap(logger: logger)
+        self.reservations = ReservationService(
+            settings: .init(pictureInterval: config.gateway.pictureInterval), clock: clock, logger: logger)
+        self.directory = ManagerDirectory(service: reservations, logger: logger)
+        self.sessions = AgentSessionRegistry(
+            service: reservations, authority: directory, clock: clock, grace: config.gateway.agentGracePeriod,
+            logger: logger)
     }
 
     public func application() -> some ApplicationProtocol {
@@ -50,23 +69,42 @@ public struct GatewayProcess: Sendable {
                 })
             return try JSONResponse.make(body)
         }
+        ReservationLogRoute.add(to: router, reservations: reservations, clock: clock)
         let gateway = config.gateway
         let logger = self.logger
         let listening = ListeningAddresses.announcing(
             ["http", "cluster"], role: "gateway", id: gateway.id, readyFile: readyFile, logger: logger)
         let service = GatewayClusterService(
-            config: config, queueMap: queueMap, readiness: readiness, listening: listening, logger: logger)
-        return ProcessApplication.make(
-            router: router, address: gateway.httpAddress, services: [service], listening: listening, logger: logger)
+            config: config, queueMap: queueMap, reservations: reservations, directory: directory, sessions: sessions,
+            readiness: readiness, listening: listening, clock: clock, logger: logger)
+        let (sessions, directory) = (self.sessions, self.directory)
+        let address = gateway.httpAddress
+        return Application(
+            router: router,
+            server: AgentWebSocket.server(registry: sessions, authority: directory),
+            configuration: ApplicationConfiguration(
+                address: .hostname(address.host, port: address.port), serverName: nil),
+            services: [service],
+            onServerRunning: { channel in
+                listening.bound(
+                    "http", address: ListeningAddresses.describe(host: address.host, port: channel.localAddress?.port))
+            },
+            logger: logger
+        )
     }
 }
 
-/// The gateway's cluster side: the listener for nodes and the session with the manager.
+/// The gateway's cluster side: the listener for nodes and protocol agents, and the session
+/// with the manager (registration, queue map, agent directory).
 struct GatewayClusterService: Service {
     let config: ClusterConfig
     let queueMap: GatewayQueueMap
+    let reservations: ReservationService
+    let directory: ManagerDirectory
+    let sessions: AgentSessionRegistry
     let readiness: Readiness
     let listening: ListeningAddresses
+    let clock: any DialerClock
     let logger: Logger
 
     func run() async throws {
@@ -74,7 +112,7 @@ struct GatewayClusterService: Service {
         let serverSettings = ConnectionSettings(
             localID: config.gateway.id, localRole: .gateway, secret: secret,
             heartbeatInterval: config.cluster.heartbeatInterval, missedHeartbeats: config.cluster.missedHeartbeats,
-            maximumPayload: config.cluster.maxFrameBytes, acceptedRoles: [.node])
+            maximumPayload: config.cluster.maxFrameBytes, acceptedRoles: [.node, .agent])
         let address = config.gateway.clusterAddress
         let server = try await ClusterServer.bind(
             host: address.host, port: address.port, settings: serverSettings, violationLog: ViolationLog(logger: logger)
@@ -88,11 +126,22 @@ struct GatewayClusterService: Service {
         let manager = ReconnectingClient(
             host: config.manager.clusterAddress.host, port: config.manager.clusterAddress.port,
             settings: clientSettings, logger: logger)
-        let listener = GatewayNodeListener(queueMap: queueMap, logger: logger)
+        let nodes = GatewayNodeListener(queueMap: queueMap, reservations: reservations, clock: clock, logger: logger)
+        let agents = AgentClusterListener(registry: sessions, authority: directory, logger: logger)
         let (readiness, queueMap, httpAddress) = (self.readiness, self.queueMap, config.gateway.httpAddress.description)
+        let (reservations, directory) = (self.reservations, self.directory)
+        defer { Task { await reservations.shutdown() } }
         try await cancelWhenGracefulShutdown {
             try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await server.run(handler: listener.handle) }
+                group.addTask {
+                    try await server.run { connection in
+                        if connection.peer.role == .agent {
+                            await agents.handle(connection)
+                        } else {
+                            await nodes.handle(connection)
+                        }
+                    }
+                }
                 group.addTask {
                     await manager.run(
                         whileConnected: { link in
@@ -103,13 +152,28 @@ struct GatewayClusterService: Service {
                             guard case .registered = reply.message else {
                                 throw RegistrationRefused(reply: reply.kindName)
                             }
+                            try await directory.connected(link)
                             readiness.set("manager-connection", true)
                             while true { try await Task.sleep(for: .seconds(3600)) }
                         },
                         onMessage: { envelope, _ in
-                            if case .queueMap(let map) = envelope.message { await queueMap.apply(map) }
+                            switch envelope.message {
+                            case .queueMap(let map):
+                                await queueMap.apply(map)
+                                await reservations.queueOwners(
+                                    map.entries.filter { !$0.owner.isEmpty }.map {
+                                        (QueueID($0.queue), MemberID($0.owner), Epoch($0.epoch))
+                                    })
+                            case .agentDirectory(let agents):
+                                await directory.apply(agents)
+                            default:
+                                break
+                            }
                         },
-                        onDisconnect: { readiness.set("manager-connection", false) })
+                        onDisconnect: {
+                            readiness.set("manager-connection", false)
+                            await directory.disconnected()
+                        })
                 }
             }
         }

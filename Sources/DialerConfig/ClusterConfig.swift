@@ -146,16 +146,24 @@ public struct GatewaySettings: Sendable, Equatable {
     public var clusterAddress: HostPort
     /// The HTTP endpoints: the agent desktop, `/healthz`, `/readyz` and `/metrics`.
     public var httpAddress: HostPort
+    /// How long an agent whose connections all dropped keeps their state before being logged out.
+    public var agentGracePeriod: Duration
+    /// The least time between two queue pictures sent to a queue's node.
+    public var pictureInterval: Duration
 
     /// Settings with the given values; each defaults to the built-in default.
     public init(
         id: String = "gateway",
         clusterAddress: HostPort = HostPort(host: "127.0.0.1", port: 7500),
-        httpAddress: HostPort = HostPort(host: "127.0.0.1", port: 8090)
+        httpAddress: HostPort = HostPort(host: "127.0.0.1", port: 8090),
+        agentGracePeriod: Duration = .seconds(30),
+        pictureInterval: Duration = .milliseconds(100)
     ) {
         self.id = id
         self.clusterAddress = clusterAddress
         self.httpAddress = httpAddress
+        self.agentGracePeriod = agentGracePeriod
+        self.pictureInterval = pictureInterval
     }
 }
 

@@ -229,6 +229,8 @@ struct ConfigBuilder {
         case (.gateway, "id"): config.gateway.id = try setting.string(for: key)
         case (.gateway, "cluster_address"): config.gateway.clusterAddress = try setting.hostPort(for: key)
         case (.gateway, "http_address"): config.gateway.httpAddress = try setting.hostPort(for: key)
+        case (.gateway, "agent_grace_ms"): config.gateway.agentGracePeriod = try setting.milliseconds(for: key)
+        case (.gateway, "picture_interval_ms"): config.gateway.pictureInterval = try setting.milliseconds(for: key)
         default: break  // cluster.secret and cluster.secret_file: resolved together by resolveSecret.
         }
     }

@@ -111,6 +111,12 @@ struct ConfigKey: Sendable, Equatable {
             section: .gateway, name: "http_address", defaultText: "127.0.0.1:8090",
             help: "The gateway's HTTP endpoints: agent desktop, /healthz, /readyz and /metrics."),
         ConfigKey(
+            section: .gateway, name: "agent_grace_ms", defaultText: "30000",
+            help: "How long an agent whose connection dropped keeps their state before being logged out."),
+        ConfigKey(
+            section: .gateway, name: "picture_interval_ms", defaultText: "100",
+            help: "The least time between two queue pictures the gateway sends to a queue's node."),
+        ConfigKey(
             section: .node, name: "id", defaultText: nil,
             help: "The node's member id; a node process is told which node it is.", isOverridable: false),
         ConfigKey(

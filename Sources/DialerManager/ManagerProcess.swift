@@ -101,7 +101,8 @@ public struct ManagerProcess: Sendable {
             ["http", "cluster"], role: "manager", id: manager.id, readyFile: readyFile, logger: logger)
         let cluster = ManagerClusterService(
             config: config, coordinator: coordinator, store: store, changes: changes, readiness: readiness,
-            listening: listening, clock: clock, logger: logger)
+            listening: listening, clock: clock,
+            gatewayDirectory: GatewayDirectoryService(store: store, changes: changes, logger: logger), logger: logger)
         let watchedFolders = WatchedFolderService(
             store: store, directory: manager.watchDirectory, interval: manager.watchInterval,
             defaultRegion: manager.defaultRegion, clock: clock, logger: logger)
@@ -121,6 +122,7 @@ struct ManagerClusterService: Service {
     let readiness: Readiness
     let listening: ListeningAddresses
     let clock: any DialerClock
+    let gatewayDirectory: GatewayDirectoryService
     let logger: Logger
 
     func run() async throws {
@@ -140,7 +142,8 @@ struct ManagerClusterService: Service {
             logger: logger)
         let listener = ManagerClusterListener(
             coordinator: coordinator, feeder: feeder, leaseDuration: config.cluster.leaseDuration,
-            renewInterval: config.cluster.leaseRenewInterval, logger: logger)
+            renewInterval: config.cluster.leaseRenewInterval, logger: logger
+        ).serving(gatewayDirectory: gatewayDirectory)
         let tickInterval = min(config.cluster.leaseDuration / 20, .milliseconds(250))
         try await cancelWhenGracefulShutdown {
             try await withThrowingDiscardingTaskGroup { group in

@@ -15,6 +15,8 @@ public struct NodeProcess: Sendable {
     public let ownership: QueueOwnership
     /// What the queues ask the manager: their campaigns, contacts, and results to report.
     public let feed: CampaignFeed
+    /// The node's reservation client at the gateway, for its queue runners.
+    public let reservations: GatewayReservations
     let config: ClusterConfig
     let node: NodeSettings
     let registry: PrometheusCollectorRegistry
@@ -41,6 +43,8 @@ public struct NodeProcess: Sendable {
             node: MemberID(node.id), leaseDuration: config.cluster.leaseDuration,
             safetyMargin: config.cluster.leaseSafetyMargin, clock: clock, logger: logger)
         self.feed = CampaignFeed(ownership: ownership, logger: logger)
+        // A new incarnation per process: request ids of an earlier run never collide.
+        self.reservations = GatewayReservations(prefix: "\(node.id)-\(UInt32.random(in: 1...UInt32.max))")
     }
 
     public func application() -> some ApplicationProtocol {
@@ -73,8 +77,8 @@ public struct NodeProcess: Sendable {
         let listening = ListeningAddresses.announcing(
             ["http"], role: "node", id: nodeID, readyFile: readyFile, logger: logger)
         let service = NodeClusterService(
-            config: config, node: node, ownership: ownership, feed: feed, readiness: readiness, clock: clock,
-            logger: logger)
+            config: config, node: node, ownership: ownership, feed: feed, reservations: reservations,
+            readiness: readiness, clock: clock, logger: logger)
         return ProcessApplication.make(
             router: router, address: node.httpAddress, services: [service], listening: listening, logger: logger)
     }
@@ -87,6 +91,7 @@ struct NodeClusterService: Service {
     let node: NodeSettings
     let ownership: QueueOwnership
     let feed: CampaignFeed
+    let reservations: GatewayReservations
     let readiness: Readiness
     let clock: any DialerClock
     let logger: Logger
@@ -102,7 +107,9 @@ struct NodeClusterService: Service {
         let gateway = ReconnectingClient(
             host: config.gateway.clusterAddress.host, port: config.gateway.clusterAddress.port, settings: settings,
             logger: logger)
-        let (ownership, feed, readiness, clock) = (self.ownership, self.feed, self.readiness, self.clock)
+        let (ownership, feed, reservations, readiness, clock) = (
+            self.ownership, self.feed, self.reservations, self.readiness, self.clock
+        )
         let renewInterval = config.cluster.leaseRenewInterval
         let (leaseDuration, logger) = (config.cluster.leaseDuration, self.logger)
         let httpAddress = node.httpAddress.description
@@ -165,13 +172,15 @@ struct NodeClusterService: Service {
                 await gateway.run(
                     whileConnected: { link in
                         await ownership.gatewayConnected(link)
+                        await reservations.connected(link)
                         readiness.set("gateway-connection", true)
                         while true { try await Task.sleep(for: .seconds(3600)) }
                     },
-                    onMessage: { _, _ in },
+                    onMessage: { envelope, _ in await reservations.receive(envelope) },
                     onDisconnect: {
                         readiness.set("gateway-connection", false)
                         await ownership.gatewayConnected(nil)
+                        await reservations.connected(nil)
                     })
             }
             group.addTask {

@@ -510,7 +510,7 @@ struct ConfigLoaderTests {
                 == true)
         #expect(keys.first { $0.key == "cluster.secret" }?.help.contains("no default") == true)
         #expect(!keys.contains { $0.key == "node.id" || $0.key.hasPrefix("queue.") })
-        #expect(keys.count == 23)
+        #expect(keys.count == 25)
         #expect(ConfigLoader.environmentVariable(forKey: "manager.http_address") == "DIALER_MANAGER_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "node.http_address") == "DIALER_NODE_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "queue.kind") == nil)
@@ -537,6 +537,7 @@ struct ConfigLoaderTests {
             "node.http_address": "0.0.0.0:5", "cluster.secret": "other", "manager.watch_directory": "/tmp/w",
             "manager.watch_interval_ms": "100", "manager.max_import_bytes": "4096", "manager.default_region": "DK",
             "manager.password_iterations": "1000",
+            "gateway.agent_grace_ms": "5000", "gateway.picture_interval_ms": "250",
         ]
         let baseline = try load(nodeID: "node-1")
         for (key, _) in ConfigLoader.overridableKeys where key != "cluster.secret_file" {

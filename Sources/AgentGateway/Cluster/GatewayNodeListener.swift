@@ -3,17 +3,22 @@ import DialerProtocol
 import DialerTransport
 import Logging
 
-/// Serves nodes on the gateway's cluster port. In this version a node subscribes the queues
-/// it acts on, and the gateway fences each subscription by epoch.
+/// Serves nodes on the gateway's cluster port: queue subscriptions, fenced by epoch, and the
+/// reservation protocol (requests for agents, confirm, release, cancel, call ended).
 struct GatewayNodeListener: Sendable {
     let queueMap: GatewayQueueMap
+    let reservations: ReservationService
+    let clock: any DialerClock
     let logger: Logger
 
     func handle(_ connection: ClusterConnection) async {
         let node = MemberID(connection.peer.memberID)
         let queueMap = self.queueMap
         let logger = self.logger
+        var number: UInt64?
         _ = try? await connection.run { link, inbound in
+            let connectionNumber = await reservations.nodeConnected(node, sink: LinkSink(link))
+            number = connectionNumber
             do {
                 try await inbound.forEach { envelope in
                     switch envelope.message {
@@ -43,6 +48,10 @@ struct GatewayNodeListener: Sendable {
                         }
                     case .queueUnsubscribe(let unsubscribe):
                         await queueMap.unsubscribe(unsubscribe.lease.held, from: node)
+                    case .agentRequest(let request):
+                        await self.request(request, envelope: envelope, node: node, connection: connectionNumber, link)
+                    case .reservationConfirm, .reservationRelease, .reservationCancel, .callEnded:
+                        await reservation(envelope, node: node, link)
                     case .heartbeat:
                         break
                     case .error(let error):
@@ -57,5 +66,66 @@ struct GatewayNodeListener: Sendable {
             }
         }
         await queueMap.nodeDisconnected(node)
+        if let number { await reservations.nodeDisconnected(node, connection: number) }
+    }
+
+    /// An `AgentRequest`: answered later, exactly once, by an `AgentRequestAnswer`. A request the
+    /// gateway cannot take at all (a field missing, an id still held) is answered with an error.
+    private func request(
+        _ message: Dialer_V1_AgentRequest,
+        envelope: Envelope,
+        node: MemberID,
+        connection: UInt64,
+        _ link: ClusterLink
+    ) async {
+        func refuse(_ text: String) {
+            link.sendNow(.error(.invalidArgument, text, correlationID: envelope.correlationID))
+        }
+        guard !message.request.isEmpty else { return refuse("request is required") }
+        guard !message.lease.queue.isEmpty else { return refuse("lease.queue is required") }
+        guard let kind = message.kind.domain else { return refuse("kind is required") }
+        let request = ReservationRequest(
+            id: RequestID(message.request),
+            queue: QueueID(message.lease.queue),
+            epoch: Epoch(message.lease.epoch),
+            node: node,
+            kind: kind,
+            namedAgent: message.namedAgent.isEmpty ? nil : AgentID(message.namedAgent),
+            deadline: clock.now() + .wireMilliseconds(message.deadlineMs))
+        do {
+            try await reservations.request(
+                request, contact: message.hasContact ? message.contact : nil, connection: connection)
+        } catch {
+            link.sendNow(error.envelope(correlationID: envelope.correlationID))
+        }
+    }
+
+    /// Confirm, release, cancel and call ended: each answered `ReservationAck` or an error.
+    private func reservation(_ envelope: Envelope, node: MemberID, _ link: ClusterLink) async {
+        let id: String
+        do {
+            switch envelope.message {
+            case .reservationConfirm(let confirm):
+                id = confirm.request
+                try await reservations.confirm(RequestID(id), epoch: Epoch(confirm.lease.epoch), from: node)
+            case .reservationRelease(let release):
+                id = release.request
+                try await reservations.release(RequestID(id), from: node)
+            case .reservationCancel(let cancel):
+                id = cancel.request
+                try await reservations.cancel(RequestID(id), from: node)
+            case .callEnded(let ended):
+                id = ended.request
+                try await reservations.callEnded(RequestID(id), from: node)
+            default:
+                return
+            }
+        } catch {
+            link.sendNow(error.envelope(correlationID: envelope.correlationID))
+            return
+        }
+        var ack = Dialer_V1_ReservationAck()
+        ack.request = id
+        link.sendNow(Envelope(.reservationAck(ack), correlationID: envelope.correlationID))
     }
 }

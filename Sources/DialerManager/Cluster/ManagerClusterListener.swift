@@ -16,6 +16,8 @@ public struct ManagerClusterListener: Sendable {
     let leaseDuration: Duration
     let renewInterval: Duration
     let logger: Logger
+    /// Serves gateways' directory, login and disposition messages (60–65).
+    var gatewayDirectory: GatewayDirectoryService?
 
     /// - Parameter feeder: answers feeder requests; without one they are unexpected messages.
     public init(
@@ -35,6 +37,13 @@ public struct ManagerClusterListener: Sendable {
         var registration: UInt64
     }
 
+    /// The same listener, also serving gateways' directory, logins and dispositions.
+    public func serving(gatewayDirectory: GatewayDirectoryService) -> ManagerClusterListener {
+        var listener = self
+        listener.gatewayDirectory = gatewayDirectory
+        return listener
+    }
+
     /// Handles one authenticated connection until it closes.
     public func handle(_ connection: ClusterConnection) async {
         let member = MemberID(connection.peer.memberID)
@@ -45,6 +54,7 @@ public struct ManagerClusterListener: Sendable {
         // closing it throws), a registered member is reported gone.
         let registered = Mutex<UInt64?>(nil)
         let feeder = self.feeder
+        let directoryPushes = Mutex<[Task<Void, Never>]>([])
         _ = try? await connection.run { link, inbound in
             // Feeder requests wait on the store: they are answered one at a time beside the
             // connection's loop, so that lease renewals never wait behind a hand-out.
@@ -63,7 +73,8 @@ public struct ManagerClusterListener: Sendable {
                 }
                 await serve(
                     link: link, inbound: inbound, logger: logger,
-                    onRegistered: { number in registered.withLock { $0 = number } }
+                    onRegistered: { number in registered.withLock { $0 = number } },
+                    onDirectoryPush: { push in directoryPushes.withLock { $0.append(push) } }
                 ) { envelope, registration in
                     if case .dropped = feederQueue.yield(FeederWork(envelope: envelope, registration: registration)) {
                         try? await link.send(
@@ -77,6 +88,7 @@ public struct ManagerClusterListener: Sendable {
                 group.cancelAll()
             }
         }
+        for push in directoryPushes.withLock({ $0 }) { push.cancel() }
         if let number = registered.withLock({ $0 }) {
             await coordinator.disconnected(member, connection: number)
         }
@@ -86,6 +98,7 @@ public struct ManagerClusterListener: Sendable {
     /// requests of a registered node go to `feederRequest`.
     private func serve(
         link: ClusterLink, inbound: ClusterInbound, logger: Logger, onRegistered: @Sendable (UInt64) -> Void,
+        onDirectoryPush: @Sendable (Task<Void, Never>) -> Void,
         feederRequest: @escaping @Sendable (Envelope, UInt64) async -> Void
     ) async {
         let member = MemberID(link.peer.memberID)
@@ -139,6 +152,12 @@ public struct ManagerClusterListener: Sendable {
                         return
                     }
                     await feederRequest(envelope, registration)
+                case .directorySubscribe, .agentAuthenticate, .dispositionReport:
+                    guard registration != nil, link.peer.role == .gateway, let gatewayDirectory else {
+                        link.close(with: .unexpectedMessage, "\(envelope.kindName) needs a registered gateway")
+                        return
+                    }
+                    if let push = await gatewayDirectory.handle(envelope, link: link) { onDirectoryPush(push) }
                 case .heartbeat:
                     break
                 case .error(let error):

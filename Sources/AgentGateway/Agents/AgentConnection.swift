@@ -1,0 +1,107 @@
+import DialerCore
+public import DialerProtocol
+import DialerTransport
+public import Logging
+
+/// One agent connection, whatever its transport: the cluster protocol (ROLE_AGENT) or a
+/// WebSocket carrying the same envelopes as JSON. Both feed ``receive(_:)`` and both get
+/// their answers and pushes through the same sink, so they behave alike.
+///
+/// Every operation is answered (same correlation id) with `AgentAck` — or `AgentLoggedIn` for a
+/// login — or a non-fatal `Error`; bad input never ends the connection.
+public actor AgentConnection {
+    private let registry: AgentSessionRegistry
+    private let authority: any AgentAuthority
+    private let sink: any EnvelopeSink
+    private let logger: Logger
+    private var number: UInt64?
+    private var session: AgentSessionActor?
+
+    public init(registry: AgentSessionRegistry, authority: any AgentAuthority, sink: any EnvelopeSink, logger: Logger) {
+        self.registry = registry
+        self.authority = authority
+        self.sink = sink
+        self.logger = logger
+    }
+
+    /// Handles one inbound envelope.
+    public func receive(_ envelope: Envelope) async {
+        let correlation = envelope.correlationID
+        guard let message = envelope.message else {
+            refuse(OperationRefused(.invalidArgument, "the message names no operation"), correlation)
+            return
+        }
+        switch message {
+        case .heartbeat:
+            return
+        case .error(let error):
+            logger.notice("agent reported an error", metadata: ["code": "\(error.code.name)"])
+            return
+        case .agentLogin(let login):
+            await logIn(login, correlation: correlation)
+        case .agentSetReady, .agentSetNotReady, .agentOfferAnswer, .agentHangup, .agentExtendWrapUp, .agentDisposition,
+            .agentLogout:
+            guard let session else {
+                refuse(OperationRefused(.notLoggedIn, "log in first"), correlation)
+                return
+            }
+            do {
+                var ack = Dialer_V1_AgentAck()
+                ack.status = try await session.perform(message)
+                sink.deliver(Envelope(.agentAck(ack), correlationID: correlation))
+            } catch {
+                refuse(error, correlation)
+            }
+        default:
+            refuse(
+                OperationRefused(.invalidArgument, "\(envelope.kindName) is not an agent operation"), correlation)
+        }
+    }
+
+    /// Input that is not an envelope (malformed JSON, say): answered with a clear error.
+    public func malformed(_ reason: String, correlationID: UInt64 = 0) {
+        refuse(OperationRefused(.invalidArgument, reason), correlationID)
+    }
+
+    /// The connection closed: the session keeps the agent for the grace period.
+    public func closed() async {
+        guard let session, let number else { return }
+        await session.detach(number)
+        self.session = nil
+    }
+
+    private func logIn(_ login: Dialer_V1_AgentLogin, correlation: UInt64) async {
+        guard session == nil else {
+            refuse(OperationRefused(.invalidState, "this connection is already logged in"), correlation)
+            return
+        }
+        guard !login.login.isEmpty else {
+            refuse(OperationRefused(.invalidArgument, "login is required"), correlation)
+            return
+        }
+        do {
+            guard let entry = try await authority.authenticate(login: login.login, password: login.password) else {
+                refuse(OperationRefused(.loginFailed, "unknown login or wrong password"), correlation)
+                return
+            }
+            let number = await registry.connectionNumber()
+            let session = await registry.session(for: entry.agent)
+            let state = try await session.attach(number, sink: sink, skills: entry.skills)
+            self.number = number
+            self.session = session
+            var reply = Dialer_V1_AgentLoggedIn()
+            reply.agent = entry.agent.rawValue
+            reply.name = entry.name
+            reply.skills = entry.skills.wire
+            reply.status = state
+            sink.deliver(Envelope(.agentLoggedIn(reply), correlationID: correlation))
+            logger.info("agent logged in", metadata: ["agent": "\(entry.agent)"])
+        } catch {
+            refuse(error, correlation)
+        }
+    }
+
+    private func refuse(_ error: OperationRefused, _ correlation: UInt64) {
+        sink.deliver(error.envelope(correlationID: correlation))
+    }
+}

@@ -1,0 +1,192 @@
+public import DialerCore
+public import DialerProtocol
+import DialerTransport
+public import Logging
+
+/// An agent as the manager's directory describes it.
+public struct DirectoryEntry: Hashable, Sendable {
+    public var agent: AgentID
+    public var login: String
+    public var name: String
+    public var team: String
+    /// Effective skills: the team's ranking overridden by the agent's own.
+    public var skills: AgentSkills
+
+    public init(agent: AgentID, login: String, name: String, team: String = "", skills: AgentSkills) {
+        self.agent = agent
+        self.login = login
+        self.name = name
+        self.team = team
+        self.skills = skills
+    }
+
+    /// The entry of a directory message.
+    public init(_ wire: Dialer_V1_DirectoryAgent) {
+        self.init(
+            agent: AgentID(wire.agent), login: wire.login, name: wire.name, team: wire.team,
+            skills: AgentSkills(wire: wire.skills))
+    }
+}
+
+/// What checks agents' credentials and records their dispositions: the manager, in production.
+public protocol AgentAuthority: Sendable {
+    /// The agent with these credentials, or `nil` for an unknown login or a wrong password.
+    /// - Throws: ``OperationRefused`` when the check cannot be made now (no manager).
+    func authenticate(login: String, password: String) async throws(OperationRefused) -> DirectoryEntry?
+    /// Records a disposition; a repeated one is acknowledged too.
+    /// - Throws: ``OperationRefused`` with the manager's error (unknown disposition name ...).
+    func reportDisposition(_ report: Dialer_V1_DispositionReport) async throws(OperationRefused)
+}
+
+/// One agent's session at the gateway: its connections (any transport), the grace period after
+/// the last one drops, and the agent's operations, which it turns into reservation-service calls.
+///
+/// Thin by design: the agent's state and every decision about it live in the reservation book.
+public actor AgentSessionActor {
+    public let agent: AgentID
+    public let outbox = AgentOutbox()
+    private let service: ReservationService
+    private let authority: any AgentAuthority
+    private let clock: any DialerClock
+    private let grace: Duration
+    private let logger: Logger
+    /// Grows on every attach and detach, so a grace timer that fires after a reconnect is stale.
+    private var generation: UInt64 = 0
+
+    public init(
+        agent: AgentID,
+        service: ReservationService,
+        authority: any AgentAuthority,
+        clock: any DialerClock,
+        grace: Duration,
+        logger: Logger
+    ) {
+        self.agent = agent
+        self.service = service
+        self.authority = authority
+        self.clock = clock
+        self.grace = grace
+        self.logger = logger
+    }
+
+    /// A connection logged in as this agent: the agent is logged in (or their session, kept
+    /// through the grace period, resumes) and pushes reach the connection.
+    public func attach(_ connection: UInt64, sink: any EnvelopeSink, skills: AgentSkills) async throws(OperationRefused)
+        -> Dialer_V1_AgentStatus
+    {
+        generation += 1
+        outbox.attach(connection, sink)
+        do {
+            let session = try await service.logIn(agent, skills: skills, outbox: outbox)
+            return Dialer_V1_AgentStatus(session, now: clock.now())
+        } catch {
+            detach(connection)
+            throw error
+        }
+    }
+
+    /// A connection closed. When it was the last, the agent keeps their state for the grace
+    /// period; if no connection comes back by then, the agent is logged out.
+    public func detach(_ connection: UInt64) {
+        generation += 1
+        guard outbox.detach(connection) == 0 else { return }
+        let (expected, clock, deadline) = (generation, clock, clock.now() + grace)
+        Task {
+            do { try await clock.sleep(until: deadline) } catch { return }
+            await self.graceEnded(expected)
+        }
+    }
+
+    private func graceEnded(_ expected: UInt64) async {
+        guard generation == expected, outbox.connectionCount == 0 else { return }
+        logger.info("agent did not come back within the grace period: logged out", metadata: ["agent": "\(agent)"])
+        await service.agentLost(agent)
+    }
+
+    /// Performs one agent operation; the answer is the agent's state after it.
+    public func perform(_ message: Envelope.OneOf_Message) async throws(OperationRefused) -> Dialer_V1_AgentStatus {
+        Dialer_V1_AgentStatus(try await operation(message), now: clock.now())
+    }
+
+    private func operation(_ message: Envelope.OneOf_Message) async throws(OperationRefused) -> AgentSession {
+        let (agent, service) = (self.agent, self.service)
+        switch message {
+        case .agentSetReady:
+            return try await service.makeReady(agent)
+        case .agentSetNotReady(let notReady):
+            let reason = notReady.reason
+            guard !reason.allSatisfy(\.isWhitespace) else {
+                throw OperationRefused(.invalidArgument, "a not-ready reason is required")
+            }
+            return try await service.pause(agent, reason: PauseReason(reason))
+        case .agentOfferAnswer(let answer):
+            guard !answer.request.isEmpty else { throw OperationRefused(.invalidArgument, "request is required") }
+            return try await service.answerOffer(agent, request: RequestID(answer.request), accept: answer.accept)
+        case .agentHangup(let hangup):
+            guard !hangup.request.isEmpty else { throw OperationRefused(.invalidArgument, "request is required") }
+            return try await service.hangUp(agent, request: RequestID(hangup.request))
+        case .agentExtendWrapUp(let extend):
+            guard extend.seconds > 0 else { throw OperationRefused(.invalidArgument, "seconds must be positive") }
+            return try await service.extendWrapUp(agent, by: .seconds(Int64(extend.seconds)))
+        case .agentDisposition(let disposition):
+            guard !disposition.attempt.isEmpty, !disposition.disposition.isEmpty else {
+                throw OperationRefused(.invalidArgument, "attempt and disposition are required")
+            }
+            let attempt = AttemptID(disposition.attempt)
+            try await service.checkDisposition(agent, attempt: attempt)
+            var report = Dialer_V1_DispositionReport()
+            report.attempt = disposition.attempt
+            report.agent = agent.rawValue
+            report.disposition = disposition.disposition
+            report.notes = disposition.notes
+            report.callbackAtMs = disposition.callbackAtMs
+            report.privateCallback = disposition.privateCallback
+            try await authority.reportDisposition(report)
+            return try await service.dispositionRecorded(agent, attempt: attempt)
+        case .agentLogout:
+            return try await service.logOut(agent)
+        default:
+            throw OperationRefused(.invalidArgument, "not an agent operation")
+        }
+    }
+}
+
+/// The gateway's agent sessions, one actor per agent, created at the agent's first login.
+public actor AgentSessionRegistry {
+    private var sessions: [AgentID: AgentSessionActor] = [:]
+    private var nextConnection: UInt64 = 1
+    let service: ReservationService
+    let authority: any AgentAuthority
+    let clock: any DialerClock
+    let grace: Duration
+    let logger: Logger
+
+    public init(
+        service: ReservationService,
+        authority: any AgentAuthority,
+        clock: any DialerClock,
+        grace: Duration,
+        logger: Logger
+    ) {
+        self.service = service
+        self.authority = authority
+        self.clock = clock
+        self.grace = grace
+        self.logger = logger
+    }
+
+    /// The agent's session actor.
+    public func session(for agent: AgentID) -> AgentSessionActor {
+        if let session = sessions[agent] { return session }
+        let session = AgentSessionActor(
+            agent: agent, service: service, authority: authority, clock: clock, grace: grace, logger: logger)
+        sessions[agent] = session
+        return session
+    }
+
+    /// A number for a new agent connection, unique in the gateway.
+    public func connectionNumber() -> UInt64 {
+        defer { nextConnection += 1 }
+        return nextConnection
+    }
+}

@@ -1,0 +1,565 @@
+public import DialerCore
+public import DialerProtocol
+public import DialerTransport
+public import Logging
+import Synchronization
+
+/// Where the gateway sends envelopes without waiting: a node's or an agent's connection.
+public protocol EnvelopeSink: Sendable {
+    /// Queues `envelope` for the peer; a closed connection drops it.
+    func deliver(_ envelope: Envelope)
+}
+
+/// A cluster connection as an envelope sink.
+public struct LinkSink: EnvelopeSink {
+    public let link: ClusterLink
+    public init(_ link: ClusterLink) { self.link = link }
+    public func deliver(_ envelope: Envelope) { link.sendNow(envelope) }
+}
+
+/// An operation refused with a non-fatal protocol error: the connection goes on.
+public struct OperationRefused: Error, Hashable, Sendable, CustomStringConvertible {
+    public var code: ProtocolErrorCode
+    public var message: String
+
+    public init(_ code: ProtocolErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    init(_ error: ReservationError) {
+        self.init(error.protocolCode, error.protocolMessage)
+    }
+
+    public var description: String { "\(code.name): \(message)" }
+
+    /// The `Error` envelope answering the request with `correlationID`.
+    public func envelope(correlationID: UInt64) -> Envelope {
+        .error(code, message, correlationID: correlationID)
+    }
+}
+
+/// An agent's connections, as the reservation service pushes to them: offers, state changes,
+/// calls. Owned by the agent's session actor, which attaches and detaches connections.
+public final class AgentOutbox: Sendable {
+    private let sinks = Mutex<[UInt64: any EnvelopeSink]>([:])
+
+    public init() {}
+
+    /// Adds a connection.
+    public func attach(_ id: UInt64, _ sink: any EnvelopeSink) {
+        sinks.withLock { $0[id] = sink }
+    }
+
+    /// Removes a connection; returns how many remain.
+    @discardableResult
+    public func detach(_ id: UInt64) -> Int {
+        sinks.withLock { sinks in
+            sinks[id] = nil
+            return sinks.count
+        }
+    }
+
+    /// How many connections the agent has.
+    public var connectionCount: Int { sinks.withLock { $0.count } }
+
+    /// Sends `message` (correlation id 0) to every connection of the agent.
+    public func push(_ message: Envelope.OneOf_Message) {
+        let envelope = Envelope(message)
+        for sink in sinks.withLock({ Array($0.values) }) { sink.deliver(envelope) }
+    }
+}
+
+/// The gateway's reservation service: holds the ``ReservationBook`` and does what it says.
+///
+/// Every event (a node's message, an agent's operation, a timer, the queue map) becomes one
+/// call on the book with the clock's moment; the returned actions are performed in order:
+/// answers and revocations go to the requesting node's connection, offers and state pushes
+/// to the agent's outbox, timers are armed on the injected clock. Queue pictures go to each
+/// queue's owning node on change, at most once per picture interval.
+public actor ReservationService {
+    /// What the service needs besides the book's own configuration.
+    public struct Settings: Sendable {
+        /// Lease lengths, timeouts and the log's capacity.
+        public var book: ReservationBook.Configuration
+        /// The least time between two pictures of one queue.
+        public var pictureInterval: Duration
+        /// How many connected attempts per agent are remembered for their disposition.
+        public var attemptsPerAgent: Int
+
+        public init(
+            book: ReservationBook.Configuration = .init(),
+            pictureInterval: Duration = .milliseconds(100),
+            attemptsPerAgent: Int = 16
+        ) {
+            self.book = book
+            self.pictureInterval = pictureInterval
+            self.attemptsPerAgent = attemptsPerAgent
+        }
+    }
+
+    private var book: ReservationBook
+    private let settings: Settings
+    private let clock: any DialerClock
+    private let logger: Logger
+    /// Live connections of each node, by connection number.
+    private var nodeConnections: [MemberID: [UInt64: any EnvelopeSink]] = [:]
+    private var nextConnection: UInt64 = 1
+    /// The connection each held request came on: its answer goes back there.
+    private var origins: [RequestID: UInt64] = [:]
+    /// The contact of each held request, for the agent's offer and call.
+    private var contacts: [RequestID: Dialer_V1_ContactCard] = [:]
+    /// Attempts connected to each agent and not yet dispositioned, oldest first.
+    private var attempts: [AgentID: [(attempt: AttemptID, request: RequestID)]] = [:]
+    private var outboxes: [AgentID: AgentOutbox] = [:]
+    private var timers: [UInt64: Task<Void, Never>] = [:]
+    private var pictures: PictureSchedule
+    private var pictureSequence: [QueueID: UInt64] = [:]
+    private var pictureWake: Moment?
+
+    public init(settings: Settings = Settings(), clock: any DialerClock, logger: Logger) {
+        self.settings = settings
+        self.book = ReservationBook(configuration: settings.book)
+        self.pictures = PictureSchedule(interval: settings.pictureInterval)
+        self.clock = clock
+        self.logger = logger
+    }
+
+    // MARK: Views
+
+    /// The grant log, oldest first (bounded by the book's log capacity).
+    public func log() -> [ReservationLogEntry] { book.log }
+
+    /// The agent's session, if the agent ever logged in.
+    public func session(of agent: AgentID) -> AgentSession? { book.agent(agent) }
+
+    /// The queue's picture now.
+    public func picture(of queue: QueueID) -> QueuePicture { book.picture(of: queue, now: clock.now()) }
+
+    /// A request the book holds.
+    public func heldRequest(_ id: RequestID) -> ReservationBook.HeldRequest? { book.heldRequest(id) }
+
+    // MARK: Cluster
+
+    /// Applies the manager's queue map: a newer epoch fences the queue's old requests.
+    public func queueOwners(_ entries: [(queue: QueueID, owner: MemberID, epoch: Epoch)]) {
+        let now = clock.now()
+        for entry in entries {
+            do {
+                let actions = try book.setQueueOwner(entry.queue, node: entry.owner, epoch: entry.epoch, now: now)
+                if book.owner(of: entry.queue)?.node == entry.owner { pictures.markChanged(entry.queue) }
+                perform(actions, now: now)
+            } catch {
+                // A request already carried a newer epoch than this map: the map is late.
+                logger.debug("queue map entry refused", metadata: ["queue": "\(entry.queue)", "error": "\(error)"])
+            }
+        }
+        flushPictures()
+    }
+
+    /// A node connected; returns the connection's number for ``nodeDisconnected(_:connection:)``.
+    public func nodeConnected(_ node: MemberID, sink: any EnvelopeSink) -> UInt64 {
+        let number = nextConnection
+        nextConnection += 1
+        nodeConnections[node, default: [:]][number] = sink
+        return number
+    }
+
+    /// A node's connection closed. When it was the node's last, the node is lost: its pending
+    /// requests are rejected and its unconfirmed grants revoked.
+    public func nodeDisconnected(_ node: MemberID, connection: UInt64) {
+        nodeConnections[node]?[connection] = nil
+        guard nodeConnections[node]?.isEmpty ?? true else { return }
+        nodeConnections[node] = nil
+        let now = clock.now()
+        perform(book.nodeLost(node, now: now), now: now)
+        flushPictures()
+    }
+
+    // MARK: Node operations
+
+    /// A node's request for an agent; the answer comes later as an `AgentRequestAnswer`.
+    public func request(
+        _ request: ReservationRequest,
+        contact: Dialer_V1_ContactCard?,
+        connection: UInt64
+    ) throws(OperationRefused) {
+        let now = clock.now()
+        let actions: [ReservationAction]
+        do {
+            actions = try book.request(request, now: now)
+        } catch {
+            throw OperationRefused(error)
+        }
+        origins[request.id] = connection
+        if let contact { contacts[request.id] = contact }
+        pictures.markChanged(request.queue)
+        perform(actions, now: now)
+        forgetIfDone(request.id)
+        flushPictures()
+    }
+
+    /// The node bridged the call to the granted agent.
+    public func confirm(_ id: RequestID, epoch: Epoch, from node: MemberID) throws(OperationRefused) {
+        let held = try heldBy(node, id)
+        let now = clock.now()
+        do {
+            perform(try book.confirm(id, epoch: epoch, now: now), now: now)
+        } catch {
+            throw OperationRefused(error)
+        }
+        if case .connected(let agent) = book.heldRequest(id)?.status {
+            connected(agent, request: held.request, now: now)
+        }
+        flushPictures()
+    }
+
+    /// The node gives the granted agent back.
+    public func release(_ id: RequestID, from node: MemberID) throws(OperationRefused) {
+        _ = try heldBy(node, id)
+        let now = clock.now()
+        do {
+            perform(try book.release(id, now: now), now: now)
+        } catch {
+            throw OperationRefused(error)
+        }
+        forgetIfDone(id)
+        flushPictures()
+    }
+
+    /// The node withdraws its request.
+    public func cancel(_ id: RequestID, from node: MemberID) throws(OperationRefused) {
+        _ = try heldBy(node, id)
+        let now = clock.now()
+        do {
+            perform(try book.cancel(id, now: now), now: now)
+        } catch {
+            throw OperationRefused(error)
+        }
+        forgetIfDone(id)
+        flushPictures()
+    }
+
+    /// The call of a confirmed request ended; the agent goes to wrap-up.
+    public func callEnded(_ id: RequestID, from node: MemberID) throws(OperationRefused) {
+        _ = try heldBy(node, id)
+        let now = clock.now()
+        do {
+            perform(try book.callEnded(id, now: now), now: now)
+        } catch {
+            throw OperationRefused(error)
+        }
+        forgetIfDone(id)
+        flushPictures()
+    }
+
+    private func heldBy(_ node: MemberID, _ id: RequestID) throws(OperationRefused) -> ReservationBook.HeldRequest {
+        guard let held = book.heldRequest(id) else {
+            throw OperationRefused(.unknownRequest, "request \(id) is not held")
+        }
+        guard held.request.node == node else {
+            throw OperationRefused(.notOwner, "request \(id) was made by another node")
+        }
+        return held
+    }
+
+    // MARK: Agent operations
+
+    /// Logs the agent in (not ready), or resumes a session still logged in (a reconnect within
+    /// the grace period); pushes go to `outbox` from now on.
+    public func logIn(_ agent: AgentID, skills: AgentSkills, outbox: AgentOutbox) throws(OperationRefused)
+        -> AgentSession
+    {
+        outboxes[agent] = outbox
+        let now = clock.now()
+        if let session = book.agent(agent), session.state.isLoggedIn { return session }
+        do {
+            perform(try book.logIn(agent, skills: skills, now: now), now: now)
+        } catch {
+            throw OperationRefused(error)
+        }
+        flushPictures()
+        return try current(agent)
+    }
+
+    /// The agent clicked ready.
+    public func makeReady(_ agent: AgentID) throws(OperationRefused) -> AgentSession {
+        try agentEvent(agent) { (book, now) throws(ReservationError) in try book.makeReady(agent, now: now) }
+    }
+
+    /// The agent asked for a pause.
+    public func pause(_ agent: AgentID, reason: PauseReason) throws(OperationRefused) -> AgentSession {
+        try agentEvent(agent) { (book, now) throws(ReservationError) in
+            try book.pause(agent, reason: reason, now: now)
+        }
+    }
+
+    /// The agent asked to log out.
+    public func logOut(_ agent: AgentID) throws(OperationRefused) -> AgentSession {
+        try agentEvent(agent) { (book, now) throws(ReservationError) in try book.logOut(agent, now: now) }
+    }
+
+    /// The agent extended their wrap-up.
+    public func extendWrapUp(_ agent: AgentID, by extra: Duration) throws(OperationRefused) -> AgentSession {
+        try agentEvent(agent) { (book, now) throws(ReservationError) in
+            try book.extendWrapUp(agent, by: extra, now: now)
+        }
+    }
+
+    /// The agent accepted or skipped a preview offer.
+    public func answerOffer(_ agent: AgentID, request id: RequestID, accept: Bool) throws(OperationRefused)
+        -> AgentSession
+    {
+        try ownRequest(agent, id)
+        let session = try agentEvent(agent) { (book, now) throws(ReservationError) in
+            if accept { return try book.acceptOffer(agent, request: id, now: now) }
+            return try book.rejectOffer(agent, request: id, now: now)
+        }
+        forgetIfDone(id)
+        return session
+    }
+
+    /// The agent hung up their call: the node that placed it is asked to end it, and answers
+    /// with `CallEnded` when it has.
+    public func hangUp(_ agent: AgentID, request id: RequestID) throws(OperationRefused) -> AgentSession {
+        try ownRequest(agent, id)
+        guard let held = book.heldRequest(id), case .connected = held.status else {
+            throw OperationRefused(.invalidState, "request \(id) is not a connected call")
+        }
+        var hangup = Dialer_V1_HangupRequest()
+        hangup.request = id.rawValue
+        sendToNode(held.request.node, about: id, .hangupRequest(hangup))
+        return try current(agent)
+    }
+
+    /// Checks that `attempt` was connected to `agent`, before its disposition goes to the manager.
+    public func checkDisposition(_ agent: AgentID, attempt: AttemptID) throws(OperationRefused) {
+        _ = try current(agent)
+        if attempts[agent]?.contains(where: { $0.attempt == attempt }) == true { return }
+        if attempts.contains(where: { $0.value.contains { $0.attempt == attempt } }) {
+            throw OperationRefused(.forbidden, "attempt \(attempt) belongs to another agent")
+        }
+        throw OperationRefused(.unknownRequest, "attempt \(attempt) was not connected to \(agent)")
+    }
+
+    /// The manager recorded the disposition: wrap-up for its call ends now.
+    public func dispositionRecorded(_ agent: AgentID, attempt: AttemptID) throws(OperationRefused) -> AgentSession {
+        let entry = attempts[agent]?.first { $0.attempt == attempt }
+        attempts[agent]?.removeAll { $0.attempt == attempt }
+        guard let entry, let session = book.agent(agent), case .wrapUp(let wrapUp) = session.state,
+            wrapUp.request == entry.request
+        else { return try current(agent) }
+        return try agentEvent(agent) { (book, now) throws(ReservationError) in try book.finishWrapUp(agent, now: now) }
+    }
+
+    /// The agent's connections are gone and the grace period passed: the agent is logged out.
+    public func agentLost(_ agent: AgentID) {
+        let now = clock.now()
+        guard let session = book.agent(agent), session.state.isLoggedIn else { return }
+        do {
+            perform(try book.agentDisconnected(agent, now: now), now: now)
+        } catch {
+            logger.debug("agent loss ignored", metadata: ["agent": "\(agent)", "error": "\(error)"])
+        }
+        flushPictures()
+    }
+
+    /// The directory changed: logged-in agents get their new skills; agents no longer in it
+    /// are logged out (after their call, if on one).
+    public func directoryChanged(_ skills: [AgentID: AgentSkills]) {
+        let now = clock.now()
+        for (agent, session) in book.agents where session.state.isLoggedIn {
+            do {
+                if let new = skills[agent] {
+                    guard new != session.skills else { continue }
+                    for queue in Set(new.ranks.keys).union(session.skills.ranks.keys) { pictures.markChanged(queue) }
+                    perform(try book.updateSkills(agent, skills: new, now: now), now: now)
+                } else {
+                    perform(try book.logOut(agent, now: now), now: now)
+                }
+            } catch {
+                logger.debug("directory change not applied", metadata: ["agent": "\(agent)", "error": "\(error)"])
+            }
+        }
+        flushPictures()
+    }
+
+    /// Stops every timer (the process is stopping).
+    public func shutdown() {
+        for task in timers.values { task.cancel() }
+        timers = [:]
+    }
+
+    private func current(_ agent: AgentID) throws(OperationRefused) -> AgentSession {
+        guard let session = book.agent(agent), session.state.isLoggedIn else {
+            throw OperationRefused(.notLoggedIn, "agent \(agent) is not logged in")
+        }
+        return session
+    }
+
+    /// Refuses an operation on a request held by another agent (FORBIDDEN) or not held at all.
+    private func ownRequest(_ agent: AgentID, _ id: RequestID) throws(OperationRefused) {
+        _ = try current(agent)
+        guard let held = book.heldRequest(id) else {
+            throw OperationRefused(.unknownRequest, "request \(id) is not held")
+        }
+        let holder: AgentID?
+        switch held.status {
+        case .pending: holder = nil
+        case .offered(let agent, _), .granted(let agent, _), .connected(let agent): holder = agent
+        }
+        guard holder == agent else {
+            throw OperationRefused(
+                holder == nil ? .unknownRequest : .forbidden, "request \(id) is not \(agent)'s")
+        }
+    }
+
+    private func agentEvent(
+        _ agent: AgentID,
+        _ event: (inout ReservationBook, Moment) throws(ReservationError) -> [ReservationAction]
+    ) throws(OperationRefused) -> AgentSession {
+        _ = try current(agent)
+        let now = clock.now()
+        do {
+            perform(try event(&book, now), now: now)
+        } catch {
+            throw OperationRefused(error)
+        }
+        flushPictures()
+        guard let session = book.agent(agent) else { throw OperationRefused(.notLoggedIn, "agent \(agent) is gone") }
+        return session
+    }
+
+    // MARK: Performing actions
+
+    private func perform(_ actions: [ReservationAction], now: Moment) {
+        for action in actions {
+            switch action {
+            case .granted(let grant):
+                pictures.markChanged(grant.queue)
+                if let answer = Dialer_V1_AgentRequestAnswer(action) {
+                    sendToNode(grant.node, about: grant.request, .agentRequestAnswer(answer))
+                }
+            case .rejected(let id, let node, _), .timedOut(let id, let node):
+                if let answer = Dialer_V1_AgentRequestAnswer(action) {
+                    sendToNode(node, about: id, .agentRequestAnswer(answer))
+                }
+                forgetIfDone(id)
+            case .grantRevoked(let id, let node, let agent, let reason):
+                var revoked = Dialer_V1_GrantRevoked()
+                revoked.request = id.rawValue
+                revoked.agent = agent.rawValue
+                revoked.reason = reason.wireName
+                sendToNode(node, about: id, .grantRevoked(revoked))
+                forgetIfDone(id)
+            case .offer(let offer):
+                var message = Dialer_V1_AgentOffer()
+                message.request = offer.request.rawValue
+                message.queue = offer.queue.rawValue
+                message.expiresInMs = UInt32(clamping: max(.zero, offer.until - now).totalMilliseconds)
+                if let contact = contacts[offer.request] { message.contact = contact }
+                outboxes[offer.agent]?.push(.agentOffer(message))
+            case .offerWithdrawn(let id, let agent, let reason):
+                var message = Dialer_V1_AgentOfferWithdrawn()
+                message.request = id.rawValue
+                message.reason = reason.wireName
+                outboxes[agent]?.push(.agentOfferWithdrawn(message))
+            case .agentChanged(let session):
+                for queue in session.skills.ranks.keys { pictures.markChanged(queue) }
+                if let queue = Self.workQueue(of: session.state) { pictures.markChanged(queue) }
+                outboxes[session.id]?.push(.agentStatus(Dialer_V1_AgentStatus(session, now: now)))
+            case .scheduleTimer(let timer, let at):
+                timers[timer.id]?.cancel()
+                let clock = self.clock
+                timers[timer.id] = Task { [weak self] in
+                    do { try await clock.sleep(until: at) } catch { return }
+                    await self?.fire(timer)
+                }
+            case .cancelTimer(let timer):
+                timers.removeValue(forKey: timer.id)?.cancel()
+            }
+        }
+    }
+
+    private func fire(_ timer: BookTimer) {
+        guard timers.removeValue(forKey: timer.id) != nil else { return }
+        let now = clock.now()
+        perform(book.timerFired(timer, now: now), now: now)
+        switch timer.purpose {
+        case .requestDeadline(let id), .offer(let id), .lease(let id): forgetIfDone(id)
+        case .wrapUp: break
+        }
+        flushPictures()
+    }
+
+    /// Pushes `AgentCall` to the agent whose call was just connected and remembers the attempt
+    /// for the agent's disposition.
+    private func connected(_ agent: AgentID, request: ReservationRequest, now: Moment) {
+        var call = Dialer_V1_AgentCall()
+        call.request = request.id.rawValue
+        call.queue = request.queue.rawValue
+        call.kind = Dialer_V1_RequestKind(request.kind)
+        let contact = contacts[request.id]
+        if let contact { call.contact = contact }
+        outboxes[agent]?.push(.agentCall(call))
+        guard let attempt = contact?.attempt, !attempt.isEmpty else { return }
+        var list = attempts[agent, default: []]
+        list.removeAll { $0.attempt == AttemptID(attempt) }
+        list.append((AttemptID(attempt), request.id))
+        // An agent who never sends dispositions must not grow the map without bound.
+        if list.count > settings.attemptsPerAgent { list.removeFirst(list.count - settings.attemptsPerAgent) }
+        attempts[agent] = list
+    }
+
+    private func forgetIfDone(_ id: RequestID) {
+        guard book.heldRequest(id) == nil else { return }
+        origins[id] = nil
+        contacts[id] = nil
+    }
+
+    /// Sends to the connection the request came on, or, if it is gone, to the node's others.
+    private func sendToNode(_ node: MemberID, about id: RequestID, _ message: Envelope.OneOf_Message) {
+        guard let connections = nodeConnections[node] else { return }
+        let envelope = Envelope(message)
+        if let origin = origins[id], let sink = connections[origin] {
+            sink.deliver(envelope)
+        } else {
+            for sink in connections.values { sink.deliver(envelope) }
+        }
+    }
+
+    private static func workQueue(of state: AgentState) -> QueueID? {
+        switch state {
+        case .reserved(let reservation): reservation.queue
+        case .onCall(let call): call.reservation.queue
+        case .wrapUp(let wrapUp): wrapUp.queue
+        default: nil
+        }
+    }
+
+    /// Sends the pictures that are due to their queues' owners, and wakes later for the rest.
+    private func flushPictures() {
+        let now = clock.now()
+        let (queues, next) = pictures.due(at: now)
+        for queue in queues {
+            let picture = book.picture(of: queue, now: now)
+            guard let owner = picture.owner, let connections = nodeConnections[owner.node] else { continue }
+            let sequence = pictureSequence[queue, default: 0] + 1
+            pictureSequence[queue] = sequence
+            let envelope = Envelope(.queuePicture(Dialer_V1_QueuePictureUpdate(picture, sequence: sequence)))
+            for sink in connections.values { sink.deliver(envelope) }
+        }
+        guard let next, pictureWake.map({ next < $0 }) ?? true else { return }
+        pictureWake = next
+        let clock = self.clock
+        Task { [weak self] in
+            do { try await clock.sleep(until: next) } catch { return }
+            await self?.pictureWakeUp(next)
+        }
+    }
+
+    private func pictureWakeUp(_ at: Moment) {
+        if pictureWake == at { pictureWake = nil }
+        flushPictures()
+    }
+}

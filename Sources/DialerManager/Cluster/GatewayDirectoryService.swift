@@ -1,0 +1,180 @@
+import DialerCore
+public import DialerProtocol
+public import DialerTransport
+public import FoundationEssentials
+public import Logging
+
+/// The manager's side of the gateway protocol (messages 60–65): the agent directory, pushed on
+/// subscribe and after every change of agents or teams; agents' logins; dispositions.
+///
+/// A plain value: every call works on the store, so connections never wait on each other.
+/// Password checks are slow on purpose (PBKDF2): each runs in its own task, so neither the
+/// connection's message loop nor any actor waits on it.
+public struct GatewayDirectoryService: Sendable {
+    let store: any ManagerStore
+    let changes: ManagerChanges
+    let clock: @Sendable () -> Date
+    let logger: Logger
+
+    public init(
+        store: any ManagerStore,
+        changes: ManagerChanges,
+        clock: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger
+    ) {
+        self.store = store
+        self.changes = changes
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Handles one gateway message of this service. A `DirectorySubscribe` returns the task
+    /// that pushes the directory after each change; cancel it when the connection ends.
+    public func handle(_ envelope: Envelope, link: ClusterLink) async -> Task<Void, Never>? {
+        switch envelope.message {
+        case .directorySubscribe:
+            return await subscribe(envelope, link: link)
+        case .agentAuthenticate(let authenticate):
+            // Detached from the message loop: the check takes a deliberate while.
+            Task {
+                let reply = await self.authenticate(authenticate)
+                try? await link.send(Envelope(reply, correlationID: envelope.correlationID))
+            }
+        case .dispositionReport(let report):
+            let reply = await record(report)
+            try? await link.send(Envelope(reply, correlationID: envelope.correlationID))
+        default:
+            break
+        }
+        return nil
+    }
+
+    /// The directory now, as sent to gateways.
+    public func directory() async throws -> Dialer_V1_AgentDirectory {
+        // Read the version first: a change during the read is then pushed again, never lost.
+        let version = await changes.agentsVersion
+        var directory = Dialer_V1_AgentDirectory()
+        directory.version = version
+        for record in try await store.agents() {
+            directory.agents.append(try await entry(record))
+        }
+        return directory
+    }
+
+    private func entry(_ record: AgentRecord) async throws -> Dialer_V1_DirectoryAgent {
+        var agent = Dialer_V1_DirectoryAgent()
+        agent.agent = record.id.rawValue
+        agent.login = record.profile.login
+        agent.name = record.profile.name
+        agent.team = record.profile.team?.rawValue ?? ""
+        agent.skills = (try await store.effectiveSkills(of: record.id) ?? record.profile.skills).wire
+        return agent
+    }
+
+    private func subscribe(_ envelope: Envelope, link: ClusterLink) async -> Task<Void, Never>? {
+        // Subscribe before reading, so that no change falls between the read and the stream.
+        let stream = await changes.subscribe()
+        do {
+            try await link.send(Envelope(.agentDirectory(try await directory()), correlationID: envelope.correlationID))
+        } catch {
+            logger.warning("cannot send the agent directory", metadata: ["error": "\(error)"])
+            try? await link.send(
+                .error(.internal, "cannot read the agent directory", correlationID: envelope.correlationID))
+        }
+        return pushes(after: stream) { try await link.send($0) }
+    }
+
+    /// Sends the directory again after each change of agents, until cancelled or the send fails
+    /// because the connection closed.
+    func pushes(
+        after stream: AsyncStream<ManagerChanges.Change>,
+        send: @escaping @Sendable (Envelope) async throws -> Void
+    ) -> Task<Void, Never> {
+        let (logger, service) = (self.logger, self)
+        return Task {
+            for await change in stream where change == .agents {
+                do {
+                    try await send(Envelope(.agentDirectory(try await service.directory())))
+                } catch {
+                    logger.notice("agent directory push failed", metadata: ["error": "\(error)"])
+                    if error is ConnectionClosed { return }
+                }
+            }
+        }
+    }
+
+    func authenticate(_ message: Dialer_V1_AgentAuthenticate) async -> Envelope.OneOf_Message {
+        var reply = Dialer_V1_AgentAuthenticated()
+        do {
+            if let record = try await store.authenticateAgent(login: message.login, password: message.password) {
+                reply.ok = true
+                reply.agent = try await entry(record)
+            }
+        } catch {
+            logger.warning("agent authentication failed in the store", metadata: ["error": "\(error)"])
+            return .error(.init(code: .internal, message: "cannot check credentials now"))
+        }
+        return .agentAuthenticated(reply)
+    }
+
+    /// Records a disposition with the named disposition of the attempt's campaign; a repeat is
+    /// acknowledged as a duplicate. Unknown attempts and names get a non-fatal error.
+    func record(_ report: Dialer_V1_DispositionReport) async -> Envelope.OneOf_Message {
+        do {
+            let attemptID = AttemptID(report.attempt)
+            guard let attempt = try await store.attempt(attemptID),
+                let contact = try await store.contact(attempt.contact)
+            else {
+                return .error(.init(code: .unknownRequest, message: "attempt \(report.attempt) does not exist"))
+            }
+            let agent = report.agent.isEmpty ? nil : AgentID(report.agent)
+            guard
+                let definition = try await store.dispositions(of: contact.campaign).first(where: {
+                    $0.name == report.disposition
+                })
+            else {
+                return .error(
+                    .init(
+                        code: .notFound,
+                        message: "campaign \(contact.campaign) has no disposition named \(report.disposition)"))
+            }
+            let disposition: Disposition
+            switch definition.kind {
+            case .final: disposition = .final(definition.name)
+            case .retry: disposition = .retry(definition.name)
+            case .callback:
+                guard report.callbackAtMs > 0 else {
+                    return .error(.init(code: .invalidArgument, message: "a callback needs callback_at_ms"))
+                }
+                let at = Date(timeIntervalSince1970: Double(report.callbackAtMs) / 1000)
+                disposition = .callback(definition.name, at: at, privateTo: report.privateCallback ? agent : nil)
+            }
+            guard definition.allows(disposition) else {
+                return .error(.init(code: .invalidArgument, message: "\(definition.name) cannot be private"))
+            }
+            var ack = Dialer_V1_DispositionReportAck()
+            ack.attempt = report.attempt
+            switch try await store.recordDisposition(disposition, attempt: attemptID, agent: agent, now: clock()) {
+            case .applied: break
+            case .duplicate: ack.duplicate = true
+            case .unknownAttempt:
+                return .error(.init(code: .unknownRequest, message: "attempt \(report.attempt) does not exist"))
+            case .attemptStillOpen:
+                return .error(
+                    .init(code: .invalidState, message: "attempt \(report.attempt) has no result yet; send it again"))
+            }
+            return .dispositionReportAck(ack)
+        } catch {
+            logger.warning("disposition not recorded", metadata: ["error": "\(error)"])
+            return .error(.init(code: .internal, message: "cannot record the disposition now"))
+        }
+    }
+}
+
+extension Dialer_V1_Error {
+    init(code: ProtocolErrorCode, message: String) {
+        self.init()
+        self.code = code
+        self.message = message
+    }
+}

@@ -1,0 +1,240 @@
+public import DialerCore
+public import DialerProtocol
+public import DialerTransport
+
+/// The node's side of the reservation protocol: asks the gateway for agents and tells it what
+/// became of them. A queue runner uses it; the node's gateway session feeds it the connection
+/// and the inbound messages.
+///
+/// Every ``request(_:)`` returns exactly one answer, even when the connection drops before the
+/// gateway answered (then ``Answer/connectionLost``: the gateway has declared the node lost and
+/// returned the agent, if it had granted one).
+public actor GatewayReservations {
+    /// What the gateway answered to a request.
+    public enum Answer: Hashable, Sendable {
+        /// The agent is the node's until the lease ends: confirm (bridge the call) or release.
+        case granted(agent: AgentID, lease: Duration)
+        /// Refused; `reason` names why (stale-epoch, not-owner, owner-changed, node-lost,
+        /// cancelled, or the gateway's error text for a request it could not take).
+        case rejected(reason: String, currentEpoch: Epoch?)
+        /// No agent became available before the deadline.
+        case timedOut
+        /// The connection to the gateway dropped (or there was none) before the answer.
+        case connectionLost
+    }
+
+    /// A request for an agent, as a queue runner makes it.
+    public struct Request: Hashable, Sendable {
+        public var queue: QueueID
+        public var epoch: Epoch
+        public var kind: RequestKind
+        /// How long the node waits for an agent.
+        public var deadline: Duration
+        /// Only this agent may take it (a private callback).
+        public var namedAgent: AgentID?
+        /// What the agent's desktop shows.
+        public var contact: Dialer_V1_ContactCard?
+
+        public init(
+            queue: QueueID,
+            epoch: Epoch,
+            kind: RequestKind,
+            deadline: Duration,
+            namedAgent: AgentID? = nil,
+            contact: Dialer_V1_ContactCard? = nil
+        ) {
+            self.queue = queue
+            self.epoch = epoch
+            self.kind = kind
+            self.deadline = deadline
+            self.namedAgent = namedAgent
+            self.contact = contact
+        }
+    }
+
+    /// Something the gateway says about a granted or connected agent after the answer.
+    public enum Notice: Hashable, Sendable {
+        /// The unconfirmed grant was taken back: do not bridge to the agent.
+        case revoked(RequestID, agent: AgentID, reason: String)
+        /// The agent hung up: end the call, then send ``callEnded(_:)``.
+        case hangup(RequestID)
+    }
+
+    /// A failure of confirm, release, cancel or call ended.
+    public struct Refused: Error, Hashable, Sendable, CustomStringConvertible {
+        public var code: ProtocolErrorCode
+        public var message: String
+        public var description: String { "\(code.name): \(message)" }
+    }
+
+    private let prefix: String
+    private var counter: UInt64 = 0
+    private var link: ClusterLink?
+    private var waiting: [RequestID: CheckedContinuation<Answer, Never>] = [:]
+    private var pictureListeners: [QueueID: [Int: AsyncStream<Dialer_V1_QueuePictureUpdate>.Continuation]] = [:]
+    private var noticeListeners: [Int: AsyncStream<Notice>.Continuation] = [:]
+    private var nextListener = 0
+    private let timeout: Duration
+
+    /// - Parameter prefix: makes request ids unique across the node's processes and the
+    ///   gateway's other nodes: the node id and an incarnation, say.
+    public init(prefix: String, timeout: Duration = .seconds(5)) {
+        self.prefix = prefix
+        self.timeout = timeout
+    }
+
+    // MARK: The connection
+
+    /// A connection to the gateway is up (or, with `nil`, down). Requests waiting on the old
+    /// connection are answered ``Answer/connectionLost``.
+    public func connected(_ link: ClusterLink?) {
+        self.link = link
+        let lost = waiting
+        waiting = [:]
+        for continuation in lost.values { continuation.resume(returning: .connectionLost) }
+    }
+
+    /// An inbound message from the gateway; returns whether it was one of the reservation
+    /// protocol's.
+    @discardableResult
+    public func receive(_ envelope: Envelope) -> Bool {
+        switch envelope.message {
+        case .agentRequestAnswer(let answer):
+            guard let continuation = waiting.removeValue(forKey: RequestID(answer.request)) else { return true }
+            switch answer.answer {
+            case .granted:
+                continuation.resume(
+                    returning: .granted(agent: AgentID(answer.agent), lease: .wireMilliseconds(answer.leaseMs)))
+            case .timedOut:
+                continuation.resume(returning: .timedOut)
+            default:
+                continuation.resume(
+                    returning: .rejected(
+                        reason: answer.reason, currentEpoch: answer.currentEpoch == 0 ? nil : Epoch(answer.currentEpoch)
+                    ))
+            }
+        case .grantRevoked(let revoked):
+            notify(.revoked(RequestID(revoked.request), agent: AgentID(revoked.agent), reason: revoked.reason))
+        case .hangupRequest(let hangup):
+            notify(.hangup(RequestID(hangup.request)))
+        case .queuePicture(let picture):
+            for listener in pictureListeners[QueueID(picture.lease.queue)]?.values ?? [:].values {
+                listener.yield(picture)
+            }
+        default:
+            return false
+        }
+        return true
+    }
+
+    // MARK: Requests
+
+    /// A fresh request id.
+    public func makeRequestID() -> RequestID {
+        counter += 1
+        return RequestID("\(prefix)-\(counter)")
+    }
+
+    /// Asks the gateway for an agent and waits for its one answer (possibly until the deadline).
+    public func request(_ request: Request, id: RequestID? = nil) async -> Answer {
+        let id = id ?? makeRequestID()
+        guard let link else { return .connectionLost }
+        var message = Dialer_V1_AgentRequest()
+        message.lease = Dialer_V1_QueueLease(HeldLease(queue: request.queue, epoch: request.epoch))
+        message.request = id.rawValue
+        message.kind = Dialer_V1_RequestKind(request.kind)
+        message.namedAgent = request.namedAgent?.rawValue ?? ""
+        message.deadlineMs = UInt32(clamping: request.deadline.totalMilliseconds)
+        if let contact = request.contact { message.contact = contact }
+        return await withCheckedContinuation { continuation in
+            waiting[id] = continuation
+            // The answer is matched by request id; an error the gateway sends instead (a request
+            // it cannot take) is matched by the correlation id of this send.
+            Task {
+                let reply = try? await link.request(.agentRequest(message), timeout: timeout)
+                if let reply, case .error(let error) = reply.message {
+                    self.refused(id, error)
+                }
+            }
+        }
+    }
+
+    private func refused(_ id: RequestID, _ error: Dialer_V1_Error) {
+        waiting.removeValue(forKey: id)?.resume(returning: .rejected(reason: error.message, currentEpoch: nil))
+    }
+
+    /// The call is bridged to the granted agent.
+    public func confirm(_ id: RequestID, epoch: Epoch, queue: QueueID) async throws {
+        var message = Dialer_V1_ReservationConfirm()
+        message.request = id.rawValue
+        message.lease = Dialer_V1_QueueLease(HeldLease(queue: queue, epoch: epoch))
+        try await acknowledged(.reservationConfirm(message))
+    }
+
+    /// Gives the granted agent back without a call.
+    public func release(_ id: RequestID) async throws {
+        var message = Dialer_V1_ReservationRelease()
+        message.request = id.rawValue
+        try await acknowledged(.reservationRelease(message))
+    }
+
+    /// Withdraws a request (pending, offered or granted).
+    public func cancel(_ id: RequestID) async throws {
+        var message = Dialer_V1_ReservationCancel()
+        message.request = id.rawValue
+        try await acknowledged(.reservationCancel(message))
+    }
+
+    /// The confirmed call ended; the agent goes to wrap-up.
+    public func callEnded(_ id: RequestID) async throws {
+        var message = Dialer_V1_CallEnded()
+        message.request = id.rawValue
+        try await acknowledged(.callEnded(message))
+    }
+
+    private func acknowledged(_ message: Envelope.OneOf_Message) async throws {
+        guard let link else { throw ConnectionClosed() }
+        let reply = try await link.request(message, timeout: timeout)
+        switch reply.message {
+        case .reservationAck: return
+        case .error(let error): throw Refused(code: error.code, message: error.message)
+        default: throw Refused(code: .unexpectedMessage, message: "the gateway answered \(reply.kindName)")
+        }
+    }
+
+    // MARK: Streams
+
+    /// The queue's pictures from now on, as the gateway sends them (on change, at most every
+    /// picture interval), while the node owns the queue.
+    public func pictures(of queue: QueueID) -> AsyncStream<Dialer_V1_QueuePictureUpdate> {
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: Dialer_V1_QueuePictureUpdate.self, bufferingPolicy: .bufferingNewest(1))
+        let id = nextListener
+        nextListener += 1
+        pictureListeners[queue, default: [:]][id] = continuation
+        continuation.onTermination = { _ in Task { await self.removePictureListener(queue, id) } }
+        return stream
+    }
+
+    /// Revocations and hang-ups from now on.
+    public func notices() -> AsyncStream<Notice> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Notice.self)
+        let id = nextListener
+        nextListener += 1
+        noticeListeners[id] = continuation
+        continuation.onTermination = { _ in Task { await self.removeNoticeListener(id) } }
+        return stream
+    }
+
+    private func removePictureListener(_ queue: QueueID, _ id: Int) {
+        pictureListeners[queue]?[id] = nil
+    }
+
+    private func removeNoticeListener(_ id: Int) {
+        noticeListeners[id] = nil
+    }
+
+    private func notify(_ notice: Notice) {
+        for listener in noticeListeners.values { listener.yield(notice) }
+    }
+}

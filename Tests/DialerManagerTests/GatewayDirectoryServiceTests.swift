@@ -1,0 +1,124 @@
+import DialerCore
+import DialerProtocol
+import DialerTransport
+import Foundation
+import Logging
+import Testing
+
+@testable import DialerManager
+
+@Suite("Manager: the gateway's directory, logins and dispositions over the real store")
+struct GatewayDirectoryServiceTests {
+    let temporary: TemporaryStore
+    let changes = ManagerChanges()
+    var store: SQLiteManagerStore { temporary.store }
+    var service: GatewayDirectoryService {
+        GatewayDirectoryService(
+            store: store, changes: changes, clock: { StoreTime.monday },
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+    }
+
+    init() throws {
+        temporary = try TemporaryStore()
+    }
+
+    func addAnn() async throws {
+        try await store.createTeam(
+            Team(
+                id: TeamID("blue"), name: "Blue",
+                queueRanking: AgentSkills([QueueID("inbound"): 1, QueueID("q-c1"): 2])),
+            now: StoreTime.monday)
+        _ = try await store.createAgent(
+            AgentProfile(
+                id: AgentID("ann"), login: "ann", name: "Ann", team: TeamID("blue"),
+                skills: AgentSkills([QueueID("q-c1"): 1])),
+            password: "correct horse", now: StoreTime.monday)
+    }
+
+    @Test func loginChecksThePasswordAndAnswersWithEffectiveSkills() async throws {
+        try await addAnn()
+        var good = Dialer_V1_AgentAuthenticate()
+        good.login = "ann"
+        good.password = "correct horse"
+        guard case .agentAuthenticated(let ok) = await service.authenticate(good) else {
+            Issue.record("no answer")
+            return
+        }
+        #expect(ok.ok && ok.agent.agent == "ann" && ok.agent.team == "blue")
+        // The agent's own rank overrides the team's for q-c1.
+        #expect(AgentSkills(wire: ok.agent.skills) == AgentSkills([QueueID("inbound"): 1, QueueID("q-c1"): 1]))
+        for (login, password) in [("ann", "wrong"), ("nobody", "correct horse")] {
+            var bad = Dialer_V1_AgentAuthenticate()
+            bad.login = login
+            bad.password = password
+            guard case .agentAuthenticated(let refused) = await service.authenticate(bad) else {
+                Issue.record("no answer")
+                return
+            }
+            #expect(!refused.ok && refused.agent.agent.isEmpty)
+        }
+    }
+
+    @Test func theDirectoryIsPushedAgainAfterAnAgentsChange() async throws {
+        try await addAnn()
+        let first = try await service.directory()
+        #expect(first.agents.map(\.agent) == ["ann"])
+        let (sent, sink) = AsyncStream.makeStream(of: Dialer_V1_AgentDirectory.self)
+        let pushes = service.pushes(after: await changes.subscribe()) { envelope in
+            if case .agentDirectory(let directory) = envelope.message { sink.yield(directory) }
+        }
+        defer { pushes.cancel() }
+        _ = try await store.createAgent(
+            AgentProfile(id: AgentID("bob"), login: "bob", name: "Bob"), password: "pw", now: StoreTime.monday)
+        await changes.changed(.agents)
+        var iterator = sent.makeAsyncIterator()
+        let pushed = try #require(await iterator.next())
+        #expect(pushed.agents.map(\.agent) == ["ann", "bob"])
+        #expect(pushed.version > first.version)
+    }
+
+    @Test func dispositionIsRecordedOnceAndBadOnesGetClearErrors() async throws {
+        try await addAnn()
+        try await makeCampaign(store)
+        try await store.createDisposition(DispositionDefinition(name: "sale", kind: .final), campaign: CampaignID("c1"))
+        try await addContacts(store, count: 1)
+        let handOut = try #require(
+            try await store.checkOutAttempts(
+                campaign: CampaignID("c1"), count: 1, node: MemberID("n1"), epoch: Epoch(1), now: StoreTime.monday,
+                presentAgents: []
+            ).first)
+        var report = Dialer_V1_DispositionReport()
+        report.attempt = handOut.attempt.rawValue
+        report.agent = "ann"
+        report.disposition = "sale"
+        // The attempt has no result yet.
+        #expect(code(await service.record(report)) == .invalidState)
+        _ = try await store.recordResult(
+            AttemptResult(attempt: handOut.attempt, contact: handOut.contact.id, outcome: .connected),
+            now: StoreTime.monday)
+
+        guard case .dispositionReportAck(let first) = await service.record(report) else {
+            Issue.record("not recorded")
+            return
+        }
+        #expect(!first.duplicate)
+        #expect(try await store.attempt(handOut.attempt)?.disposition?.name == "sale")
+        guard case .dispositionReportAck(let again) = await service.record(report) else {
+            Issue.record("repeat refused")
+            return
+        }
+        #expect(again.duplicate)
+
+        var unknownName = report
+        unknownName.disposition = "teleported"
+        #expect(code(await service.record(unknownName)) == .notFound)
+        var unknownAttempt = report
+        unknownAttempt.attempt = "no-such-attempt"
+        #expect(code(await service.record(unknownAttempt)) == .unknownRequest)
+    }
+
+    private func code(_ message: Dialer_V1_Envelope.OneOf_Message) -> Dialer_V1_ErrorCode? {
+        if case .error(let error) = message { return error.code }
+        return nil
+    }
+}
