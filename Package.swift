@@ -234,6 +234,7 @@ let package = Package(
             name: "AgentGatewayTests",
             dependencies: [
                 "AgentGateway", "DialerNode", "DialerTestSupport", "DialerProtocol", "DialerTransport", "DialerCore",
+                "DialerSimulation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -246,7 +247,7 @@ let package = Package(
             name: "ClusterTests",
             dependencies: [
                 "DialerTestSupport", "DialerProtocol", "DialerTransport", "DialerCore", "DialerRuntime", "DialerNode",
-                "DialerManager",
+                "DialerManager", "DialerSimulation",
             ],
             swiftSettings: swiftSettings
         ),

@@ -12,8 +12,11 @@ set -euo pipefail
 ROWS=${ROWS:-1000000}
 PORT=${PORT:-18080}
 cd "$(dirname "$0")/.."
-swift build -c release --product dialer-manager >/dev/null
-BIN=$(swift build -c release --show-bin-path)/dialer-manager
+# SCRATCH_PATH=.build-release keeps this build apart from a debug build running meanwhile.
+BUILD=(swift build -c release ${SCRATCH_PATH:+--scratch-path "$SCRATCH_PATH"})
+echo "building dialer-manager (release) ..." >&2
+"${BUILD[@]}" --product dialer-manager >/dev/null
+BIN=$("${BUILD[@]}" --show-bin-path)/dialer-manager
 WORK=$(mktemp -d /tmp/dialer-import-bench.XXXXXX)
 trap 'kill "$MANAGER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 

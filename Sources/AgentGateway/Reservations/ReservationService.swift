@@ -162,6 +162,9 @@ public actor ReservationService {
         let number = nextConnection
         nextConnection += 1
         nodeConnections[node, default: [:]][number] = sink
+        // A node that (re)connects needs the pictures of its queues now, not at the next change.
+        for queue in book.queues(ownedBy: node) { pictures.markChanged(queue) }
+        flushPictures()
         return number
     }
 

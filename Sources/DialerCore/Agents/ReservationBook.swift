@@ -155,6 +155,11 @@ public struct ReservationBook: Sendable, Equatable {
         owners[queue]
     }
 
+    /// The queues the book believes `node` owns, by id.
+    public func queues(ownedBy node: MemberID) -> [QueueID] {
+        owners.filter { $0.value.node == node }.map(\.key).sorted()
+    }
+
     /// A request the book still holds (pending, offered, granted or connected).
     public func heldRequest(_ id: RequestID) -> HeldRequest? {
         records[id].map(Self.view)

@@ -71,6 +71,8 @@ public actor GatewayReservations {
     private var counter: UInt64 = 0
     private var link: ClusterLink?
     private var waiting: [RequestID: CheckedContinuation<Answer, Never>] = [:]
+    /// The last picture of each queue, for listeners that come later.
+    private var latestPictures: [QueueID: Dialer_V1_QueuePictureUpdate] = [:]
     private var pictureListeners: [QueueID: [Int: AsyncStream<Dialer_V1_QueuePictureUpdate>.Continuation]] = [:]
     private var noticeListeners: [Int: AsyncStream<Notice>.Continuation] = [:]
     private var nextListener = 0
@@ -118,6 +120,7 @@ public actor GatewayReservations {
         case .hangupRequest(let hangup):
             notify(.hangup(RequestID(hangup.request)))
         case .queuePicture(let picture):
+            latestPictures[QueueID(picture.lease.queue)] = picture
             for listener in pictureListeners[QueueID(picture.lease.queue)]?.values ?? [:].values {
                 listener.yield(picture)
             }
@@ -212,6 +215,8 @@ public actor GatewayReservations {
         let id = nextListener
         nextListener += 1
         pictureListeners[queue, default: [:]][id] = continuation
+        // A runner that starts after the last change still needs the picture as it is now.
+        if let latest = latestPictures[queue] { continuation.yield(latest) }
         continuation.onTermination = { _ in Task { await self.removePictureListener(queue, id) } }
         return stream
     }

@@ -1,0 +1,70 @@
+import DialerCore
+import DialerNode
+import DialerProtocol
+import DialerSimulation
+import DialerTransport
+import Testing
+
+@testable import AgentGateway
+
+@Suite("Synthetic agents against a gateway in this process", .serialized)
+struct SyntheticAgentGatewayTests {
+    /// Two synthetic agents log in over the cluster protocol and go ready; a node connects
+    /// calls to them; each agent writes its disposition after the call and is ready again.
+    @Test func syntheticAgentsTakeCallsAndSendTheirDispositions() async throws {
+        let harness = try await GatewayHarness()
+        defer { Task { await harness.stop() } }
+        await harness.service.queueOwners([(QueueID("sales"), MemberID("node-1"), Epoch(1))])
+        let pool = SyntheticAgentPool(
+            accounts: [.init(login: "ann", password: "secret"), .init(login: "bob", password: "secret")],
+            profile: SyntheticAgentProfile(
+                wrapUpSeconds: .fixed(seconds: 0.05), dispositions: [.init(name: "sale", weight: 1)]),
+            seed: 5)
+        let client = GatewayReservations(prefix: "node-1-synthetic")
+        let node = try await harness.connect("node-1", role: .node)
+        let port = harness.server.port
+        let (calls, summary) = try await pool.run(
+            host: "127.0.0.1", port: port,
+            settings: { ConnectionSettings(localID: $0.login, localRole: .agent, secret: GatewayHarness.secret) },
+            clock: SystemClock()
+        ) { _ in
+            try await node.run { link, inbound in
+                let reading = Task { try? await inbound.forEach { await client.receive($0) } }
+                defer { reading.cancel() }
+                await client.connected(link)
+                var connected = 0
+                // Six calls: each needs one of the two agents, ready again after its wrap-up.
+                for index in 0..<6 {
+                    var card = Dialer_V1_ContactCard()
+                    card.attempt = "attempt-\(index)"
+                    card.campaign = "spring"
+                    let id = await client.makeRequestID()
+                    let answer = await client.request(
+                        .init(
+                            queue: QueueID("sales"), epoch: Epoch(1), kind: .connectAnsweredCall,
+                            deadline: .seconds(5), contact: card),
+                        id: id)
+                    guard case .granted = answer else {
+                        Issue.record("call \(index) got \(answer)")
+                        continue
+                    }
+                    try await client.confirm(id, epoch: Epoch(1), queue: QueueID("sales"))
+                    try await Task.sleep(for: .milliseconds(20))
+                    try await client.callEnded(id)
+                    connected += 1
+                }
+                // Let the last wrap-ups finish.
+                for _ in 0..<100 where harness.authority.dispositions.count < connected {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                return connected
+            }
+        }
+        #expect(calls == 6)
+        #expect(summary.failures.isEmpty, "\(summary.failures)")
+        #expect(summary.tally.calls == 6)
+        #expect(summary.tally.dispositions == 6)
+        #expect(harness.authority.dispositions.map(\.attempt).sorted() == (0..<6).map { "attempt-\($0)" }.sorted())
+        #expect(summary.tally.errors == 0)
+    }
+}
