@@ -188,6 +188,22 @@ struct StoreFeederTests {
         let handedOut = try await checkOut(store, count: 25)
         #expect(handedOut.map(\.contact.id) == expected.map(\.id))
         #expect(handedOut.count == 25)
+
+        // "Why not dialable" agrees with the feeder: every contact it calls dialable is handed
+        // out, none it holds is, and the campaign's count is the same.
+        var dialable: Set<ContactID> = []
+        var held = 0
+        for contact in all {
+            let why = try #require(
+                try await store.dialability(of: contact.id, now: StoreTime.monday, presentAgents: []))
+            if why.verdict.isDialable { dialable.insert(contact.id) } else { held += 1 }
+        }
+        #expect(held > 0, "the campaign must hold some contacts back for this test to mean anything")
+        let summary = try #require(
+            try await store.campaignSummary(CampaignID("c1"), now: StoreTime.monday, presentAgents: []))
+        #expect(summary.dialableNow == dialable.count)
+        let rest = try await checkOut(store, count: 1_000)
+        #expect(Set(rest.map(\.contact.id)) == dialable)
     }
 
     @Test func concurrentCheckOutsNeverShareAContact() async throws {
