@@ -225,7 +225,7 @@ let package = Package(
             name: "DialerNodeTests",
             dependencies: [
                 "DialerNode", "DialerManager", "DialerCore", "DialerConfig", "DialerProtocol", "DialerTransport",
-                "DialerTestSupport",
+                "DialerTestSupport", "DialerSimulation",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
