@@ -85,7 +85,8 @@ extension ProtocolErrorCode {
     /// Whether the sender of this error closes the connection after it (see PROTOCOL.md).
     public var isFatal: Bool {
         switch self {
-        case .staleEpoch, .notOwner, .unknownQueue, .invalidArgument, .internal, .invalidState, .loginFailed, .notLoggedIn,
+        case .staleEpoch, .notOwner, .unknownQueue, .invalidArgument, .internal, .invalidState, .loginFailed,
+            .notLoggedIn,
             .forbidden, .unknownRequest, .notFound:
             return false
         default: return true
