@@ -97,7 +97,7 @@ let package = Package(
         .target(
             name: "DialerNode",
             dependencies: [
-                "DialerCore", "DialerProtocol", "DialerTransport", "DialerConfig", "DialerRuntime",
+                "DialerCore", "DialerProtocol", "DialerTransport", "DialerConfig", "DialerRuntime", "DialerSimulation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -57,6 +57,9 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
     /// Where processes keep logs, ready files and the embedded database; relative paths are
     /// relative to the working directory.
     public var runDirectory: String
+    /// Seconds of call time per second of wall time on the nodes' simulated trunks (1: real
+    /// time; 60: a minute of call passes in a second), for demos and load tests.
+    public var trunkTimeScale: Int
 
     /// Settings with the given values; each defaults to the built-in default.
     public init(
@@ -68,7 +71,8 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
         leaseRenewInterval: Duration = .milliseconds(2500),
         leaseSafetyMargin: Duration = .milliseconds(1500),
         logLevel: LogLevel = .info,
-        runDirectory: String = ".dialer/local"
+        runDirectory: String = ".dialer/local",
+        trunkTimeScale: Int = 1
     ) {
         self.secret = secret
         self.maxFrameBytes = maxFrameBytes
@@ -79,6 +83,7 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
         self.leaseSafetyMargin = leaseSafetyMargin
         self.logLevel = logLevel
         self.runDirectory = runDirectory
+        self.trunkTimeScale = trunkTimeScale
     }
 
     /// The settings with the secret redacted, so that logging a configuration cannot leak it.
@@ -86,7 +91,8 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
         "ClusterSettings(secret: \(secret == nil ? "nil" : "<redacted>"), maxFrameBytes: \(maxFrameBytes), "
             + "heartbeatInterval: \(heartbeatInterval), missedHeartbeats: \(missedHeartbeats), "
             + "leaseDuration: \(leaseDuration), leaseRenewInterval: \(leaseRenewInterval), "
-            + "leaseSafetyMargin: \(leaseSafetyMargin), logLevel: \(logLevel), runDirectory: \(runDirectory.quoted))"
+            + "leaseSafetyMargin: \(leaseSafetyMargin), logLevel: \(logLevel), runDirectory: \(runDirectory.quoted), "
+            + "trunkTimeScale: \(trunkTimeScale))"
     }
 }
 

@@ -211,6 +211,7 @@ struct ConfigBuilder {
         case (.cluster, "max_frame_bytes"): config.cluster.maxFrameBytes = try setting.integer(for: key)
         case (.cluster, "heartbeat_interval_ms"): config.cluster.heartbeatInterval = try setting.milliseconds(for: key)
         case (.cluster, "missed_heartbeats"): config.cluster.missedHeartbeats = try setting.integer(for: key)
+        case (.cluster, "trunk_time_scale"): config.cluster.trunkTimeScale = try setting.integer(for: key)
         case (.cluster, "lease_duration_ms"): config.cluster.leaseDuration = try setting.milliseconds(for: key)
         case (.cluster, "lease_renew_interval_ms"):
             config.cluster.leaseRenewInterval = try setting.milliseconds(for: key)

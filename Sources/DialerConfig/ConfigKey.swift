@@ -64,6 +64,9 @@ struct ConfigKey: Sendable, Equatable {
             section: .cluster, name: "missed_heartbeats", defaultText: "3",
             help: "Heartbeats missed in a row before a peer is considered gone."),
         ConfigKey(
+            section: .cluster, name: "trunk_time_scale", defaultText: "1",
+            help: "Call seconds per wall second on the nodes' simulated trunks (1 to 3600; 60 for a demo)."),
+        ConfigKey(
             section: .cluster, name: "lease_duration_ms", defaultText: "10000",
             help: "Length of a queue lease, in milliseconds."),
         ConfigKey(

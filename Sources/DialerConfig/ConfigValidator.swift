@@ -65,6 +65,11 @@ struct ConfigValidator {
                 ["cluster.missed_heartbeats"],
                 "cluster.missed_heartbeats must be at least 1, got \(cluster.missedHeartbeats)")
         }
+        guard (1...3600).contains(cluster.trunkTimeScale) else {
+            throw fail(
+                ["cluster.trunk_time_scale"],
+                "cluster.trunk_time_scale must be between 1 and 3600, got \(cluster.trunkTimeScale)")
+        }
         try atLeastOne(cluster.leaseDuration, "cluster.lease_duration_ms")
         try atLeastOne(cluster.leaseRenewInterval, "cluster.lease_renew_interval_ms")
         let margin = Self.milliseconds(cluster.leaseSafetyMargin)

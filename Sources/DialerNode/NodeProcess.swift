@@ -2,6 +2,7 @@ public import DialerConfig
 public import DialerCore
 import DialerProtocol
 import DialerRuntime
+import DialerSimulation
 import DialerTransport
 import FoundationEssentials
 public import Hummingbird
@@ -189,10 +190,39 @@ struct NodeClusterService: Service {
                     try? await clock.sleep(for: tickInterval)
                 }
             }
+            if let dialing = await makeDialing() {
+                group.addTask {
+                    // Queue starts and stops, in order: a runner per leased campaign queue.
+                    for await event in ownership.queueEvents {
+                        switch event {
+                        case .started(let queue, let epoch): await dialing.start(queue, epoch: epoch)
+                        case .stopped(let queue, let epoch): await dialing.stop(queue, epoch: epoch)
+                        }
+                    }
+                }
+            }
             // Runs until SIGTERM/SIGINT; then hand every queue back before the connections close.
             try? await gracefulShutdown()
             await ownership.shutdown()
             group.cancelAll()
+        }
+    }
+}
+
+extension NodeClusterService {
+    /// The node's dialing over its simulated trunk (seeded by the node's id, so that a node
+    /// meets the same population run after run).
+    func makeDialing() async -> NodeDialing? {
+        let seed = node.id.utf8.reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
+        let population = SimulatedTrunk.Population(seed: seed, timeScale: Double(config.cluster.trunkTimeScale))
+        do {
+            let trunk = try await SimulatedTrunk(population: population, clock: clock)
+            return NodeDialing(
+                node: MemberID(node.id), trunk: trunk, clock: trunk.clock, timeScale: population.timeScale,
+                feed: feed, reservations: reservations, validity: ownership.validity, logger: logger)
+        } catch {
+            logger.error("the simulated trunk cannot start: this node will not dial", metadata: ["error": "\(error)"])
+            return nil
         }
     }
 }

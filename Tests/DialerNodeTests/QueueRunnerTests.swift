@@ -39,7 +39,7 @@ actor InProcessDesk: AgentDesk {
         return await withCheckedContinuation { waiting[draft.id] = $0 }
     }
 
-    func confirm(_ request: RequestID) async {
+    func confirm(_ request: RequestID, queue: QueueID, epoch: Epoch) async {
         guard let held = book.heldRequest(request) else { return }
         connectedAt[request] = clock.now()
         perform((try? book.confirm(request, epoch: held.request.epoch, now: clock.now())) ?? [])

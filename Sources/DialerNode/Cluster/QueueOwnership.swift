@@ -36,6 +36,17 @@ public actor QueueOwnership {
     private let activeQueues = Gauge(label: "dialer_node_active_queues")
     private let stops = Counter(label: "dialer_node_queue_stops_total")
     private let fencedOut = Counter(label: "dialer_node_fenced_out_total")
+    /// Until when each lease is valid, for queue runners to check without waiting on this actor.
+    public nonisolated let validity: LeaseValidity
+    /// Queues starting and stopping, in order, for the node's dialing.
+    public nonisolated let queueEvents: AsyncStream<QueueEvent>
+    private let queueEventSink: AsyncStream<QueueEvent>.Continuation
+
+    /// A queue the node starts or stops working.
+    public enum QueueEvent: Hashable, Sendable {
+        case started(QueueID, Epoch)
+        case stopped(QueueID, Epoch)
+    }
 
     public init(node: MemberID, leaseDuration: Duration, safetyMargin: Duration, clock: any DialerClock, logger: Logger)
     {
@@ -43,6 +54,8 @@ public actor QueueOwnership {
         self.book = NodeLeaseBook(leaseDuration: leaseDuration, safetyMargin: safetyMargin)
         self.clock = clock
         self.logger = logger
+        self.validity = LeaseValidity(clock: clock)
+        (queueEvents, queueEventSink) = AsyncStream.makeStream(of: QueueEvent.self)
     }
 
     // MARK: Manager
@@ -171,10 +184,12 @@ public actor QueueOwnership {
                 logger.info("queue started", metadata: ["queue": "\(queue)", "epoch": "\(epoch)"])
                 runners[queue] = Runner(epoch: epoch)
                 subscribe(queue, epoch: epoch)
+                queueEventSink.yield(.started(queue, epoch))
             case .stopQueue(let queue, let epoch, let reason):
                 stops.increment()
                 logger.notice(
                     "queue stopped", metadata: ["queue": "\(queue)", "epoch": "\(epoch)", "reason": "\(reason)"])
+                queueEventSink.yield(.stopped(queue, epoch))
                 if runners[queue]?.epoch == epoch {
                     runners[queue] = nil
                     var message = Dialer_V1_QueueUnsubscribe()
@@ -189,5 +204,6 @@ public actor QueueOwnership {
             }
         }
         activeQueues.record(runners.count)
+        validity.publish(book.validLeases(at: clock.now()))
     }
 }

@@ -128,7 +128,7 @@ public actor QueueRunner {
                     }
                 }
             case .confirm(let request):
-                tasks.add { await self.desk.confirm(request) }
+                tasks.add { await self.desk.confirm(request, queue: self.queue, epoch: self.epoch) }
             case .release(let request):
                 tasks.add { await self.desk.release(request) }
             case .cancel(let request):

@@ -1,0 +1,222 @@
+public import DialerCore
+import DialerProtocol
+import DialerTransport
+public import Logging
+
+/// The queue runners of one node: a runner for each leased campaign queue, started when the
+/// lease starts and stopped (drained) when it stops, with the node's trunk, the campaign feed
+/// and the gateway's reservations as its ports.
+public actor NodeDialing {
+    private struct Running {
+        var epoch: Epoch
+        var runner: QueueRunner?
+        var task: Task<Void, Never>
+    }
+
+    private let node: MemberID
+    private let trunk: any Trunk
+    /// Call time: the trunk's clock (a simulated trunk may run faster than the wall).
+    private let clock: any DialerClock
+    /// Seconds of call time per second of wall time.
+    private let timeScale: Double
+    private let feed: CampaignFeed
+    private let reservations: GatewayReservations
+    private let validity: LeaseValidity
+    private let logger: Logger
+    private var running: [QueueID: Running] = [:]
+    /// Distinguishes this process's request ids from an earlier run's under the same epoch.
+    private let incarnation = UInt32.random(in: 1...UInt32.max)
+    /// How often a queue without a campaign asks again.
+    static let campaignPollInterval: Duration = .seconds(2)
+
+    public init(
+        node: MemberID, trunk: any Trunk, clock: any DialerClock, timeScale: Double, feed: CampaignFeed,
+        reservations: GatewayReservations, validity: LeaseValidity, logger: Logger
+    ) {
+        self.node = node
+        self.trunk = trunk
+        self.clock = clock
+        self.timeScale = timeScale
+        self.feed = feed
+        self.reservations = reservations
+        self.validity = validity
+        self.logger = logger
+    }
+
+    /// The queue's lease started: start a runner if a campaign dials the queue.
+    public func start(_ queue: QueueID, epoch: Epoch) {
+        if let current = running[queue] {
+            guard current.epoch < epoch else { return }
+            stop(queue, epoch: current.epoch)
+        }
+        let task = Task { await self.run(queue, epoch: epoch) }
+        running[queue] = Running(epoch: epoch, runner: nil, task: task)
+    }
+
+    /// The queue's lease stopped: the runner places nothing more and finishes its calls.
+    public func stop(_ queue: QueueID, epoch: Epoch) {
+        guard let current = running[queue], current.epoch == epoch else { return }
+        running[queue] = nil
+        if let runner = current.runner {
+            Task {
+                await runner.drain()
+                await runner.waitUntilFinished()
+                current.task.cancel()
+            }
+        } else {
+            current.task.cancel()
+        }
+    }
+
+    /// Calls in flight per queue, for the node's HTTP view.
+    public func callsInFlight() async -> [QueueID: [String: Int]] {
+        var result: [QueueID: [String: Int]] = [:]
+        for (queue, entry) in running { if let runner = entry.runner { result[queue] = await runner.callsByStage } }
+        return result
+    }
+
+    private func run(_ queue: QueueID, epoch: Epoch) async {
+        let lease = HeldLease(queue: queue, epoch: epoch)
+        // An inbound queue, or one no campaign dials yet (a campaign may be created for it at
+        // any time), or no manager: ask again while the lease lasts.
+        var details: CampaignFeed.CampaignDetails?
+        var told = false
+        while details == nil, running[queue]?.epoch == epoch, !Task.isCancelled {
+            do {
+                details = try await feed.campaign(for: lease)
+            } catch {
+                if !told {
+                    logger.info(
+                        "no campaign to dial on this queue yet", metadata: ["queue": "\(queue)", "reason": "\(error)"])
+                    told = true
+                }
+                try? await Task.sleep(for: Self.campaignPollInterval)
+            }
+        }
+        guard let details, running[queue]?.epoch == epoch else { return }
+        let validity = self.validity
+        let clock = self.clock
+        let runner = QueueRunner(
+            configuration: .init(queue: queue, node: MemberID("\(node)~\(incarnation)~\(epoch.rawValue)")),
+            settings: details.settings, epoch: epoch, trunk: trunk,
+            contacts: FeedContactSource(feed: feed, lease: lease),
+            desk: GatewayDesk(reservations: reservations, clock: clock, timeScale: timeScale),
+            clock: clock, logger: logger,
+            leaseIsValid: { validity.isValid(queue, epoch: epoch) })
+        running[queue]?.runner = runner
+        logger.info(
+            "queue runner started",
+            metadata: ["queue": "\(queue)", "campaign": "\(details.campaign)", "mode": "\(details.settings.mode)"])
+        await withDiscardingTaskGroup { group in
+            group.addTask { await runner.run() }
+            group.addTask {
+                for await picture in await self.reservations.pictures(of: queue) {
+                    await runner.handle(.agentsChanged(AgentPicture(picture)))
+                }
+            }
+            group.addTask {
+                for await notice in await self.reservations.notices() {
+                    switch notice {
+                    case .revoked(let request, _, _): await runner.handle(.grantRevoked(request))
+                    case .hangup(let request): await runner.handle(.agentHungUp(request))
+                    }
+                }
+            }
+            group.addTask {
+                // Settings changes reach the runner at the next batch that shows a new revision.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(5))
+                    if let fresh = try? await self.feed.campaign(for: lease), fresh.settings != details.settings {
+                        await runner.handle(.settingsChanged(fresh.settings))
+                    }
+                }
+            }
+            await runner.waitUntilFinished()
+            group.cancelAll()
+        }
+        await feed.forget(queue)
+        logger.info("queue runner finished", metadata: ["queue": "\(queue)", "epoch": "\(epoch)"])
+    }
+}
+
+/// The manager's feeder, as a runner's contact source.
+struct FeedContactSource: ContactSource {
+    let feed: CampaignFeed
+    let lease: HeldLease
+
+    func contacts(queue: QueueID, epoch: Epoch, count: Int, presentAgents: [AgentID]) async throws
+        -> (targets: [DialTarget], exhausted: Bool)
+    {
+        let batch = try await feed.contacts(for: lease, count: count, presentAgents: Set(presentAgents))
+        let targets = batch.attempts.map {
+            DialTarget(
+                attempt: $0.attempt, contact: $0.contact, phone: $0.phone, callerID: $0.callerID,
+                privateAgent: $0.privateAgent, fields: $0.fields)
+        }
+        return (targets, targets.count < count)
+    }
+
+    func report(_ attempt: DialedAttempt, queue: QueueID, epoch: Epoch) async {
+        await feed.report(
+            AttemptResult(
+                attempt: attempt.target.attempt, contact: attempt.target.contact, outcome: attempt.outcome,
+                agent: attempt.agent, answeredAt: nil),
+            lease: lease)
+    }
+
+    func giveBack(_ target: DialTarget, queue: QueueID, epoch: Epoch) async {
+        // The feeder has no hand-back yet: the attempt stays open at the manager until this
+        // node is declared lost, then it is retried after the retry interval.
+    }
+}
+
+/// The gateway's reservation service, as a runner's agent desk. Deadlines are in call time;
+/// the gateway waits in wall time.
+struct GatewayDesk: AgentDesk {
+    let reservations: GatewayReservations
+    let clock: any DialerClock
+    let timeScale: Double
+
+    func request(_ draft: AgentRequestDraft, queue: QueueID, epoch: Epoch) async -> AgentAnswer {
+        let callTime = max(.zero, draft.deadline - clock.now())
+        let wait = callTime / timeScale
+        var card: Dialer_V1_ContactCard?
+        if let target = draft.target {
+            var contact = Dialer_V1_ContactCard()
+            contact.contact = target.contact.rawValue
+            contact.attempt = target.attempt.rawValue
+            contact.phone = target.phone
+            contact.fields = target.fields
+            card = contact
+        }
+        let answer = await reservations.request(
+            .init(
+                queue: queue, epoch: epoch, kind: draft.kind, deadline: wait, namedAgent: draft.namedAgent,
+                contact: card),
+            id: draft.id)
+        if case .granted(let agent, _) = answer { return .granted(agent) }
+        return .notGranted
+    }
+
+    func confirm(_ request: RequestID, queue: QueueID, epoch: Epoch) async {
+        try? await reservations.confirm(request, epoch: epoch, queue: queue)
+    }
+
+    func release(_ request: RequestID) async { try? await reservations.release(request) }
+
+    func cancel(_ request: RequestID) async { try? await reservations.cancel(request) }
+
+    func callEnded(_ request: RequestID) async { try? await reservations.callEnded(request) }
+}
+
+extension AgentPicture {
+    /// What pacing needs of a gateway's queue picture.
+    init(_ picture: Dialer_V1_QueuePictureUpdate) {
+        self.init(
+            available: picture.available.map { .milliseconds(Int64($0.elapsedMs)) },
+            reserved: Int(picture.reservedForQueue),
+            onCall: picture.onCall.map { .milliseconds(Int64($0.elapsedMs)) },
+            wrapUp: picture.wrapUp.map { .milliseconds(Int64($0.elapsedMs)) },
+            paused: Int(picture.notReady))
+    }
+}
