@@ -13,6 +13,8 @@ public final class LocalTestCluster: Sendable {
         public var leaseMs = 2000
         public var renewMs = 400
         public var marginMs = 500
+        /// Call seconds per wall second on the nodes' simulated trunks.
+        public var trunkTimeScale = 1
 
         public init() {}
     }
@@ -38,6 +40,7 @@ public final class LocalTestCluster: Sendable {
             lease_duration_ms = \(timings.leaseMs)
             lease_renew_interval_ms = \(timings.renewMs)
             lease_safety_margin_ms = \(timings.marginMs)
+            trunk_time_scale = \(timings.trunkTimeScale)
             log_level = "info"
             run_directory = "\(directory)"
 

@@ -29,7 +29,13 @@ public struct ManagerHTTPClient: Sendable {
     public func send(
         _ method: String, _ path: String, body: Data? = nil, timeout: TimeInterval = 5
     ) async throws -> (status: Int, body: Data) {
-        var request = URLRequest(url: baseURL.appendingPathComponent(path), timeoutInterval: timeout)
+        // `path` may carry a query (`v1/lists/x/imports?format=csv`), which appending a path
+        // component would escape.
+        let parts = path.split(separator: "?", maxSplits: 1)
+        var components = URLComponents(
+            url: baseURL.appendingPathComponent(String(parts.first ?? "")), resolvingAgainstBaseURL: false)!
+        if parts.count > 1 { components.percentEncodedQuery = String(parts[1]) }
+        var request = URLRequest(url: components.url!, timeoutInterval: timeout)
         request.httpMethod = method
         request.httpBody = body
         if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }

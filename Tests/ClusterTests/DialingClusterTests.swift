@@ -1,0 +1,80 @@
+import DialerRuntime
+import DialerTestSupport
+import Foundation
+import Testing
+
+private struct Report: Decodable {
+    var attempts: Int
+    var openAttempts: Int
+    var contacts: Int
+    var contactsByState: [String: Int]
+    var attemptsByOutcome: [String: Int]
+}
+
+@Suite("Cluster: nodes dial campaigns with real processes", .serialized)
+struct DialingClusterTests {
+    static let contacts = 300
+
+    /// An agentless campaign runs on whichever node owns its queue, over the simulated trunk at
+    /// a time scale; the owner is killed mid-run. The campaign goes on at the other node, the
+    /// dead node's open attempts close as `unknown`, and at the end every contact is final (one
+    /// attempt each) with the counts adding up.
+    @Test func anAgentlessCampaignRunsToTheEndThroughTheLossOfItsNode() async throws {
+        var timings = LocalTestCluster.Timings()
+        timings.trunkTimeScale = 60
+        let cluster = try LocalTestCluster(
+            nodes: ["node-1", "node-2"], queues: [("ivr", "campaign")], timings: timings)
+        var passed = false
+        defer { if !passed { print(cluster.logs()) } }
+        do {
+            try await run(cluster)
+            passed = true
+        } catch {
+            Issue.record("cluster test failed: \(error)")
+        }
+        await cluster.shutdown(keepFiles: !passed)
+    }
+
+    private func run(_ cluster: LocalTestCluster) async throws {
+        try await cluster.start()
+        let api = cluster.manager
+        func post(_ path: String, _ json: String) async throws {
+            let (status, body) = try await api.send("POST", path, body: Data(json.utf8), timeout: 30)
+            try #require(
+                (200..<300).contains(status), "POST \(path): \(status) \(String(decoding: body, as: UTF8.self))")
+        }
+        try await post("v1/lists", #"{"id": "tokyo", "name": "Tokyo"}"#)
+        let rows = (0..<Self.contacts).map { String(format: #"{"phone": "+813123%05d"}"#, $0) }
+        try await post(
+            "v1/lists/tokyo/imports?format=json&default_region=JP&wait=true", "[" + rows.joined(separator: ",") + "]")
+        // Calling hours all day, so that the test does not depend on the hour it runs at.
+        try await post(
+            "v1/campaigns",
+            #"""
+            {"id": "ivr", "name": "IVR", "list": "tokyo", "queue": "ivr", "settings": {"mode": "agentless",
+             "ivr_ports": 8, "status": "enabled", "maximum_attempts": 1, "time_zone": "Asia/Tokyo",
+             "calling_hours": {"start": "00:00", "end": "24:00"}}}
+            """#)
+        func report() async throws -> Report { try await api.get("v1/campaigns/ivr/report", as: Report.self) }
+
+        // Some calls are placed; then the owner dies.
+        let started = await cluster.waitUntil(timeout: .seconds(30)) { try await report().attempts >= 40 }
+        try #require(started, "the campaign never started dialing")
+        let owner = try #require(try await cluster.table().queues.first { $0.id == "ivr" }?.owner)
+        cluster.launcher.signal(owner, SIGKILL)
+
+        let finished = await cluster.waitUntil(timeout: .seconds(120)) {
+            let now = try await report()
+            return now.contactsByState["final"] == Self.contacts && now.openAttempts == 0
+        }
+        let last = try await report()
+        try #require(finished, "the campaign did not finish: \(last)")
+        let survivor = try #require(try await cluster.table().queues.first { $0.id == "ivr" }?.owner)
+        #expect(survivor != owner)
+        #expect(last.contacts == Self.contacts)
+        #expect(last.attemptsByOutcome.values.reduce(0, +) == last.attempts, "every attempt has one outcome")
+        #expect(last.attempts == Self.contacts, "one attempt per contact: nothing dialed twice")
+        #expect((last.attemptsByOutcome["unknown"] ?? 0) >= 1, "the dead node's attempts close as unknown")
+        #expect((last.attemptsByOutcome["connected"] ?? 0) > 0)
+    }
+}
