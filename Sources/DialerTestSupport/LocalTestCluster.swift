@@ -15,6 +15,8 @@ public final class LocalTestCluster: Sendable {
         public var marginMs = 500
         /// Call seconds per wall second on the nodes' simulated trunks.
         public var trunkTimeScale = 1
+        /// PBKDF2 rounds for agent passwords: low, so that tests create agents quickly.
+        public var passwordIterations = 1_000
 
         public init() {}
     }
@@ -48,6 +50,7 @@ public final class LocalTestCluster: Sendable {
             cluster_address = "127.0.0.1:0"
             http_address = "127.0.0.1:0"
             database = "\(directory)/dialer.sqlite"
+            password_iterations = \(timings.passwordIterations)
 
             [gateway]
             cluster_address = "127.0.0.1:0"

@@ -1,5 +1,8 @@
+import DialerCore
 import DialerRuntime
+import DialerSimulation
 import DialerTestSupport
+import DialerTransport
 import Foundation
 import Testing
 
@@ -9,6 +12,9 @@ private struct Report: Decodable {
     var contacts: Int
     var contactsByState: [String: Int]
     var attemptsByOutcome: [String: Int]
+    var attemptsByDisposition: [String: Int]
+    var liveAnswers: Int
+    var abandons: Int
 }
 
 @Suite("Cluster: nodes dial campaigns with real processes", .serialized)
@@ -76,5 +82,92 @@ struct DialingClusterTests {
         #expect(last.attempts == Self.contacts, "one attempt per contact: nothing dialed twice")
         #expect((last.attemptsByOutcome["unknown"] ?? 0) >= 1, "the dead node's attempts close as unknown")
         #expect((last.attemptsByOutcome["connected"] ?? 0) > 0)
+    }
+
+    /// A predictive campaign with 20 synthetic agents on the gateway: calls are connected to
+    /// agents, who send their dispositions; every contact ends final with one attempt, and the
+    /// counts add up.
+    @Test func aPredictiveCampaignConnectsCallsToSyntheticAgents() async throws {
+        var timings = LocalTestCluster.Timings()
+        timings.trunkTimeScale = 60
+        let cluster = try LocalTestCluster(
+            nodes: ["node-1", "node-2"], queues: [("sales", "campaign")], timings: timings)
+        var passed = false
+        defer { if !passed { print(cluster.logs()) } }
+        do {
+            try await runPredictive(cluster)
+            passed = true
+        } catch {
+            Issue.record("cluster test failed: \(error)")
+        }
+        await cluster.shutdown(keepFiles: !passed)
+    }
+
+    private func runPredictive(_ cluster: LocalTestCluster) async throws {
+        let contacts = 400
+        let agents = 20
+        try await cluster.start()
+        let api = cluster.manager
+        func post(_ path: String, _ json: String) async throws {
+            let (status, body) = try await api.send("POST", path, body: Data(json.utf8), timeout: 30)
+            try #require(
+                (200..<300).contains(status), "POST \(path): \(status) \(String(decoding: body, as: UTF8.self))")
+        }
+        try await post("v1/lists", #"{"id": "leads", "name": "Leads"}"#)
+        let rows = (0..<contacts).map { String(format: #"{"phone": "+813123%05d"}"#, $0) }
+        try await post(
+            "v1/lists/leads/imports?format=json&default_region=JP&wait=true", "[" + rows.joined(separator: ",") + "]")
+        try await post("v1/teams", #"{"id": "blue", "name": "Blue", "queue_ranking": [{"queue": "sales", "rank": 1}]}"#)
+        for index in 0..<agents {
+            try await post(
+                "v1/agents",
+                #"{"id": "a\#(index)", "login": "a\#(index)", "name": "Agent \#(index)", "team": "blue", "password": "password-\#(index)"}"#
+            )
+        }
+        try await post(
+            "v1/campaigns",
+            #"""
+            {"id": "spring", "name": "Spring", "list": "leads", "queue": "sales", "settings": {"mode": "predictive",
+             "status": "enabled", "maximum_attempts": 1, "time_zone": "Asia/Tokyo",
+             "answering_machine": {"action": "hangUp"}, "calling_hours": {"start": "00:00", "end": "24:00"}}}
+            """#)
+        try await post("v1/campaigns/spring/dispositions", #"{"name": "sale", "kind": "final"}"#)
+        @Sendable func report() async throws -> Report {
+            try await api.get("v1/campaigns/spring/report", as: Report.self)
+        }
+
+        let address = cluster.gatewayClusterAddress.split(separator: ":")
+        let secret = cluster.secret
+        let pool = SyntheticAgentPool(
+            accounts: (0..<agents).map { .init(login: "a\($0)", password: "password-\($0)") },
+            profile: SyntheticAgentProfile(
+                talkSeconds: .logNormal(mean: 60, standardDeviation: 30), wrapUpSeconds: .fixed(seconds: 5),
+                dispositions: [.init(name: "sale", weight: 1)]),
+            seed: 3)
+        let (finished, summary) = try await pool.run(
+            host: String(address[0]), port: Int(address[1])!,
+            settings: {
+                ConnectionSettings(
+                    localID: $0.login, localRole: .agent, secret: ClusterSecret(secret),
+                    heartbeatInterval: .milliseconds(200), missedHeartbeats: 4)
+            },
+            clock: ScaledClock(base: SystemClock(), scale: 60)
+        ) { _ in
+            await cluster.waitUntil(timeout: .seconds(150)) {
+                let now = try await report()
+                return now.contactsByState["final"] == contacts && now.openAttempts == 0
+            }
+        }
+        let last = try await report()
+        try #require(finished, "the campaign did not finish: \(last)")
+        print("predictive campaign finished: \(last); agents: \(summary.tally)")
+        #expect(summary.failures.isEmpty, "\(summary.failures)")
+        #expect(last.attempts == contacts, "one attempt per contact")
+        #expect(last.attemptsByOutcome.values.reduce(0, +) == last.attempts)
+        let connected = last.attemptsByOutcome["connected"] ?? 0
+        #expect(connected > 0)
+        #expect(connected + (last.attemptsByOutcome["abandoned"] ?? 0) == last.liveAnswers)
+        #expect(summary.tally.calls >= connected, "each connected call reached a synthetic agent")
+        #expect((last.attemptsByDisposition["sale"] ?? 0) > 0, "agents' dispositions reached the manager")
     }
 }
