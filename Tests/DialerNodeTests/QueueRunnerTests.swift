@@ -105,6 +105,8 @@ actor InMemoryContacts: ContactSource {
     private var queue: [DialTarget]
     private(set) var reports: [DialedAttempt] = []
     private(set) var givenBack: [DialTarget] = []
+    /// The agents the last contact request said were present.
+    private(set) var lastPresent: [AgentID] = []
 
     init(count: Int) {
         queue = (1...count).map {
@@ -115,6 +117,7 @@ actor InMemoryContacts: ContactSource {
     func contacts(queue: QueueID, epoch: Epoch, count: Int, presentAgents: [AgentID]) async throws
         -> (targets: [DialTarget], exhausted: Bool)
     {
+        lastPresent = presentAgents
         let taken = Array(self.queue.prefix(count))
         self.queue.removeFirst(taken.count)
         return (taken, taken.count < count)
@@ -154,7 +157,7 @@ struct QueueRunnerTests {
             // An agent connected to an answering machine the detector missed hangs up, as people
             // do (the simulated machine never does).
             for request in await desk.callsLongerThan(.seconds(120)) { await runner.handle(.agentHungUp(request)) }
-            await runner.handle(.agentsChanged(agentsPicture))
+            await runner.agentsChanged(agentsPicture, present: [AgentID("agent-0")])
             try await trunk.clock.sleep(until: trunk.clock.now() + .seconds(2))
         }
         await runner.drain()
@@ -174,5 +177,6 @@ struct QueueRunnerTests {
             if report.outcome.isLiveAnswer || report.outcome == .machine { #expect(report.answeredAt != nil) }
         }
         #expect(await desk.busyTwice == 0)
+        #expect(await contacts.lastPresent == [AgentID("agent-0")], "the feeder hears who is logged in")
     }
 }

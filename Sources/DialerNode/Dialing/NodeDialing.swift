@@ -111,7 +111,10 @@ public actor NodeDialing {
             group.addTask { await runner.run() }
             group.addTask {
                 for await picture in await self.reservations.pictures(of: queue) {
-                    await runner.handle(.agentsChanged(AgentPicture(picture)))
+                    let present = (picture.available + picture.reserved + picture.onCall + picture.wrapUp).map {
+                        AgentID($0.agent)
+                    }
+                    await runner.agentsChanged(AgentPicture(picture), present: present)
                 }
             }
             group.addTask {

@@ -25,6 +25,9 @@ public actor QueueRunner {
     private var finished = false
     private var finishedWaiters: [CheckedContinuation<Void, Never>] = []
     private let metrics: QueueRunnerMetrics
+    /// The agents logged in to the queue, as the last picture showed them: the manager hands
+    /// out a private callback only while its agent is among them.
+    private var presentAgents: [AgentID] = []
 
     public nonisolated let queue: QueueID
 
@@ -73,6 +76,12 @@ public actor QueueRunner {
         await withCheckedContinuation { finishedWaiters.append($0) }
     }
 
+    /// The gateway's latest picture of the queue's agents: pacing's view and who is present.
+    public func agentsChanged(_ picture: AgentPicture, present: [AgentID]) {
+        presentAgents = present
+        handle(.agentsChanged(picture))
+    }
+
     /// The queue is drained: finish the calls in hand, place nothing new.
     public func drain() { handle(.drain) }
 
@@ -100,10 +109,11 @@ public actor QueueRunner {
         for action in actions {
             switch action {
             case .requestContacts(let count):
+                let present = presentAgents
                 tasks.add {
                     do {
                         let batch = try await self.contacts.contacts(
-                            queue: self.queue, epoch: self.epoch, count: count, presentAgents: [])
+                            queue: self.queue, epoch: self.epoch, count: count, presentAgents: present)
                         await self.handle(.contactsArrived(batch.targets, exhausted: batch.exhausted))
                     } catch {
                         await self.contactRequestFailed(error)
