@@ -301,6 +301,9 @@ struct ConfigLoaderTests {
     static let invalidOverrides: [Invalid] = [
         Invalid(override: "cluster.max_frame_bytes=1023", key: "cluster.max_frame_bytes", message: "between 1024 and"),
         Invalid(override: "cluster.max_frame_bytes=67108865", key: "cluster.max_frame_bytes", message: "(64 MiB)"),
+        Invalid(override: "cluster.trunk_time_scale=0", key: "cluster.trunk_time_scale", message: "between 1 and 3600"),
+        Invalid(
+            override: "cluster.trunk_time_scale=3601", key: "cluster.trunk_time_scale", message: "between 1 and 3600"),
         Invalid(
             override: "cluster.heartbeat_interval_ms=0", key: "cluster.heartbeat_interval_ms", message: "at least 1"),
         Invalid(
@@ -538,6 +541,7 @@ struct ConfigLoaderTests {
             "manager.watch_interval_ms": "100", "manager.max_import_bytes": "4096", "manager.default_region": "DK",
             "manager.password_iterations": "1000",
             "gateway.agent_grace_ms": "5000", "gateway.picture_interval_ms": "250",
+            "cluster.trunk_time_scale": "60",
         ]
         let baseline = try load(nodeID: "node-1")
         for (key, _) in ConfigLoader.overridableKeys where key != "cluster.secret_file" {
