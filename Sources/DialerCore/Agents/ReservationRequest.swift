@@ -2,11 +2,9 @@
 ///
 /// It must be unique among the requests the gateway still holds (pending, granted or connected),
 /// across all nodes; a node usually prefixes its member id and a per-process incarnation.
-public struct RequestID: Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct RequestID: StringIdentifier {
     public var rawValue: String
     public init(_ rawValue: String) { self.rawValue = rawValue }
-    public var description: String { rawValue }
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
 /// What a node wants an agent for. The kind decides the lease length and whether the agent is

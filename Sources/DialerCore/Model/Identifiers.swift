@@ -1,29 +1,46 @@
+/// An identifier that is a string underneath: it compares, prints and (when it is `Codable`)
+/// encodes as that string, so an id reads the same in the store, the API and a log line.
+public protocol StringIdentifier: Hashable, Comparable, Sendable, CustomStringConvertible {
+    var rawValue: String { get }
+    init(_ rawValue: String)
+}
+
+extension StringIdentifier {
+    public var description: String { rawValue }
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+extension StringIdentifier where Self: Codable {
+    public init(from decoder: any Decoder) throws {
+        self.init(try decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
 /// Identifies one process of the cluster (a dialer node, the agent gateway, the manager).
 ///
 /// Ids are chosen by the operator in the cluster configuration and must be unique.
-public struct MemberID: Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct MemberID: StringIdentifier {
     public var rawValue: String
     public init(_ rawValue: String) { self.rawValue = rawValue }
-    public var description: String { rawValue }
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
 /// Identifies a queue: a campaign's system queue or an inbound queue.
 ///
 /// A queue is the unit of ownership in the cluster: one node at a time paces it.
-public struct QueueID: Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct QueueID: StringIdentifier {
     public var rawValue: String
     public init(_ rawValue: String) { self.rawValue = rawValue }
-    public var description: String { rawValue }
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
 /// Identifies an agent (a person, or a synthetic agent in load tests).
-public struct AgentID: Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct AgentID: StringIdentifier {
     public var rawValue: String
     public init(_ rawValue: String) { self.rawValue = rawValue }
-    public var description: String { rawValue }
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
 /// The fencing token of a queue lease.

@@ -3,11 +3,9 @@
 /// The trunk chooses the id when it places or receives the call; the node quotes it in
 /// every operation on the call. A real trunk's ids are its own (a SIP Call-ID, say), so the
 /// id is opaque text.
-public struct CallID: Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct CallID: StringIdentifier {
     public var rawValue: String
     public init(_ rawValue: String) { self.rawValue = rawValue }
-    public var description: String { rawValue }
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
 /// Who ended a call.

@@ -303,20 +303,9 @@ public struct DispositionDefinition: Hashable, Sendable, Codable {
 // MARK: - Agents and teams
 
 /// Identifies a team of agents.
-public struct TeamID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct TeamID: StringIdentifier, Codable {
     public var rawValue: String
     public init(_ rawValue: String) { self.rawValue = rawValue }
-    public var description: String { rawValue }
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        self.rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 /// What an operator sets on an agent (the password is set apart, and never read back).
