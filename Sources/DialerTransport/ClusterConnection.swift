@@ -86,7 +86,7 @@ public struct ClusterLink: Sendable {
                 continuation.resume(throwing: ConnectionClosed())
                 return
             }
-            let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(timeout.totalNanosecondsForNIO)) {
+            let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(timeout.totalNanoseconds)) {
                 correlator.fail(id, with: RequestTimedOut(kind: envelope.kindName))
             }
             channel.writeAndFlush(envelope).whenComplete { result in

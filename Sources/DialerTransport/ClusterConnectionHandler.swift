@@ -30,7 +30,7 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
         nonceSource: @escaping () -> [UInt8] = ClusterConnectionHandler.randomNonce
     ) {
         self.machine = ConnectionStateMachine(settings: settings, side: side)
-        self.heartbeatInterval = .nanoseconds(settings.heartbeatInterval.totalNanosecondsForNIO)
+        self.heartbeatInterval = .nanoseconds(settings.heartbeatInterval.totalNanoseconds)
         self.handshakePromise = handshakePromise
         self.violationLog = violationLog
         self.makeNonce = nonceSource
@@ -152,11 +152,4 @@ public struct PeerRejection: Error, Hashable, Sendable, CustomStringConvertible 
     }
 
     public var description: String { "peer closed the connection: \(code.name): \(message)" }
-}
-
-extension Duration {
-    var totalNanosecondsForNIO: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
 }

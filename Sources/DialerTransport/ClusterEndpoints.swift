@@ -103,7 +103,7 @@ public enum ClusterClient {
         let nonce = ClusterConnectionHandler.randomNonce()
         let (channel, handshake) = try await ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(.nanoseconds(connectTimeout.totalNanosecondsForNIO))
+            .connectTimeout(.nanoseconds(connectTimeout.totalNanoseconds))
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try ClusterPipeline.configure(

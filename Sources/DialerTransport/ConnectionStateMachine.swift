@@ -208,7 +208,7 @@ public struct ConnectionStateMachine: Sendable {
             settings.secret.welcomeProof(
                 serverNonce: serverNonce, clientNonce: Array(hello.clientNonce), version: chosen,
                 memberID: settings.localID))
-        welcome.heartbeatIntervalMs = UInt32(clamping: settings.heartbeatInterval.totalMillisecondsForWire)
+        welcome.heartbeatIntervalMs = UInt32(clamping: settings.heartbeatInterval.totalMilliseconds)
         welcome.missedHeartbeats = UInt32(clamping: settings.missedHeartbeats)
         let peer = PeerIdentity(role: hello.role, memberID: hello.memberID, protocolVersion: chosen)
         state = .established(peer: peer, silentTicks: 0, sequence: 0)
@@ -239,12 +239,5 @@ public struct ConnectionStateMachine: Sendable {
         state = .clientAwaitingWelcome(
             serverNonce: Array(challenge.serverNonce), clientNonce: clientNonce, version: chosen, ticks: 0)
         return .send(Envelope(.hello(hello)))
-    }
-}
-
-extension Duration {
-    var totalMillisecondsForWire: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }

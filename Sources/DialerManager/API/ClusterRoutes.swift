@@ -49,13 +49,13 @@ enum ClusterRoutes {
                         id: member.id, role: member.role, state: member.state, connected: member.connected,
                         httpAddress: member.httpAddress, clusterAddress: member.clusterAddress,
                         lastHeartbeatAt: member.lastHeardAgo.map { timestamp(wallNow, minus: $0) },
-                        lastHeartbeatAgeMs: member.lastHeardAgo?.totalMillisecondsValue)
+                        lastHeartbeatAgeMs: member.lastHeardAgo?.totalMilliseconds)
                 },
                 queues: view.queues.map { queue in
                     QueueBody(
                         id: queue.id, kind: queue.kind, owner: queue.owner, epoch: queue.epoch,
                         leaseExpiresAt: queue.leaseExpiresIn.map { timestamp(wallNow, minus: .zero - $0) },
-                        leaseExpiresInMs: queue.leaseExpiresIn?.totalMillisecondsValue, handoff: queue.handoff)
+                        leaseExpiresInMs: queue.leaseExpiresIn?.totalMilliseconds, handoff: queue.handoff)
                 })
             return try JSONResponse.make(body, status: .ok)
         }
@@ -87,11 +87,6 @@ enum ClusterRoutes {
 }
 
 extension Duration {
-    var totalMillisecondsValue: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-
     var secondsValue: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
