@@ -126,10 +126,13 @@ public actor NodeDialing {
                 }
             }
             group.addTask {
-                // Settings changes reach the runner at the next batch that shows a new revision.
+                // The feed fetches the settings again once a batch shows a new revision; pass each
+                // change on once.
+                var current = details.settings
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(5))
-                    if let fresh = try? await self.feed.campaign(for: lease), fresh.settings != details.settings {
+                    if let fresh = try? await self.feed.campaign(for: lease), fresh.settings != current {
+                        current = fresh.settings
                         await runner.handle(.settingsChanged(fresh.settings))
                     }
                 }

@@ -21,7 +21,10 @@ public actor QueueRunner {
     private let tickInterval: Duration
     private let epoch: Epoch
     private var calls: [AttemptID: CallID] = [:]
-    private var tasks = TaskBag()
+    /// Child work in flight (originations, gateway and manager requests, call progress), each
+    /// removed when it ends so that a long day does not accumulate finished tasks.
+    private var tasks: [UInt64: Task<Void, Never>] = [:]
+    private var nextTask: UInt64 = 0
     private var finished = false
     private var finishedWaiters: [CheckedContinuation<Void, Never>] = []
     private let metrics: QueueRunnerMetrics
@@ -67,7 +70,7 @@ public actor QueueRunner {
             }
             handle(.tick)
         }
-        tasks.cancelAll()
+        for task in tasks.values { task.cancel() }
     }
 
     /// Waits until the runner finished what it held after a drain or a lost lease.
@@ -110,7 +113,7 @@ public actor QueueRunner {
             switch action {
             case .requestContacts(let count):
                 let present = presentAgents
-                tasks.add {
+                spawn {
                     do {
                         let batch = try await self.contacts.contacts(
                             queue: self.queue, epoch: self.epoch, count: count, presentAgents: present)
@@ -121,7 +124,7 @@ public actor QueueRunner {
                 }
             case .originate(let attempt, let request):
                 metrics.attempts.increment()
-                tasks.add {
+                spawn {
                     do {
                         let call = try await self.trunk.originate(request)
                         await self.follow(call, for: attempt)
@@ -130,7 +133,7 @@ public actor QueueRunner {
                     }
                 }
             case .requestAgent(let draft):
-                tasks.add {
+                spawn {
                     let answer = await self.desk.request(draft, queue: self.queue, epoch: self.epoch)
                     switch answer {
                     case .granted(let agent): await self.handle(.agentGranted(draft.id, agent))
@@ -138,13 +141,13 @@ public actor QueueRunner {
                     }
                 }
             case .confirm(let request):
-                tasks.add { await self.desk.confirm(request, queue: self.queue, epoch: self.epoch) }
+                spawn { await self.desk.confirm(request, queue: self.queue, epoch: self.epoch) }
             case .release(let request):
-                tasks.add { await self.desk.release(request) }
+                spawn { await self.desk.release(request) }
             case .cancel(let request):
-                tasks.add { await self.desk.cancel(request) }
+                spawn { await self.desk.cancel(request) }
             case .callEnded(let request):
-                tasks.add { await self.desk.callEnded(request) }
+                spawn { await self.desk.callEnded(request) }
             case .bridge(let attempt, let agent):
                 onCall(attempt) { trunk, call in try await trunk.bridge(call, to: agent) }
             case .play(let attempt, let message):
@@ -154,15 +157,28 @@ public actor QueueRunner {
             case .report(let record):
                 calls[record.target.attempt] = nil
                 metrics.record(record)
-                tasks.add { await self.contacts.report(record, queue: self.queue, epoch: self.epoch) }
+                spawn { await self.contacts.report(record, queue: self.queue, epoch: self.epoch) }
             case .returnContact(let target):
-                tasks.add { await self.contacts.giveBack(target, queue: self.queue, epoch: self.epoch) }
+                spawn { await self.contacts.giveBack(target, queue: self.queue, epoch: self.epoch) }
             case .finished:
                 finished = true
                 for waiter in finishedWaiters { waiter.resume() }
                 finishedWaiters = []
             }
         }
+    }
+
+    private func spawn(_ body: @escaping @Sendable () async -> Void) {
+        nextTask += 1
+        let id = nextTask
+        tasks[id] = Task {
+            await body()
+            self.taskEnded(id)
+        }
+    }
+
+    private func taskEnded(_ id: UInt64) {
+        tasks[id] = nil
     }
 
     private func contactRequestFailed(_ error: any Error) {
@@ -173,7 +189,7 @@ public actor QueueRunner {
     /// Feeds the call's progress to the machine until it ends.
     private func follow(_ call: OutboundCall, for attempt: AttemptID) {
         calls[attempt] = call.id
-        tasks.add {
+        spawn {
             for await progress in call.progress {
                 await self.handle(.progress(attempt, progress))
                 if progress.isFinal { break }
@@ -186,7 +202,7 @@ public actor QueueRunner {
     ) {
         guard let call = calls[attempt] else { return }
         let trunk = self.trunk
-        tasks.add {
+        spawn {
             do {
                 try await operation(trunk, call)
             } catch {
@@ -198,23 +214,6 @@ public actor QueueRunner {
 
     private func logOperationFailure(_ attempt: AttemptID, _ error: any Error) {
         logger.debug("trunk operation failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
-    }
-}
-
-/// The child tasks of a runner, removed as they finish.
-struct TaskBag {
-    private var tasks: [UInt64: Task<Void, Never>] = [:]
-    private var next: UInt64 = 0
-
-    mutating func add(_ body: @escaping @Sendable () async -> Void) {
-        next += 1
-        tasks[next] = Task { await body() }
-        // Finished tasks are dropped when the bag grows, so it stays small on a long day.
-        if tasks.count > 256 { tasks = tasks.filter { !$0.value.isCancelled } }
-    }
-
-    func cancelAll() {
-        for task in tasks.values { task.cancel() }
     }
 }
 
@@ -255,14 +254,7 @@ struct QueueRunnerMetrics: Sendable {
     func record(_ attempt: DialedAttempt) {
         outcomes[attempt.outcome]?.increment()
         if let answered = attempt.answeredAt, let bridged = attempt.bridgedAt {
-            answerToBridge.recordNanoseconds((bridged - answered).nanoseconds)
+            answerToBridge.recordNanoseconds((bridged - answered).totalNanoseconds)
         }
-    }
-}
-
-extension Duration {
-    fileprivate var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
