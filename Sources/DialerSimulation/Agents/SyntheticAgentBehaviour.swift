@@ -80,6 +80,16 @@ public struct SyntheticAgentBehaviour: Sendable {
         public var dispositions = 0
         public var pauses = 0
         public var errors = 0
+
+        /// Two agents' counts added up.
+        public static func + (lhs: Tally, rhs: Tally) -> Tally {
+            Tally(
+                offers: lhs.offers + rhs.offers, offersAccepted: lhs.offersAccepted + rhs.offersAccepted,
+                offersRejected: lhs.offersRejected + rhs.offersRejected,
+                offersWithdrawn: lhs.offersWithdrawn + rhs.offersWithdrawn, calls: lhs.calls + rhs.calls,
+                hangUps: lhs.hangUps + rhs.hangUps, dispositions: lhs.dispositions + rhs.dispositions,
+                pauses: lhs.pauses + rhs.pauses, errors: lhs.errors + rhs.errors)
+        }
     }
 
     public init(profile: SyntheticAgentProfile, seed: UInt64) {

@@ -67,18 +67,7 @@ public struct SyntheticAgentPool: Sendable {
         }
         var summary = Summary()
         summary.failures = failures
-        for agent in agents {
-            let tally = await agent.tally
-            summary.tally.offers += tally.offers
-            summary.tally.offersAccepted += tally.offersAccepted
-            summary.tally.offersRejected += tally.offersRejected
-            summary.tally.offersWithdrawn += tally.offersWithdrawn
-            summary.tally.calls += tally.calls
-            summary.tally.hangUps += tally.hangUps
-            summary.tally.dispositions += tally.dispositions
-            summary.tally.pauses += tally.pauses
-            summary.tally.errors += tally.errors
-        }
+        for agent in agents { summary.tally = summary.tally + (await agent.tally) }
         return (result, summary)
     }
 }
