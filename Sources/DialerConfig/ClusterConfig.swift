@@ -60,6 +60,9 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
     /// Seconds of call time per second of wall time on the nodes' simulated trunks (1: real
     /// time; 60: a minute of call passes in a second), for demos and load tests.
     public var trunkTimeScale: Int
+    /// A JSON file describing the customers of the nodes' simulated trunks (see the simulated
+    /// trunk's POPULATION.md); `nil` for the built-in population.
+    public var trunkPopulation: String?
 
     /// Settings with the given values; each defaults to the built-in default.
     public init(
@@ -72,7 +75,8 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
         leaseSafetyMargin: Duration = .milliseconds(1500),
         logLevel: LogLevel = .info,
         runDirectory: String = ".dialer/local",
-        trunkTimeScale: Int = 1
+        trunkTimeScale: Int = 1,
+        trunkPopulation: String? = nil
     ) {
         self.secret = secret
         self.maxFrameBytes = maxFrameBytes
@@ -84,6 +88,7 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
         self.logLevel = logLevel
         self.runDirectory = runDirectory
         self.trunkTimeScale = trunkTimeScale
+        self.trunkPopulation = trunkPopulation
     }
 
     /// The settings with the secret redacted, so that logging a configuration cannot leak it.
@@ -92,7 +97,7 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
             + "heartbeatInterval: \(heartbeatInterval), missedHeartbeats: \(missedHeartbeats), "
             + "leaseDuration: \(leaseDuration), leaseRenewInterval: \(leaseRenewInterval), "
             + "leaseSafetyMargin: \(leaseSafetyMargin), logLevel: \(logLevel), runDirectory: \(runDirectory.quoted), "
-            + "trunkTimeScale: \(trunkTimeScale))"
+            + "trunkTimeScale: \(trunkTimeScale), trunkPopulation: \(trunkPopulation?.quoted ?? "nil"))"
     }
 }
 
@@ -193,11 +198,16 @@ public struct QueueSettings: Sendable, Equatable {
     public var id: String
     /// Whether the queue dials out or receives calls.
     public var kind: QueueKind
+    /// The numbers (E.164) whose calls come to this queue: an inbound queue's lines, or a
+    /// campaign's hotlines (a call to one becomes a new contact of the campaign). The node that
+    /// owns the queue takes these numbers' calls.
+    public var dids: [String]
 
     /// A queue with the given id; the kind defaults to a campaign.
-    public init(id: String, kind: QueueKind = .campaign) {
+    public init(id: String, kind: QueueKind = .campaign, dids: [String] = []) {
         self.id = id
         self.kind = kind
+        self.dids = dids
     }
 }
 

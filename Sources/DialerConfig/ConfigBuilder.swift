@@ -212,6 +212,7 @@ struct ConfigBuilder {
         case (.cluster, "heartbeat_interval_ms"): config.cluster.heartbeatInterval = try setting.milliseconds(for: key)
         case (.cluster, "missed_heartbeats"): config.cluster.missedHeartbeats = try setting.integer(for: key)
         case (.cluster, "trunk_time_scale"): config.cluster.trunkTimeScale = try setting.integer(for: key)
+        case (.cluster, "trunk_population"): config.cluster.trunkPopulation = try setting.string(for: key)
         case (.cluster, "lease_duration_ms"): config.cluster.leaseDuration = try setting.milliseconds(for: key)
         case (.cluster, "lease_renew_interval_ms"):
             config.cluster.leaseRenewInterval = try setting.milliseconds(for: key)
@@ -248,6 +249,7 @@ struct ConfigBuilder {
         switch key.name {
         case "id": queue.id = try setting.string(for: key)
         case "kind": queue.kind = try setting.choice(for: key, of: QueueKind.self)
+        case "dids": queue.dids = try setting.strings(for: key)
         default: break
         }
     }

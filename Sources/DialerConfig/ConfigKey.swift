@@ -67,6 +67,10 @@ struct ConfigKey: Sendable, Equatable {
             section: .cluster, name: "trunk_time_scale", defaultText: "1",
             help: "Call seconds per wall second on the nodes' simulated trunks (1 to 3600; 60 for a demo)."),
         ConfigKey(
+            section: .cluster, name: "trunk_population", defaultText: nil,
+            help: "JSON file describing the customers of the nodes' simulated trunks (its outcomes, times and "
+                + "inbound lines); default: the built-in population."),
+        ConfigKey(
             section: .cluster, name: "lease_duration_ms", defaultText: "10000",
             help: "Length of a queue lease, in milliseconds."),
         ConfigKey(
@@ -128,6 +132,10 @@ struct ConfigKey: Sendable, Equatable {
         ConfigKey(section: .queue, name: "id", defaultText: nil, help: "The queue's id.", isOverridable: false),
         ConfigKey(
             section: .queue, name: "kind", defaultText: "campaign", help: "campaign or inbound.",
+            isOverridable: false),
+        ConfigKey(
+            section: .queue, name: "dids", defaultText: "[]",
+            help: "Numbers (E.164) whose calls come to this queue: an inbound queue's lines, a campaign's hotlines.",
             isOverridable: false),
     ]
 
@@ -208,6 +216,27 @@ struct Setting: Sendable {
             return value
         case .toml(let other):
             throw mismatch(key, expected: "an integer", found: other)
+        }
+    }
+
+    /// An array of strings; from a flag or the environment, comma-separated.
+    func strings(for key: ConfigKey) throws(ConfigError) -> [String] {
+        switch value {
+        case .text(let text):
+            return text.split(separator: ",").map {
+                String($0.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+            }
+        case .toml(.array(let elements)):
+            var strings: [String] = []
+            for element in elements {
+                guard case .string(let string) = element else {
+                    throw mismatch(key, expected: "an array of strings", found: element)
+                }
+                strings.append(string)
+            }
+            return strings
+        case .toml(let other):
+            throw mismatch(key, expected: "an array of strings", found: other)
         }
     }
 

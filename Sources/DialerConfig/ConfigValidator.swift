@@ -130,6 +130,27 @@ struct ConfigValidator {
             }
             seen[queue.id] = origin
         }
+        var numbers: [String: String] = [:]
+        for (index, queue) in config.queues.enumerated() {
+            let origin = index < queueOrigins.count ? queueOrigins[index] : nil
+            for did in queue.dids {
+                let digits = did.dropFirst()
+                let isE164 = did.hasPrefix("+") && (8...15).contains(digits.count) && digits.allSatisfy(\.isNumber)
+                guard isE164, digits.allSatisfy(\.isASCII) else {
+                    throw ConfigError(
+                        kind: .invalidValue, origin: origin,
+                        message:
+                            "queue \(queue.id.quoted): dids: \(did.quoted) is not an E.164 number (+ then 8 to 15 digits)"
+                    )
+                }
+                if let other = numbers[did] {
+                    throw ConfigError(
+                        kind: .invalidValue, origin: origin,
+                        message: "queue \(queue.id.quoted): dids: \(did) is already a number of queue \(other.quoted)")
+                }
+                numbers[did] = queue.id
+            }
+        }
     }
 
     /// Ids appear on the wire, in logs, metric labels and URLs, so they keep to a safe alphabet.

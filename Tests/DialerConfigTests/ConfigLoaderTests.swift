@@ -366,6 +366,24 @@ struct ConfigLoaderTests {
                 == "environment DIALER_CLUSTER_LEASE_DURATION_MS")
     }
 
+    @Test func queuesListTheirNumbers() throws {
+        let header = "[cluster]\nsecret = \"s\"\n"
+        let config = try load(
+            header + "[[queue]]\nid = \"support\"\nkind = \"inbound\"\ndids = [\"+15550100\", \"+15550101\"]\n"
+                + "[[queue]]\nid = \"sales\"")
+        #expect(config.queues.map(\.dids) == [["+15550100", "+15550101"], []])
+        #expect(
+            loadError(header + "[[queue]]\nid = \"q\"\ndids = [\"5550100\"]")?.description
+                == #"test.toml:4: queue "q": dids: "5550100" is not an E.164 number (+ then 8 to 15 digits)"#)
+        #expect(
+            loadError(header + "[[queue]]\nid = \"q\"\ndids = \"+15550100\"")?.description
+                == "test.toml:5: queue.dids: expected an array of strings, found a string")
+        #expect(
+            loadError(
+                header + "[[queue]]\nid = \"a\"\ndids = [\"+15550100\"]\n[[queue]]\nid = \"b\"\ndids = [\"+15550100\"]")?
+                .description == #"test.toml:7: queue "b": dids: +15550100 is already a number of queue "a""#)
+    }
+
     @Test func nodeAndQueueErrorsPointAtTheirEntries() {
         let header = "[cluster]\nsecret = \"s\"\n"
         #expect(
@@ -513,7 +531,7 @@ struct ConfigLoaderTests {
                 == true)
         #expect(keys.first { $0.key == "cluster.secret" }?.help.contains("no default") == true)
         #expect(!keys.contains { $0.key == "node.id" || $0.key.hasPrefix("queue.") })
-        #expect(keys.count == 26)
+        #expect(keys.count == 27)
         #expect(ConfigLoader.environmentVariable(forKey: "manager.http_address") == "DIALER_MANAGER_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "node.http_address") == "DIALER_NODE_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "queue.kind") == nil)
@@ -541,7 +559,7 @@ struct ConfigLoaderTests {
             "manager.watch_interval_ms": "100", "manager.max_import_bytes": "4096", "manager.default_region": "DK",
             "manager.password_iterations": "1000",
             "gateway.agent_grace_ms": "5000", "gateway.picture_interval_ms": "250",
-            "cluster.trunk_time_scale": "60",
+            "cluster.trunk_time_scale": "60", "cluster.trunk_population": "population.json",
         ]
         let baseline = try load(nodeID: "node-1")
         for (key, _) in ConfigLoader.overridableKeys where key != "cluster.secret_file" {
