@@ -2,7 +2,7 @@ public import DialerConfig
 public import DialerCore
 import DialerProtocol
 import DialerRuntime
-import DialerSimulation
+public import DialerSimulation
 import DialerTransport
 import FoundationEssentials
 public import Hummingbird
@@ -190,13 +190,19 @@ struct NodeClusterService: Service {
                     try? await clock.sleep(for: tickInterval)
                 }
             }
-            if let dialing = await makeDialing() {
+            if let (dialing, inbound) = await makeDialing() {
+                group.addTask { await inbound.run() }
                 group.addTask {
-                    // Queue starts and stops, in order: a runner per leased campaign queue.
+                    // Queue starts and stops, in order: a runner per leased campaign queue, and
+                    // the calls of every leased queue's numbers.
                     for await event in ownership.queueEvents {
                         switch event {
-                        case .started(let queue, let epoch): await dialing.start(queue, epoch: epoch)
-                        case .stopped(let queue, let epoch): await dialing.stop(queue, epoch: epoch)
+                        case .started(let queue, let epoch):
+                            await dialing.start(queue, epoch: epoch)
+                            await inbound.leaseStarted(queue, epoch: epoch)
+                        case .stopped(let queue, let epoch):
+                            await inbound.leaseStopped(queue, epoch: epoch)
+                            await dialing.stop(queue, epoch: epoch)
                         }
                     }
                 }
@@ -210,20 +216,50 @@ struct NodeClusterService: Service {
 }
 
 extension NodeClusterService {
-    /// The node's dialing over its simulated trunk (seeded by the node's id, so that a node
-    /// meets the same population run after run).
-    func makeDialing() async -> NodeDialing? {
-        let seed = node.id.utf8.reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
-        let population = SimulatedTrunk.Population(seed: seed, timeScale: Double(config.cluster.trunkTimeScale))
+    /// The node's dialing and inbound calls over its simulated trunk.
+    func makeDialing() async -> (NodeDialing, InboundCalls)? {
         do {
+            let population = try NodeProcess.trunkPopulation(config: config, node: node)
             let trunk = try await SimulatedTrunk(population: population, clock: clock)
-            return NodeDialing(
+            let dialing = NodeDialing(
                 node: MemberID(node.id), trunk: trunk, clock: trunk.clock, timeScale: population.timeScale,
                 feed: feed, reservations: reservations, validity: ownership.validity, logger: logger)
+            var lines: [String: InboundCalls.Line] = [:]
+            for queue in config.queues {
+                for did in queue.dids { lines[did] = .init(queue: QueueID(queue.id), hotline: queue.kind == .campaign) }
+            }
+            let inbound = InboundCalls(
+                trunk: trunk, timeScale: population.timeScale, feed: feed, reservations: reservations,
+                validity: ownership.validity, lines: lines, logger: logger)
+            return (dialing, inbound)
         } catch {
             logger.error("the simulated trunk cannot start: this node will not dial", metadata: ["error": "\(error)"])
             return nil
         }
+    }
+}
+
+extension NodeProcess {
+    /// The customers of the node's simulated trunk: `cluster.trunk_population`'s file, or the
+    /// built-in population, at `cluster.trunk_time_scale`. The seed is mixed with the node's id,
+    /// so that two nodes do not meet the very same customers, and a node meets the same ones run
+    /// after run.
+    public static func trunkPopulation(config: ClusterConfig, node: NodeSettings) throws(SimulatedTrunk.PopulationError)
+        -> SimulatedTrunk.Population
+    {
+        let nodeSeed = node.id.utf8.reduce(UInt64(14_695_981_039_346_656_037)) {
+            ($0 ^ UInt64($1)) &* 1_099_511_628_211
+        }
+        var population: SimulatedTrunk.Population
+        if let path = config.cluster.trunkPopulation {
+            population = try SimulatedTrunk.Population.load(path: path)
+            population.seed ^= nodeSeed
+        } else {
+            population = SimulatedTrunk.Population(seed: nodeSeed)
+        }
+        population.timeScale = Double(config.cluster.trunkTimeScale)
+        try population.validate()
+        return population
     }
 }
 

@@ -387,6 +387,54 @@ public nonisolated enum Dialer_V1_Outcome: SwiftProtobuf.Enum, Swift.CaseIterabl
 
 }
 
+public nonisolated enum Dialer_V1_InboundRouteKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// the caller is an open contact of an outbound campaign
+  case inboundRouteCallback // = 1
+
+  /// a hotline call: the caller is a contact of its campaign
+  case inboundRouteHotline // = 2
+
+  /// a plain service call: the line's own queue
+  case inboundRouteService // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .inboundRouteCallback
+    case 2: self = .inboundRouteHotline
+    case 3: self = .inboundRouteService
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .inboundRouteCallback: return 1
+    case .inboundRouteHotline: return 2
+    case .inboundRouteService: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Dialer_V1_InboundRouteKind] = [
+    .unspecified,
+    .inboundRouteCallback,
+    .inboundRouteHotline,
+    .inboundRouteService,
+  ]
+
+}
+
 public nonisolated enum Dialer_V1_RequestKind: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
@@ -691,6 +739,38 @@ public nonisolated struct Dialer_V1_Envelope: Sendable {
     set {message = .attemptReportAck(newValue)}
   }
 
+  public var attemptReturn: Dialer_V1_AttemptReturn {
+    get {
+      if case .attemptReturn(let v)? = message {return v}
+      return Dialer_V1_AttemptReturn()
+    }
+    set {message = .attemptReturn(newValue)}
+  }
+
+  public var attemptReturnAck: Dialer_V1_AttemptReturnAck {
+    get {
+      if case .attemptReturnAck(let v)? = message {return v}
+      return Dialer_V1_AttemptReturnAck()
+    }
+    set {message = .attemptReturnAck(newValue)}
+  }
+
+  public var inboundRouteRequest: Dialer_V1_InboundRouteRequest {
+    get {
+      if case .inboundRouteRequest(let v)? = message {return v}
+      return Dialer_V1_InboundRouteRequest()
+    }
+    set {message = .inboundRouteRequest(newValue)}
+  }
+
+  public var inboundRoute: Dialer_V1_InboundRoute {
+    get {
+      if case .inboundRoute(let v)? = message {return v}
+      return Dialer_V1_InboundRoute()
+    }
+    set {message = .inboundRoute(newValue)}
+  }
+
   /// Gateway to manager: the agent directory, agent logins and dispositions.
   public var directorySubscribe: Dialer_V1_DirectorySubscribe {
     get {
@@ -965,6 +1045,10 @@ public nonisolated struct Dialer_V1_Envelope: Sendable {
     case contactBatch(Dialer_V1_ContactBatch)
     case attemptReport(Dialer_V1_AttemptReport)
     case attemptReportAck(Dialer_V1_AttemptReportAck)
+    case attemptReturn(Dialer_V1_AttemptReturn)
+    case attemptReturnAck(Dialer_V1_AttemptReturnAck)
+    case inboundRouteRequest(Dialer_V1_InboundRouteRequest)
+    case inboundRoute(Dialer_V1_InboundRoute)
     /// Gateway to manager: the agent directory, agent logins and dispositions.
     case directorySubscribe(Dialer_V1_DirectorySubscribe)
     case agentDirectory(Dialer_V1_AgentDirectory)
@@ -1622,6 +1706,112 @@ public nonisolated struct Dialer_V1_AttemptReportAck: Sendable {
   public init() {}
 }
 
+/// Node to manager: an attempt handed out and never dialed (the node lost the queue with the
+/// contact still in its buffer). The contact becomes as it was before the hand-out and the
+/// attempt is forgotten. Idempotent; fenced like AttemptReport, by the attempt itself.
+public nonisolated struct Dialer_V1_AttemptReturn: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the lease the attempt was handed out under
+  public var lease: Dialer_V1_QueueLease {
+    get {_lease ?? Dialer_V1_QueueLease()}
+    set {_lease = newValue}
+  }
+  /// Returns true if `lease` has been explicitly set.
+  public var hasLease: Bool {self._lease != nil}
+  /// Clears the value of `lease`. Subsequent reads from it will return its default value.
+  public mutating func clearLease() {self._lease = nil}
+
+  public var attempt: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lease: Dialer_V1_QueueLease? = nil
+}
+
+/// Manager to node, the reply to AttemptReturn.
+public nonisolated struct Dialer_V1_AttemptReturnAck: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var attempt: String = String()
+
+  /// false: nothing changed (already returned, or it has a result)
+  public var returned: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Node to manager: where an inbound call goes. Sent by the node that owns the queue of the
+/// number called, under that queue's lease.
+public nonisolated struct Dialer_V1_InboundRouteRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the lease of the queue the number called belongs to
+  public var lease: Dialer_V1_QueueLease {
+    get {_lease ?? Dialer_V1_QueueLease()}
+    set {_lease = newValue}
+  }
+  /// Returns true if `lease` has been explicitly set.
+  public var hasLease: Bool {self._lease != nil}
+  /// Clears the value of `lease`. Subsequent reads from it will return its default value.
+  public mutating func clearLease() {self._lease = nil}
+
+  /// E.164
+  public var caller: String = String()
+
+  /// the number called
+  public var did: String = String()
+
+  /// the number is a hotline of the campaign dialing lease.queue
+  public var hotline: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lease: Dialer_V1_QueueLease? = nil
+}
+
+/// Manager to node, the reply to InboundRouteRequest.
+public nonisolated struct Dialer_V1_InboundRoute: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kind: Dialer_V1_InboundRouteKind = .unspecified
+
+  /// the queue whose agents take the call (callback, hotline)
+  public var queue: String = String()
+
+  public var campaign: String = String()
+
+  /// the attempt opened for the call; absent when none could be
+  public var attempt: Dialer_V1_AttemptHandOut {
+    get {_attempt ?? Dialer_V1_AttemptHandOut()}
+    set {_attempt = newValue}
+  }
+  /// Returns true if `attempt` has been explicitly set.
+  public var hasAttempt: Bool {self._attempt != nil}
+  /// Clears the value of `attempt`. Subsequent reads from it will return its default value.
+  public mutating func clearAttempt() {self._attempt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _attempt: Dialer_V1_AttemptHandOut? = nil
+}
+
 /// Gateway to manager: send the agent directory now and after every change.
 public nonisolated struct Dialer_V1_DirectorySubscribe: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -1817,6 +2007,9 @@ public nonisolated struct Dialer_V1_AgentRequest: Sendable {
   public var hasContact: Bool {self._contact != nil}
   /// Clears the value of `contact`. Subsequent reads from it will return its default value.
   public mutating func clearContact() {self._contact = nil}
+
+  /// an inbound call routed to another queue: its agents, at its rank
+  public var servingQueue: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2299,6 +2492,10 @@ nonisolated extension Dialer_V1_Outcome: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0OUTCOME_UNSPECIFIED\0\u{1}OUTCOME_CONNECTED\0\u{1}OUTCOME_ABANDONED\0\u{1}OUTCOME_MACHINE\0\u{1}OUTCOME_BUSY\0\u{1}OUTCOME_NO_ANSWER\0\u{1}OUTCOME_INVALID_NUMBER\0\u{1}OUTCOME_NETWORK_FAILURE\0\u{1}OUTCOME_UNKNOWN\0")
 }
 
+nonisolated extension Dialer_V1_InboundRouteKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INBOUND_ROUTE_KIND_UNSPECIFIED\0\u{1}INBOUND_ROUTE_CALLBACK\0\u{1}INBOUND_ROUTE_HOTLINE\0\u{1}INBOUND_ROUTE_SERVICE\0")
+}
+
 nonisolated extension Dialer_V1_RequestKind: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REQUEST_KIND_UNSPECIFIED\0\u{1}OUTBOUND_RESERVATION\0\u{1}INBOUND_CALL\0\u{1}PREVIEW_OFFER\0\u{1}CONNECT_ANSWERED_CALL\0")
 }
@@ -2309,7 +2506,7 @@ nonisolated extension Dialer_V1_AnswerKind: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Dialer_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}correlation_id\0\u{2}\u{9}challenge\0\u{1}hello\0\u{1}welcome\0\u{1}error\0\u{1}heartbeat\0\u{2}\u{6}register\0\u{1}registered\0\u{3}lease_renew\0\u{3}lease_renewed\0\u{3}lease_grant\0\u{3}lease_revoke\0\u{3}lease_release\0\u{3}queue_map\0\u{1}drain\0\u{1}leaving\0\u{4}\u{b}queue_subscribe\0\u{3}queue_subscribed\0\u{3}queue_unsubscribe\0\u{4}\u{8}campaign_request\0\u{3}campaign_info\0\u{3}contact_request\0\u{3}contact_batch\0\u{3}attempt_report\0\u{3}attempt_report_ack\0\u{4}\u{5}directory_subscribe\0\u{3}agent_directory\0\u{3}agent_authenticate\0\u{3}agent_authenticated\0\u{3}disposition_report\0\u{3}disposition_report_ack\0\u{4}\u{5}agent_request\0\u{3}agent_request_answer\0\u{3}reservation_confirm\0\u{3}reservation_release\0\u{3}reservation_cancel\0\u{3}grant_revoked\0\u{3}queue_picture\0\u{3}call_ended\0\u{3}hangup_request\0\u{3}reservation_ack\0\u{4}\u{15}agent_login\0\u{3}agent_logged_in\0\u{3}agent_set_ready\0\u{3}agent_set_not_ready\0\u{3}agent_status\0\u{3}agent_offer\0\u{3}agent_offer_answer\0\u{3}agent_call\0\u{3}agent_hangup\0\u{3}agent_extend_wrap_up\0\u{3}agent_disposition\0\u{3}agent_logout\0\u{3}agent_ack\0\u{3}agent_offer_withdrawn\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}correlation_id\0\u{2}\u{9}challenge\0\u{1}hello\0\u{1}welcome\0\u{1}error\0\u{1}heartbeat\0\u{2}\u{6}register\0\u{1}registered\0\u{3}lease_renew\0\u{3}lease_renewed\0\u{3}lease_grant\0\u{3}lease_revoke\0\u{3}lease_release\0\u{3}queue_map\0\u{1}drain\0\u{1}leaving\0\u{4}\u{b}queue_subscribe\0\u{3}queue_subscribed\0\u{3}queue_unsubscribe\0\u{4}\u{8}campaign_request\0\u{3}campaign_info\0\u{3}contact_request\0\u{3}contact_batch\0\u{3}attempt_report\0\u{3}attempt_report_ack\0\u{3}attempt_return\0\u{3}attempt_return_ack\0\u{3}inbound_route_request\0\u{3}inbound_route\0\u{3}directory_subscribe\0\u{3}agent_directory\0\u{3}agent_authenticate\0\u{3}agent_authenticated\0\u{3}disposition_report\0\u{3}disposition_report_ack\0\u{4}\u{5}agent_request\0\u{3}agent_request_answer\0\u{3}reservation_confirm\0\u{3}reservation_release\0\u{3}reservation_cancel\0\u{3}grant_revoked\0\u{3}queue_picture\0\u{3}call_ended\0\u{3}hangup_request\0\u{3}reservation_ack\0\u{4}\u{15}agent_login\0\u{3}agent_logged_in\0\u{3}agent_set_ready\0\u{3}agent_set_not_ready\0\u{3}agent_status\0\u{3}agent_offer\0\u{3}agent_offer_answer\0\u{3}agent_call\0\u{3}agent_hangup\0\u{3}agent_extend_wrap_up\0\u{3}agent_disposition\0\u{3}agent_logout\0\u{3}agent_ack\0\u{3}agent_offer_withdrawn\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2628,6 +2825,58 @@ nonisolated extension Dialer_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
         if let v = v {
           if hadOneofValue {try decoder.handleConflictingOneOf()}
           self.message = .attemptReportAck(v)
+        }
+      }()
+      case 56: try {
+        var v: Dialer_V1_AttemptReturn?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .attemptReturn(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .attemptReturn(v)
+        }
+      }()
+      case 57: try {
+        var v: Dialer_V1_AttemptReturnAck?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .attemptReturnAck(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .attemptReturnAck(v)
+        }
+      }()
+      case 58: try {
+        var v: Dialer_V1_InboundRouteRequest?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .inboundRouteRequest(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .inboundRouteRequest(v)
+        }
+      }()
+      case 59: try {
+        var v: Dialer_V1_InboundRoute?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .inboundRoute(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .inboundRoute(v)
         }
       }()
       case 60: try {
@@ -3129,6 +3378,22 @@ nonisolated extension Dialer_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
     case .attemptReportAck?: try {
       guard case .attemptReportAck(let v)? = self.message else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 55)
+    }()
+    case .attemptReturn?: try {
+      guard case .attemptReturn(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 56)
+    }()
+    case .attemptReturnAck?: try {
+      guard case .attemptReturnAck(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 57)
+    }()
+    case .inboundRouteRequest?: try {
+      guard case .inboundRouteRequest(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 58)
+    }()
+    case .inboundRoute?: try {
+      guard case .inboundRoute(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 59)
     }()
     case .directorySubscribe?: try {
       guard case .directorySubscribe(let v)? = self.message else { preconditionFailure() }
@@ -4432,6 +4697,178 @@ nonisolated extension Dialer_V1_AttemptReportAck: SwiftProtobuf.Message, SwiftPr
   }
 }
 
+nonisolated extension Dialer_V1_AttemptReturn: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AttemptReturn"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lease\0\u{1}attempt\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._lease) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.attempt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lease {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.attempt.isEmpty {
+      try visitor.visitSingularStringField(value: self.attempt, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AttemptReturn, rhs: Dialer_V1_AttemptReturn) -> Bool {
+    if lhs._lease != rhs._lease {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AttemptReturnAck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AttemptReturnAck"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attempt\0\u{1}returned\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.attempt) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.returned) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.attempt.isEmpty {
+      try visitor.visitSingularStringField(value: self.attempt, fieldNumber: 1)
+    }
+    if self.returned != false {
+      try visitor.visitSingularBoolField(value: self.returned, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AttemptReturnAck, rhs: Dialer_V1_AttemptReturnAck) -> Bool {
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.returned != rhs.returned {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_InboundRouteRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".InboundRouteRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lease\0\u{1}caller\0\u{1}did\0\u{1}hotline\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._lease) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.caller) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.did) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.hotline) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lease {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.caller.isEmpty {
+      try visitor.visitSingularStringField(value: self.caller, fieldNumber: 2)
+    }
+    if !self.did.isEmpty {
+      try visitor.visitSingularStringField(value: self.did, fieldNumber: 3)
+    }
+    if self.hotline != false {
+      try visitor.visitSingularBoolField(value: self.hotline, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_InboundRouteRequest, rhs: Dialer_V1_InboundRouteRequest) -> Bool {
+    if lhs._lease != rhs._lease {return false}
+    if lhs.caller != rhs.caller {return false}
+    if lhs.did != rhs.did {return false}
+    if lhs.hotline != rhs.hotline {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_InboundRoute: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".InboundRoute"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}queue\0\u{1}campaign\0\u{1}attempt\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.queue) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.campaign) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._attempt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    }
+    if !self.queue.isEmpty {
+      try visitor.visitSingularStringField(value: self.queue, fieldNumber: 2)
+    }
+    if !self.campaign.isEmpty {
+      try visitor.visitSingularStringField(value: self.campaign, fieldNumber: 3)
+    }
+    try { if let v = self._attempt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_InboundRoute, rhs: Dialer_V1_InboundRoute) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.queue != rhs.queue {return false}
+    if lhs.campaign != rhs.campaign {return false}
+    if lhs._attempt != rhs._attempt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Dialer_V1_DirectorySubscribe: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DirectorySubscribe"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
@@ -4787,7 +5224,7 @@ nonisolated extension Dialer_V1_ContactCard: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Dialer_V1_AgentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AgentRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lease\0\u{1}request\0\u{1}kind\0\u{3}named_agent\0\u{3}deadline_ms\0\u{1}contact\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lease\0\u{1}request\0\u{1}kind\0\u{3}named_agent\0\u{3}deadline_ms\0\u{1}contact\0\u{3}serving_queue\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4801,6 +5238,7 @@ nonisolated extension Dialer_V1_AgentRequest: SwiftProtobuf.Message, SwiftProtob
       case 4: try { try decoder.decodeSingularStringField(value: &self.namedAgent) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.deadlineMs) }()
       case 6: try { try decoder.decodeSingularMessageField(value: &self._contact) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.servingQueue) }()
       default: break
       }
     }
@@ -4829,6 +5267,9 @@ nonisolated extension Dialer_V1_AgentRequest: SwiftProtobuf.Message, SwiftProtob
     try { if let v = self._contact {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
     } }()
+    if !self.servingQueue.isEmpty {
+      try visitor.visitSingularStringField(value: self.servingQueue, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4839,6 +5280,7 @@ nonisolated extension Dialer_V1_AgentRequest: SwiftProtobuf.Message, SwiftProtob
     if lhs.namedAgent != rhs.namedAgent {return false}
     if lhs.deadlineMs != rhs.deadlineMs {return false}
     if lhs._contact != rhs._contact {return false}
+    if lhs.servingQueue != rhs.servingQueue {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

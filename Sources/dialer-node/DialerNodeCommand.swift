@@ -25,6 +25,13 @@ struct DialerNodeCommand: AsyncParsableCommand {
         }
         let config = try options.load(role: "node", nodeID: id)
         guard let node = config.node(id: id) else { throw ValidationError("node \(id) is not configured") }
+        // A population file that cannot be used stops the node before it joins: better than a
+        // node that joins and never dials.
+        do {
+            _ = try NodeProcess.trunkPopulation(config: config, node: node)
+        } catch {
+            throw ValidationError("cluster.trunk_population: \(error)")
+        }
         let registry = ProcessBootstrap.bootstrap(logLevel: config.cluster.logLevel)
         var logger = Logger(label: "dialer.node")
         logger[metadataKey: "member"] = "\(id)"

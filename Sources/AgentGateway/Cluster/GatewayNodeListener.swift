@@ -84,6 +84,10 @@ struct GatewayNodeListener: Sendable {
         guard !message.request.isEmpty else { return refuse("request is required") }
         guard !message.lease.queue.isEmpty else { return refuse("lease.queue is required") }
         guard let kind = message.kind.domain else { return refuse("kind is required") }
+        guard message.servingQueue.isEmpty || kind == .inboundCall else {
+            return refuse("serving_queue is for inbound calls only")
+        }
+        guard message.servingQueue.utf8.count <= 128 else { return refuse("serving_queue must be at most 128 bytes") }
         let request = ReservationRequest(
             id: RequestID(message.request),
             queue: QueueID(message.lease.queue),
@@ -91,7 +95,8 @@ struct GatewayNodeListener: Sendable {
             node: node,
             kind: kind,
             namedAgent: message.namedAgent.isEmpty ? nil : AgentID(message.namedAgent),
-            deadline: clock.now() + .wireMilliseconds(message.deadlineMs))
+            deadline: clock.now() + .wireMilliseconds(message.deadlineMs),
+            servingQueue: message.servingQueue.isEmpty ? nil : QueueID(message.servingQueue))
         do {
             try await reservations.request(
                 request, contact: message.hasContact ? message.contact : nil, connection: connection)

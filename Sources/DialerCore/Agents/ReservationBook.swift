@@ -127,7 +127,7 @@ public struct ReservationBook: Sendable, Equatable {
     /// Index of available agents, kept in step with `agents` by `store(_:)`.
     private var availableAgents: Set<AgentID> = []
     private var records: [RequestID: RequestRecord] = [:]
-    /// Pending (not offered) requests per queue, oldest first.
+    /// Pending (not offered) requests per queue whose agents may take them, oldest first.
     private var pendingByQueue: [QueueID: [RequestID]] = [:]
     private var owners: [QueueID: QueueOwner] = [:]
     private var wrapUpTimers: [AgentID: BookTimer] = [:]
@@ -778,7 +778,7 @@ extension ReservationBook {
     /// Puts a pending record in its queue's list, keeping arrival order (a skipped preview
     /// request comes back at its original age).
     private mutating func insertPending(_ record: RequestRecord) {
-        var list = pendingByQueue[record.request.queue, default: []]
+        var list = pendingByQueue[record.request.agentQueue, default: []]
         var low = 0
         var high = list.count
         while low < high {
@@ -786,11 +786,11 @@ extension ReservationBook {
             if records[list[mid]]!.arrival < record.arrival { low = mid + 1 } else { high = mid }
         }
         list.insert(record.request.id, at: low)
-        pendingByQueue[record.request.queue] = list
+        pendingByQueue[record.request.agentQueue] = list
     }
 
     private mutating func removePending(_ record: RequestRecord) {
-        let queue = record.request.queue
+        let queue = record.request.agentQueue
         guard var list = pendingByQueue[queue], let index = list.firstIndex(of: record.request.id) else { return }
         list.remove(at: index)
         pendingByQueue[queue] = list.isEmpty ? nil : list
@@ -902,7 +902,7 @@ extension ReservationBook {
         var best: (since: Moment, agent: AgentID)?
         for agent in availableAgents {
             guard let session = agents[agent], let since = session.availableSince,
-                session.skills.serves(request.queue),
+                session.skills.serves(request.agentQueue),
                 request.namedAgent == nil || request.namedAgent == agent,
                 !record.skipped.contains(agent)
             else { continue }

@@ -37,6 +37,13 @@ public struct ReservationRequest: Hashable, Sendable {
     public var namedAgent: AgentID?
     /// When the node stops waiting: a request still unanswered then is answered `.timedOut`.
     public var deadline: Moment
+    /// An inbound call routed to another queue (a customer calling back a campaign): that
+    /// queue's agents take it, at their rank for it. The request stays fenced by `queue`, the
+    /// queue of the number called, which the node owns.
+    public var servingQueue: QueueID?
+
+    /// The queue whose agents may take the request, and whose rank orders it.
+    public var agentQueue: QueueID { servingQueue ?? queue }
 
     public init(
         id: RequestID,
@@ -45,8 +52,10 @@ public struct ReservationRequest: Hashable, Sendable {
         node: MemberID,
         kind: RequestKind,
         namedAgent: AgentID? = nil,
-        deadline: Moment
+        deadline: Moment,
+        servingQueue: QueueID? = nil
     ) {
+        self.servingQueue = servingQueue
         self.id = id
         self.queue = queue
         self.epoch = epoch

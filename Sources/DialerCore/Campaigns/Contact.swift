@@ -247,6 +247,28 @@ extension Contact {
         updatedAt = now
     }
 
+    /// Takes back an attempt that was handed out but never dialed (its node lost the queue with
+    /// the contact still in its buffer): the contact is as it was before, as far as the feeder
+    /// and the attempt limit can tell.
+    ///
+    /// The attempt does not count; the contact is fresh again if it had no other attempt, and
+    /// otherwise due again since the hand-out (it was due then at the latest). `previous` is the
+    /// contact's attempt before this one, with when it started and its disposition, if any.
+    ///
+    /// - Returns: whether the contact was in `attempt`; if not, nothing changed.
+    @discardableResult
+    public mutating func returnAttempt(
+        _ attempt: AttemptID, handedOutAt: Date, previous: (attempt: AttemptID, at: Date, disposition: String?)?
+    ) -> Bool {
+        guard case .inAttempt(let open) = state, open == attempt else { return false }
+        attempts = max(0, attempts - 1)
+        state = attempts == 0 && callback == nil ? .fresh : .scheduled(at: handedOutAt)
+        lastAttempt = previous?.attempt
+        lastAttemptAt = previous?.at
+        lastDisposition = previous?.disposition
+        return true
+    }
+
     /// Applies the result of the contact's open attempt and schedules what comes next.
     ///
     /// Only the result of the attempt the contact is in applies, once: a repeated result, or a

@@ -89,6 +89,11 @@ public protocol Trunk: Sendable {
     /// Calls arriving on the trunk's numbers, in order of arrival. Read it from one task.
     var inboundCalls: AsyncStream<InboundCall> { get }
 
+    /// Says which numbers' calls the carrier delivers to this node from now on (`nil`: all of
+    /// them, the default). A SIP trunk registers them; a node takes the numbers of the queues it
+    /// owns, so that with several nodes each call reaches one node, the one owning its queue.
+    func receiveCalls(to numbers: Set<String>?) async
+
     /// Answers an inbound call.
     func accept(_ call: CallID) async throws(TrunkError)
 

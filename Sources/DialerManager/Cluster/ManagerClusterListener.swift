@@ -141,7 +141,7 @@ public struct ManagerClusterListener: Sendable {
                 case .leaving:
                     guard let registration else { return }
                     await coordinator.leaving(member, connection: registration)
-                case .campaignRequest, .contactRequest, .attemptReport:
+                case .campaignRequest, .contactRequest, .attemptReport, .attemptReturn, .inboundRouteRequest:
                     guard hasFeeder, let registration, link.peer.role == .node else {
                         link.close(with: .unexpectedMessage, "\(envelope.kindName) needs a registered node")
                         return

@@ -33,6 +33,7 @@ public struct ManagerFeeder: Sendable {
     private let reportsRefused = Counter(
         label: "dialer_manager_attempt_reports_total", dimensions: [("result", "refused")])
     private let fencedRequests = Counter(label: "dialer_manager_feeder_fenced_total")
+    private let attemptsReturned = Counter(label: "dialer_manager_attempts_returned_total")
     private let lostNodeSweeps = Counter(label: "dialer_manager_lost_node_sweeps_total")
     private let attemptsClosedUnknown = Counter(label: "dialer_manager_lost_node_attempts_closed_total")
 
@@ -78,6 +79,10 @@ public struct ManagerFeeder: Sendable {
             result = await contactBatch(request, from: node, connection: connection)
         case .attemptReport(let report):
             result = await attemptReport(report, from: node)
+        case .attemptReturn(let request):
+            result = await attemptReturn(request, from: node)
+        case .inboundRouteRequest(let request):
+            result = await inboundRoute(request, from: node, connection: connection)
         default:
             return nil
         }
@@ -198,6 +203,91 @@ public struct ManagerFeeder: Sendable {
             return .failure(refusal)
         } catch {
             reportsRefused.increment()
+            return .failure(storeFailure(error))
+        }
+    }
+
+    /// Takes back an attempt that was never dialed. Fenced, as a report is, by the attempt: it
+    /// must have been handed to this node under the lease's epoch.
+    func attemptReturn(_ request: Dialer_V1_AttemptReturn, from node: MemberID) async
+        -> Result<Envelope.OneOf_Message, Refusal>
+    {
+        do {
+            let lease = try Self.lease(request.hasLease ? request.lease : nil)
+            guard !request.attempt.isEmpty, request.attempt.utf8.count <= 128 else {
+                throw Refusal(.invalidArgument, "attempt must be 1 to 128 bytes")
+            }
+            let attempt = AttemptID(request.attempt)
+            var ack = Dialer_V1_AttemptReturnAck()
+            ack.attempt = request.attempt
+            switch try await store.returnAttempt(attempt, node: node, epoch: lease.epoch, now: wallTime.now()) {
+            case .returned:
+                attemptsReturned.increment()
+                ack.returned = true
+            case .notHeld, .alreadyClosed:
+                ack.returned = false
+            case .heldElsewhere:
+                throw Refusal(
+                    .unknownRequest, "attempt \(attempt) was not handed to this node under epoch \(lease.epoch)")
+            }
+            return .success(.attemptReturnAck(ack))
+        } catch let refusal as Refusal {
+            return .failure(refusal)
+        } catch {
+            return .failure(storeFailure(error))
+        }
+    }
+
+    /// Routes an inbound call that arrived on a number of the leased queue: to the campaign the
+    /// caller is an open contact of, else to the queue's campaign when the number is a hotline,
+    /// else to the queue itself.
+    func inboundRoute(_ request: Dialer_V1_InboundRouteRequest, from node: MemberID, connection: UInt64) async
+        -> Result<Envelope.OneOf_Message, Refusal>
+    {
+        do {
+            let lease = try Self.lease(request.hasLease ? request.lease : nil)
+            let digits = request.caller.utf8.dropFirst()
+            guard request.caller.hasPrefix("+"), (8...15).contains(digits.count),
+                digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+            else {
+                throw Refusal(.invalidArgument, "caller must be an E.164 number (+ then 8 to 15 digits)")
+            }
+            let fence = await coordinator.feederFence(node, connection: connection, lease: lease)
+            if case .refused(let code, let message) = fence {
+                fencedRequests.increment()
+                throw Refusal(code, message)
+            }
+            var hotline: CampaignID?
+            if request.hotline {
+                guard let campaign = try await store.campaign(dialing: lease.queue) else {
+                    throw Refusal(.notFound, "no campaign dials queue \(lease.queue), so it has no hotline")
+                }
+                hotline = campaign.id
+            }
+            let routing = try await store.routeInboundCall(
+                from: request.caller, hotline: hotline, node: node, epoch: lease.epoch, now: wallTime.now())
+            var route = Dialer_V1_InboundRoute()
+            switch routing {
+            case .openContact(let campaign, let handOut, _), .hotline(let campaign, let handOut, _):
+                if case .openContact = routing {
+                    route.kind = .inboundRouteCallback
+                } else {
+                    route.kind = .inboundRouteHotline
+                }
+                route.queue = campaign.queue.rawValue
+                route.campaign = campaign.id.rawValue
+                if let handOut {
+                    route.attempt = Dialer_V1_AttemptHandOut(attempt: handOut.attempt, contact: handOut.contact)
+                    handedOut.increment()
+                }
+            case .service:
+                route.kind = .inboundRouteService
+                route.queue = lease.queue.rawValue
+            }
+            return .success(.inboundRoute(route))
+        } catch let refusal as Refusal {
+            return .failure(refusal)
+        } catch {
             return .failure(storeFailure(error))
         }
     }

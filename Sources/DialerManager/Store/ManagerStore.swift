@@ -193,6 +193,16 @@ public protocol ManagerStore: Sendable {
     /// Closes every open attempt of a lost node as ``AttemptOutcome/unknown``: each contact is
     /// retried after the retry interval, never at once. Returns the attempts closed, by id.
     func closeAttemptsOfLostNode(_ node: MemberID, now: Date) async throws -> [AttemptID]
+    /// Routes an inbound call from `caller` (E.164): to the outbound campaign the caller is an
+    /// open contact of, else to the `hotline` campaign (creating the contact), else to the line's
+    /// service queue. A campaign routing opens an attempt on the contact, handed to `node` under
+    /// `epoch` (the lease of the queue the call arrived on), when the contact is not in one.
+    func routeInboundCall(from caller: String, hotline: CampaignID?, node: MemberID, epoch: Epoch, now: Date)
+        async throws -> InboundRouting
+    /// Takes back an attempt `node` was handed under `epoch` and never dialed
+    /// (``Contact/returnAttempt(_:handedOutAt:previous:)``); idempotent.
+    func returnAttempt(_ attempt: AttemptID, node: MemberID, epoch: Epoch, now: Date) async throws
+        -> AttemptReturnResult
     /// The attempt with this id, open or closed.
     func attempt(_ id: AttemptID) async throws -> AttemptRecord?
     /// The attempts without a result, oldest first; of one campaign when given.

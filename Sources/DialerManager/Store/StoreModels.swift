@@ -164,6 +164,32 @@ public struct AttemptReset: Hashable, Sendable, Codable {
 
 /// A contact handed to a node: the attempt to report results under, and the contact as handed
 /// out (in the attempt, its counter already counting it).
+/// Where the manager routes an inbound call (DOMAIN.md, "Inbound and blending"), in order of
+/// precedence.
+public enum InboundRouting: Hashable, Sendable {
+    /// The caller is an open contact of an outbound campaign: the call goes to that campaign's
+    /// queue, recorded as an attempt on the contact (`handOut`, `nil` when the contact is being
+    /// dialed right now and so cannot take a second attempt).
+    case openContact(campaign: Campaign, handOut: AttemptHandOut?, contact: Contact)
+    /// The number called is a campaign's hotline: the caller became (or already was) a contact of
+    /// it; `handOut` is `nil` when the caller's contact there is closed.
+    case hotline(campaign: Campaign, handOut: AttemptHandOut?, contact: Contact)
+    /// A plain service call: the line's own queue.
+    case service
+}
+
+/// What handing back an undialed attempt did.
+public enum AttemptReturnResult: Hashable, Sendable {
+    /// The contact is as it was before the hand-out, and the attempt is gone.
+    case returned
+    /// No such attempt (never handed out, or already returned).
+    case notHeld
+    /// The attempt was handed to another node or under another epoch: nothing changed.
+    case heldElsewhere
+    /// The attempt already has a result (a report, or the sweep of a lost node): nothing changed.
+    case alreadyClosed
+}
+
 public struct AttemptHandOut: Hashable, Sendable {
     /// The attempt's unique id.
     public var attempt: AttemptID

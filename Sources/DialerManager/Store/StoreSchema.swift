@@ -22,12 +22,16 @@ enum StoreSchema {
         migrator.registerMigration("v6: agents, teams") { db in
             try db.execute(sql: agentsAndTeams)
         }
+        migrator.registerMigration("v7: contacts by number") { db in
+            // An inbound call looks up its caller among every campaign's open contacts.
+            try db.execute(sql: "CREATE INDEX contact_phone ON contact (phone)")
+        }
     }
 
     /// The names of the migrations after v1, in order.
     static let migrationNames = [
         "v2: lists, campaigns, contacts", "v3: attempts", "v4: import jobs", "v5: do not call, dispositions",
-        "v6: agents, teams",
+        "v6: agents, teams", "v7: contacts by number",
     ]
 
     private static let listsCampaignsContacts = """

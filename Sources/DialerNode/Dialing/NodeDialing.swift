@@ -171,8 +171,7 @@ struct FeedContactSource: ContactSource {
     }
 
     func giveBack(_ target: DialTarget, queue: QueueID, epoch: Epoch) async {
-        // The feeder has no hand-back yet: the attempt stays open at the manager until this
-        // node is declared lost, then it is retried after the retry interval.
+        await feed.giveBack(target.attempt, lease: lease)
     }
 }
 

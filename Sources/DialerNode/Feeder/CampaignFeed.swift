@@ -57,8 +57,21 @@ public actor CampaignFeed {
         public var settingsChanged: Bool
     }
 
+    /// What the outbox delivers about an attempt: its result, or that it is given back undialed.
+    private enum Delivery: Equatable {
+        case report(Dialer_V1_AttemptReport)
+        case giveBack(Dialer_V1_AttemptReturn)
+
+        var message: Envelope.OneOf_Message {
+            switch self {
+            case .report(let report): .attemptReport(report)
+            case .giveBack(let giveBack): .attemptReturn(giveBack)
+            }
+        }
+    }
+
     private struct Outgoing {
-        var report: Dialer_V1_AttemptReport
+        var delivery: Delivery
         /// The connection it was last sent on, while its answer is awaited.
         var inFlightOn: UInt64?
     }
@@ -149,14 +162,7 @@ public actor CampaignFeed {
             campaigns[lease.queue]?.stale = true
             settingsChanged = true
         }
-        let attempts = batch.attempts.map { wire in
-            HandedOutAttempt(
-                attempt: AttemptID(wire.attempt), contact: ContactID(wire.contact), phone: wire.phone,
-                callerID: wire.callerID.isEmpty ? nil : wire.callerID,
-                timeZone: wire.timeZone.isEmpty ? nil : wire.timeZone, fields: wire.fields,
-                privateAgent: wire.privateAgent.isEmpty ? nil : AgentID(wire.privateAgent),
-                attemptNumber: Int(wire.attemptNumber), priority: Int(wire.priority), lease: lease)
-        }
+        let attempts = batch.attempts.map { Self.handedOut($0, lease: lease) }
         return Batch(attempts: attempts, dialingAllowed: batch.dialingAllowed, settingsChanged: settingsChanged)
     }
 
@@ -192,8 +198,73 @@ public actor CampaignFeed {
     /// Reports how an attempt ended. It is kept until the manager acknowledges it and sent again
     /// after a timeout or a reconnection; a report of an attempt already reported replaces it.
     public func report(_ result: AttemptResult, lease: HeldLease) {
-        outbox[result.attempt] = Outgoing(report: Dialer_V1_AttemptReport(result, lease: lease))
+        outbox[result.attempt] = Outgoing(delivery: .report(Dialer_V1_AttemptReport(result, lease: lease)))
         flush()
+    }
+
+    /// Gives back an attempt that was handed out and never dialed: the manager makes its contact
+    /// as it was before. Delivered like a report (kept until acknowledged, sent again after a
+    /// reconnection), and not fenced by the queue's current lease: the node may have just lost it.
+    public func giveBack(_ attempt: AttemptID, lease: HeldLease) {
+        var message = Dialer_V1_AttemptReturn()
+        message.lease = Dialer_V1_QueueLease(lease)
+        message.attempt = attempt.rawValue
+        outbox[attempt] = Outgoing(delivery: .giveBack(message))
+        flush()
+    }
+
+    /// Where an inbound call from `caller` to `did`, a number of `lease`'s queue, goes; opens an
+    /// attempt when the call is a campaign's (the caller is an open contact, or `hotline`).
+    public func inboundRoute(for lease: HeldLease, caller: String, did: String, hotline: Bool)
+        async throws(CampaignFeedError) -> InboundRoute
+    {
+        var request = Dialer_V1_InboundRouteRequest()
+        request.lease = Dialer_V1_QueueLease(lease)
+        request.caller = caller
+        request.did = did
+        request.hotline = hotline
+        let reply = try await ask(.inboundRouteRequest(request), under: lease)
+        guard case .inboundRoute(let route) = reply else {
+            throw .unreadable("inbound_route_request answered with a \(reply)")
+        }
+        let kind: InboundRoute.Kind
+        switch route.kind {
+        case .inboundRouteCallback: kind = .callback
+        case .inboundRouteHotline: kind = .hotline
+        case .inboundRouteService: kind = .service
+        default: throw .unreadable("inbound_route has no kind")
+        }
+        let attempt = route.hasAttempt ? Self.handedOut(route.attempt, lease: lease) : nil
+        return InboundRoute(
+            kind: kind, queue: route.queue.isEmpty ? lease.queue : QueueID(route.queue),
+            campaign: route.campaign.isEmpty ? nil : CampaignID(route.campaign), attempt: attempt)
+    }
+
+    /// Where the manager sends an inbound call.
+    public struct InboundRoute: Sendable, Hashable {
+        public enum Kind: Sendable, Hashable {
+            /// The caller is an open contact of an outbound campaign.
+            case callback
+            /// The number called is a campaign's hotline.
+            case hotline
+            /// A plain service call.
+            case service
+        }
+        public var kind: Kind
+        /// The queue whose agents take the call.
+        public var queue: QueueID
+        public var campaign: CampaignID?
+        /// The attempt opened for the call, to report when it ends.
+        public var attempt: HandedOutAttempt?
+    }
+
+    static func handedOut(_ wire: Dialer_V1_AttemptHandOut, lease: HeldLease) -> HandedOutAttempt {
+        HandedOutAttempt(
+            attempt: AttemptID(wire.attempt), contact: ContactID(wire.contact), phone: wire.phone,
+            callerID: wire.callerID.isEmpty ? nil : wire.callerID,
+            timeZone: wire.timeZone.isEmpty ? nil : wire.timeZone, fields: wire.fields,
+            privateAgent: wire.privateAgent.isEmpty ? nil : AgentID(wire.privateAgent),
+            attemptNumber: Int(wire.attemptNumber), priority: Int(wire.priority), lease: lease)
     }
 
     /// Results not yet acknowledged by the manager.
@@ -205,28 +276,28 @@ public actor CampaignFeed {
         let current = connection
         for (id, outgoing) in outbox where outgoing.inFlightOn != current {
             outbox[id]?.inFlightOn = current
-            let (report, timeout) = (outgoing.report, requestTimeout)
+            let (delivery, timeout) = (outgoing.delivery, requestTimeout)
             Task {
                 let reply: Envelope?
                 var timedOut = false
                 do {
-                    reply = try await link.request(.attemptReport(report), timeout: timeout)
+                    reply = try await link.request(delivery.message, timeout: timeout)
                 } catch {
                     reply = nil
                     timedOut = error is RequestTimedOut
                 }
-                self.answered(id, report: report, on: current, reply: reply, timedOut: timedOut)
+                self.answered(id, delivery: delivery, on: current, reply: reply, timedOut: timedOut)
             }
         }
     }
 
     private func answered(
-        _ id: AttemptID, report: Dialer_V1_AttemptReport, on sent: UInt64, reply: Envelope?, timedOut: Bool
+        _ id: AttemptID, delivery: Delivery, on sent: UInt64, reply: Envelope?, timedOut: Bool
     ) {
         // A newer report of the same attempt replaced this one: its own answer counts.
-        guard outbox[id]?.report == report else { return }
+        guard outbox[id]?.delivery == delivery else { return }
         switch reply?.message {
-        case .attemptReportAck:
+        case .attemptReportAck, .attemptReturnAck:
             acknowledged.increment()
             outbox[id] = nil
         case .error(let error):

@@ -34,6 +34,8 @@ public actor GatewayReservations {
         public var namedAgent: AgentID?
         /// What the agent's desktop shows.
         public var contact: Dialer_V1_ContactCard?
+        /// An inbound call routed to another queue: that queue's agents take it.
+        public var servingQueue: QueueID?
 
         public init(
             queue: QueueID,
@@ -41,8 +43,10 @@ public actor GatewayReservations {
             kind: RequestKind,
             deadline: Duration,
             namedAgent: AgentID? = nil,
-            contact: Dialer_V1_ContactCard? = nil
+            contact: Dialer_V1_ContactCard? = nil,
+            servingQueue: QueueID? = nil
         ) {
+            self.servingQueue = servingQueue
             self.queue = queue
             self.epoch = epoch
             self.kind = kind
@@ -149,6 +153,7 @@ public actor GatewayReservations {
         message.namedAgent = request.namedAgent?.rawValue ?? ""
         message.deadlineMs = UInt32(clamping: request.deadline.totalMilliseconds)
         if let contact = request.contact { message.contact = contact }
+        if let serving = request.servingQueue { message.servingQueue = serving.rawValue }
         return await withCheckedContinuation { continuation in
             waiting[id] = continuation
             // The answer is matched by request id; an error the gateway sends instead (a request

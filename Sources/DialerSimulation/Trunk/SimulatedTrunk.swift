@@ -62,6 +62,8 @@ public actor SimulatedTrunk: Trunk {
         public var arrived = 0
         /// Inbound calls refused for lack of a channel.
         public var arrivalsRefused = 0
+        /// Inbound calls to numbers this trunk does not take now (another node's): not offered.
+        public var arrivalsElsewhere = 0
         /// Calls in progress now, outbound and inbound.
         public var activeCalls = 0
         /// The most calls in progress at once.
@@ -107,6 +109,8 @@ public actor SimulatedTrunk: Trunk {
     private var arrivedCount = 0
     private var timer: (deadline: Moment, task: Task<Void, Never>)?
     private var isClosed = false
+    /// The numbers whose calls are offered here; `nil`: every line's.
+    private var receivedNumbers: Set<String>?
 
     /// A trunk for `population`, keeping time on `clock` scaled by the population's time scale.
     ///
@@ -173,6 +177,11 @@ public actor SimulatedTrunk: Trunk {
         plan(id, fate: fate, request: request, at: now)
         armTimer()
         return OutboundCall(id: id, number: request.number, originatedAt: now, progress: stream)
+    }
+
+    public func receiveCalls(to numbers: Set<String>?) {
+        catchUp()
+        receivedNumbers = numbers
     }
 
     public func accept(_ call: CallID) throws(TrunkError) {
@@ -315,6 +324,12 @@ public actor SimulatedTrunk: Trunk {
         // The k-th caller of a line is the same person whether or not earlier ones got through.
         let fate = population.inboundFate(line: line, index: lines[index].arrivals)
         lines[index].arrivals += 1
+        // The line's callers call whichever node takes the number: the same stream of callers,
+        // so that which node has the number does not change who calls.
+        if let receivedNumbers, !receivedNumbers.contains(line.did) {
+            statistics.arrivalsElsewhere += 1
+            return
+        }
         guard calls.count < population.channels else {
             statistics.arrivalsRefused += 1
             observer?(.arrivalRefused(did: line.did, at: moment))
