@@ -17,6 +17,9 @@ public final class LocalTestCluster: Sendable {
         public var trunkTimeScale = 1
         /// PBKDF2 rounds for agent passwords: low, so that tests create agents quickly.
         public var passwordIterations = 1_000
+        /// The nodes' trunk population (JSON, see POPULATION.md), written beside the config;
+        /// `nil`: the built-in one.
+        public var trunkPopulationJSON: String?
 
         public init() {}
     }
@@ -28,7 +31,10 @@ public final class LocalTestCluster: Sendable {
     private let nodes: [String]
 
     /// Writes the configuration (manager, gateway, `nodes`, `queues`) to a new directory.
-    public init(nodes: [String], queues: [(id: String, kind: String)], timings: Timings = Timings()) throws {
+    public init(
+        nodes: [String], queues: [(id: String, kind: String)], dids: [String: [String]] = [:],
+        timings: Timings = Timings()
+    ) throws {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("dialer-cluster-\(UUID().uuidString.prefix(8))").path
         self.runDirectory = directory
@@ -62,6 +68,15 @@ public final class LocalTestCluster: Sendable {
         }
         for queue in queues {
             toml += "\n[[queue]]\nid = \"\(queue.id)\"\nkind = \"\(queue.kind)\"\n"
+            if let numbers = dids[queue.id] {
+                toml += "dids = [" + numbers.map { "\"\($0)\"" }.joined(separator: ", ") + "]\n"
+            }
+        }
+        if let population = timings.trunkPopulationJSON {
+            let path = directory + "/population.json"
+            try population.write(toFile: path, atomically: true, encoding: .utf8)
+            toml = toml.replacingOccurrences(
+                of: "[manager]\n", with: "trunk_population = \"\(path)\"\n\n[manager]\n")
         }
         self.configPath = directory + "/cluster.toml"
         try toml.write(toFile: configPath, atomically: true, encoding: .utf8)

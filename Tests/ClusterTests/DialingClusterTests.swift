@@ -84,18 +84,21 @@ struct DialingClusterTests {
         #expect((last.attemptsByOutcome["connected"] ?? 0) > 0)
     }
 
-    /// A predictive campaign with 20 synthetic agents on the gateway: calls are connected to
-    /// agents, who send their dispositions; every contact ends final with one attempt, and the
-    /// counts add up.
-    @Test func aPredictiveCampaignConnectsCallsToSyntheticAgents() async throws {
+    /// A predictive campaign of 2,000 contacts with 20 synthetic agents on the gateway: calls
+    /// are connected to agents, who send their dispositions; every contact ends final with one
+    /// attempt, and the counts add up. Then again with the node owning the campaign killed
+    /// mid-run: the other node carries on, the dead node's attempts close as `unknown`, and no
+    /// contact is dialed twice.
+    @Test(arguments: [false, true])
+    func aPredictiveCampaignConnectsCallsToSyntheticAgents(killingItsNode: Bool) async throws {
         var timings = LocalTestCluster.Timings()
-        timings.trunkTimeScale = 60
+        timings.trunkTimeScale = 120
         let cluster = try LocalTestCluster(
             nodes: ["node-1", "node-2"], queues: [("sales", "campaign")], timings: timings)
         var passed = false
         defer { if !passed { print(cluster.logs()) } }
         do {
-            try await runPredictive(cluster)
+            try await runPredictive(cluster, killingItsNode: killingItsNode)
             passed = true
         } catch {
             Issue.record("cluster test failed: \(error)")
@@ -103,8 +106,8 @@ struct DialingClusterTests {
         await cluster.shutdown(keepFiles: !passed)
     }
 
-    private func runPredictive(_ cluster: LocalTestCluster) async throws {
-        let contacts = 400
+    private func runPredictive(_ cluster: LocalTestCluster, killingItsNode: Bool) async throws {
+        let contacts = 2_000
         let agents = 20
         try await cluster.start()
         let api = cluster.manager
@@ -151,16 +154,30 @@ struct DialingClusterTests {
                     localID: $0.login, localRole: .agent, secret: ClusterSecret(secret),
                     heartbeatInterval: .milliseconds(200), missedHeartbeats: 4)
             },
-            clock: ScaledClock(base: SystemClock(), scale: 60)
+            clock: ScaledClock(base: SystemClock(), scale: 120)
         ) { _ in
-            await cluster.waitUntil(timeout: .seconds(150)) {
+            var killed: String?
+            if killingItsNode {
+                let started = await cluster.waitUntil(timeout: .seconds(60)) { try await report().attempts >= 400 }
+                guard started else { return (false, killed) }
+                killed = try? await cluster.table().queues.first { $0.id == "sales" }?.owner
+                if let killed { cluster.launcher.signal(killed, SIGKILL) }
+            }
+            let finished = await cluster.waitUntil(timeout: .seconds(240)) {
                 let now = try await report()
                 return now.contactsByState["final"] == contacts && now.openAttempts == 0
             }
+            return (finished, killed)
         }
         let last = try await report()
-        try #require(finished, "the campaign did not finish: \(last)")
+        try #require(finished.0, "the campaign did not finish: \(last)")
         print("predictive campaign finished: \(last); agents: \(summary.tally)")
+        if killingItsNode {
+            let killed = try #require(finished.1, "no owner to kill")
+            let survivor = try await cluster.table().queues.first { $0.id == "sales" }?.owner
+            #expect(survivor != nil && survivor != killed)
+            #expect((last.attemptsByOutcome["unknown"] ?? 0) >= 1, "the dead node's attempts close as unknown")
+        }
         #expect(summary.failures.isEmpty, "\(summary.failures)")
         #expect(last.attempts == contacts, "one attempt per contact")
         #expect(last.attemptsByOutcome.values.reduce(0, +) == last.attempts)

@@ -31,6 +31,24 @@ struct ReservationBookMatchingTests: ReservationFixtures {
         #expect(book.heldRequest(RequestID("r1"))?.status == .pending)
     }
 
+    @Test func anInboundCallRoutedToACampaignIsTakenByThatCampaignsAgentsOnly() throws {
+        // Alice serves only campaign A, Bob only the inbound line: a caller of campaign A who
+        // rang the line is fenced by the line's queue but goes to Alice, now or when she frees.
+        var book = try bookWithReadyAgents([(bob, 1)], skills: AgentSkills([inbound: 1]))
+        _ = try book.logIn(alice, skills: AgentSkills([campaignA: 1]), now: at(0))
+        var request = makeRequest("callback", queue: inbound, kind: .inboundCall)
+        request.servingQueue = campaignA
+        #expect(try book.request(request, now: at(10)).grants.isEmpty)
+        #expect(book.heldRequest(RequestID("callback"))?.status == .pending)
+        let ready = try book.makeReady(alice, now: at(11))
+        #expect(ready.grants.map(\.agent) == [alice])
+        #expect(ready.grants.first?.queue == inbound)
+        // Fenced by the line's queue: a newer epoch of the line's queue takes it back.
+        var stale = makeRequest("stale", queue: inbound, epoch: 0, kind: .inboundCall)
+        stale.servingQueue = campaignA
+        #expect(try book.request(stale, now: at(12)).rejections.map(\.0) == [RequestID("stale")])
+    }
+
     @Test func aRequestWithNoAgentWaitsThenTimesOut() throws {
         var book = try bookWithReadyAgents([])
         let actions = try book.request(makeRequest("r1", deadline: 30), now: at(10))
