@@ -87,7 +87,21 @@ public enum CallerIDSelection {
         usedToday: [String: Int] = [:],
         rotationCursor: Int = 0
     ) -> (number: String, poolIndex: Int?)? {
-        if let own = contact.callerID, !own.isEmpty { return (own, nil) }
+        choose(
+            calling: contact.phoneNumber, ownCallerID: contact.callerID, settings: settings, usedToday: usedToday,
+            rotationCursor: rotationCursor)
+    }
+
+    /// The number to present when calling `phoneNumber`, whose contact has `ownCallerID`; see
+    /// ``choose(for:settings:usedToday:rotationCursor:)``.
+    public static func choose(
+        calling phoneNumber: String,
+        ownCallerID: String?,
+        settings: CallerIDSettings,
+        usedToday: [String: Int] = [:],
+        rotationCursor: Int = 0
+    ) -> (number: String, poolIndex: Int?)? {
+        if let own = ownCallerID, !own.isEmpty { return (own, nil) }
         func uses(_ index: Int) -> Int { usedToday[settings.pool[index].number, default: 0] }
         let usable = settings.pool.indices.filter { index in
             guard let cap = settings.dailyCapPerNumber else { return true }
@@ -96,7 +110,7 @@ public enum CallerIDSelection {
         // Local presence: the longest matching prefix is the most local number; among equally
         // local numbers the least used today wears them evenly.
         let local = usable.compactMap { index -> (index: Int, length: Int)? in
-            let lengths = settings.pool[index].localPrefixes.filter { contact.phoneNumber.hasPrefix($0) }.map(\.count)
+            let lengths = settings.pool[index].localPrefixes.filter { phoneNumber.hasPrefix($0) }.map(\.count)
             return lengths.max().map { (index, $0) }
         }
         if let best = local.min(by: { lhs, rhs in

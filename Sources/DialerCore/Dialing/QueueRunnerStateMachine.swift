@@ -183,6 +183,11 @@ public struct QueueRunnerStateMachine: Sendable {
     private var recentAttempts: Deque<Moment> = []
     private var nextRequestNumber: UInt64 = 0
     private var measured = MeasuredCalls()
+    /// Calls per pooled caller ID since `callerIDDayStart`, for the pool's daily cap.
+    private var callerIDUsedToday: [String: Int] = [:]
+    private var callerIDDayStart: Moment?
+    /// The pool index round-robin tries next.
+    private var callerIDRotationCursor = 0
     private var abandonWindow: AbandonWindow
     private var lastDecision: PacingDecision?
 
@@ -422,7 +427,7 @@ public struct QueueRunnerStateMachine: Sendable {
     private mutating func originate(
         _ target: DialTarget, reservation: RequestID?, now: Moment, into actions: inout [QueueRunnerAction]
     ) {
-        let callerID = chooseCallerID(for: target)
+        let callerID = chooseCallerID(for: target, now: now)
         calls[target.attempt] = Call(
             target: target, callerID: callerID, dialedAt: now, stage: .dialing, reservation: reservation)
         if let reservation { reservations[reservation]?.lines.insert(target.attempt) }
@@ -437,9 +442,26 @@ public struct QueueRunnerStateMachine: Sendable {
                     detectsMachines: settings.answeringMachine != .off)))
     }
 
-    private func chooseCallerID(for target: DialTarget) -> String? {
-        if let own = target.callerID, !own.isEmpty { return own }
-        return settings.callerID.defaultNumber ?? settings.callerID.pool.first?.number
+    /// The contact's own number, else a pooled one (local presence, then rotation, under the
+    /// daily cap), else the campaign's (``CallerIDSelection``). "Today" is the runner's day: 24
+    /// hours of its clock from its first call, counted on this node only.
+    private mutating func chooseCallerID(for target: DialTarget, now: Moment) -> String? {
+        if let start = callerIDDayStart, now - start >= .seconds(86_400) {
+            callerIDUsedToday = [:]
+            callerIDDayStart = now
+        } else if callerIDDayStart == nil {
+            callerIDDayStart = now
+        }
+        guard
+            let choice = CallerIDSelection.choose(
+                calling: target.phone, ownCallerID: target.callerID, settings: settings.callerID,
+                usedToday: callerIDUsedToday, rotationCursor: callerIDRotationCursor)
+        else { return nil }
+        if let index = choice.poolIndex {
+            callerIDUsedToday[choice.number, default: 0] += 1
+            callerIDRotationCursor = index + 1
+        }
+        return choice.number
     }
 
     // MARK: - Calls

@@ -236,6 +236,29 @@ struct QueueRunnerStateMachineTests {
         #expect(callerIDs == ["+443000000000", "+442000000000"])
     }
 
+    @Test func pooledCallerIDsArePresentedLocalFirstThenInTurnUnderTheDailyCap() {
+        var settings = CampaignSettings(mode: .power)
+        settings.callerID = CallerIDSettings(
+            defaultNumber: "+442000000000",
+            pool: [
+                PooledCallerID(number: "+441110000000", localPrefixes: ["+44207000003"]),
+                PooledCallerID(number: "+441110000001"), PooledCallerID(number: "+441110000002"),
+            ],
+            rotation: .roundRobin, dailyCapPerNumber: 2)
+        var runner = ScriptedRunner(settings, contactBuffer: 10)
+        runner.send(.leaseHeld(Epoch(1)))
+        runner.send(.contactsArrived(ScriptedRunner.targets(7), exhausted: true))
+        let actions = runner.send(.agentsChanged(ScriptedRunner.agents(available: 7)))
+        let callerIDs = actions.compactMap { if case .originate(_, let request) = $0 { request.callerID } else { nil } }
+        // In turn from the first; contact 3 gets its local number; each number twice at most;
+        // then the campaign's own.
+        #expect(
+            callerIDs == [
+                "+441110000000", "+441110000001", "+441110000000", "+441110000001", "+441110000002",
+                "+441110000002", "+442000000000",
+            ])
+    }
+
     @Test func agentlessDialsItsPortsAndPlaysTheCampaignMessage() throws {
         var runner = ScriptedRunner(CampaignSettings(mode: .agentless, ivrPorts: 2))
         runner.send(.leaseHeld(Epoch(1)))
