@@ -1,0 +1,8 @@
+import ArgumentParser
+import DialerLoad
+
+/// Micro-benchmarks placeholder (filled in below).
+@main
+struct DialerBench: AsyncParsableCommand {
+    func run() async throws {}
+}
