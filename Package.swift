@@ -237,7 +237,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "DialerLoadTests", dependencies: ["DialerLoad", "DialerCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DialerLoadTests", dependencies: ["DialerLoad", "DialerCore", "DialerProtocol"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "DialerSimulationTests", dependencies: ["DialerSimulation", "DialerCore"],
             swiftSettings: swiftSettings),

@@ -1,3 +1,4 @@
+import DialerProtocol
 import Foundation
 import Testing
 
@@ -128,5 +129,27 @@ struct LoadMeasurementTests {
         #expect(tracker.grants == 2, "the entry from before the first read is not the run's")
         #expect(tracker.grantToConfirm.totalCount == 1)
         #expect(tracker.grantToConfirm.valueAtPercentile(50) == 3000)
+    }
+}
+
+@Suite("Micro-benchmarks run (figures are not checked)")
+struct MicroBenchmarkTests {
+    @Test func theCodecBenchmarkMakesFramesOfTheAskedSize() throws {
+        let envelope = MicroBenchmarks.envelope(frameBytes: 500)
+        let payload: [UInt8] = try envelope.serializedBytes()
+        #expect(payload.count + 4 == 500)
+        let rows = try MicroBenchmarks.codec(count: 100)
+        #expect(rows.count == 2)
+    }
+
+    @Test func oneConnectionCarriesEveryFrame() async throws {
+        let rows = try await MicroBenchmarks.connection(count: 2_000, window: 500)
+        #expect(rows.map(\.operations) == [2_000, 2_000])
+    }
+
+    @Test func theBookCyclesAtEachSize() throws {
+        let rows = try MicroBenchmarks.reservationBook(agents: [3, 50], cycles: 500)
+        #expect(rows.map(\.operations) == [500, 500])
+        #expect(rows[0].ratioToBaseline == 1)
     }
 }
