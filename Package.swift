@@ -15,6 +15,8 @@ let package = Package(
         .executable(name: "agent-gateway", targets: ["agent-gateway"]),
         .executable(name: "dialerctl", targets: ["dialerctl"]),
         .executable(name: "dialer-sim", targets: ["dialer-sim"]),
+        .executable(name: "dialer-loadtest", targets: ["dialer-loadtest"]),
+        .executable(name: "dialer-bench", targets: ["dialer-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
@@ -29,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // Domain types and pure state machines: values in, actions out. No I/O.
@@ -130,6 +133,18 @@ let package = Package(
             exclude: ["Trunk/POPULATION.md"],
             swiftSettings: swiftSettings
         ),
+        // The demo, the load tester and the micro-benchmarks: a local cluster, campaign setup
+        // through the API, synthetic agents at work, measurements and reports.
+        .target(
+            name: "DialerLoad",
+            dependencies: [
+                "DialerCore", "DialerProtocol", "DialerTransport", "DialerRuntime", "DialerSimulation",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Tests only: manual clock, fixtures, the cluster test scope.
         .target(
             name: "DialerTestSupport",
@@ -169,7 +184,7 @@ let package = Package(
         .executableTarget(
             name: "dialerctl",
             dependencies: [
-                "DialerConfig", "DialerRuntime",
+                "DialerConfig", "DialerRuntime", "DialerLoad",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -205,6 +220,26 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "dialer-loadtest",
+            dependencies: [
+                "DialerLoad",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "dialer-bench",
+            dependencies: [
+                "DialerLoad",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DialerLoadTests", dependencies: ["DialerLoad", "DialerCore", "DialerProtocol"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "DialerSimulationTests", dependencies: ["DialerSimulation", "DialerCore"],
             swiftSettings: swiftSettings),
@@ -247,7 +282,7 @@ let package = Package(
             name: "ClusterTests",
             dependencies: [
                 "DialerTestSupport", "DialerProtocol", "DialerTransport", "DialerCore", "DialerRuntime", "DialerNode",
-                "DialerManager", "DialerSimulation",
+                "DialerManager", "DialerSimulation", "DialerLoad",
             ],
             swiftSettings: swiftSettings
         ),

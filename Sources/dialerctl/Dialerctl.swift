@@ -1,5 +1,6 @@
 import ArgumentParser
 import DialerConfig
+import DialerLoad
 import DialerRuntime
 import Foundation
 import Synchronization
@@ -15,7 +16,7 @@ struct Dialerctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dialerctl",
         abstract: "Operate a dialer cluster.",
-        subcommands: [Up.self, Status.self, Drain.self, Resume.self])
+        subcommands: [Demo.self, Up.self, Status.self, Drain.self, Resume.self])
 }
 
 /// Options that locate the manager's HTTP API.
@@ -46,6 +47,73 @@ struct ManagerLocation: ParsableArguments {
 }
 
 extension Dialerctl {
+    struct Demo: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start a local cluster, run a predictive campaign with synthetic agents, print a summary.")
+
+        @Option(name: .long, help: "Synthetic agents logged in.") var agents = 20
+        @Option(name: .long, help: "Contacts in the generated list.") var contacts = 2_000
+        @Option(
+            name: .long,
+            help: "Dialing mode: \(DialingMode.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var mode = "predictive"
+        @Option(name: .long, help: "Call seconds per wall second (trunk and agents).") var timeScale = 30
+        @Option(name: .long, help: "Dialing time in wall seconds.") var duration = 120.0
+        @Option(name: .long, help: "Dialer nodes.") var nodes = 2
+        @Option(name: .long, help: "Seed of the agents' behaviour.") var seed: UInt64 = 1
+        @Option(name: .long, help: "Run directory (config, logs, database); default: a new temporary one.")
+        var runDirectory: String?
+        @Option(name: .long, help: "Also write the summary as JSON to this file.") var summaryJSON: String?
+        @Flag(name: .long, help: "Keep the cluster running after the summary; Ctrl-C stops it.")
+        var keepRunning = false
+
+        func run() async throws {
+            var options = DialerLoad.Demo.Options()
+            guard let mode = DialingMode(rawValue: mode) else {
+                throw ValidationError(
+                    "--mode must be one of \(DialingMode.allCases.map(\.rawValue).joined(separator: ", ")) (is \(mode))"
+                )
+            }
+            guard duration > 0, duration.isFinite else { throw ValidationError("--duration must be above 0") }
+            options.agents = agents
+            options.contacts = contacts
+            options.mode = mode
+            options.timeScale = timeScale
+            options.duration = .milliseconds(Int64(duration * 1000))
+            options.nodes = nodes
+            options.seed = seed
+            options.runDirectory = runDirectory
+            options.summaryJSON = summaryJSON
+            options.keepRunning = keepRunning
+            do {
+                try options.validate()
+            } catch {
+                throw ValidationError(error.description)
+            }
+            let signals = SignalWatcher()
+            let demo = Task {
+                try await DialerLoad.Demo(options: options).run(
+                    output: { text in FileHandle.standardOutput.write(Data(text.utf8)) },
+                    waitForStop: {
+                        while signals.received == nil { try? await Task.sleep(for: .milliseconds(100)) }
+                    })
+            }
+            // Ctrl-C while the demo runs: cancel it; it stops the cluster on its way out.
+            let interrupt = Task {
+                while signals.received == nil && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
+                if signals.received != nil { demo.cancel() }
+            }
+            defer { interrupt.cancel() }
+            do {
+                _ = try await demo.value
+            } catch let error as DemoError {
+                throw CommandFailure(error.description)
+            } catch is CancellationError {
+                throw CommandFailure("interrupted")
+            }
+        }
+    }
+
     struct Up: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Start every process of a cluster file on this machine; Ctrl-C stops them all.")

@@ -58,8 +58,26 @@ public actor SyntheticAgent {
         self.observe = observe
     }
 
+    /// Application frames exchanged with the gateway; the handshake and heartbeats are not counted.
+    public struct FrameCount: Hashable, Sendable {
+        public var sent = 0
+        public var received = 0
+
+        public init(sent: Int = 0, received: Int = 0) {
+            self.sent = sent
+            self.received = received
+        }
+
+        /// Two counts added up.
+        public static func + (lhs: FrameCount, rhs: FrameCount) -> FrameCount {
+            FrameCount(sent: lhs.sent + rhs.sent, received: lhs.received + rhs.received)
+        }
+    }
+
     /// What the agent counted so far.
     public var tally: SyntheticAgentBehaviour.Tally { behaviour.tally }
+    /// The frames the agent sent and received so far, for load figures.
+    public private(set) var frames = FrameCount()
     /// The agent's phase as it sees it.
     public var phase: SyntheticAgentBehaviour.Phase { behaviour.phase }
 
@@ -145,6 +163,7 @@ public actor SyntheticAgent {
             do {
                 let reply = try await link.request(message, timeout: .seconds(10))
                 let roundTrip = ContinuousClock.now - started
+                await countFrames(sent: 1, received: 1)
                 if case .error(let error) = reply.message {
                     observe(.refused(operation: name, code: error.code.name, message: error.message))
                     await refused()
@@ -154,6 +173,7 @@ public actor SyntheticAgent {
                     if case .agentAck(let ack) = reply.message, ack.hasStatus { await receive(status: ack.status) }
                 }
             } catch {
+                await countFrames(sent: 1, received: 0)
                 observe(.refused(operation: name, code: "NO_REPLY", message: "\(error)"))
                 await refused()
             }
@@ -162,9 +182,15 @@ public actor SyntheticAgent {
 
     private func loggedIn() { perform(behaviour.loggedIn()) }
 
+    private func countFrames(sent: Int, received: Int) {
+        frames.sent += sent
+        frames.received += received
+    }
+
     private func refused() { behaviour.refused() }
 
     private func receive(_ envelope: Envelope) {
+        frames.received += 1
         switch envelope.message {
         case .agentStatus(let status):
             receive(status: status)

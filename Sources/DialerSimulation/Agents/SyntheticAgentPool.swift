@@ -18,8 +18,12 @@ public struct SyntheticAgentPool: Sendable {
     /// What the pool's agents did, added up.
     public struct Summary: Hashable, Sendable {
         public var tally = SyntheticAgentBehaviour.Tally()
+        /// The frames the agents exchanged with the gateway.
+        public var frames = SyntheticAgent.FrameCount()
         /// Agents whose connection failed or ended early, with the reason.
         public var failures: [String: String] = [:]
+
+        public init() {}
     }
 
     /// Runs every agent until `body` returns, then cancels them and adds up what they did.
@@ -67,7 +71,10 @@ public struct SyntheticAgentPool: Sendable {
         }
         var summary = Summary()
         summary.failures = failures
-        for agent in agents { summary.tally = summary.tally + (await agent.tally) }
+        for agent in agents {
+            summary.tally = summary.tally + (await agent.tally)
+            summary.frames = summary.frames + (await agent.frames)
+        }
         return (result, summary)
     }
 }

@@ -1,0 +1,50 @@
+import DialerCore
+public import DialerSimulation
+import Histogram
+import Synchronization
+
+/// Collects what synthetic agents report: the round trip of each operation they send to the
+/// gateway (HdrHistogram, microseconds) and the refusals by code. Called from every agent's
+/// task at once.
+public final class AgentMeter: Sendable {
+    private struct State {
+        var all = makeLatencyHistogram()
+        var byOperation: [String: Histogram<UInt64>] = [:]
+        var refusals: [String: Int] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// Takes one agent's event.
+    public func observe(_ login: String, _ event: SyntheticAgent.Event) {
+        switch event {
+        case .answered(let operation, let roundTrip):
+            let microseconds = UInt64(max(0, roundTrip.totalNanoseconds / 1000))
+            state.withLock { state in
+                _ = state.all.record(microseconds)
+                _ = state.byOperation[operation, default: makeLatencyHistogram()].record(microseconds)
+            }
+        case .refused(let operation, let code, _):
+            state.withLock { $0.refusals["\(operation): \(code)", default: 0] += 1 }
+        case .disconnected:
+            state.withLock { $0.refusals["disconnected", default: 0] += 1 }
+        case .offered, .connected:
+            break
+        }
+    }
+
+    /// Round trips of every operation.
+    public func roundTrips(source: String) -> LatencySummary {
+        LatencySummary(microseconds: state.withLock { $0.all }, source: source)
+    }
+
+    /// Round trips by operation name (`agentSetReady`, `agentDisposition` ...).
+    public func roundTripsByOperation(source: String) -> [String: LatencySummary] {
+        state.withLock { $0.byOperation }.mapValues { LatencySummary(microseconds: $0, source: source) }
+    }
+
+    /// Refused operations and lost connections, by `operation: code`.
+    public var refusals: [String: Int] { state.withLock { $0.refusals } }
+}

@@ -1,0 +1,120 @@
+public import DialerRuntime
+import Foundation
+
+/// Reads a running cluster's figures over HTTP: the members from the manager's
+/// `/v1/cluster`, the nodes' Prometheus `/metrics`, the gateway's `/v1/reservations/log`.
+public struct ClusterProbe: Sendable {
+    public let manager: ManagerHTTPClient
+
+    public init(manager: ManagerHTTPClient) {
+        self.manager = manager
+    }
+
+    /// The HTTP addresses of the gateway and the nodes, as the manager knows them.
+    public func members() async throws -> (gateway: String?, nodes: [String]) {
+        let table = try await manager.get("v1/cluster", as: ClusterTable.self)
+        let gateway = table.nodes.first { $0.role == "gateway" && $0.connected }?.httpAddress
+        let nodes = table.nodes.filter { $0.role == "node" && $0.connected }.map(\.httpAddress)
+        return (gateway, nodes)
+    }
+
+    /// The Prometheus text of the process at `address`, or nil if it does not answer.
+    public func metrics(at address: String) async -> String? {
+        guard let (status, body) = try? await ManagerHTTPClient(address: address).send("GET", "metrics", timeout: 5),
+            status == 200
+        else { return nil }
+        return String(decoding: body, as: UTF8.self)
+    }
+
+    /// Calls the nodes have in progress (every stage), added over `nodes`.
+    public func callsInFlight(nodes: [String]) async -> Int {
+        var total = 0.0
+        for node in nodes {
+            if let text = await metrics(at: node) {
+                total += PrometheusText.sum("dialer_node_calls_in_flight", in: text)
+            }
+        }
+        return Int(total)
+    }
+
+    /// The gateway's recent reservation log.
+    public func reservationLog(gateway: String) async throws -> ReservationLog {
+        let (status, body) = try await ManagerHTTPClient(address: gateway).send(
+            "GET", "v1/reservations/log", timeout: 10)
+        guard status == 200 else {
+            throw SetupFailure(
+                request: "GET \(gateway)/v1/reservations/log", status: status,
+                body: String(decoding: body, as: UTF8.self))
+        }
+        return try JSONDecoder().decode(ReservationLog.self, from: body)
+    }
+}
+
+/// `GET /v1/reservations/log` of the gateway.
+public struct ReservationLog: Decodable, Sendable {
+    public struct Entry: Decodable, Hashable, Sendable {
+        public var momentMs: Int64
+        public var agent: String
+        public var request: String
+        public var queue: String
+        /// offered, granted, connected, returned or call-ended.
+        public var event: String
+
+        enum CodingKeys: String, CodingKey {
+            case momentMs = "moment_ms"
+            case agent, request, queue, event
+        }
+    }
+
+    public var nowMs: Int64
+    public var entries: [Entry]
+
+    enum CodingKeys: String, CodingKey {
+        case nowMs = "now_ms"
+        case entries
+    }
+}
+
+/// Reads values out of the Prometheus text format.
+public enum PrometheusText {
+    /// The sum of every sample of `metric` (any labels).
+    public static func sum(_ metric: String, in text: String) -> Double {
+        samples(metric, in: text).reduce(0) { $0 + $1.value }
+    }
+
+    /// The samples of exactly `metric`, with their label text.
+    public static func samples(_ metric: String, in text: String) -> [(labels: String, value: Double)] {
+        var found: [(String, Double)] = []
+        for line in text.split(separator: "\n") where line.hasPrefix(metric) && !line.hasPrefix("#") {
+            let rest = line.dropFirst(metric.count)
+            var labels = ""
+            var valueText: Substring
+            if rest.hasPrefix("{") {
+                guard let close = rest.firstIndex(of: "}") else { continue }
+                labels = String(rest[rest.index(after: rest.startIndex)..<close])
+                valueText = rest[rest.index(after: close)...]
+            } else if rest.hasPrefix(" ") {
+                valueText = rest
+            } else {
+                continue  // another metric whose name starts with this one
+            }
+            let fields = valueText.split(separator: " ")
+            guard let first = fields.first, let value = Double(first) else { continue }
+            found.append((labels, value))
+        }
+        return found
+    }
+
+    /// A histogram's cumulative bucket counts by upper bound in seconds, added over every
+    /// label set (e.g. over queues and nodes when the texts are concatenated).
+    public static func buckets(_ histogram: String, in text: String) -> [Double: Double] {
+        var buckets: [Double: Double] = [:]
+        for (labels, value) in samples(histogram + "_bucket", in: text) {
+            guard let range = labels.range(of: "le=\"") else { continue }
+            let bound = labels[range.upperBound...].prefix { $0 != "\"" }
+            let le = bound == "+Inf" ? Double.infinity : Double(bound)
+            if let le { buckets[le, default: 0] += value }
+        }
+        return buckets
+    }
+}

@@ -1,0 +1,236 @@
+import DialerCore
+public import DialerSimulation
+import DialerTransport
+import Foundation
+public import Histogram
+
+/// Synthetic agents at work on a cluster's campaigns for a bounded time, watched: every
+/// second the campaigns' statistics (manager), the agents' phases, and the gateway's grant log
+/// are read. At the end the campaigns are disabled and the calls in progress allowed to finish
+/// (the nodes' `dialer_node_calls_in_flight` falls to 0), so that the final statistics are
+/// settled.
+public struct FloorRun: Sendable {
+    /// Where the agents connect and how they behave.
+    public struct Floor: Sendable {
+        public var gatewayHost: String
+        public var gatewayPort: Int
+        public var secret: String
+        public var accounts: [SyntheticAgent.Account]
+        public var profile: SyntheticAgentProfile
+        public var seed: UInt64
+        /// Call seconds per wall second: the agents' timers run this much faster, as the trunk does.
+        public var timeScale: Double
+
+        public init(
+            gatewayHost: String, gatewayPort: Int, secret: String, accounts: [SyntheticAgent.Account],
+            profile: SyntheticAgentProfile, seed: UInt64, timeScale: Double
+        ) {
+            self.gatewayHost = gatewayHost
+            self.gatewayPort = gatewayPort
+            self.secret = secret
+            self.accounts = accounts
+            self.profile = profile
+            self.seed = seed
+            self.timeScale = timeScale
+        }
+    }
+
+    /// A look at the run, once a second.
+    public struct Progress: Sendable {
+        public var elapsed: Duration
+        /// True once the dialing time is over and the calls in progress are finishing.
+        public var finishing: Bool
+        public var reports: [CampaignReport]
+        /// Agents logged in (not logging in or out).
+        public var agentsLoggedIn: Int
+        /// Agents reserved, offered, on a call or in wrap-up.
+        public var agentsBusy: Int
+        /// Grants seen in the gateway's log so far.
+        public var grants: Int
+    }
+
+    /// What the run measured.
+    public struct Outcome: Sendable {
+        /// The dialing time (from the agents' start to disabling the campaigns).
+        public var dialingSeconds: Double
+        /// The whole run, finishing included.
+        public var wallSeconds: Double
+        public var reports: [CampaignReport]
+        public var agents: SyntheticAgentPool.Summary
+        /// Busy agent samples over logged-in agent samples, during the dialing time.
+        public var occupancy: Double?
+        /// Grants in the gateway's log during the run.
+        public var grants: Int
+        /// Grant to confirm, from the gateway's log (milliseconds resolution, in microseconds).
+        public var grantToConfirm: Histogram<UInt64>
+        /// Whether entries may have been lost between two reads of the gateway's bounded log.
+        public var grantLogGaps: Bool
+        /// Whether the calls in progress finished before the finishing timeout.
+        public var settled: Bool
+    }
+
+    public var floor: Floor
+    public var campaigns: [String]
+    public var duration: Duration
+    /// The longest wait for the calls in progress after the dialing time.
+    public var finishTimeout: Duration = .seconds(60)
+    public var sampleInterval: Duration = .seconds(1)
+
+    public init(floor: Floor, campaigns: [String], duration: Duration) {
+        self.floor = floor
+        self.campaigns = campaigns
+        self.duration = duration
+    }
+
+    /// Runs the agents and watches; `meter` gets every agent event; `progress` is called about
+    /// once a second.
+    public func run(
+        setup: CampaignSetup, probe: ClusterProbe, meter: AgentMeter,
+        progress: @escaping @Sendable (Progress) -> Void
+    ) async throws -> Outcome {
+        let pool = SyntheticAgentPool(accounts: floor.accounts, profile: floor.profile, seed: floor.seed)
+        let secret = floor.secret
+        let members = try await probe.members()
+        let started = ContinuousClock.now
+        let (watched, summary) = try await pool.run(
+            host: floor.gatewayHost, port: floor.gatewayPort,
+            settings: {
+                ConnectionSettings(localID: $0.login, localRole: .agent, secret: ClusterSecret(secret))
+            },
+            clock: ScaledClock(base: SystemClock(), scale: floor.timeScale),
+            observe: { meter.observe($0, $1) }
+        ) { agents in
+            try await watch(
+                agents: agents, started: started, setup: setup, probe: probe, members: members, progress: progress)
+        }
+        var outcome = watched
+        outcome.agents = summary
+        outcome.wallSeconds = (ContinuousClock.now - started).seconds
+        return outcome
+    }
+
+    private func watch(
+        agents: [SyntheticAgent], started: ContinuousClock.Instant, setup: CampaignSetup, probe: ClusterProbe,
+        members: (gateway: String?, nodes: [String]), progress: @Sendable (Progress) -> Void
+    ) async throws -> Outcome {
+        var grants = GrantTracker()
+        var reports: [CampaignReport] = []
+        var busySamples = 0
+        var loggedInSamples = 0
+        var dialingEnd: ContinuousClock.Instant?
+        var settled = false
+
+        /// Returns the agents reserved, offered or on a call.
+        @discardableResult
+        func look(finishing: Bool) async -> Int {
+            var loggedIn = 0
+            var busy = 0
+            var onCalls = 0
+            for agent in agents {
+                switch await agent.phase {
+                case .loggedOut, .loggingIn: break
+                case .available, .paused: loggedIn += 1
+                case .wrappingUp:
+                    loggedIn += 1
+                    busy += 1
+                case .consideringOffer, .reserved, .onCall:
+                    loggedIn += 1
+                    busy += 1
+                    onCalls += 1
+                }
+            }
+            if !finishing {
+                busySamples += busy
+                loggedInSamples += loggedIn
+            }
+            var fresh: [CampaignReport] = []
+            for campaign in campaigns {
+                if let report = try? await setup.report(campaign: campaign) { fresh.append(report) }
+            }
+            if fresh.count == campaigns.count { reports = fresh }
+            if let gateway = members.gateway, let log = try? await probe.reservationLog(gateway: gateway) {
+                grants.take(log)
+            }
+            progress(
+                Progress(
+                    elapsed: ContinuousClock.now - started, finishing: finishing, reports: reports,
+                    agentsLoggedIn: loggedIn, agentsBusy: busy, grants: grants.grants))
+            return onCalls
+        }
+
+        while ContinuousClock.now - started < duration {
+            await look(finishing: false)
+            let left = duration - (ContinuousClock.now - started)
+            if left > .zero { try await Task.sleep(for: min(sampleInterval, left)) }
+        }
+        dialingEnd = ContinuousClock.now
+        for campaign in campaigns { try await setup.disable(campaign: campaign) }
+        // Settled: no call in progress at the nodes, no agent reserved or on a call, and the
+        // statistics unchanged since the last look. (Contacts a node holds in its buffer stay
+        // open attempts until the node is lost: they do not end.)
+        let deadline = ContinuousClock.now + finishTimeout
+        var lastFigures: [[Int]] = []
+        while ContinuousClock.now < deadline {
+            let onCalls = await look(finishing: true)
+            let figures = reports.map { [$0.attempts, $0.openAttempts, $0.liveAnswers, $0.connected, $0.abandons] }
+            if onCalls == 0, figures == lastFigures, await probe.callsInFlight(nodes: members.nodes) == 0 {
+                settled = true
+                break
+            }
+            lastFigures = figures
+            try await Task.sleep(for: sampleInterval)
+        }
+        // The last reports come after the calls ended, so that they are final.
+        var last: [CampaignReport] = []
+        for campaign in campaigns { last.append(try await setup.report(campaign: campaign)) }
+        if let gateway = members.gateway, let log = try? await probe.reservationLog(gateway: gateway) {
+            grants.take(log)
+        }
+        return Outcome(
+            dialingSeconds: ((dialingEnd ?? ContinuousClock.now) - started).seconds, wallSeconds: 0, reports: last,
+            agents: SyntheticAgentPool.Summary(),
+            occupancy: loggedInSamples > 0 ? Double(busySamples) / Double(loggedInSamples) : nil,
+            grants: grants.grants, grantToConfirm: grants.grantToConfirm, grantLogGaps: grants.gaps, settled: settled)
+    }
+}
+
+/// Follows the gateway's bounded grant log across reads: counts grants once each and times
+/// grant → confirm (`connected`) per request.
+struct GrantTracker {
+    private(set) var grants = 0
+    private(set) var grantToConfirm = makeLatencyHistogram()
+    private(set) var gaps = false
+    private var seen = Set<String>()
+    private var grantedAt: [String: Int64] = [:]
+    private var lastNowMs: Int64?
+    /// The gateway's time at the first read: older entries are from before the run.
+    private var startMs: Int64?
+
+    mutating func take(_ log: ReservationLog) {
+        guard let startMs else {
+            startMs = log.nowMs
+            lastNowMs = log.nowMs
+            return
+        }
+        // The log keeps its newest entries only: if its oldest is newer than the last read,
+        // entries between the two reads may have been dropped.
+        if let lastNowMs, let oldest = log.entries.first, oldest.momentMs > lastNowMs, log.entries.count >= 1000 {
+            gaps = true
+        }
+        for entry in log.entries where entry.momentMs >= startMs {
+            guard seen.insert("\(entry.request)|\(entry.event)|\(entry.momentMs)").inserted else { continue }
+            switch entry.event {
+            case "granted":
+                grants += 1
+                grantedAt[entry.request] = entry.momentMs
+            case "connected":
+                if let granted = grantedAt.removeValue(forKey: entry.request) {
+                    _ = grantToConfirm.record(UInt64(max(0, entry.momentMs - granted)) * 1000)
+                }
+            default:
+                break
+            }
+        }
+        lastNowMs = log.nowMs
+    }
+}

@@ -1,0 +1,332 @@
+import DialerCore
+import DialerRuntime
+import DialerSimulation
+import Foundation
+import Histogram
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `dialer-loadtest`: N synthetic agents and the scenario's campaigns on a cluster (one it
+/// starts, or a running one) for a bounded time, measured.
+///
+/// What is measured where (also written into the result, beside each figure):
+/// - reservation round trip: grant → confirm in the gateway's reservation log, i.e. the grant's
+///   way to the node, the node bridging the call, the confirm's way back; millisecond
+///   resolution (the log's). The node's send of the request is not visible to the gateway.
+/// - agent operation round trip: at the synthetic agents, request → reply of each operation
+///   over the cluster protocol (HdrHistogram, µs).
+/// - answer to bridge: the nodes' `dialer_node_answer_to_bridge_seconds` histogram; its
+///   Prometheus buckets bound the percentiles.
+/// - agent ready to dial decision: not measured (see ``LoadTestResult/agentReadyToDialDecision``).
+public struct LoadTest: Sendable {
+    /// Where the cluster is.
+    public enum Target: Sendable {
+        /// Start a cluster of the scenario's nodes in `runDirectory` (a temporary one if nil).
+        case start(runDirectory: String?, keepRunDirectory: Bool)
+        /// A running cluster: the manager's HTTP address, the gateway's cluster address, an
+        /// admin (or supervisor) token and the cluster secret the agents authenticate with.
+        case running(manager: String, gateway: String, token: String, secret: String)
+    }
+
+    public var scenario: LoadScenario
+    public var target: Target
+
+    public init(scenario: LoadScenario, target: Target) {
+        self.scenario = scenario
+        self.target = target
+    }
+
+    /// Runs the load; `progress` gets a one-line picture about once a second (for a progress bar).
+    public func run(progress: @escaping @Sendable (String) -> Void) async throws -> LoadTestResult {
+        try scenario.validate()
+        switch target {
+        case .start(let runDirectory, let keep):
+            let directory =
+                runDirectory
+                ?? FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "dialer-loadtest-\(UUID().uuidString.prefix(8).lowercased())"
+                ).path
+            let plan = LocalCluster.Plan(
+                runDirectory: directory, nodes: (1...scenario.nodes).map { "node-\($0)" },
+                queues: scenario.campaigns.map { .init(id: $0.queue, kind: "campaign") }
+                    + scenario.inboundQueues.map { .init(id: $0, kind: "inbound") },
+                trunkTimeScale: scenario.timeScale)
+            let cluster = try LocalCluster(plan: plan)
+            progress("starting a cluster in \(directory)")
+            do {
+                try await cluster.start()
+                let result = try await load(
+                    manager: cluster.manager, gateway: cluster.gatewayClusterAddress, secret: cluster.secret,
+                    members: { cluster.launcher.members.map { ($0.role, $0.id, $0.pid) } }, progress: progress)
+                await cluster.stopUncancelled()
+                if !keep { try? FileManager.default.removeItem(atPath: directory) }
+                return result
+            } catch {
+                await cluster.stopUncancelled()
+                if let member = cluster.exitedMember() {
+                    throw LoadTestError("\(member.role) \(member.id) stopped (log: \(member.logFile)): \(error)")
+                }
+                throw error
+            }
+        case .running(let manager, let gateway, let token, let secret):
+            return try await load(
+                manager: ManagerHTTPClient(address: manager, token: token), gateway: gateway, secret: secret,
+                members: { [] }, progress: progress)
+        }
+    }
+
+    private func load(
+        manager: ManagerHTTPClient, gateway: String, secret: String,
+        members: @Sendable () -> [(role: String, id: String, pid: Int32)],
+        progress: @escaping @Sendable (String) -> Void
+    ) async throws -> LoadTestResult {
+        let setup = CampaignSetup(api: manager)
+        // A fresh prefix per run: a running cluster keeps what earlier runs created.
+        let run = "lt\(UInt32.random(in: 0...UInt32.max) % 1_000_000)"
+        progress("creating \(scenario.campaigns.count) campaign(s) and \(scenario.agents) agents (run \(run))")
+        var ranking = scenario.inboundQueues.map { (queue: $0, rank: 1) }
+        ranking += scenario.campaigns.map { (queue: $0.queue, rank: 2) }
+        try await setup.createTeam(id: "\(run)-team", name: "Load \(run)", ranking: ranking)
+        let accounts = (1...scenario.agents).map { (login: "\(run)-a\($0)", password: "\(run)-secret-\($0)") }
+        try await setup.createAgents(accounts, team: "\(run)-team")
+        var campaignIDs: [String] = []
+        for (index, campaign) in scenario.campaigns.enumerated() {
+            let id = "\(run)-c\(index + 1)"
+            try await setup.createList(id: id, name: "Load \(id)", contacts: campaign.contacts)
+            try await setup.createCampaign(
+                id: id, name: "Load \(id)", list: id, queue: campaign.queue, mode: campaign.mode,
+                ivrPorts: max(1, scenario.agents), dispositions: ["sale", "no-sale"])
+            campaignIDs.append(id)
+        }
+        // INBOUND TRAFFIC: no inbound calls on this branch yet (DIDs on queues and the trunk's
+        // population file arrive on main); the inbound queues exist and the agents are ranked
+        // for them. Generate the callers here when they land.
+
+        let address = gateway.split(separator: ":")
+        guard address.count == 2, let port = Int(address[1]) else {
+            throw LoadTestError("the gateway's cluster address must be host:port (is \(gateway))")
+        }
+        func seconds(_ value: LoadScenario.Seconds) -> SyntheticAgentProfile.Distribution {
+            value.standardDeviation == 0
+                ? .fixed(seconds: value.mean) : .logNormal(mean: value.mean, standardDeviation: value.standardDeviation)
+        }
+        let floor = FloorRun.Floor(
+            gatewayHost: String(address[0]), gatewayPort: port, secret: secret,
+            accounts: accounts.map { .init(login: $0.login, password: $0.password) },
+            profile: SyntheticAgentProfile(
+                talkSeconds: seconds(scenario.talkSeconds), wrapUpSeconds: seconds(scenario.wrapUpSeconds),
+                dispositions: [.init(name: "sale", weight: 1), .init(name: "no-sale", weight: 4)]),
+            seed: scenario.seed, timeScale: Double(scenario.timeScale))
+        let duration = Duration.milliseconds(Int64(scenario.durationSeconds * 1000))
+        let meter = AgentMeter()
+        let probe = ClusterProbe(manager: manager)
+        let ownStart = ProcessUsage.read(pid: getpid(), role: "load-tester", id: "dialer-loadtest")
+        let total = scenario.durationSeconds
+        let outcome = try await FloorRun(floor: floor, campaigns: campaignIDs, duration: duration).run(
+            setup: setup, probe: probe, meter: meter
+        ) { look in
+            progress(Self.bar(look, total: total))
+        }
+
+        // Read the processes and the nodes' histograms before anything stops.
+        var usage = members().compactMap { ProcessUsage.read(pid: $0.pid, role: $0.role, id: $0.id) }
+        if var own = ProcessUsage.read(pid: getpid(), role: "load-tester", id: "dialer-loadtest") {
+            own.cpuSeconds -= ownStart?.cpuSeconds ?? 0
+            usage.append(own)
+        }
+        var nodeMetrics = ""
+        for node in try await probe.members().nodes { nodeMetrics += (await probe.metrics(at: node) ?? "") + "\n" }
+        let answerToBridge = BucketedLatency(
+            buckets: PrometheusText.buckets("dialer_node_answer_to_bridge_seconds", in: nodeMetrics),
+            sum: PrometheusText.sum("dialer_node_answer_to_bridge_seconds_sum", in: nodeMetrics),
+            source:
+                "nodes' dialer_node_answer_to_bridge_seconds histogram (live answer to the agent's bridge, wall time); "
+                + "figures are the upper bounds of the Prometheus buckets holding each percentile")
+        return LoadTestResult(
+            scenario: scenario, run: run, outcome: outcome, meter: meter, answerToBridge: answerToBridge,
+            processes: usage, clusterStarted: members().isEmpty == false)
+    }
+
+    /// `[#######.......]  45%  0:27/1:00  attempts 812 (30.1/s)  grants 240  busy 87%`
+    static func bar(_ look: FloorRun.Progress, total: Double) -> String {
+        let done = min(1, look.elapsed.seconds / total)
+        let width = 24
+        let filled = Int(done * Double(width))
+        let attempts = look.reports.reduce(0) { $0 + $1.attempts }
+        let rate = look.elapsed.seconds > 0 ? Double(attempts) / look.elapsed.seconds : 0
+        let busy = look.agentsLoggedIn > 0 ? look.agentsBusy * 100 / look.agentsLoggedIn : 0
+        let phase = look.finishing ? "  finishing calls" : ""
+        return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
+            + String(format: "%3d%%  ", Int(done * 100)) + Demo.format(look.elapsed.seconds) + "/" + Demo.format(total)
+            + String(
+                format: "  attempts %d (%.1f/s)  grants %d  agents %d, busy %d%%", attempts, rate, look.grants,
+                look.agentsLoggedIn, busy) + phase
+    }
+}
+
+/// A failed load test.
+public struct LoadTestError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A figure that was not measured, and why.
+public struct NotMeasured: Codable, Hashable, Sendable {
+    public var measured = false
+    public var reason: String
+}
+
+/// The load tester's result: the JSON file and the table.
+public struct LoadTestResult: Codable, Sendable {
+    public struct Frames: Codable, Hashable, Sendable {
+        public var sent: Int
+        public var received: Int
+        public var perSecond: Double
+        public var source: String
+    }
+
+    public var scenario: String
+    public var run: String
+    public var agents: Int
+    public var nodes: Int?
+    public var timeScale: Int
+    public var clusterStarted: Bool
+    public var dialingSeconds: Double
+    public var wallSeconds: Double
+    public var attempts: Int
+    public var attemptsPerSecond: Double
+    public var liveAnswers: Int
+    public var connected: Int
+    public var abandoned: Int
+    public var abandonRate: Double?
+    public var grants: Int
+    public var grantsPerSecond: Double
+    public var grantLogGaps: Bool
+    /// Busy agents over logged-in agents, sampled each second while dialing.
+    public var occupancy: Double?
+    public var frames: Frames
+    public var reservationRoundTrip: LatencySummary
+    public var agentOperationRoundTrip: LatencySummary
+    public var agentOperationRoundTripByOperation: [String: LatencySummary]
+    public var answerToBridge: BucketedLatency
+    public var agentReadyToDialDecision: NotMeasured
+    public var inboundTraffic: NotMeasured
+    /// Refused agent operations and lost connections, by `operation: code`.
+    public var errors: [String: Int]
+    /// Agents whose connection failed or ended early.
+    public var agentFailures: Int
+    /// Whether the calls in progress ended before the final statistics were read.
+    public var settled: Bool
+    public var processes: [ProcessUsage]
+    public var campaigns: [CampaignReport]
+
+    init(
+        scenario: LoadScenario, run: String, outcome: FloorRun.Outcome, meter: AgentMeter,
+        answerToBridge: BucketedLatency, processes: [ProcessUsage], clusterStarted: Bool
+    ) {
+        self.scenario = scenario.name
+        self.run = run
+        agents = scenario.agents
+        nodes = clusterStarted ? scenario.nodes : nil
+        timeScale = scenario.timeScale
+        self.clusterStarted = clusterStarted
+        dialingSeconds = outcome.dialingSeconds
+        wallSeconds = outcome.wallSeconds
+        attempts = outcome.reports.reduce(0) { $0 + $1.attempts }
+        attemptsPerSecond = dialingSeconds > 0 ? Double(attempts) / dialingSeconds : 0
+        liveAnswers = outcome.reports.reduce(0) { $0 + $1.liveAnswers }
+        connected = outcome.reports.reduce(0) { $0 + $1.connected }
+        abandoned = outcome.reports.reduce(0) { $0 + $1.abandons }
+        abandonRate = liveAnswers > 0 ? Double(abandoned) / Double(liveAnswers) : nil
+        grants = outcome.grants
+        grantsPerSecond = dialingSeconds > 0 ? Double(outcome.grants) / dialingSeconds : 0
+        grantLogGaps = outcome.grantLogGaps
+        occupancy = outcome.occupancy
+        let frames = outcome.agents.frames
+        self.frames = Frames(
+            sent: frames.sent, received: frames.received,
+            perSecond: outcome.wallSeconds > 0 ? Double(frames.sent + frames.received) / outcome.wallSeconds : 0,
+            source:
+                "application frames between the synthetic agents and the gateway, both ways, over the whole run "
+                + "(handshakes, heartbeats and node traffic not counted)")
+        reservationRoundTrip = LatencySummary(
+            microseconds: outcome.grantToConfirm,
+            source:
+                "gateway reservation log: grant -> confirm of each bridged call (grant to the node, the node bridges, "
+                + "confirm back), millisecond resolution; the request's way from node to gateway is not included")
+        agentOperationRoundTrip = meter.roundTrips(
+            source: "synthetic agents: request -> reply of every agent operation over the cluster protocol")
+        agentOperationRoundTripByOperation = meter.roundTripsByOperation(source: "synthetic agents")
+        self.answerToBridge = answerToBridge
+        agentReadyToDialDecision = NotMeasured(
+            reason:
+                "the ready agent reaches the node's pacing as a count in the gateway's queue picture; neither the "
+                + "picture nor the node's dial decision carries the moment the agent became ready, so the latency "
+                + "cannot be paired honestly from outside the processes")
+        inboundTraffic = NotMeasured(
+            reason: "no inbound calls on this branch: the inbound queues exist and agents are ranked for them")
+        errors = meter.refusals
+        agentFailures = outcome.agents.failures.count
+        settled = outcome.settled
+        self.processes = processes
+        campaigns = outcome.reports
+    }
+
+    /// The result as a table.
+    public func table() -> String {
+        func ms(_ value: Double?) -> String { value.map { String(format: "%.2f ms", $0) } ?? "-" }
+        func latency(_ summary: LatencySummary) -> String {
+            summary.count == 0
+                ? "no samples"
+                : "p50 \(ms(summary.p50Ms))  p99 \(ms(summary.p99Ms))  p99.9 \(ms(summary.p999Ms))  (\(summary.count))"
+        }
+        let rate = abandonRate.map { String(format: "%.2f %%", $0 * 100) } ?? "-"
+        var rows: [(String, String)] = [
+            ("scenario", "\(scenario) (run \(run)): \(agents) agents, \(timeScale)x call time"),
+            ("dialing time", String(format: "%.1f s (whole run %.1f s)", dialingSeconds, wallSeconds)),
+            ("attempts", String(format: "%d (%.1f/s)", attempts, attemptsPerSecond)),
+            ("live answers", "\(liveAnswers), connected \(connected), abandoned \(abandoned) (\(rate))"),
+            (
+                "grants",
+                String(format: "%d (%.1f/s)", grants, grantsPerSecond)
+                    + (grantLogGaps ? " (log gaps: a lower bound)" : "")
+            ),
+            ("occupancy", occupancy.map { String(format: "%.1f %%", $0 * 100) } ?? "-"),
+            (
+                "agent frames",
+                String(format: "%d sent, %d received (%.0f/s)", frames.sent, frames.received, frames.perSecond)
+            ),
+            ("reservation round trip", latency(reservationRoundTrip)),
+            ("agent operation round trip", latency(agentOperationRoundTrip)),
+            (
+                "answer to bridge",
+                answerToBridge.count == 0
+                    ? "no samples"
+                    : "p50 <= \(ms(answerToBridge.p50AtMostMs))  p99 <= \(ms(answerToBridge.p99AtMostMs))  "
+                        + "p99.9 <= \(ms(answerToBridge.p999AtMostMs))  mean \(ms(answerToBridge.meanMs))  (\(Int(answerToBridge.count)))"
+            ),
+            ("agent ready to dial decision", "not measured"),
+            (
+                "errors",
+                errors.isEmpty
+                    ? "none" : errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            ),
+            ("agent failures", "\(agentFailures)"),
+        ]
+        if !settled { rows.append(("note", "calls were still in progress at the end")) }
+        let width = rows.map(\.0.count).max() ?? 0
+        var text = rows.map { $0.0.padding(toLength: width + 2, withPad: " ", startingAt: 0) + $0.1 }.joined(
+            separator: "\n")
+        if !processes.isEmpty {
+            text += "\n\nprocess            cpu s   peak MiB\n"
+            for process in processes {
+                text +=
+                    "\(process.role)/\(process.id)".padding(toLength: 17, withPad: " ", startingAt: 0)
+                    + String(format: "%7.2f  %9.1f\n", process.cpuSeconds, process.peakMemoryMiB)
+            }
+        }
+        return text + "\n"
+    }
+}

@@ -1,0 +1,232 @@
+import DialerCore
+public import DialerProtocol
+import DialerTransport
+import Foundation
+import NIOCore
+import Synchronization
+
+/// The micro-benchmarks of `dialer-bench`: the frame codec, one real loopback connection, and
+/// the reservation book. Each returns rows for a table; a baseline beside a figure gives it a
+/// scale (the codec against copying the same bytes, one connection against the codec, the
+/// book at 10 agents against many).
+public enum MicroBenchmarks {
+    /// One line of a benchmark's table.
+    public struct Row: Codable, Hashable, Sendable {
+        public var benchmark: String
+        public var operations: Int
+        public var seconds: Double
+        /// Operations (frames, grant cycles) per second.
+        public var perSecond: Double
+        /// Bytes per second, where bytes make sense.
+        public var bytesPerSecond: Double?
+        /// `perSecond` over the baseline's, when the row has one.
+        public var ratioToBaseline: Double?
+        public var note: String
+    }
+
+    /// An envelope whose frame (4-byte length + payload) is `frameBytes` long.
+    public static func envelope(frameBytes: Int) -> Envelope {
+        var disposition = Dialer_V1_AgentDisposition()
+        disposition.attempt = "attempt-1"
+        var envelope = Envelope(.agentDisposition(disposition), correlationID: 1)
+        let base = (try? envelope.serializedBytes() as [UInt8])?.count ?? 0
+        // Grow the one text field until the frame has the size (the length varint may grow a byte).
+        var padding = max(0, frameBytes - FrameFormat.headerLength - base - 3)
+        while true {
+            disposition.disposition = String(repeating: "x", count: padding)
+            envelope = Envelope(.agentDisposition(disposition), correlationID: 1)
+            let size = ((try? envelope.serializedBytes() as [UInt8])?.count ?? 0) + FrameFormat.headerLength
+            if size > frameBytes, size - frameBytes < disposition.attempt.count {
+                // The text's length prefix grew a byte past the size: shorten the other field.
+                disposition.attempt.removeLast(size - frameBytes)
+                return Envelope(.agentDisposition(disposition), correlationID: 1)
+            }
+            if size >= frameBytes || padding > frameBytes { return envelope }
+            padding += 1
+        }
+    }
+
+    // MARK: Frame codec
+
+    /// Encodes and decodes `count` frames of `frameBytes` through ``FrameEncoder`` /
+    /// ``FrameDecoder``, beside a baseline that only copies the same bytes in and out of a buffer.
+    public static func codec(count: Int, frameBytes: Int = 500) throws -> [Row] {
+        let envelope = envelope(frameBytes: frameBytes)
+        var buffer = ByteBufferAllocator().buffer(capacity: 4096)
+        let start = ContinuousClock.now
+        var decoded = 0
+        for _ in 0..<count {
+            buffer.clear()
+            try FrameEncoder.encodeFrame(envelope, into: &buffer, maximumPayload: FrameFormat.defaultMaximumPayload)
+            if try FrameDecoder.decodeFrame(from: &buffer, maximumPayload: FrameFormat.defaultMaximumPayload) != nil {
+                decoded += 1
+            }
+        }
+        let codecSeconds = (ContinuousClock.now - start).seconds
+        precondition(decoded == count)
+
+        let bytes = [UInt8](repeating: 0x78, count: frameBytes)
+        var copied = 0
+        let baselineStart = ContinuousClock.now
+        for _ in 0..<count {
+            buffer.clear()
+            buffer.writeBytes(bytes)
+            copied &+= buffer.readBytes(length: frameBytes)?.count ?? 0
+        }
+        let baselineSeconds = (ContinuousClock.now - baselineStart).seconds
+        precondition(copied == count * frameBytes)
+
+        let codecRate = Double(count) / codecSeconds
+        let baselineRate = Double(count) / baselineSeconds
+        return [
+            Row(
+                benchmark: "codec: encode + decode \(frameBytes) B frames", operations: count, seconds: codecSeconds,
+                perSecond: codecRate, bytesPerSecond: codecRate * Double(frameBytes),
+                ratioToBaseline: codecRate / baselineRate,
+                note: "protobuf serialise, length prefix, parse, per frame"),
+            Row(
+                benchmark: "baseline: copy \(frameBytes) B in and out of a buffer", operations: count,
+                seconds: baselineSeconds, perSecond: baselineRate, bytesPerSecond: baselineRate * Double(frameBytes),
+                ratioToBaseline: 1, note: "ByteBuffer writeBytes + readBytes (the least any codec does)"),
+        ]
+    }
+
+    // MARK: One connection
+
+    /// Pushes `count` frames of `frameBytes` one way over one authenticated loopback cluster
+    /// connection (ClusterServer ← ClusterClient, the product's pipeline), counting them at
+    /// the receiver; twice: awaiting each write (back-pressure), and writing without waiting
+    /// with at most `window` frames in flight.
+    public static func connection(count: Int, frameBytes: Int = 500, window: Int = 20_000) async throws -> [Row] {
+        let secret = ClusterSecret("bench-\(UInt64.random(in: 0...UInt64.max))")
+        let serverSettings = ConnectionSettings(
+            localID: "bench-gateway", localRole: .gateway, secret: secret, acceptedRoles: [.node])
+        let clientSettings = ConnectionSettings(localID: "bench-node", localRole: .node, secret: secret)
+        let server = try await ClusterServer.bind(
+            host: "127.0.0.1", port: 0, settings: serverSettings, violationLog: nil)
+        let received = FrameCounter()
+        let serverTask = Task {
+            try await server.run { connection in
+                _ = try? await connection.run { _, inbound in
+                    try await inbound.forEach { _ in received.count.add(1, ordering: .relaxed) }
+                }
+            }
+        }
+        defer { serverTask.cancel() }
+        let envelope = envelope(frameBytes: frameBytes)
+        let client = try await ClusterClient.connect(host: "127.0.0.1", port: server.port, settings: clientSettings)
+        let rows = try await client.run { link, _ in
+            func waitFor(_ total: Int) async {
+                while received.count.load(ordering: .relaxed) < total { try? await Task.sleep(for: .microseconds(100)) }
+            }
+            var rows: [Row] = []
+            // Awaited writes: the outbound writer's back-pressure paces the sender.
+            var start = ContinuousClock.now
+            for _ in 0..<count { try await link.send(envelope) }
+            await waitFor(count)
+            var seconds = (ContinuousClock.now - start).seconds
+            rows.append(
+                Row(
+                    benchmark: "one connection: awaited send, \(frameBytes) B frames", operations: count,
+                    seconds: seconds, perSecond: Double(count) / seconds,
+                    bytesPerSecond: Double(count * frameBytes) / seconds, ratioToBaseline: nil,
+                    note: "ClusterLink.send per frame, counted at the receiving side"))
+            // Unawaited writes, a bounded window in flight.
+            start = ContinuousClock.now
+            for index in 0..<count {
+                link.sendNow(envelope)
+                if index % 1000 == 999 { await waitFor(count + index + 1 - window) }
+            }
+            await waitFor(2 * count)
+            seconds = (ContinuousClock.now - start).seconds
+            rows.append(
+                Row(
+                    benchmark: "one connection: sendNow, \(frameBytes) B frames", operations: count, seconds: seconds,
+                    perSecond: Double(count) / seconds, bytesPerSecond: Double(count * frameBytes) / seconds,
+                    ratioToBaseline: nil,
+                    note: "ClusterLink.sendNow (write + flush per frame), at most \(window) frames in flight"))
+            return rows
+        }
+        await server.close()
+        return rows
+    }
+
+    // MARK: Reservation book
+
+    /// Grant cycles through a ``ReservationBook`` with `agents` agents ready: request → grant →
+    /// confirm → call ended (wrap-up) → wrap-up finished (the agent is available again).
+    public static func reservationBook(agents: Int, cycles: Int) throws -> Row {
+        var book = ReservationBook()
+        let queue = QueueID("sales")
+        let node = MemberID("node-1")
+        let epoch = Epoch(1)
+        var now = Moment.origin
+        for index in 0..<agents {
+            let agent = AgentID("agent-\(index)")
+            _ = try book.logIn(agent, skills: AgentSkills([queue: 1]), now: now)
+            _ = try book.makeReady(agent, now: now)
+        }
+        let requests = (0..<cycles).map { RequestID("r-\($0)") }
+        let start = ContinuousClock.now
+        for id in requests {
+            now += .milliseconds(1)
+            let request = ReservationRequest(
+                id: id, queue: queue, epoch: epoch, node: node, kind: .connectAnsweredCall,
+                deadline: now + .seconds(2))
+            var granted: AgentID?
+            for action in try book.request(request, now: now) {
+                if case .granted(let grant) = action { granted = grant.agent }
+            }
+            guard let agent = granted else { throw LoadTestError("the book granted no agent to \(id)") }
+            _ = try book.confirm(id, epoch: epoch, now: now)
+            _ = try book.callEnded(id, now: now)
+            _ = try book.finishWrapUp(agent, now: now)
+        }
+        let seconds = (ContinuousClock.now - start).seconds
+        return Row(
+            benchmark: "reservation book: \(agents) agents", operations: cycles, seconds: seconds,
+            perSecond: Double(cycles) / seconds, bytesPerSecond: nil, ratioToBaseline: nil,
+            note: "request, grant, confirm, call end, wrap-up end per cycle")
+    }
+
+    /// The book at each size in `agents`, each row's ratio against the first.
+    public static func reservationBook(agents: [Int], cycles: Int) throws -> [Row] {
+        var rows = try agents.map { try reservationBook(agents: $0, cycles: cycles) }
+        if let base = rows.first?.perSecond {
+            for index in rows.indices { rows[index].ratioToBaseline = rows[index].perSecond / base }
+        }
+        return rows
+    }
+
+    /// Rows as a text table.
+    public static func table(_ rows: [Row]) -> String {
+        func number(_ value: Double) -> String {
+            switch value {
+            case 1e9...: String(format: "%.2f G", value / 1e9)
+            case 1e6...: String(format: "%.2f M", value / 1e6)
+            case 1e3...: String(format: "%.1f k", value / 1e3)
+            default: String(format: "%.1f", value)
+            }
+        }
+        let width = max(10, rows.map(\.benchmark.count).max() ?? 0)
+        var text =
+            "benchmark".padding(toLength: width + 2, withPad: " ", startingAt: 0)
+            + "ops        seconds   per second   bytes/s     ratio\n"
+        for row in rows {
+            text += row.benchmark.padding(toLength: width + 2, withPad: " ", startingAt: 0)
+            text += String(row.operations).padding(toLength: 11, withPad: " ", startingAt: 0)
+            text += String(format: "%-10.3f", row.seconds)
+            text += number(row.perSecond).padding(toLength: 13, withPad: " ", startingAt: 0)
+            text += (row.bytesPerSecond.map { number($0) + "B" } ?? "-").padding(
+                toLength: 12, withPad: " ", startingAt: 0)
+            text += row.ratioToBaseline.map { String(format: "%.3f", $0) } ?? "-"
+            text += "\n"
+        }
+        return text
+    }
+}
+
+/// Frames counted by the receiving side of the connection benchmark.
+private final class FrameCounter: Sendable {
+    let count = Atomic<Int>(0)
+}

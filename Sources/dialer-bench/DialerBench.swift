@@ -1,0 +1,54 @@
+import ArgumentParser
+import DialerLoad
+import Foundation
+
+/// Micro-benchmarks: the frame codec, one loopback connection, the reservation book.
+@main
+struct DialerBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dialer-bench",
+        abstract: "Micro-benchmarks of the frame codec, one cluster connection and the reservation book.",
+        discussion: "Build in release mode for meaningful figures: swift build -c release --product dialer-bench")
+
+    @Option(name: .long, help: "What to run: all, codec, connection, book.") var only = "all"
+    @Option(name: .long, help: "Frames for the codec and the connection.") var frames = 1_000_000
+    @Option(name: .long, help: "Frame size in bytes.") var frameBytes = 500
+    @Option(name: .long, help: "Grant cycles per book size.") var cycles = 200_000
+    @Option(name: .long, help: "Book sizes (agents), comma-separated; ratios are against the first.")
+    var agents = "10,2000"
+    @Option(name: .long, help: "Also write the rows as JSON to this file.") var json: String?
+
+    func run() async throws {
+        guard ["all", "codec", "connection", "book"].contains(only) else {
+            throw ValidationError("--only must be all, codec, connection or book (is \(only))")
+        }
+        guard frames > 0, cycles > 0 else { throw ValidationError("--frames and --cycles must be above 0") }
+        guard (16...65_536).contains(frameBytes) else { throw ValidationError("--frame-bytes must be 16 to 65536") }
+        let sizes = agents.split(separator: ",").compactMap { Int($0) }
+        guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("--agents must be positive whole numbers, comma-separated (is \(agents))")
+        }
+        var all: [MicroBenchmarks.Row] = []
+        if only == "all" || only == "codec" {
+            let rows = try MicroBenchmarks.codec(count: frames, frameBytes: frameBytes)
+            print(MicroBenchmarks.table(rows))
+            all += rows
+        }
+        if only == "all" || only == "connection" {
+            let rows = try await MicroBenchmarks.connection(count: frames, frameBytes: frameBytes)
+            print(MicroBenchmarks.table(rows))
+            all += rows
+        }
+        if only == "all" || only == "book" {
+            let rows = try MicroBenchmarks.reservationBook(agents: sizes, cycles: cycles)
+            print(MicroBenchmarks.table(rows))
+            all += rows
+        }
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            try encoder.encode(all).write(to: URL(fileURLWithPath: json))
+        }
+    }
+}

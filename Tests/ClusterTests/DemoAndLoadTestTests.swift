@@ -1,0 +1,139 @@
+import DialerLoad
+import DialerRuntime
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs one of this build's executables; its output goes to a file (read on failure).
+private final class Child {
+    let process = Process()
+    let outputPath: String
+
+    init(_ executable: String, _ arguments: [String], directory: String) throws {
+        outputPath = directory + "/\(executable).out"
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        process.executableURL = URL(fileURLWithPath: ClusterLauncher.ownBinDirectory + "/" + executable)
+        process.arguments = arguments
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+
+    /// Waits for the exit; nil if still running at the timeout.
+    func waitForExit(timeout: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now >= deadline { return nil }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return process.terminationStatus
+    }
+}
+
+@Suite("The demo and the load tester as a user runs them", .serialized)
+struct DemoAndLoadTestTests {
+    private func temporaryDirectory() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "dialer-demo-test-\(UUID().uuidString.prefix(8))"
+        ).path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// `dialerctl demo` for a few seconds, kept running: its JSON summary adds up, and it equals
+    /// what the manager's statistics API says after the demo ended.
+    @Test func theDemosSummaryAddsUpAgainstTheManagersStatistics() async throws {
+        let directory = try temporaryDirectory()
+        let summaryPath = directory + "/summary.json"
+        let demo = try Child(
+            "dialerctl",
+            [
+                "demo", "--duration", "8", "--agents", "6", "--contacts", "300", "--nodes", "1", "--time-scale", "30",
+                "--run-directory", directory + "/run", "--summary-json", summaryPath, "--keep-running",
+            ], directory: directory)
+        var passed = false
+        defer {
+            if demo.process.isRunning { kill(demo.process.processIdentifier, SIGKILL) }
+            if passed { try? FileManager.default.removeItem(atPath: directory) }
+        }
+        let deadline = ContinuousClock.now + .seconds(120)
+        while !FileManager.default.fileExists(atPath: summaryPath), demo.process.isRunning,
+            ContinuousClock.now < deadline
+        {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        try #require(FileManager.default.fileExists(atPath: summaryPath), "no summary: \(demo.output)")
+        try await Task.sleep(for: .milliseconds(200))  // the file is written in one go; let it land
+
+        let summary = try JSONDecoder().decode(
+            DemoSummary.self, from: Data(contentsOf: URL(fileURLWithPath: summaryPath)))
+        #expect(summary.settled, "the calls ended before the summary")
+        #expect(summary.attempts > 0, "\(demo.output)")
+        #expect(summary.attemptsByOutcome.values.reduce(0, +) + summary.openAttempts == summary.attempts)
+        #expect(summary.connected + summary.abandoned == summary.liveAnswers)
+        #expect(summary.agentCalls == summary.connected, "each connected call reached a synthetic agent")
+        #expect(summary.agentFailures == 0)
+        #expect(summary.contactsLeft <= summary.contacts - (summary.attempts - summary.openAttempts))
+
+        // The cluster still runs: the manager's statistics are the summary's.
+        let token = try String(contentsOfFile: summary.adminTokenFile, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let api = try #require(URL(string: summary.api))
+        let client = ManagerHTTPClient(
+            address: "\(api.host ?? "127.0.0.1"):\(api.port ?? 0)", token: token)
+        let report = try await CampaignSetup(api: client).report(campaign: summary.campaign)
+        #expect(report == summary.managerReport)
+        #expect(report.attempts == summary.attempts)
+        #expect(report.liveAnswers == summary.liveAnswers)
+        #expect(report.connected == summary.connected)
+        #expect(report.abandons == summary.abandoned)
+        #expect(report.contactsLeft == summary.contactsLeft)
+        #expect(FileManager.default.fileExists(atPath: summary.database))
+
+        kill(demo.process.processIdentifier, SIGINT)
+        let status = await demo.waitForExit(timeout: .seconds(30))
+        #expect(status == 0, "dialerctl demo after Ctrl-C: \(demo.output)")
+        passed = status == 0
+    }
+
+    /// `dialer-loadtest` at a small size: it starts its cluster, runs, and writes a JSON that parses.
+    @Test func theLoadTesterRunsSmallAndItsJSONParses() async throws {
+        let directory = try temporaryDirectory()
+        let jsonPath = directory + "/result.json"
+        let loadtest = try Child(
+            "dialer-loadtest",
+            ["--agents", "8", "--nodes", "1", "--duration", "4", "--contacts", "300", "--quiet", "--json", jsonPath],
+            directory: directory)
+        var passed = false
+        defer {
+            if loadtest.process.isRunning { kill(loadtest.process.processIdentifier, SIGKILL) }
+            if passed { try? FileManager.default.removeItem(atPath: directory) }
+        }
+        let status = await loadtest.waitForExit(timeout: .seconds(120))
+        try #require(status == 0, "dialer-loadtest: \(loadtest.output)")
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: jsonPath)))
+        let result = try #require(object as? [String: Any])
+        for key in [
+            "attempts", "attempts_per_second", "grants_per_second", "frames", "occupancy", "abandon_rate",
+            "reservation_round_trip", "agent_operation_round_trip", "answer_to_bridge", "agent_ready_to_dial_decision",
+            "errors", "processes",
+        ] {
+            #expect(result.keys.contains(key), "\(key) missing")
+        }
+        let processes = try #require(result["processes"] as? [[String: Any]])
+        #expect(Set(processes.compactMap { $0["role"] as? String }) == ["manager", "gateway", "node", "load-tester"])
+        let agentTrips = try #require(result["agent_operation_round_trip"] as? [String: Any])
+        #expect((agentTrips["count"] as? Int ?? 0) > 0, "the agents logged in and went ready")
+        let readyToDial = try #require(result["agent_ready_to_dial_decision"] as? [String: Any])
+        #expect(readyToDial["measured"] as? Bool == false)
+        #expect(!((readyToDial["reason"] as? String) ?? "").isEmpty)
+        passed = true
+    }
+}

@@ -1,0 +1,155 @@
+import DialerProtocol
+import Foundation
+import Testing
+
+@testable import DialerLoad
+
+@Suite("Load scenarios: strict files, named errors")
+struct LoadScenarioTests {
+    private func decode(_ json: String) throws(LoadScenarioError) -> LoadScenario {
+        try LoadScenario.decode(Data(json.utf8), file: "s.json")
+    }
+
+    @Test func aFullScenarioDecodes() throws {
+        let scenario = try decode(
+            """
+            {"name": "big", "agents": 2000, "nodes": 2, "durationSeconds": 60, "timeScale": 30, "seed": 7,
+             "campaigns": [{"queue": "a", "mode": "predictive", "contacts": 100000},
+                           {"queue": "b", "mode": "power", "contacts": 5}],
+             "inboundQueues": ["in"], "talkSeconds": {"mean": 60, "sd": 20}, "wrapUpSeconds": {"fixed": 5}}
+            """)
+        #expect(scenario.agents == 2000)
+        #expect(
+            scenario.campaigns == [
+                .init(queue: "a", mode: .predictive, contacts: 100_000), .init(queue: "b", mode: .power, contacts: 5),
+            ])
+        #expect(scenario.wrapUpSeconds == .init(mean: 5, standardDeviation: 0))
+        #expect(scenario.seed == 7)
+    }
+
+    @Test func missingFieldsTakeTheirDefaults() throws {
+        let scenario = try decode(#"{"agents": 3}"#)
+        #expect(scenario.agents == 3)
+        #expect(scenario.campaigns == LoadScenario().campaigns)
+    }
+
+    @Test func anUnknownFieldIsRefusedWithTheFileAndTheField() {
+        #expect(throws: LoadScenarioError.self) { try decode(#"{"agnets": 3}"#) }
+        do {
+            _ = try decode(#"{"campaigns": [{"queue": "a", "mdoe": "power", "contacts": 1}]}"#)
+            Issue.record("decoded")
+        } catch {
+            #expect(error.file == "s.json")
+            #expect(error.field == "campaigns[0].mdoe")
+            #expect(error.description.hasPrefix("s.json: campaigns[0].mdoe: unknown field"))
+        }
+    }
+
+    @Test func badValuesNameTheirField() {
+        let cases: [(String, String)] = [
+            (#"{"agents": 0}"#, "agents"),
+            (#"{"campaigns": [{"queue": "a", "mode": "fast", "contacts": 1}]}"#, "campaigns[0].mode"),
+            (
+                #"{"campaigns": [{"queue": "a", "mode": "power", "contacts": 1}, {"queue": "a", "mode": "power", "contacts": 1}]}"#,
+                "campaigns[1].queue"
+            ),
+            (#"{"talkSeconds": {"mean": -1}}"#, "talkSeconds"),
+            (#"{"durationSeconds": "long"}"#, "durationSeconds"),
+        ]
+        for (json, field) in cases {
+            do {
+                _ = try decode(json)
+                Issue.record("\(json) decoded")
+            } catch {
+                #expect(error.field == field, "\(json): \(error)")
+            }
+        }
+    }
+
+    @Test func brokenJSONIsNamed() {
+        do {
+            _ = try decode("{")
+            Issue.record("decoded")
+        } catch {
+            #expect(error.description == "s.json: not valid JSON")
+        }
+    }
+}
+
+@Suite("Load measurements: /proc, Prometheus text, the grant log")
+struct LoadMeasurementTests {
+    @Test func procStatGivesUserPlusSystemTime() {
+        let stat = "1234 (agent gateway) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 150 0 0 20 0 8 0 100 0 0"
+        #expect(ProcessUsage.cpuSeconds(stat: stat, ticksPerSecond: 100) == 4.0)
+        #expect(ProcessUsage.peakMemoryKiB(status: "Name:\tx\nVmPeak:\t  9000 kB\nVmHWM:\t   61234 kB\n") == 61234)
+    }
+
+    @Test func theOwnProcessCanBeRead() throws {
+        #if os(Linux)
+        let usage = try #require(ProcessUsage.read(pid: getpid(), role: "test", id: "self"))
+        #expect(usage.peakMemoryMiB > 0)
+        #endif
+    }
+
+    @Test func prometheusHistogramsAreAddedOverLabelsAndBounded() {
+        let text = """
+            # TYPE dialer_node_answer_to_bridge_seconds histogram
+            dialer_node_answer_to_bridge_seconds_bucket{queue="a",le="0.005"} 50
+            dialer_node_answer_to_bridge_seconds_bucket{queue="a",le="0.05"} 99
+            dialer_node_answer_to_bridge_seconds_bucket{queue="a",le="+Inf"} 100
+            dialer_node_answer_to_bridge_seconds_bucket{queue="b",le="0.005"} 50
+            dialer_node_answer_to_bridge_seconds_bucket{queue="b",le="0.05"} 100
+            dialer_node_answer_to_bridge_seconds_bucket{queue="b",le="+Inf"} 100
+            dialer_node_answer_to_bridge_seconds_sum{queue="a"} 1.0
+            dialer_node_answer_to_bridge_seconds_count{queue="a"} 100
+            dialer_node_calls_in_flight{queue="a",stage="dialing"} 3
+            dialer_node_calls_in_flight{queue="b",stage="waiting"} 2
+            """
+        let buckets = PrometheusText.buckets("dialer_node_answer_to_bridge_seconds", in: text)
+        #expect(buckets == [0.005: 100, 0.05: 199, .infinity: 200])
+        let latency = BucketedLatency(buckets: buckets, sum: 2, source: "test")
+        #expect(latency.p50AtMostMs == 5)
+        #expect(latency.p99AtMostMs == 50)
+        #expect(latency.p999AtMostMs == nil, "above the largest finite bucket")
+        #expect(latency.meanMs == 10)
+        #expect(PrometheusText.sum("dialer_node_calls_in_flight", in: text) == 5)
+    }
+
+    @Test func grantsAreCountedOnceAcrossReadsAndTimedToTheirConfirm() {
+        func entry(_ ms: Int64, _ request: String, _ event: String) -> ReservationLog.Entry {
+            .init(momentMs: ms, agent: "a", request: request, queue: "q", event: event)
+        }
+        var tracker = GrantTracker()
+        tracker.take(ReservationLog(nowMs: 100, entries: [entry(50, "old", "granted")]))
+        tracker.take(ReservationLog(nowMs: 200, entries: [entry(50, "old", "granted"), entry(110, "r1", "granted")]))
+        tracker.take(
+            ReservationLog(
+                nowMs: 300,
+                entries: [entry(110, "r1", "granted"), entry(113, "r1", "connected"), entry(150, "r2", "granted")]))
+        #expect(tracker.grants == 2, "the entry from before the first read is not the run's")
+        #expect(tracker.grantToConfirm.totalCount == 1)
+        #expect(tracker.grantToConfirm.valueAtPercentile(50) == 3000)
+    }
+}
+
+@Suite("Micro-benchmarks run (figures are not checked)")
+struct MicroBenchmarkTests {
+    @Test func theCodecBenchmarkMakesFramesOfTheAskedSize() throws {
+        let envelope = MicroBenchmarks.envelope(frameBytes: 500)
+        let payload: [UInt8] = try envelope.serializedBytes()
+        #expect(payload.count + 4 == 500)
+        let rows = try MicroBenchmarks.codec(count: 100)
+        #expect(rows.count == 2)
+    }
+
+    @Test func oneConnectionCarriesEveryFrame() async throws {
+        let rows = try await MicroBenchmarks.connection(count: 2_000, window: 500)
+        #expect(rows.map(\.operations) == [2_000, 2_000])
+    }
+
+    @Test func theBookCyclesAtEachSize() throws {
+        let rows = try MicroBenchmarks.reservationBook(agents: [3, 50], cycles: 500)
+        #expect(rows.map(\.operations) == [500, 500])
+        #expect(rows[0].ratioToBaseline == 1)
+    }
+}
