@@ -5,13 +5,29 @@ import Foundation
 /// `/v1/cluster`, the nodes' Prometheus `/metrics`, the gateway's `/v1/reservations/log`.
 public struct ClusterProbe: Sendable {
     public let manager: ManagerHTTPClient
+    /// The HTTP addresses of the gateway and the nodes when known from their ready files: the
+    /// manager's table shows the configured ones, which are `host:0` in a generated config.
+    public let known: (gateway: String?, nodes: [String])?
 
-    public init(manager: ManagerHTTPClient) {
+    public init(manager: ManagerHTTPClient, known: (gateway: String?, nodes: [String])? = nil) {
         self.manager = manager
+        self.known = known
     }
 
-    /// The HTTP addresses of the gateway and the nodes, as the manager knows them.
+    /// A probe of a cluster this process started, with the addresses the processes bound.
+    public init(cluster: LocalCluster) {
+        let members = cluster.launcher.members
+        self.init(
+            manager: cluster.manager,
+            known: (
+                members.first { $0.role == "gateway" }?.ready.httpAddress,
+                members.filter { $0.role == "node" }.map(\.ready.httpAddress)
+            ))
+    }
+
+    /// The HTTP addresses of the gateway and the nodes.
     public func members() async throws -> (gateway: String?, nodes: [String]) {
+        if let known { return known }
         let table = try await manager.get("v1/cluster", as: ClusterTable.self)
         let gateway = table.nodes.first { $0.role == "gateway" && $0.connected }?.httpAddress
         let nodes = table.nodes.filter { $0.role == "node" && $0.connected }.map(\.httpAddress)

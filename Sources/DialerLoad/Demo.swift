@@ -130,7 +130,7 @@ public struct Demo: Sendable {
         let agents = options.agents
         output("dialing for \(Self.format(options.duration.seconds)) at \(options.timeScale)x call time\n")
         let outcome = try await run.run(
-            setup: setup, probe: ClusterProbe(manager: cluster.manager), meter: AgentMeter()
+            setup: setup, probe: ClusterProbe(cluster: cluster), meter: AgentMeter()
         ) { progress in
             output("\r" + Self.progressLine(progress, agents: agents))
         }

@@ -59,6 +59,7 @@ public struct LoadTest: Sendable {
                 try await cluster.start()
                 let result = try await load(
                     manager: cluster.manager, gateway: cluster.gatewayClusterAddress, secret: cluster.secret,
+                    probe: ClusterProbe(cluster: cluster),
                     members: { cluster.launcher.members.map { ($0.role, $0.id, $0.pid) } }, progress: progress)
                 await cluster.stopUncancelled()
                 if !keep { try? FileManager.default.removeItem(atPath: directory) }
@@ -73,12 +74,13 @@ public struct LoadTest: Sendable {
         case .running(let manager, let gateway, let token, let secret):
             return try await load(
                 manager: ManagerHTTPClient(address: manager, token: token), gateway: gateway, secret: secret,
-                members: { [] }, progress: progress)
+                probe: ClusterProbe(manager: ManagerHTTPClient(address: manager, token: token)), members: { [] },
+                progress: progress)
         }
     }
 
     private func load(
-        manager: ManagerHTTPClient, gateway: String, secret: String,
+        manager: ManagerHTTPClient, gateway: String, secret: String, probe: ClusterProbe,
         members: @Sendable () -> [(role: String, id: String, pid: Int32)],
         progress: @escaping @Sendable (String) -> Void
     ) async throws -> LoadTestResult {
@@ -121,7 +123,6 @@ public struct LoadTest: Sendable {
             seed: scenario.seed, timeScale: Double(scenario.timeScale))
         let duration = Duration.milliseconds(Int64(scenario.durationSeconds * 1000))
         let meter = AgentMeter()
-        let probe = ClusterProbe(manager: manager)
         let ownStart = ProcessUsage.read(pid: getpid(), role: "load-tester", id: "dialer-loadtest")
         let total = scenario.durationSeconds
         let outcome = try await FloorRun(floor: floor, campaigns: campaignIDs, duration: duration).run(

@@ -27,6 +27,16 @@ struct LoadScenarioTests {
         #expect(scenario.seed == 7)
     }
 
+    @Test func theShippedScenariosLoad() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("load-scenarios")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".json") }
+        #expect(files.count >= 2)
+        for file in files {
+            _ = try LoadScenario.load(path: directory.appendingPathComponent(file).path)
+        }
+    }
+
     @Test func missingFieldsTakeTheirDefaults() throws {
         let scenario = try decode(#"{"agents": 3}"#)
         #expect(scenario.agents == 3)
