@@ -134,9 +134,10 @@ struct ConfigValidator {
         for (index, queue) in config.queues.enumerated() {
             let origin = index < queueOrigins.count ? queueOrigins[index] : nil
             for did in queue.dids {
-                let digits = did.dropFirst()
-                let isE164 = did.hasPrefix("+") && (8...15).contains(digits.count) && digits.allSatisfy(\.isNumber)
-                guard isE164, digits.allSatisfy(\.isASCII) else {
+                let digits = did.utf8.dropFirst()
+                guard did.hasPrefix("+"), (8...15).contains(digits.count),
+                    digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+                else {
                     throw ConfigError(
                         kind: .invalidValue, origin: origin,
                         message:

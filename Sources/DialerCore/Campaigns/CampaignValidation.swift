@@ -127,12 +127,12 @@ extension CampaignSettings {
             }
         }
 
-        if let number = callerID.defaultNumber, !Self.isE164(number) {
+        if let number = callerID.defaultNumber, !PhoneNumbers.isE164(number) {
             fail("callerID.defaultNumber", "must be an E.164 number like +4512345678 (was \"\(number)\")")
         }
         var pooled: Set<String> = []
         for (index, entry) in callerID.pool.enumerated() {
-            if !Self.isE164(entry.number) {
+            if !PhoneNumbers.isE164(entry.number) {
                 fail(
                     "callerID.pool[\(index)].number",
                     "must be an E.164 number like +4512345678 (was \"\(entry.number)\")")
@@ -176,14 +176,6 @@ extension CampaignSettings {
             }
         }
         return errors
-    }
-
-    /// "+" and 2 to 15 digits, the first not 0.
-    static func isE164(_ number: String) -> Bool {
-        let digits = number.utf8.dropFirst()
-        return number.utf8.first == UInt8(ascii: "+") && (2...15).contains(digits.count)
-            && digits.first != UInt8(ascii: "0")
-            && digits.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
     /// "+" and 1 to 15 digits.

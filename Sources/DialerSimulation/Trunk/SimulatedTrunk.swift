@@ -164,7 +164,7 @@ public actor SimulatedTrunk: Trunk {
         let attempt = attemptsByNumber[request.number, default: 0]
         attemptsByNumber[request.number] = attempt + 1
         var fate = population.fate(number: request.number, attempt: attempt)
-        if !Self.isE164(request.number) { fate.outcome = .invalid }
+        if !PhoneNumbers.isE164(request.number) { fate.outcome = .invalid }
 
         placedCount += 1
         let id = CallID("out-\(placedCount)")
@@ -423,14 +423,5 @@ public actor SimulatedTrunk: Trunk {
         while let entry = agenda.popDue(by: now) {
             perform(entry)
         }
-    }
-
-    /// `+` and 2 to 15 digits, the first not 0: what a network can route.
-    static func isE164(_ number: String) -> Bool {
-        let utf8 = Array(number.utf8)
-        guard utf8.count >= 3, utf8.count <= 16, utf8[0] == UInt8(ascii: "+"), utf8[1] != UInt8(ascii: "0") else {
-            return false
-        }
-        return utf8.dropFirst().allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 }
