@@ -246,40 +246,30 @@ public struct ManagerFeeder: Sendable {
     {
         do {
             let lease = try Self.lease(request.hasLease ? request.lease : nil)
-            let digits = request.caller.utf8.dropFirst()
-            guard request.caller.hasPrefix("+"), (8...15).contains(digits.count),
-                digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
-            else {
-                throw Refusal(.invalidArgument, "caller must be an E.164 number (+ then 8 to 15 digits)")
-            }
-            let fence = await coordinator.feederFence(node, connection: connection, lease: lease)
-            if case .refused(let code, let message) = fence {
-                fencedRequests.increment()
-                throw Refusal(code, message)
+            guard PhoneNumbers.isE164(request.caller) else {
+                throw Refusal(.invalidArgument, "caller must be an E.164 number (+ and up to 15 digits)")
             }
             var hotline: CampaignID?
             if request.hotline {
-                guard let campaign = try await store.campaign(dialing: lease.queue) else {
-                    throw Refusal(.notFound, "no campaign dials queue \(lease.queue), so it has no hotline")
-                }
-                hotline = campaign.id
+                hotline = try await fencedCampaign(lease, node: node, connection: connection).0.id
+            } else {
+                try await fence(lease, node: node, connection: connection)
             }
             let routing = try await store.routeInboundCall(
                 from: request.caller, hotline: hotline, node: node, epoch: lease.epoch, now: wallTime.now())
             var route = Dialer_V1_InboundRoute()
-            switch routing {
-            case .openContact(let campaign, let handOut, _), .hotline(let campaign, let handOut, _):
-                if case .openContact = routing {
-                    route.kind = .inboundRouteCallback
-                } else {
-                    route.kind = .inboundRouteHotline
-                }
+            func toCampaign(_ kind: Dialer_V1_InboundRouteKind, _ campaign: Campaign, _ handOut: AttemptHandOut?) {
+                route.kind = kind
                 route.queue = campaign.queue.rawValue
                 route.campaign = campaign.id.rawValue
                 if let handOut {
                     route.attempt = Dialer_V1_AttemptHandOut(attempt: handOut.attempt, contact: handOut.contact)
                     handedOut.increment()
                 }
+            }
+            switch routing {
+            case .openContact(let campaign, let handOut, _): toCampaign(.inboundRouteCallback, campaign, handOut)
+            case .hotline(let campaign, let handOut, _): toCampaign(.inboundRouteHotline, campaign, handOut)
             case .service:
                 route.kind = .inboundRouteService
                 route.queue = lease.queue.rawValue
@@ -354,15 +344,22 @@ public struct ManagerFeeder: Sendable {
         return wire.held
     }
 
-    /// The campaign dialing the leased queue, once the lease table says the node owns it.
-    private func fencedCampaign(_ lease: HeldLease, node: MemberID, connection: UInt64) async throws
-        -> (Campaign, FeederFence)
-    {
+    /// What the lease table says of `node`'s lease; a refusal is thrown.
+    @discardableResult
+    private func fence(_ lease: HeldLease, node: MemberID, connection: UInt64) async throws(Refusal) -> FeederFence {
         let fence = await coordinator.feederFence(node, connection: connection, lease: lease)
         if case .refused(let code, let message) = fence {
             fencedRequests.increment()
             throw Refusal(code, message)
         }
+        return fence
+    }
+
+    /// The campaign dialing the leased queue, once the lease table says the node owns it.
+    private func fencedCampaign(_ lease: HeldLease, node: MemberID, connection: UInt64) async throws
+        -> (Campaign, FeederFence)
+    {
+        let fence = try await fence(lease, node: node, connection: connection)
         guard let campaign = try await store.campaign(dialing: lease.queue) else {
             throw Refusal(.notFound, "no campaign dials queue \(lease.queue)")
         }
