@@ -36,7 +36,6 @@ public actor InboundCalls {
     private let longestWait: Duration
     private let logger: Logger
     private var held: [QueueID: Epoch] = [:]
-    private var counts: [String: Int] = [:]
 
     /// - Parameters:
     ///   - lines: every number of the cluster's queues, by number.
@@ -75,9 +74,6 @@ public actor InboundCalls {
     private func registerNumbers() async {
         await trunk.receiveCalls(to: Set(lines.filter { held[$0.value.queue] != nil }.keys))
     }
-
-    /// How many calls ended each way, by `outcome/queue` (for tests and the node's view).
-    public var outcomes: [String: Int] { counts }
 
     /// Takes calls until the trunk's stream ends or the task is cancelled.
     public func run() async {
@@ -176,7 +172,6 @@ public actor InboundCalls {
     }
 
     private func count(_ outcome: String, _ queue: QueueID) {
-        counts["\(outcome)/\(queue)", default: 0] += 1
         Counter(
             label: "dialer_node_inbound_calls_total", dimensions: [("queue", queue.rawValue), ("outcome", outcome)]
         )
