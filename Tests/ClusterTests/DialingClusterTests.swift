@@ -44,11 +44,7 @@ struct DialingClusterTests {
     private func run(_ cluster: LocalTestCluster) async throws {
         try await cluster.start()
         let api = cluster.manager
-        func post(_ path: String, _ json: String) async throws {
-            let (status, body) = try await api.send("POST", path, body: Data(json.utf8), timeout: 30)
-            try #require(
-                (200..<300).contains(status), "POST \(path): \(status) \(String(decoding: body, as: UTF8.self))")
-        }
+        let post = cluster.post
         try await post("v1/lists", #"{"id": "tokyo", "name": "Tokyo"}"#)
         let rows = (0..<Self.contacts).map { String(format: #"{"phone": "+813123%05d"}"#, $0) }
         try await post(
@@ -111,11 +107,7 @@ struct DialingClusterTests {
         let agents = 20
         try await cluster.start()
         let api = cluster.manager
-        func post(_ path: String, _ json: String) async throws {
-            let (status, body) = try await api.send("POST", path, body: Data(json.utf8), timeout: 30)
-            try #require(
-                (200..<300).contains(status), "POST \(path): \(status) \(String(decoding: body, as: UTF8.self))")
-        }
+        let post = cluster.post
         try await post("v1/lists", #"{"id": "leads", "name": "Leads"}"#)
         let rows = (0..<contacts).map { String(format: #"{"phone": "+813123%05d"}"#, $0) }
         try await post(
@@ -140,7 +132,6 @@ struct DialingClusterTests {
         }
 
         let address = cluster.gatewayClusterAddress.split(separator: ":")
-        let secret = cluster.secret
         let pool = SyntheticAgentPool(
             accounts: (0..<agents).map { .init(login: "a\($0)", password: "password-\($0)") },
             profile: SyntheticAgentProfile(
@@ -149,11 +140,7 @@ struct DialingClusterTests {
             seed: 3)
         let (finished, summary) = try await pool.run(
             host: String(address[0]), port: Int(address[1])!,
-            settings: {
-                ConnectionSettings(
-                    localID: $0.login, localRole: .agent, secret: ClusterSecret(secret),
-                    heartbeatInterval: .milliseconds(200), missedHeartbeats: 4)
-            },
+            settings: { cluster.connectionSettings(for: $0.login) },
             clock: ScaledClock(base: SystemClock(), scale: 120)
         ) { _ in
             var killed: String?

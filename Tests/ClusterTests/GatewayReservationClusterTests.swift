@@ -80,7 +80,6 @@ struct GatewayReservationClusterTests {
 
         let address = cluster.gatewayClusterAddress.split(separator: ":")
         let gateway = (host: String(address[0]), port: Int(address[1])!)
-        let secret = cluster.secret
         // The agents: synthetic agents over the cluster protocol, ready again soon after each call.
         let pool = SyntheticAgentPool(
             accounts: (0..<Self.agents).map { .init(login: "agent-\($0)", password: "pw-\($0)") },
@@ -88,11 +87,7 @@ struct GatewayReservationClusterTests {
         let agents = Task {
             try await pool.run(
                 host: gateway.host, port: gateway.port,
-                settings: {
-                    ConnectionSettings(
-                        localID: $0.login, localRole: .agent, secret: ClusterSecret(secret),
-                        heartbeatInterval: .milliseconds(200), missedHeartbeats: 4)
-                },
+                settings: { cluster.connectionSettings(for: $0.login) },
                 clock: SystemClock()
             ) { _ in try await Task.sleep(for: .seconds(3600)) }
         }
@@ -106,9 +101,7 @@ struct GatewayReservationClusterTests {
             clients[node] = client
             let connection = try await ClusterClient.connect(
                 host: gateway.host, port: gateway.port,
-                settings: ConnectionSettings(
-                    localID: node, localRole: .node, secret: ClusterSecret(secret),
-                    heartbeatInterval: .milliseconds(200), missedHeartbeats: 4))
+                settings: cluster.connectionSettings(for: node, role: .node))
             connections.append(
                 Task {
                     _ = try? await connection.run { link, inbound in

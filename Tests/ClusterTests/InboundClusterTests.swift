@@ -60,11 +60,7 @@ struct InboundClusterTests {
     private func run(_ cluster: LocalTestCluster, contactNumbers: [String]) async throws {
         try await cluster.start()
         let api = cluster.manager
-        func post(_ path: String, _ json: String) async throws {
-            let (status, body) = try await api.send("POST", path, body: Data(json.utf8), timeout: 30)
-            try #require(
-                (200..<300).contains(status), "POST \(path): \(status) \(String(decoding: body, as: UTF8.self))")
-        }
+        let post = cluster.post
         try await post("v1/lists", #"{"id": "leads", "name": "Leads"}"#)
         let rows = contactNumbers.map { #"{"phone": "\#($0)"}"# }
         try await post("v1/lists/leads/imports?format=json&wait=true", "[" + rows.joined(separator: ",") + "]")
@@ -94,7 +90,6 @@ struct InboundClusterTests {
         }
 
         let address = cluster.gatewayClusterAddress.split(separator: ":")
-        let secret = cluster.secret
         let pool = SyntheticAgentPool(
             accounts: (service + sellers).map { .init(login: $0, password: "password-\($0)") },
             profile: SyntheticAgentProfile(
@@ -103,11 +98,7 @@ struct InboundClusterTests {
             seed: 5)
         let (served, summary) = try await pool.run(
             host: String(address[0]), port: Int(address[1])!,
-            settings: {
-                ConnectionSettings(
-                    localID: $0.login, localRole: .agent, secret: ClusterSecret(secret),
-                    heartbeatInterval: .milliseconds(200), missedHeartbeats: 4)
-            },
+            settings: { cluster.connectionSettings(for: $0.login) },
             clock: ScaledClock(base: SystemClock(), scale: 60)
         ) { _ in
             await cluster.waitUntil(timeout: .seconds(60)) {

@@ -22,6 +22,20 @@ struct ScriptedRunner {
 
     mutating func advance(_ duration: Duration) { now = now + duration }
 
+    /// A predictive runner whose one call was just answered live: the call waits for the
+    /// agent the runner asked the gateway for.
+    static func answeredAndWaitingForAnAgent() throws -> (ScriptedRunner, AttemptID, AgentRequestDraft) {
+        var runner = ScriptedRunner(CampaignSettings(mode: .predictive))
+        runner.send(.leaseHeld(Epoch(1)))
+        runner.send(.contactsArrived(ScriptedRunner.targets(1), exhausted: true))
+        runner.send(.agentsChanged(ScriptedRunner.agents(available: 1)))
+        let attempt = try #require(runner.machine.attemptsInFlight.first)
+        let answered = runner.now
+        let request = try #require(
+            agentRequests(runner.send(.progress(attempt, .answeredLive(at: answered, greetingEndsAt: answered)))).first)
+        return (runner, attempt, request)
+    }
+
     static func targets(_ count: Int, from first: Int = 1, callerID: String? = nil) -> [DialTarget] {
         (first..<(first + count)).map {
             DialTarget(
@@ -95,14 +109,7 @@ struct QueueRunnerStateMachineTests {
     }
 
     @Test func anAnsweredCallWithNoAgentWithinTwoSecondsIsAbandonedWithTheMessageAndCounted() throws {
-        var runner = ScriptedRunner(CampaignSettings(mode: .predictive))
-        runner.send(.leaseHeld(Epoch(1)))
-        runner.send(.contactsArrived(ScriptedRunner.targets(1), exhausted: true))
-        runner.send(.agentsChanged(ScriptedRunner.agents(available: 1)))
-        let attempt = try #require(runner.machine.attemptsInFlight.first)
-        let answered = runner.now
-        let request = try #require(
-            agentRequests(runner.send(.progress(attempt, .answeredLive(at: answered, greetingEndsAt: answered)))).first)
+        var (runner, attempt, request) = try ScriptedRunner.answeredAndWaitingForAnAgent()
         runner.advance(.milliseconds(1900))
         #expect(!runner.send(.tick).contains(.play(attempt, CallMessage(id: "no-agent"))), "still within the grace")
         runner.advance(.milliseconds(100))
@@ -122,14 +129,7 @@ struct QueueRunnerStateMachineTests {
     }
 
     @Test func theGatewayTimingOutTheRequestAbandonsTheCallToo() throws {
-        var runner = ScriptedRunner(CampaignSettings(mode: .predictive))
-        runner.send(.leaseHeld(Epoch(1)))
-        runner.send(.contactsArrived(ScriptedRunner.targets(1), exhausted: true))
-        runner.send(.agentsChanged(ScriptedRunner.agents(available: 1)))
-        let attempt = try #require(runner.machine.attemptsInFlight.first)
-        let request = try #require(
-            agentRequests(runner.send(.progress(attempt, .answeredLive(at: runner.now, greetingEndsAt: runner.now))))
-                .first)
+        var (runner, attempt, request) = try ScriptedRunner.answeredAndWaitingForAnAgent()
         #expect(runner.send(.agentNotGranted(request.id)) == [.play(attempt, CallMessage(id: "no-agent"))])
     }
 
@@ -291,14 +291,7 @@ struct QueueRunnerStateMachineTests {
     }
 
     @Test func aCustomerWhoHangsUpWhileWaitingForAnAgentIsAnAbandon() throws {
-        var runner = ScriptedRunner(CampaignSettings(mode: .predictive))
-        runner.send(.leaseHeld(Epoch(1)))
-        runner.send(.contactsArrived(ScriptedRunner.targets(1), exhausted: true))
-        runner.send(.agentsChanged(ScriptedRunner.agents(available: 1)))
-        let attempt = try #require(runner.machine.attemptsInFlight.first)
-        let request = try #require(
-            agentRequests(runner.send(.progress(attempt, .answeredLive(at: runner.now, greetingEndsAt: runner.now))))
-                .first)
+        var (runner, attempt, request) = try ScriptedRunner.answeredAndWaitingForAnAgent()
         runner.advance(.milliseconds(800))
         let actions = runner.send(.progress(attempt, .hungUp(by: .customer, at: runner.now)))
         #expect(actions.contains(.cancel(request.id)))
