@@ -114,9 +114,9 @@ public struct Demo: Sendable {
         try await setup.createCampaign(
             id: Names.campaign, name: "Demo", list: Names.list, queue: Names.campaignQueue, mode: options.mode,
             ivrPorts: max(1, options.agents), dispositions: ["sale", "no-sale"])
-        // INBOUND TRAFFIC: this branch has no inbound calls yet (DIDs on queues and the trunk's
-        // population file arrive on main). The `support` queue exists and the agents are ranked
-        // for it; configure its DID and the caller traffic here when they land.
+        // INBOUND TRAFFIC: the demo generates no callers yet. The cluster takes them (a DID on the
+        // `support` queue in the plan, an inbound line in `cluster.trunk_population`); the summary
+        // would then count the agents' inbound calls apart from the campaign's connected calls.
 
         let address = cluster.gatewayClusterAddress.split(separator: ":")
         guard address.count == 2, let port = Int(address[1]) else {

@@ -36,8 +36,8 @@ public struct LoadScenario: Hashable, Sendable {
     public var timeScale = 30
     public var seed: UInt64 = 1
     public var campaigns = [Campaign(queue: "load-1", mode: .predictive, contacts: 20_000)]
-    /// Inbound queues the agents serve first (rank 1). No inbound calls are generated yet:
-    /// the trunk has no inbound traffic on this branch (see ``LoadTest``).
+    /// Inbound queues the agents serve first (rank 1). No inbound callers are generated yet
+    /// (see ``LoadTest``).
     public var inboundQueues = ["load-inbound"]
     public var talkSeconds = Seconds(mean: 90, standardDeviation: 45)
     public var wrapUpSeconds = Seconds(mean: 15, standardDeviation: 8)

@@ -102,9 +102,9 @@ public struct LoadTest: Sendable {
                 ivrPorts: max(1, scenario.agents), dispositions: ["sale", "no-sale"])
             campaignIDs.append(id)
         }
-        // INBOUND TRAFFIC: no inbound calls on this branch yet (DIDs on queues and the trunk's
-        // population file arrive on main); the inbound queues exist and the agents are ranked
-        // for them. Generate the callers here when they land.
+        // INBOUND TRAFFIC: the load tester generates no callers yet; the inbound queues exist and
+        // the agents are ranked for them. The cluster takes callers on a queue's DIDs (`[[queue]]
+        // dids`) from the trunk's population file (`cluster.trunk_population`).
 
         let address = gateway.split(separator: ":")
         guard address.count == 2, let port = Int(address[1]) else {
@@ -267,7 +267,9 @@ public struct LoadTestResult: Codable, Sendable {
                 + "picture nor the node's dial decision carries the moment the agent became ready, so the latency "
                 + "cannot be paired honestly from outside the processes")
         inboundTraffic = NotMeasured(
-            reason: "no inbound calls on this branch: the inbound queues exist and agents are ranked for them")
+            reason:
+                "the load tester generates no inbound callers yet: the inbound queues exist and agents are "
+                + "ranked for them")
         errors = meter.refusals
         agentFailures = outcome.agents.failures.count
         settled = outcome.settled

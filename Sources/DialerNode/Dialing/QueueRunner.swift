@@ -223,6 +223,8 @@ struct QueueRunnerMetrics: Sendable {
     let dialLevel: Gauge
     let inFlight: [String: Gauge]
     let outcomes: [AttemptOutcome: Counter]
+    /// From a live answer to the bridge, on the runner's clock: call time, which a simulated
+    /// trunk may run faster than the wall (divide by its time scale for wall time).
     let answerToBridge: Timer
 
     init(queue: QueueID) {
