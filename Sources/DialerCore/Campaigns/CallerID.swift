@@ -14,6 +14,53 @@ public struct PooledCallerID: Hashable, Sendable, Codable {
     }
 }
 
+/// A pre-dial rule: just before a call is placed, a call that matches presents the rule's number,
+/// over every other choice (the contact's own number included).
+///
+/// It stands for the products' pre-dial hook, as data the node evaluates itself: no round trip
+/// to an outside system delays the dial. A rule matches when the called number starts with one of
+/// ``numberPrefixes`` (or there are none) and the contact's ``field`` holds one of ``fieldValues``
+/// (or no field is named); it names at least one of the two. The first matching rule wins.
+public struct PreDialCallerIDRule: Hashable, Sendable, Codable {
+    /// The number presented, E.164.
+    public var present: String
+    /// Prefixes of the called number (E.164, e.g. `"+1212"`); empty: any number.
+    public var numberPrefixes: [String]
+    /// A contact field (a list column shown to the agent) the rule looks at; `nil`: none.
+    public var field: String?
+    /// The values of ``field`` that match.
+    public var fieldValues: [String]
+
+    /// A rule presenting `present` on calls to `numberPrefixes` whose `field` is one of
+    /// `fieldValues`.
+    public init(present: String, numberPrefixes: [String] = [], field: String? = nil, fieldValues: [String] = []) {
+        self.present = present
+        self.numberPrefixes = numberPrefixes
+        self.field = field
+        self.fieldValues = fieldValues
+    }
+
+    /// Decodes the rule; missing lists are empty.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        present = try container.decode(String.self, forKey: .present)
+        numberPrefixes = try container.decodeIfPresent([String].self, forKey: .numberPrefixes) ?? []
+        field = try container.decodeIfPresent(String.self, forKey: .field)
+        fieldValues = try container.decodeIfPresent([String].self, forKey: .fieldValues) ?? []
+    }
+
+    private enum CodingKeys: String, CodingKey { case present, numberPrefixes, field, fieldValues }
+
+    /// Whether a call to `phoneNumber`, for a contact with `fields`, matches.
+    public func matches(calling phoneNumber: String, fields: [String: String]) -> Bool {
+        if !numberPrefixes.isEmpty, !numberPrefixes.contains(where: { phoneNumber.hasPrefix($0) }) { return false }
+        if let field {
+            guard let value = fields[field], fieldValues.contains(value) else { return false }
+        }
+        return true
+    }
+}
+
 /// How the pool's numbers take turns for contacts without a local number.
 public enum CallerIDRotation: String, Hashable, Sendable, Codable, CaseIterable {
     /// In pool order, one after the other (the caller keeps the cursor).
@@ -24,8 +71,8 @@ public enum CallerIDRotation: String, Hashable, Sendable, Codable, CaseIterable 
 
 /// The numbers a campaign presents to the people it calls.
 ///
-/// The number for one call, highest precedence first: a pre-dial hook's (outside this module),
-/// the contact's own ``Contact/callerID``, a pooled number local to the contact, a pooled number
+/// The number for one call, highest precedence first: the first matching pre-dial rule's
+/// (``preDialRules``), the contact's own ``Contact/callerID``, a pooled number local to the contact, a pooled number
 /// by rotation, the campaign's ``defaultNumber``. Pooled numbers that reached
 /// ``dailyCapPerNumber`` today are skipped, because carriers flag numbers that call too often.
 public struct CallerIDSettings: Hashable, Sendable, Codable {
@@ -37,18 +84,23 @@ public struct CallerIDSettings: Hashable, Sendable, Codable {
     public var rotation: CallerIDRotation
     /// The most calls per day presenting one pooled number; `nil` for no cap.
     public var dailyCapPerNumber: Int?
+    /// Rules checked just before each call, first match wins; a match overrides everything
+    /// else (and is not counted against the pool's daily cap).
+    public var preDialRules: [PreDialCallerIDRule]
 
     /// Caller-ID settings; the defaults present nothing (the trunk's own number).
     public init(
         defaultNumber: String? = nil,
         pool: [PooledCallerID] = [],
         rotation: CallerIDRotation = .roundRobin,
-        dailyCapPerNumber: Int? = nil
+        dailyCapPerNumber: Int? = nil,
+        preDialRules: [PreDialCallerIDRule] = []
     ) {
         self.defaultNumber = defaultNumber
         self.pool = pool
         self.rotation = rotation
         self.dailyCapPerNumber = dailyCapPerNumber
+        self.preDialRules = preDialRules
     }
 
     /// Decodes the settings; a missing key takes its default.
@@ -58,9 +110,10 @@ public struct CallerIDSettings: Hashable, Sendable, Codable {
         pool = try container.decodeIfPresent([PooledCallerID].self, forKey: .pool) ?? []
         rotation = try container.decodeIfPresent(CallerIDRotation.self, forKey: .rotation) ?? .roundRobin
         dailyCapPerNumber = try container.decodeIfPresent(Int.self, forKey: .dailyCapPerNumber)
+        preDialRules = try container.decodeIfPresent([PreDialCallerIDRule].self, forKey: .preDialRules) ?? []
     }
 
-    private enum CodingKeys: String, CodingKey { case defaultNumber, pool, rotation, dailyCapPerNumber }
+    private enum CodingKeys: String, CodingKey { case defaultNumber, pool, rotation, dailyCapPerNumber, preDialRules }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -68,6 +121,7 @@ public struct CallerIDSettings: Hashable, Sendable, Codable {
         try container.encode(pool, forKey: .pool)
         try container.encode(rotation, forKey: .rotation)
         try container.encodeIfPresent(dailyCapPerNumber, forKey: .dailyCapPerNumber)
+        try container.encode(preDialRules, forKey: .preDialRules)
     }
 }
 
@@ -88,19 +142,23 @@ public enum CallerIDSelection {
         rotationCursor: Int = 0
     ) -> (number: String, poolIndex: Int?)? {
         choose(
-            calling: contact.phoneNumber, ownCallerID: contact.callerID, settings: settings, usedToday: usedToday,
-            rotationCursor: rotationCursor)
+            calling: contact.phoneNumber, ownCallerID: contact.callerID, fields: contact.fields, settings: settings,
+            usedToday: usedToday, rotationCursor: rotationCursor)
     }
 
-    /// The number to present when calling `phoneNumber`, whose contact has `ownCallerID`; see
-    /// ``choose(for:settings:usedToday:rotationCursor:)``.
+    /// The number to present when calling `phoneNumber`, whose contact has `ownCallerID` and
+    /// `fields`; see ``choose(for:settings:usedToday:rotationCursor:)``.
     public static func choose(
         calling phoneNumber: String,
         ownCallerID: String?,
+        fields: [String: String] = [:],
         settings: CallerIDSettings,
         usedToday: [String: Int] = [:],
         rotationCursor: Int = 0
     ) -> (number: String, poolIndex: Int?)? {
+        if let rule = settings.preDialRules.first(where: { $0.matches(calling: phoneNumber, fields: fields) }) {
+            return (rule.present, nil)
+        }
         if let own = ownCallerID, !own.isEmpty { return (own, nil) }
         func uses(_ index: Int) -> Int { usedToday[settings.pool[index].number, default: 0] }
         let usable = settings.pool.indices.filter { index in

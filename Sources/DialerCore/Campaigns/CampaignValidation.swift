@@ -146,6 +146,28 @@ extension CampaignSettings {
         if let cap = callerID.dailyCapPerNumber, cap < 1 {
             fail("callerID.dailyCapPerNumber", "must be at least 1, or null for no cap (was \(cap))")
         }
+        for (index, rule) in callerID.preDialRules.enumerated() {
+            let path = "callerID.preDialRules[\(index)]"
+            if !PhoneNumbers.isE164(rule.present) {
+                fail("\(path).present", "must be an E.164 number like +4512345678 (was \"\(rule.present)\")")
+            }
+            for prefix in rule.numberPrefixes where !Self.isNumberPrefix(prefix) {
+                fail("\(path).numberPrefixes", "must be \"+\" and digits like +1212 (was \"\(prefix)\")")
+            }
+            if let field = rule.field {
+                if field.isEmpty { fail("\(path).field", "must name a contact field, or be left out") }
+                if rule.fieldValues.isEmpty {
+                    fail("\(path).fieldValues", "must list the values of \(field) that match")
+                }
+            } else if !rule.fieldValues.isEmpty {
+                fail("\(path).field", "must name the field that fieldValues are values of")
+            }
+            if rule.numberPrefixes.isEmpty, rule.field == nil {
+                // A rule matching every call would silence the contact's own number and the pool:
+                // that is the campaign's default number, said the long way round.
+                fail(path, "must match on numberPrefixes, a field, or both (use defaultNumber for every call)")
+            }
+        }
 
         if TimeZone(identifier: timeZone) == nil {
             fail("timeZone", "must be an IANA time zone like Europe/Copenhagen (was \"\(timeZone)\")")

@@ -140,6 +140,21 @@ public enum Dialability {
     /// Each rule's own ``DialabilityHold/dialableAt`` is a lower bound; this steps to the latest
     /// of them and asks again until every rule lets go (a window may open while calling hours
     /// are still closed, and so on).
+    /// The rule that keeps a call to `phoneNumber` from being placed at `now`, checked again when
+    /// the node dials (the contact was handed out a moment ago, and hours may have closed since):
+    /// the campaign disabled, its windows closed, or the contact's calling hours (on its own
+    /// `timeZone`, else its number's, else the campaign's clock); `nil` when the call may go.
+    public static func dialTimeHold(
+        phoneNumber: String,
+        timeZone: String?,
+        campaign: CampaignSettings,
+        now: Date,
+        timeZones: some TimeZoneResolver = NoTimeZoneResolver()
+    ) -> HoldRule? {
+        var rules = DialingRules(campaign: campaign, timeZones: timeZones)
+        return rules.dialTimeHold(phoneNumber: phoneNumber, timeZone: timeZone, now: now)
+    }
+
     public static func earliestDialable(
         contact: Contact,
         campaign: CampaignSettings,
@@ -183,12 +198,35 @@ struct DialingRules<Resolver: TimeZoneResolver> {
 
     /// The contact's clock: its own zone, else its number's, else the campaign's.
     mutating func clock(for contact: Contact) -> WallClock {
-        if let identifier = contact.timeZone {
+        clock(phoneNumber: contact.phoneNumber, timeZone: contact.timeZone)
+    }
+
+    /// The clock of a contact with `phoneNumber` and its own `timeZone`.
+    mutating func clock(phoneNumber: String, timeZone: String?) -> WallClock {
+        if let identifier = timeZone {
             if zones[identifier] == nil { zones[identifier] = .some(TimeZone(identifier: identifier)) }
             if let zone = zones[identifier] ?? nil { return WallClock(zone) }
         }
-        if let zone = timeZones.timeZone(forPhoneNumber: contact.phoneNumber) { return WallClock(zone) }
+        if let zone = timeZones.timeZone(forPhoneNumber: phoneNumber) { return WallClock(zone) }
         return campaignClock
+    }
+
+    /// The time rules of ``evaluate(_:dnc:now:privateAgentPresent:releases:)`` that the node
+    /// checks again when it dials: the campaign's status and windows, the contact's hours.
+    mutating func dialTimeHold(phoneNumber: String, timeZone: String?, now: Date) -> HoldRule? {
+        let instant = now.timeIntervalSince1970
+        switch campaign.status {
+        case .disabled: return .campaignDisabled
+        case .automatic where !campaignClock.isOpen(automaticSpans, at: instant): return .campaignAutomaticOff
+        case .automatic, .enabled: break
+        }
+        if !campaign.windows.isEmpty || campaign.status == .automatic, !campaignClock.isOpen(windows, at: instant) {
+            return .campaignWindowClosed
+        }
+        if !clock(phoneNumber: phoneNumber, timeZone: timeZone).isOpen(callingHours, at: instant) {
+            return .outsideCallingHours
+        }
+        return nil
     }
 
     /// The next opening of `hours` on `clock` after `instant`, remembered under `schedule`.

@@ -8,19 +8,23 @@ public struct DialTarget: Hashable, Sendable {
     public var phone: String
     /// The contact's own caller ID, if it has one.
     public var callerID: String?
+    /// The contact's own IANA time zone, if it has one: its calling hours are checked again on
+    /// its clock when it is dialed.
+    public var timeZone: String?
     /// A private callback: only this agent may take the call.
     public var privateAgent: AgentID?
     /// What the agent's desktop shows.
     public var fields: [String: String]
 
     public init(
-        attempt: AttemptID, contact: ContactID, phone: String, callerID: String? = nil,
+        attempt: AttemptID, contact: ContactID, phone: String, callerID: String? = nil, timeZone: String? = nil,
         privateAgent: AgentID? = nil, fields: [String: String] = [:]
     ) {
         self.attempt = attempt
         self.contact = contact
         self.phone = phone
         self.callerID = callerID
+        self.timeZone = timeZone
         self.privateAgent = privateAgent
         self.fields = fields
     }

@@ -60,8 +60,12 @@ public enum QueueRunnerEvent: Hashable, Sendable {
     case contactRequestFailed
     /// The gateway's new picture of the queue's agents.
     case agentsChanged(AgentPicture)
-    /// The trunk placed (or failed to place) the attempt's call.
+    /// The trunk failed to place the attempt's call (the network, not the carrier's limits).
     case originateFailed(AttemptID)
+    /// The trunk refused to place the call for now: every channel is in use or the carrier's
+    /// calls-per-second cap is reached. The call never existed, so it is not an attempt: the
+    /// contact is dialed again after ``QueueRunnerStateMachine/Configuration/carrierBackoff``.
+    case originateRefused(AttemptID)
     /// The trunk reported progress on the attempt's call.
     case progress(AttemptID, CallProgress)
     /// The gateway granted an agent.
@@ -100,13 +104,20 @@ public struct QueueRunnerStateMachine: Sendable {
         public var contactRetryDelay: Duration
         /// How long an outbound reservation or a preview offer may wait for an agent.
         public var reservationTimeout: Duration
+        /// The calendar of the runner's clock, for checking calling hours again at dial time;
+        /// `nil` leaves them to the manager's hand-out alone.
+        public var calendar: CalendarAnchor?
+        /// After the trunk refused a call for its channels or the carrier's rate, how long no
+        /// new call is placed (one second: a calls-per-second cap counts whole seconds).
+        public var carrierBackoff: Duration
 
         public init(
             queue: QueueID, node: MemberID, connectGrace: Duration = .seconds(2),
             noAgentMessage: CallMessage = CallMessage(id: "no-agent"),
             campaignMessage: CallMessage = CallMessage(id: "campaign"),
             contactBuffer: Int = 20, contactRetryDelay: Duration = .seconds(5),
-            reservationTimeout: Duration = .seconds(30)
+            reservationTimeout: Duration = .seconds(30), calendar: CalendarAnchor? = nil,
+            carrierBackoff: Duration = .seconds(1)
         ) {
             self.queue = queue
             self.node = node
@@ -116,6 +127,8 @@ public struct QueueRunnerStateMachine: Sendable {
             self.contactBuffer = max(1, contactBuffer)
             self.contactRetryDelay = contactRetryDelay
             self.reservationTimeout = reservationTimeout
+            self.calendar = calendar
+            self.carrierBackoff = carrierBackoff
         }
     }
 
@@ -190,6 +203,12 @@ public struct QueueRunnerStateMachine: Sendable {
     private var callerIDRotationCursor = 0
     private var abandonWindow: AbandonWindow
     private var lastDecision: PacingDecision?
+    /// No call is placed before this moment: the trunk refused one for its capacity or rate.
+    private var carrierBackoffUntil: Moment = .origin
+    /// Calls the trunk refused for its capacity or rate, since the runner started.
+    public private(set) var callsRefusedByTrunk = 0
+    /// Contacts handed back undialed because the hours had closed when their turn came.
+    public private(set) var contactsHeldAtDialTime = 0
 
     public init(configuration: Configuration, settings: CampaignSettings, now: Moment) {
         self.configuration = configuration
@@ -271,6 +290,8 @@ public struct QueueRunnerStateMachine: Sendable {
             if let call = calls[attempt] {
                 finish(attempt, call, outcome: .networkFailure, endedAt: now, into: &actions)
             }
+        case .originateRefused(let attempt):
+            refused(attempt, now: now, into: &actions)
         case .progress(let attempt, let progress):
             self.progress(attempt, progress, now: now, into: &actions)
         case .agentGranted(let request, let agent):
@@ -321,17 +342,20 @@ public struct QueueRunnerStateMachine: Sendable {
                 remainingContacts: buffer.count))
         let decision = policy.decide(input)
         lastDecision = decision
+        // The trunk has no room or the carrier no rate for now: asking it again at once would
+        // only be refused again.
+        guard now >= carrierBackoffUntil else { return }
 
         switch settings.mode {
         case .progressive, .preview:
             for _ in 0..<decision.reservationsToRequest {
-                guard let draft = newReservation(now: now) else { break }
+                guard let draft = newReservation(now: now, into: &actions) else { break }
                 actions.append(.requestAgent(draft))
             }
             dialForGrantedReservations(now: now, into: &actions)
         case .power, .predictive, .agentless:
             for _ in 0..<decision.callsToStart {
-                guard let target = buffer.popFirst() else { break }
+                guard let target = nextDialableContact(now: now, into: &actions) else { break }
                 originate(target, reservation: nil, now: now, into: &actions)
             }
         }
@@ -380,11 +404,11 @@ public struct QueueRunnerStateMachine: Sendable {
     }
 
     /// An outbound reservation (progressive) or a preview offer with the next contact.
-    private mutating func newReservation(now: Moment) -> AgentRequestDraft? {
+    private mutating func newReservation(now: Moment, into actions: inout [QueueRunnerAction]) -> AgentRequestDraft? {
         let id = newRequestID()
         let deadline = now + configuration.reservationTimeout
         if settings.mode == .preview {
-            guard let target = buffer.popFirst() else { return nil }
+            guard let target = nextDialableContact(now: now, into: &actions) else { return nil }
             reservations[id] = Reservation(kind: .previewOffer, state: .pending, target: target, deadline: deadline)
             return AgentRequestDraft(
                 id: id, kind: .previewOffer, deadline: deadline, namedAgent: target.privateAgent, target: target)
@@ -397,7 +421,7 @@ public struct QueueRunnerStateMachine: Sendable {
     /// Places the lines of granted reservations that have none yet: the dial rate for
     /// progressive, the offered contact for preview.
     private mutating func dialForGrantedReservations(now: Moment, into actions: inout [QueueRunnerAction]) {
-        guard case .held = lease else { return }
+        guard case .held = lease, now >= carrierBackoffUntil else { return }
         for id in reservations.keys.sorted() {
             guard let reservation = reservations[id], case .granted = reservation.state,
                 reservation.lines.isEmpty
@@ -406,10 +430,20 @@ public struct QueueRunnerStateMachine: Sendable {
             case .previewOffer:
                 guard let target = reservation.target, !fiveSecondCapReached else { continue }
                 reservations[id]?.target = nil
+                if dialTimeHold(target, now: now) != nil {
+                    // Accepted, but the hours closed meanwhile: the agent goes back, the contact
+                    // to the manager, which dials it when they open.
+                    heldAtDialTime(target, into: &actions)
+                    reservations[id] = nil
+                    actions.append(.release(id))
+                    continue
+                }
                 originate(target, reservation: id, now: now, into: &actions)
             case .outboundReservation:
                 var placed = 0
-                while placed < max(1, settings.dialRate), !fiveSecondCapReached, let target = buffer.popFirst() {
+                while placed < max(1, settings.dialRate), !fiveSecondCapReached,
+                    let target = nextDialableContact(now: now, into: &actions)
+                {
                     originate(target, reservation: id, now: now, into: &actions)
                     placed += 1
                 }
@@ -422,6 +456,28 @@ public struct QueueRunnerStateMachine: Sendable {
                 continue
             }
         }
+    }
+
+    /// The next contact of the buffer that may be dialed now; those whose hours have closed go
+    /// back to the manager on the way.
+    private mutating func nextDialableContact(now: Moment, into actions: inout [QueueRunnerAction]) -> DialTarget? {
+        while let target = buffer.popFirst() {
+            guard dialTimeHold(target, now: now) != nil else { return target }
+            heldAtDialTime(target, into: &actions)
+        }
+        return nil
+    }
+
+    /// Calling hours and windows, checked again at dial time on the runner's calendar.
+    private func dialTimeHold(_ target: DialTarget, now: Moment) -> HoldRule? {
+        guard let calendar = configuration.calendar else { return nil }
+        return Dialability.dialTimeHold(
+            phoneNumber: target.phone, timeZone: target.timeZone, campaign: settings, now: calendar.date(at: now))
+    }
+
+    private mutating func heldAtDialTime(_ target: DialTarget, into actions: inout [QueueRunnerAction]) {
+        contactsHeldAtDialTime += 1
+        actions.append(.returnContact(target))
     }
 
     private mutating func originate(
@@ -454,7 +510,7 @@ public struct QueueRunnerStateMachine: Sendable {
         }
         guard
             let choice = CallerIDSelection.choose(
-                calling: target.phone, ownCallerID: target.callerID, settings: settings.callerID,
+                calling: target.phone, ownCallerID: target.callerID, fields: target.fields, settings: settings.callerID,
                 usedToday: callerIDUsedToday, rotationCursor: callerIDRotationCursor)
         else { return nil }
         if let index = choice.poolIndex {
@@ -462,6 +518,30 @@ public struct QueueRunnerStateMachine: Sendable {
             callerIDRotationCursor = index + 1
         }
         return choice.number
+    }
+
+    /// The trunk refused the call before placing it: the contact goes back to the front of the
+    /// buffer (to the same agent, for preview) and nothing is dialed until the backoff ends.
+    private mutating func refused(_ attempt: AttemptID, now: Moment, into actions: inout [QueueRunnerAction]) {
+        guard let call = calls.removeValue(forKey: attempt) else { return }
+        callsRefusedByTrunk += 1
+        measured.attempts -= 1
+        carrierBackoffUntil = max(carrierBackoffUntil, now + configuration.carrierBackoff)
+        if let id = call.reservation, var reservation = reservations[id] {
+            reservation.lines.remove(attempt)
+            reservations[id] = reservation
+            if reservation.kind == .previewOffer, case .held = lease {
+                // The agent accepted this contact: it is dialed for them once the trunk has room.
+                reservations[id]?.target = call.target
+                return
+            }
+        }
+        guard case .held = lease else {
+            lineEndedWithoutAgent(call, now: now, into: &actions)
+            actions.append(.returnContact(call.target))
+            return
+        }
+        buffer.prepend(call.target)
     }
 
     // MARK: - Calls

@@ -125,11 +125,18 @@ public actor QueueRunner {
             case .originate(let attempt, let request):
                 metrics.attempts.increment()
                 spawn {
-                    do {
+                    do throws(TrunkError) {
                         let call = try await self.trunk.originate(request)
                         await self.follow(call, for: attempt)
                     } catch {
-                        await self.handle(.originateFailed(attempt))
+                        switch error {
+                        case .channelCapacityExhausted, .callsPerSecondExceeded:
+                            // The trunk's or the carrier's limits, not a failed call: the
+                            // contact is dialed again shortly.
+                            await self.refused(attempt, error)
+                        default:
+                            await self.handle(.originateFailed(attempt))
+                        }
                     }
                 }
             case .requestAgent(let draft):
@@ -181,6 +188,12 @@ public actor QueueRunner {
         tasks[id] = nil
     }
 
+    private func refused(_ attempt: AttemptID, _ error: TrunkError) {
+        metrics.refusedByTrunk.increment()
+        logger.debug("the trunk refused a call", metadata: ["queue": "\(queue)", "reason": "\(error)"])
+        handle(.originateRefused(attempt))
+    }
+
     private func contactRequestFailed(_ error: any Error) {
         logger.notice("contact request failed", metadata: ["queue": "\(queue)", "error": "\(error)"])
         handle(.contactRequestFailed)
@@ -219,7 +232,11 @@ public actor QueueRunner {
 
 /// The runner's figures, per queue, through swift-metrics.
 struct QueueRunnerMetrics: Sendable {
+    /// Calls the runner asked the trunk to place, refused ones included.
     let attempts: Counter
+    /// Calls the trunk refused for its channels or the carrier's calls-per-second cap; they are
+    /// not attempts, and their contacts are dialed again.
+    let refusedByTrunk: Counter
     let dialLevel: Gauge
     let inFlight: [String: Gauge]
     let outcomes: [AttemptOutcome: Counter]
@@ -230,6 +247,7 @@ struct QueueRunnerMetrics: Sendable {
     init(queue: QueueID) {
         let dimensions = [("queue", queue.rawValue)]
         attempts = Counter(label: "dialer_node_attempts_total", dimensions: dimensions)
+        refusedByTrunk = Counter(label: "dialer_node_calls_refused_by_trunk_total", dimensions: dimensions)
         dialLevel = Gauge(label: "dialer_node_dial_level", dimensions: dimensions)
         inFlight = Dictionary(
             uniqueKeysWithValues: ["dialing", "waiting", "bridged", "playing", "hanging-up"].map {

@@ -75,7 +75,14 @@ struct QueueRunnerRandomizedTests {
                 case 2, 3:
                     if let attempt = ringing.randomElement(using: &random) {
                         ringing.remove(attempt)
-                        let outcome = Int.random(in: 0..<5, using: &random)
+                        let outcome = Int.random(in: 0..<6, using: &random)
+                        if outcome == 5 {
+                            // The trunk refused it for its limits: never placed, so it may be
+                            // dialed (once) again.
+                            dialed.remove(attempt)
+                            absorb(runner.send(.originateRefused(attempt)))
+                            break
+                        }
                         let now = runner.now
                         let progress: CallProgress =
                             switch outcome {

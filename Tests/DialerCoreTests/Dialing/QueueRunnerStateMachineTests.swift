@@ -7,9 +7,10 @@ struct ScriptedRunner {
     var now = Moment.origin + .seconds(1000)
     var log: [QueueRunnerAction] = []
 
-    init(_ settings: CampaignSettings, contactBuffer: Int = 4) {
+    init(_ settings: CampaignSettings, contactBuffer: Int = 4, calendar: CalendarAnchor? = nil) {
         machine = QueueRunnerStateMachine(
-            configuration: .init(queue: QueueID("sales"), node: MemberID("node-1"), contactBuffer: contactBuffer),
+            configuration: .init(
+                queue: QueueID("sales"), node: MemberID("node-1"), contactBuffer: contactBuffer, calendar: calendar),
             settings: settings, now: Moment.origin + .seconds(1000))
     }
 
