@@ -1,6 +1,7 @@
 public import DialerCore
 import DialerProtocol
 import DialerTransport
+import FoundationEssentials
 public import Logging
 
 /// The queue runners of one node: a runner for each leased campaign queue, started when the
@@ -97,7 +98,10 @@ public actor NodeDialing {
         let validity = self.validity
         let clock = self.clock
         let runner = QueueRunner(
-            configuration: .init(queue: queue, node: MemberID("\(node)~\(incarnation)~\(epoch.rawValue)")),
+            configuration: .init(
+                queue: queue, node: MemberID("\(node)~\(incarnation)~\(epoch.rawValue)"),
+                // Calling hours are on the wall's calendar, as the manager reads them.
+                calendar: CalendarAnchor(moment: clock.now(), date: Date(), clockSecondsPerSecond: timeScale)),
             settings: details.settings, epoch: epoch, trunk: trunk,
             contacts: FeedContactSource(feed: feed, lease: lease),
             desk: GatewayDesk(reservations: reservations, clock: clock, timeScale: timeScale),
@@ -110,11 +114,16 @@ public actor NodeDialing {
         await withDiscardingTaskGroup { group in
             group.addTask { await runner.run() }
             group.addTask {
+                var readiness = ReadyToDialLatency(queue: queue)
+                let timeScale = self.timeScale
                 for await picture in await self.reservations.pictures(of: queue) {
                     let present = (picture.available + picture.reserved + picture.onCall + picture.wrapUp).map {
                         AgentID($0.agent)
                     }
+                    let received = clock.now()
                     await runner.agentsChanged(AgentPicture(picture), present: present)
+                    // The clock keeps call time; the metric is in wall time.
+                    readiness.record(picture, handling: (clock.now() - received) / timeScale)
                 }
             }
             group.addTask {
@@ -157,7 +166,7 @@ struct FeedContactSource: ContactSource {
         let targets = batch.attempts.map {
             DialTarget(
                 attempt: $0.attempt, contact: $0.contact, phone: $0.phone, callerID: $0.callerID,
-                privateAgent: $0.privateAgent, fields: $0.fields)
+                timeZone: $0.timeZone, privateAgent: $0.privateAgent, fields: $0.fields)
         }
         return (targets, targets.count < count)
     }
