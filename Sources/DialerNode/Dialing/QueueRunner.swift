@@ -103,6 +103,9 @@ public actor QueueRunner {
 
     /// The calls in flight by stage, for `/v1/queues` and tests.
     public var callsByStage: [String: Int] { machine.callsByStage }
+    /// Live answers and abandons over the campaign's regulated window, as this runner counted
+    /// them (what predictive pacing holds to its target).
+    public func abandonCounts() -> AbandonCounts { machine.abandonCounts(at: clock.now()) }
     /// The last pacing decision's dial level.
     public var dialLevel: Double { machine.lastPacingDecision?.dialLevel ?? 0 }
 
