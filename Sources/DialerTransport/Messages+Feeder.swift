@@ -62,12 +62,19 @@ extension Dialer_V1_AttemptReport {
         contact = result.contact.rawValue
         outcome = Dialer_V1_Outcome(result.outcome)
         agent = result.agent?.rawValue ?? ""
+        dialedAtMs = result.dialedAt.map(Self.unixMilliseconds) ?? 0
         answeredAtMs = result.answeredAt.map(Self.unixMilliseconds) ?? 0
+        bridgedAtMs = result.bridgedAt.map(Self.unixMilliseconds) ?? 0
+        endedAtMs = result.callEndedAt.map(Self.unixMilliseconds) ?? 0
+        callerID = result.callerID ?? ""
     }
 
     /// The result this report carries, or why it cannot be read (a message naming the field).
     ///
-    /// A disposition never travels in a report: it comes from the gateway.
+    /// A disposition never travels in a report: it comes from the gateway. The call's times
+    /// (0: absent) and caller ID are read as sent; whether they can be kept is the receiver's
+    /// call (``AttemptResult/callDetailProblems``), since a report is refused only when its
+    /// result cannot be read at all.
     public func result() -> Result<AttemptResult, InvalidFeederField> {
         guard !attempt.isEmpty, attempt.utf8.count <= 128 else {
             return .failure(InvalidFeederField("attempt must be 1 to 128 bytes"))
@@ -82,8 +89,14 @@ extension Dialer_V1_AttemptReport {
         return .success(
             AttemptResult(
                 attempt: AttemptID(attempt), contact: ContactID(contact), outcome: domain,
-                agent: agent.isEmpty ? nil : AgentID(agent),
-                answeredAt: answeredAtMs == 0 ? nil : Date(timeIntervalSince1970: Double(answeredAtMs) / 1000)))
+                agent: agent.isEmpty ? nil : AgentID(agent), answeredAt: Self.date(answeredAtMs),
+                dialedAt: Self.date(dialedAtMs), bridgedAt: Self.date(bridgedAtMs), callEndedAt: Self.date(endedAtMs),
+                callerID: callerID.isEmpty ? nil : callerID))
+    }
+
+    /// The date of a Unix-millisecond field; 0 means absent.
+    static func date(_ unixMilliseconds: UInt64) -> Date? {
+        unixMilliseconds == 0 ? nil : Date(timeIntervalSince1970: Double(unixMilliseconds) / 1000)
     }
 
     static func unixMilliseconds(_ date: Date) -> UInt64 {

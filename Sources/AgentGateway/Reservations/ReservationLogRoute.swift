@@ -20,6 +20,8 @@ enum ReservationLogRoute {
         var event: String
         /// Why a reservation returned.
         var reason: String?
+        /// On offered and granted entries: when the request reached the gateway.
+        var requestedMs: Int64?
     }
 
     static func add<Context: RequestContext>(
@@ -40,7 +42,8 @@ enum ReservationLogRoute {
                 }
                 return Entry(
                     momentMs: entry.moment.nanosecondsSinceOrigin / 1_000_000, agent: entry.agent.rawValue,
-                    request: entry.request.rawValue, queue: entry.queue.rawValue, event: event, reason: reason)
+                    request: entry.request.rawValue, queue: entry.queue.rawValue, event: event, reason: reason,
+                    requestedMs: entry.requestedAt.map { $0.nanosecondsSinceOrigin / 1_000_000 })
             }
             return try JSONResponse.make(
                 Body(nowMs: clock.now().nanosecondsSinceOrigin / 1_000_000, entries: entries))

@@ -83,11 +83,18 @@ public struct ReservationLogEntry: Hashable, Sendable {
     /// What happened.
     public var event: Event
 
-    public init(moment: Moment, agent: AgentID, request: RequestID, queue: QueueID, event: Event) {
+    /// When the request reached the book, on offers and grants: with ``moment`` it tells how
+    /// long the request waited, and which requests were waiting at any moment of the log.
+    public var requestedAt: Moment?
+
+    public init(
+        moment: Moment, agent: AgentID, request: RequestID, queue: QueueID, event: Event, requestedAt: Moment? = nil
+    ) {
         self.moment = moment
         self.agent = agent
         self.request = request
         self.queue = queue
         self.event = event
+        self.requestedAt = requestedAt
     }
 }

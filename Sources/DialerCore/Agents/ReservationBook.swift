@@ -432,7 +432,7 @@ public struct ReservationBook: Sendable, Equatable {
         record.status = .granted(agent, leaseUntil: leaseUntil, lease: lease)
         records[request] = record
         store(session)
-        appendLog(now, agent, request, record.request.queue, .granted)
+        appendLog(now, agent, request, record.request.queue, .granted, requestedAt: record.arrivedAt)
         return [
             .cancelTimer(offerTimer),
             .cancelTimer(deadline),
@@ -742,12 +742,14 @@ extension ReservationBook {
         _ agent: AgentID,
         _ request: RequestID,
         _ queue: QueueID,
-        _ event: ReservationLogEntry.Event
+        _ event: ReservationLogEntry.Event,
+        requestedAt: Moment? = nil
     ) {
         let capacity = configuration.logCapacity
         guard capacity > 0 else { return }
         logStorage.append(
-            ReservationLogEntry(moment: moment, agent: agent, request: request, queue: queue, event: event))
+            ReservationLogEntry(
+                moment: moment, agent: agent, request: request, queue: queue, event: event, requestedAt: requestedAt))
         logEntriesRecorded += 1
         // Trim in batches so appending stays amortised O(1).
         if logStorage.count - capacity > capacity {
@@ -950,7 +952,7 @@ extension ReservationBook {
             record.status = .offered(agent, until: until, offerTimer: offerTimer, deadline: deadline)
             records[id] = record
             store(session)
-            appendLog(now, agent, id, request.queue, .offered)
+            appendLog(now, agent, id, request.queue, .offered, requestedAt: record.arrivedAt)
             actions.append(
                 .offer(
                     Offer(request: id, node: request.node, queue: request.queue, agent: agent, at: now, until: until))
@@ -966,7 +968,7 @@ extension ReservationBook {
             record.status = .granted(agent, leaseUntil: leaseUntil, lease: lease)
             records[id] = record
             store(session)
-            appendLog(now, agent, id, request.queue, .granted)
+            appendLog(now, agent, id, request.queue, .granted, requestedAt: record.arrivedAt)
             actions.append(.cancelTimer(deadline))
             actions.append(.granted(grant(request, agent: agent, now: now, leaseUntil: leaseUntil)))
             actions.append(.agentChanged(session))

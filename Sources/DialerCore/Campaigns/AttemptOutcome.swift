@@ -105,6 +105,14 @@ public struct AttemptResult: Hashable, Sendable, Codable {
     public var agent: AgentID?
     /// When a live person or a machine answered, if anyone did.
     public var answeredAt: Date?
+    /// When the node placed the call.
+    public var dialedAt: Date?
+    /// When the call was bridged to an agent.
+    public var bridgedAt: Date?
+    /// When the call itself ended, as the node saw it (not when the result reached the manager).
+    public var callEndedAt: Date?
+    /// The caller ID the call went out with, in E.164.
+    public var callerID: String?
 
     /// A result.
     public init(
@@ -113,7 +121,11 @@ public struct AttemptResult: Hashable, Sendable, Codable {
         outcome: AttemptOutcome,
         disposition: Disposition? = nil,
         agent: AgentID? = nil,
-        answeredAt: Date? = nil
+        answeredAt: Date? = nil,
+        dialedAt: Date? = nil,
+        bridgedAt: Date? = nil,
+        callEndedAt: Date? = nil,
+        callerID: String? = nil
     ) {
         self.attempt = attempt
         self.contact = contact
@@ -121,9 +133,15 @@ public struct AttemptResult: Hashable, Sendable, Codable {
         self.disposition = disposition
         self.agent = agent
         self.answeredAt = answeredAt
+        self.dialedAt = dialedAt
+        self.bridgedAt = bridgedAt
+        self.callEndedAt = callEndedAt
+        self.callerID = callerID
     }
 
-    private enum CodingKeys: String, CodingKey { case attempt, contact, outcome, disposition, agent, answeredAt }
+    private enum CodingKeys: String, CodingKey {
+        case attempt, contact, outcome, disposition, agent, answeredAt, dialedAt, bridgedAt, callEndedAt, callerID
+    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -133,6 +151,10 @@ public struct AttemptResult: Hashable, Sendable, Codable {
         disposition = try container.decodeIfPresent(Disposition.self, forKey: .disposition)
         agent = try container.decodeAgentIfPresent(forKey: .agent)
         answeredAt = try container.decodeIfPresent(Date.self, forKey: .answeredAt)
+        dialedAt = try container.decodeIfPresent(Date.self, forKey: .dialedAt)
+        bridgedAt = try container.decodeIfPresent(Date.self, forKey: .bridgedAt)
+        callEndedAt = try container.decodeIfPresent(Date.self, forKey: .callEndedAt)
+        callerID = try container.decodeIfPresent(String.self, forKey: .callerID)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -143,6 +165,61 @@ public struct AttemptResult: Hashable, Sendable, Codable {
         try container.encodeIfPresent(disposition, forKey: .disposition)
         try container.encodeAgentIfPresent(agent, forKey: .agent)
         try container.encodeIfPresent(answeredAt, forKey: .answeredAt)
+        try container.encodeIfPresent(dialedAt, forKey: .dialedAt)
+        try container.encodeIfPresent(bridgedAt, forKey: .bridgedAt)
+        try container.encodeIfPresent(callEndedAt, forKey: .callEndedAt)
+        try container.encodeIfPresent(callerID, forKey: .callerID)
+    }
+}
+
+extension AttemptResult {
+    /// The earliest call time a result may carry: anything before is a node's bug (a clock at
+    /// its origin, a duration sent as a date), not a call.
+    public static let earliestCallTime = Date(timeIntervalSince1970: 946_684_800)  // 2000-01-01
+    /// The latest call time a result may carry (2100-01-01), for the same reason.
+    public static let latestCallTime = Date(timeIntervalSince1970: 4_102_444_800)
+
+    /// What is wrong with the call's details (its times and caller ID), one sentence each;
+    /// empty when they can be kept.
+    ///
+    /// The times must lie between ``earliestCallTime`` and ``latestCallTime`` and follow the
+    /// call: dialed, answered, bridged, ended, each no earlier than the ones before it that are
+    /// present. The caller ID must be E.164. The outcome is never questioned here: it is what
+    /// the contact's next step depends on, and the details are only a record of the call.
+    public var callDetailProblems: [String] {
+        timeProblems + (callerIDIsValid ? [] : ["caller ID \"\(callerID?.prefix(32) ?? "")\" is not an E.164 number"])
+    }
+
+    /// The result without the details ``callDetailProblems`` finds wrong: every time when any
+    /// time is wrong (which one is wrong cannot be told), the caller ID when it is not E.164.
+    /// The outcome, agent and disposition stay, so that bad details never cost the result.
+    public func withoutInvalidCallDetails() -> AttemptResult {
+        var result = self
+        if !timeProblems.isEmpty {
+            result.dialedAt = nil
+            result.answeredAt = nil
+            result.bridgedAt = nil
+            result.callEndedAt = nil
+        }
+        if !callerIDIsValid { result.callerID = nil }
+        return result
+    }
+
+    private var callerIDIsValid: Bool { callerID.map(PhoneNumbers.isE164) ?? true }
+
+    private var timeProblems: [String] {
+        var problems: [String] = []
+        let times: [(name: String, date: Date?)] = [
+            ("dialed", dialedAt), ("answered", answeredAt), ("bridged", bridgedAt), ("ended", callEndedAt),
+        ]
+        let present = times.compactMap { time in time.date.map { (name: time.name, date: $0) } }
+        for time in present where time.date < Self.earliestCallTime || time.date >= Self.latestCallTime {
+            problems.append("\(time.name) at \(time.date) is not a plausible call time")
+        }
+        for (earlier, later) in zip(present, present.dropFirst()) where later.date < earlier.date {
+            problems.append("\(later.name) at \(later.date) is before \(earlier.name) at \(earlier.date)")
+        }
+        return problems
     }
 }
 
@@ -160,6 +237,15 @@ public struct AttemptRecord: Hashable, Sendable, Codable, Identifiable {
     public var endedAt: Date?
     /// When someone (or something) answered.
     public var answeredAt: Date?
+    /// When the node placed the call, as it reported.
+    public var dialedAt: Date?
+    /// When the call was bridged to an agent, as the node reported.
+    public var bridgedAt: Date?
+    /// When the call itself ended, as the node reported (``endedAt`` is when the result was
+    /// applied).
+    public var callEndedAt: Date?
+    /// The caller ID the call went out with, as the node reported.
+    public var callerID: String?
     /// How it ended; `nil` while open.
     public var outcome: AttemptOutcome?
     /// The agent's disposition, if one was recorded.
@@ -183,7 +269,8 @@ public struct AttemptRecord: Hashable, Sendable, Codable, Identifiable {
     public var countedAt: Date { answeredAt ?? endedAt ?? startedAt }
 
     private enum CodingKeys: String, CodingKey {
-        case id, contact, node, startedAt, endedAt, answeredAt, outcome, disposition, agent
+        case id, contact, node, startedAt, endedAt, answeredAt, outcome, disposition, agent, dialedAt, bridgedAt
+        case callEndedAt, callerID
     }
 
     public init(from decoder: any Decoder) throws {
@@ -197,6 +284,10 @@ public struct AttemptRecord: Hashable, Sendable, Codable, Identifiable {
         outcome = try container.decodeIfPresent(AttemptOutcome.self, forKey: .outcome)
         disposition = try container.decodeIfPresent(Disposition.self, forKey: .disposition)
         agent = try container.decodeAgentIfPresent(forKey: .agent)
+        dialedAt = try container.decodeIfPresent(Date.self, forKey: .dialedAt)
+        bridgedAt = try container.decodeIfPresent(Date.self, forKey: .bridgedAt)
+        callEndedAt = try container.decodeIfPresent(Date.self, forKey: .callEndedAt)
+        callerID = try container.decodeIfPresent(String.self, forKey: .callerID)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -210,5 +301,9 @@ public struct AttemptRecord: Hashable, Sendable, Codable, Identifiable {
         try container.encodeIfPresent(outcome, forKey: .outcome)
         try container.encodeIfPresent(disposition, forKey: .disposition)
         try container.encodeAgentIfPresent(agent, forKey: .agent)
+        try container.encodeIfPresent(dialedAt, forKey: .dialedAt)
+        try container.encodeIfPresent(bridgedAt, forKey: .bridgedAt)
+        try container.encodeIfPresent(callEndedAt, forKey: .callEndedAt)
+        try container.encodeIfPresent(callerID, forKey: .callerID)
     }
 }

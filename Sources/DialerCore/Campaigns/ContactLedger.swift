@@ -71,10 +71,16 @@ public struct ContactLedger: Sendable {
             var contact = contacts[result.contact]
         else { return .unknownAttempt }
         guard record.isOpen else { return .duplicate }
+        // As the manager's store keeps them: details that cannot be right are left out.
+        let details = result.withoutInvalidCallDetails()
         record.outcome = result.outcome
         record.disposition = result.disposition
         record.agent = result.agent
-        record.answeredAt = result.answeredAt
+        record.answeredAt = details.answeredAt
+        record.dialedAt = details.dialedAt
+        record.bridgedAt = details.bridgedAt
+        record.callEndedAt = details.callEndedAt
+        record.callerID = details.callerID
         record.endedAt = now
         attempts[result.attempt] = record
         if let node = record.node { openByNode[node]?.remove(result.attempt) }

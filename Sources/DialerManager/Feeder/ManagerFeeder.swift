@@ -32,6 +32,7 @@ public struct ManagerFeeder: Sendable {
         label: "dialer_manager_attempt_reports_total", dimensions: [("result", "duplicate")])
     private let reportsRefused = Counter(
         label: "dialer_manager_attempt_reports_total", dimensions: [("result", "refused")])
+    private let detailsDropped = Counter(label: "dialer_manager_attempt_report_details_dropped_total")
     private let fencedRequests = Counter(label: "dialer_manager_feeder_fenced_total")
     private let attemptsReturned = Counter(label: "dialer_manager_attempts_returned_total")
     private let lostNodeSweeps = Counter(label: "dialer_manager_lost_node_sweeps_total")
@@ -160,15 +161,30 @@ public struct ManagerFeeder: Sendable {
     /// fenced by the queue's current lease (refusing one would leave its attempt open until the
     /// node is lost): the attempt itself is the fence. It must have been handed to this node
     /// under the report's epoch.
+    ///
+    /// Call details that cannot be right (times out of order or implausible, a caller ID that is
+    /// not E.164) are left out and logged; the result is recorded all the same, since refusing
+    /// the report would leave the attempt open (a node does not send a refused report again).
     func attemptReport(_ report: Dialer_V1_AttemptReport, from node: MemberID) async
         -> Result<Envelope.OneOf_Message, Refusal>
     {
         do {
             let lease = try Self.lease(report.hasLease ? report.lease : nil)
-            let result: AttemptResult
+            var result: AttemptResult
             switch report.result() {
             case .success(let value): result = value
             case .failure(let invalid): throw Refusal(.invalidArgument, invalid.description)
+            }
+            let problems = result.callDetailProblems
+            if !problems.isEmpty {
+                detailsDropped.increment()
+                logger.notice(
+                    "attempt report: call details left out",
+                    metadata: [
+                        "node": "\(node)", "attempt": "\(result.attempt)",
+                        "problems": "\(problems.joined(separator: "; "))",
+                    ])
+                result = result.withoutInvalidCallDetails()
             }
             let attempt = result.attempt
             guard let holder = try await store.attemptHolder(attempt) else {

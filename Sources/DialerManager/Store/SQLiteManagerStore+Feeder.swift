@@ -136,15 +136,19 @@ extension SQLiteManagerStore {
         let contactRowID: Int64 = row["contact_id"]
         guard ContactKey.rowID(result.contact) == contactRowID else { return .unknownAttempt }
         guard row["outcome"] as String? == nil else { return .duplicate }
+        // The feeder has logged what it drops; any other caller gets the same rule.
+        let details = result.withoutInvalidCallDetails()
         try db.execute(
             sql: """
                 UPDATE attempt SET ended_at = ?, answered_at = ?, outcome = ?, disposition = ?, disposition_name = ?, \
-                disposition_at = ?, agent = ? WHERE id = ?
+                disposition_at = ?, agent = ?, dialed_at = ?, bridged_at = ?, call_ended_at = ?, caller_id = ? \
+                WHERE id = ?
                 """,
             arguments: [
-                now.storeValue, result.answeredAt.storeValue, result.outcome.rawValue,
+                now.storeValue, details.answeredAt.storeValue, result.outcome.rawValue,
                 try AttemptColumns.dispositionJSON(result.disposition), result.disposition?.name,
-                result.disposition == nil ? nil : now.storeValue, result.agent?.rawValue, result.attempt.rawValue,
+                result.disposition == nil ? nil : now.storeValue, result.agent?.rawValue, details.dialedAt.storeValue,
+                details.bridgedAt.storeValue, details.callEndedAt.storeValue, details.callerID, result.attempt.rawValue,
             ])
         guard var contact = try ContactColumns.fetch(db, rowID: contactRowID),
             let campaign = try CampaignColumns.fetch(db, CampaignID(row["campaign_id"]))

@@ -220,6 +220,10 @@ enum AttemptColumns {
             node: (row["node"] as String?).map(MemberID.init), startedAt: row.date("started_at") ?? Date(storeValue: 0))
         record.endedAt = row.date("ended_at")
         record.answeredAt = row.date("answered_at")
+        record.dialedAt = row.date("dialed_at")
+        record.bridgedAt = row.date("bridged_at")
+        record.callEndedAt = row.date("call_ended_at")
+        record.callerID = row["caller_id"]
         if let outcome = row["outcome"] as String? {
             guard let value = AttemptOutcome(rawValue: outcome) else {
                 throw StoreError.corruptRow("attempt \(id): unknown outcome")

@@ -26,12 +26,15 @@ enum StoreSchema {
             // An inbound call looks up its caller among every campaign's open contacts.
             try db.execute(sql: "CREATE INDEX contact_phone ON contact (phone)")
         }
+        migrator.registerMigration("v8: attempt call details") { db in
+            try db.execute(sql: attemptCallDetails)
+        }
     }
 
     /// The names of the migrations after v1, in order.
     static let migrationNames = [
         "v2: lists, campaigns, contacts", "v3: attempts", "v4: import jobs", "v5: do not call, dispositions",
-        "v6: agents, teams", "v7: contacts by number",
+        "v6: agents, teams", "v7: contacts by number", "v8: attempt call details",
     ]
 
     private static let listsCampaignsContacts = """
@@ -120,6 +123,18 @@ enum StoreSchema {
         CREATE UNIQUE INDEX attempt_open_per_contact ON attempt (contact_id) WHERE outcome IS NULL;
         CREATE INDEX attempt_open_per_node ON attempt (node) WHERE outcome IS NULL;
         CREATE INDEX attempt_campaign ON attempt (campaign_id, started_at);
+        """
+
+    /// The call's own times and caller ID, as the node reported them (answered_at is v3's).
+    /// Nullable: attempts closed before v8, closed as unknown, or reported without them have
+    /// none. Times are instants like every other (seconds since the reference date): the node
+    /// sends Unix milliseconds of its wall clock, so at a trunk time scale they are wall times,
+    /// and a call's durations are wall durations (call time divided by the scale).
+    private static let attemptCallDetails = """
+        ALTER TABLE attempt ADD COLUMN dialed_at REAL;
+        ALTER TABLE attempt ADD COLUMN bridged_at REAL;
+        ALTER TABLE attempt ADD COLUMN call_ended_at REAL;
+        ALTER TABLE attempt ADD COLUMN caller_id TEXT;
         """
 
     private static let imports = """
