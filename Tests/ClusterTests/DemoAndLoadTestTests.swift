@@ -48,7 +48,8 @@ struct DemoAndLoadTestTests {
     }
 
     /// `dialerctl demo` for a few seconds, kept running: its JSON summary adds up, and it equals
-    /// what the manager's statistics API says after the demo ended.
+    /// what the manager's statistics API says after the demo ended. Callers ring the inbound
+    /// queue's number meanwhile: agents take them, and they stay out of the campaign's figures.
     @Test func theDemosSummaryAddsUpAgainstTheManagersStatistics() async throws {
         let directory = try temporaryDirectory()
         let summaryPath = directory + "/summary.json"
@@ -56,6 +57,8 @@ struct DemoAndLoadTestTests {
             "dialerctl",
             [
                 "demo", "--duration", "8", "--agents", "6", "--contacts", "300", "--nodes", "1", "--time-scale", "30",
+                // About 8 callers in the 4 minutes of call time, on top of the campaign's calls.
+                "--inbound-calls-per-minute", "2",
                 "--run-directory", directory + "/run", "--summary-json", summaryPath, "--keep-running",
             ], directory: directory)
         var passed = false
@@ -78,7 +81,21 @@ struct DemoAndLoadTestTests {
         #expect(summary.attempts > 0, "\(demo.output)")
         #expect(summary.attemptsByOutcome.values.reduce(0, +) + summary.openAttempts == summary.attempts)
         #expect(summary.connected + summary.abandoned == summary.liveAnswers)
-        #expect(summary.agentCalls == summary.connected, "each connected call reached a synthetic agent")
+        // Each connected attempt reached a synthetic agent: the campaign's outbound calls, and the
+        // inbound callers the manager routed to the campaign (none here: the callers' made-up
+        // numbers are not the list's).
+        #expect(summary.inbound.takenForCampaigns == 0)
+        #expect(
+            summary.agentCampaignCalls + summary.inbound.takenForCampaigns == summary.connected,
+            "each connected call reached a synthetic agent")
+        // Inbound callers arrived on the number and agents took them; the nodes count a caller
+        // taken before the agent hears of it.
+        #expect(summary.inbound.arrived > 0, "no inbound caller: \(demo.output)")
+        #expect(summary.inbound.taken > 0, "no inbound caller was taken: \(summary.inbound)")
+        #expect(summary.agentInboundCalls > 0)
+        #expect(summary.agentInboundCalls <= summary.inbound.taken)
+        #expect(summary.agentCalls == summary.agentCampaignCalls + summary.agentInboundCalls)
+        #expect(demo.output.contains("inbound callers"), "the table shows them")
         #expect(summary.agentFailures == 0)
         #expect(summary.contactsLeft <= summary.contacts - (summary.attempts - summary.openAttempts))
 
