@@ -37,6 +37,21 @@ struct LoadScenarioTests {
         }
     }
 
+    @Test func theInboundCallersAndTheCarrierCapsDecode() throws {
+        let scenario = try decode(
+            #"{"agents": 40, "inboundCallsPerMinute": 12.5, "trunkChannels": 500, "trunkCallsPerSecond": 50}"#)
+        #expect(scenario.inboundCallsPerMinute == 12.5)
+        #expect(scenario.trunkCapacity.channels == 500)
+        #expect(scenario.trunkCapacity.callsPerSecond == 50)
+        let sized = try decode(#"{"agents": 2000, "inboundQueues": ["a", "b"], "inboundCallsPerMinute": 60}"#)
+        #expect(sized.trunkChannels == nil)
+        #expect(try decode(#"{"agents": 40}"#).callersPerMinute == 4, "one a minute per 10 agents")
+        let expected = TrunkPlan.capacity(agents: 2000, inboundCallsPerMinute: 120)
+        #expect(
+            sized.trunkCapacity.channels == expected.channels, "the rate is per number: two queues, twice the callers")
+        #expect(sized.trunkCapacity.callsPerSecond == expected.callsPerSecond)
+    }
+
     @Test func missingFieldsTakeTheirDefaults() throws {
         let scenario = try decode(#"{"agents": 3}"#)
         #expect(scenario.agents == 3)
@@ -65,6 +80,14 @@ struct LoadScenarioTests {
             ),
             (#"{"talkSeconds": {"mean": -1}}"#, "talkSeconds"),
             (#"{"durationSeconds": "long"}"#, "durationSeconds"),
+            (#"{"inboundCallsPerMinute": -1}"#, "inboundCallsPerMinute"),
+            (#"{"inboundCallsPerMinute": "many"}"#, "inboundCallsPerMinute"),
+            (#"{"trunkChannels": 0}"#, "trunkChannels"),
+            (#"{"trunkChannels": 2.5}"#, "trunkChannels"),
+            (#"{"agents": 2.5}"#, "agents"),
+            (#"{"campaigns": [{"queue": "a", "mode": "power", "contacts": 1.5}]}"#, "campaigns[0].contacts"),
+            (#"{"campaigns": [{"queue": "a", "mode": "power"}]}"#, "campaigns[0].contacts"),
+            (#"{"trunkCallsPerSecond": 0}"#, "trunkCallsPerSecond"),
         ]
         for (json, field) in cases {
             do {
@@ -123,6 +146,36 @@ struct LoadMeasurementTests {
         #expect(latency.p999AtMostMs == nil, "above the largest finite bucket")
         #expect(latency.meanMs == 10)
         #expect(PrometheusText.sum("dialer_node_calls_in_flight", in: text) == 5)
+    }
+
+    @Test func aHistogramOverTheRunIsTheEndLessTheStartOrSaysWhyItIsMissing() {
+        let name = "dialer_node_ready_to_dial_decision_seconds"
+        let start = """
+            \(name)_bucket{queue="a",le="0.001"} 10
+            \(name)_bucket{queue="a",le="0.01"} 10
+            \(name)_bucket{queue="a",le="+Inf"} 10
+            \(name)_sum{queue="a"} 0.005
+            """
+        let end = """
+            \(name)_bucket{queue="a",le="0.001"} 10
+            \(name)_bucket{queue="a",le="0.01"} 110
+            \(name)_bucket{queue="a",le="+Inf"} 110
+            \(name)_sum{queue="a"} 0.505
+            """
+        let latency = BucketedLatency(name, start: start, end: end, source: "test")
+        #expect(latency.count == 100, "the 10 values before the run are not the run's")
+        #expect(latency.p50AtMostMs == 10)
+        #expect(abs((latency.meanMs ?? 0) - 5) < 1e-9)
+        #expect(latency.note == nil)
+
+        let empty = BucketedLatency(name, start: start, end: start, source: "test")
+        #expect(empty.count == 0)
+        #expect(empty.p99AtMostMs == nil)
+        #expect(empty.note == "\(name) recorded nothing during the run")
+
+        let absent = BucketedLatency(name, start: "", end: "dialer_node_calls_in_flight 0\n", source: "test")
+        #expect(absent.count == 0)
+        #expect(absent.note?.hasPrefix("the nodes expose no \(name) histogram") == true)
     }
 
     @Test func grantsAreCountedOnceAcrossReadsAndTimedToTheirConfirm() {
