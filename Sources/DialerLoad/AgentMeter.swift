@@ -4,13 +4,14 @@ import Histogram
 import Synchronization
 
 /// Collects what synthetic agents report: the round trip of each operation they send to the
-/// gateway (HdrHistogram, microseconds) and the refusals by code. Called from every agent's
-/// task at once.
+/// gateway (HdrHistogram, microseconds), the refusals by code, and the calls they were
+/// connected to by queue. Called from every agent's task at once.
 public final class AgentMeter: Sendable {
     private struct State {
         var all = makeLatencyHistogram()
         var byOperation: [String: Histogram<UInt64>] = [:]
         var refusals: [String: Int] = [:]
+        var callsByQueue: [String: Int] = [:]
     }
 
     private let state = Mutex(State())
@@ -30,7 +31,9 @@ public final class AgentMeter: Sendable {
             state.withLock { $0.refusals["\(operation): \(code)", default: 0] += 1 }
         case .disconnected:
             state.withLock { $0.refusals["disconnected", default: 0] += 1 }
-        case .offered, .connected:
+        case .connected(_, let queue):
+            state.withLock { $0.callsByQueue[queue, default: 0] += 1 }
+        case .offered:
             break
         }
     }
@@ -44,6 +47,10 @@ public final class AgentMeter: Sendable {
     public func roundTripsByOperation(source: String) -> [String: LatencySummary] {
         state.withLock { $0.byOperation }.mapValues { LatencySummary(microseconds: $0, source: source) }
     }
+
+    /// Calls the agents were connected to, by the queue of the reservation: an inbound caller
+    /// counts on the line's queue even when the manager routed the call to a campaign.
+    public var callsByQueue: [String: Int] { state.withLock { $0.callsByQueue } }
 
     /// Refused operations and lost connections, by `operation: code`.
     public var refusals: [String: Int] { state.withLock { $0.refusals } }

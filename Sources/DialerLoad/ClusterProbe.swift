@@ -42,6 +42,14 @@ public struct ClusterProbe: Sendable {
         return String(decoding: body, as: UTF8.self)
     }
 
+    /// The Prometheus texts of `nodes`, one after the other (a node that does not answer adds
+    /// nothing): sums and histograms then add up over the nodes.
+    public func metrics(nodes: [String]) async -> String {
+        var text = ""
+        for node in nodes { text += (await metrics(at: node) ?? "") + "\n" }
+        return text
+    }
+
     /// Calls the nodes have in progress (every stage), added over `nodes`.
     public func callsInFlight(nodes: [String]) async -> Int {
         var total = 0.0
@@ -119,6 +127,36 @@ public enum PrometheusText {
             found.append((labels, value))
         }
         return found
+    }
+
+    /// The labels of a sample (`queue="a",outcome="connected"`) by name; values unescaped.
+    public static func labels(_ text: String) -> [String: String] {
+        var labels: [String: String] = [:]
+        var rest = Substring(text)
+        while let equals = rest.firstIndex(of: "=") {
+            let name = rest[..<equals].trimmingCharacters(in: .whitespaces)
+            rest = rest[rest.index(after: equals)...]
+            guard rest.first == "\"" else { break }
+            rest = rest.dropFirst()
+            var value = ""
+            var escaped = false
+            while let character = rest.first {
+                rest = rest.dropFirst()
+                if escaped {
+                    value.append(character == "n" ? "\n" : character)
+                    escaped = false
+                } else if character == "\\" {
+                    escaped = true
+                } else if character == "\"" {
+                    break
+                } else {
+                    value.append(character)
+                }
+            }
+            labels[name] = value
+            rest = rest.drop { $0 == "," || $0 == " " }
+        }
+        return labels
     }
 
     /// A histogram's cumulative bucket counts by upper bound in seconds, added over every

@@ -3,8 +3,8 @@ import DialerSimulation
 import Foundation
 
 /// `dialerctl demo`: a local cluster on the embedded store, a predictive campaign over a
-/// generated list, an inbound queue ranked above it, synthetic agents logged in, a bounded
-/// run with one live progress line, and a summary.
+/// generated list, an inbound queue ranked above it with callers arriving on its number,
+/// synthetic agents logged in, a bounded run with one live progress line, and a summary.
 public struct Demo: Sendable {
     /// The demo's options (the command line's flags).
     public struct Options: Sendable {
@@ -15,6 +15,9 @@ public struct Demo: Sendable {
         public var duration: Duration = .seconds(120)
         public var nodes = 2
         public var seed: UInt64 = 1
+        /// Callers per minute of call time on the inbound queue's number; nil: one for every 10
+        /// agents (about a fifth of what the floor can take), 0: none.
+        public var inboundCallsPerMinute: Double?
         /// Where the configuration, logs and database go; default: a new temporary directory.
         public var runDirectory: String?
         /// Where to write the summary as JSON, if anywhere.
@@ -37,7 +40,13 @@ public struct Demo: Sendable {
             }
             guard duration > .zero else { throw DemoError("--duration must be above 0") }
             guard (1...16).contains(nodes) else { throw DemoError("--nodes must be from 1 to 16 (is \(nodes))") }
+            if let rate = inboundCallsPerMinute, !rate.isFinite || !(0...10_000).contains(rate) {
+                throw DemoError("--inbound-calls-per-minute must be from 0 to 10000 (is \(rate))")
+            }
         }
+
+        /// The callers per minute of call time on the inbound number, the default applied.
+        public var callersPerMinute: Double { inboundCallsPerMinute ?? Double(agents) / 10 }
     }
 
     /// The ids the demo creates.
@@ -66,13 +75,18 @@ public struct Demo: Sendable {
             ?? FileManager.default.temporaryDirectory.appendingPathComponent(
                 "dialer-demo-\(UUID().uuidString.prefix(8).lowercased())"
             ).path
+        let did = TrunkPlan.did(0)
         var plan = LocalCluster.Plan(
             runDirectory: runDirectory, nodes: (1...options.nodes).map { "node-\($0)" },
             queues: [
                 .init(id: Names.campaignQueue, kind: "campaign"),
-                .init(id: Names.inboundQueue, kind: "inbound"),
+                .init(id: Names.inboundQueue, kind: "inbound", dids: [did]),
             ],
             trunkTimeScale: options.timeScale)
+        let capacity = TrunkPlan.capacity(agents: options.agents, inboundCallsPerMinute: options.callersPerMinute)
+        plan.trunkPopulation = TrunkPlan.population(
+            dids: [did], callsPerMinute: options.callersPerMinute, channels: capacity.channels,
+            callsPerSecond: capacity.callsPerSecond, seed: options.seed)
         plan.logLevel = "notice"
         let cluster = try LocalCluster(plan: plan)
         output("starting a local cluster in \(runDirectory) ...\n")
@@ -114,9 +128,6 @@ public struct Demo: Sendable {
         try await setup.createCampaign(
             id: Names.campaign, name: "Demo", list: Names.list, queue: Names.campaignQueue, mode: options.mode,
             ivrPorts: max(1, options.agents), dispositions: ["sale", "no-sale"])
-        // INBOUND TRAFFIC: the demo generates no callers yet. The cluster takes them (a DID on the
-        // `support` queue in the plan, an inbound line in `cluster.trunk_population`); the summary
-        // would then count the agents' inbound calls apart from the campaign's connected calls.
 
         let address = cluster.gatewayClusterAddress.split(separator: ":")
         guard address.count == 2, let port = Int(address[1]) else {
@@ -126,9 +137,15 @@ public struct Demo: Sendable {
             gatewayHost: String(address[0]), gatewayPort: port, secret: cluster.secret,
             accounts: accounts.map { .init(login: $0.login, password: $0.password) },
             profile: Self.profile, seed: options.seed, timeScale: Double(options.timeScale))
-        let run = FloorRun(floor: floor, campaigns: [Names.campaign], duration: options.duration)
+        var run = FloorRun(floor: floor, campaigns: [Names.campaign], duration: options.duration)
+        run.inboundQueues = [Names.inboundQueue]
+        run.campaignQueues = [Names.campaignQueue]
+        run.inboundCallsPerMinute = options.callersPerMinute
         let agents = options.agents
-        output("dialing for \(Self.format(options.duration.seconds)) at \(options.timeScale)x call time\n")
+        output(
+            "dialing for \(Self.format(options.duration.seconds)) at \(options.timeScale)x call time; callers on "
+                + "\(TrunkPlan.did(0)) (\(Names.inboundQueue)): \(String(format: "%g", options.callersPerMinute)) a minute of call time\n"
+        )
         let outcome = try await run.run(
             setup: setup, probe: ClusterProbe(cluster: cluster), meter: AgentMeter()
         ) { progress in
@@ -155,8 +172,8 @@ public struct Demo: Sendable {
         pauseSeconds: .logNormal(mean: 60, standardDeviation: 30),
         dispositions: [.init(name: "sale", weight: 1), .init(name: "no-sale", weight: 4)])
 
-    /// The one live line: elapsed, attempts, live answers, connected, abandoned and its rate,
-    /// agents busy, contacts left.
+    /// The one live line: elapsed, attempts, live answers, connected, abandoned and its rate (the
+    /// campaign's), inbound callers taken of those whose wait ended, agents busy, contacts left.
     static func progressLine(_ progress: FloorRun.Progress, agents: Int) -> String {
         let report = progress.reports.first
         let attempts = report?.attempts ?? 0
@@ -165,8 +182,9 @@ public struct Demo: Sendable {
         let rate = live > 0 ? String(format: "%.1f%%", Double(abandoned) / Double(live) * 100) : "-"
         let busy = progress.agentsLoggedIn > 0 ? progress.agentsBusy * 100 / progress.agentsLoggedIn : 0
         let phase = progress.finishing ? " finishing calls" : ""
+        let inbound = progress.inbound.map { "  inbound \($0.taken)/\($0.arrived) taken" } ?? ""
         return
-            "\(format(progress.elapsed.seconds))  attempts \(attempts)  live \(live)  connected \(report?.connected ?? 0)  abandoned \(abandoned) (\(rate))  agents busy \(busy)% of \(progress.agentsLoggedIn)/\(agents)  contacts left \(report?.contactsLeft ?? 0)\(phase)   "
+            "\(format(progress.elapsed.seconds))  attempts \(attempts)  live \(live)  connected \(report?.connected ?? 0)  abandoned \(abandoned) (\(rate))\(inbound)  agents busy \(busy)% of \(progress.agentsLoggedIn)/\(agents)  contacts left \(report?.contactsLeft ?? 0)\(phase)   "
     }
 
     static func format(_ seconds: Double) -> String {
@@ -200,8 +218,15 @@ public struct DemoSummary: Codable, Sendable {
     public var contactsLeft: Int
     public var openAttempts: Int
     public var attemptsByOutcome: [String: Int]
-    /// What the synthetic agents counted.
+    /// The inbound callers (the `support` queue's number), from the nodes' counters at the final
+    /// read; apart from the campaign's figures above, but for ``InboundTraffic/takenForCampaigns``.
+    public var inbound: InboundTraffic
+    /// What the synthetic agents counted. Calls at the final read: every call, the campaign's
+    /// outbound calls (on its queue), the inbound callers (on the inbound queue). Dispositions
+    /// and errors when the agents stopped.
     public var agentCalls: Int
+    public var agentCampaignCalls: Int
+    public var agentInboundCalls: Int
     public var agentDispositions: Int
     public var agentErrors: Int
     public var agentFailures: Int
@@ -237,7 +262,12 @@ public struct DemoSummary: Codable, Sendable {
         contactsLeft = report.contactsLeft
         openAttempts = report.openAttempts
         attemptsByOutcome = report.attemptsByOutcome
-        agentCalls = outcome.agents.tally.calls
+        inbound =
+            outcome.inbound
+            ?? InboundTraffic(start: "", end: "", queues: [], campaignQueues: [], source: "no inbound queue")
+        agentCalls = outcome.agentCallsByQueue.values.reduce(0, +)
+        agentCampaignCalls = outcome.agentCallsByQueue[Demo.Names.campaignQueue] ?? 0
+        agentInboundCalls = outcome.agentCallsByQueue[Demo.Names.inboundQueue] ?? 0
         agentDispositions = outcome.agents.tally.dispositions
         agentErrors = outcome.agents.tally.errors
         agentFailures = outcome.agents.failures.count
@@ -272,7 +302,12 @@ public struct DemoSummary: Codable, Sendable {
             ("live answers", "\(liveAnswers)"),
             ("connected", "\(connected)"),
             ("abandoned", "\(abandoned) (\(percent(abandonRate)) of live answers)"),
-            ("agents' calls", "\(agentCalls), \(agentDispositions) dispositions, \(agentErrors) errors"),
+            ("inbound callers", inbound.line),
+            (
+                "agents' calls",
+                "\(agentCalls) (\(agentCampaignCalls) campaign, \(agentInboundCalls) inbound), "
+                    + "\(agentDispositions) dispositions, \(agentErrors) errors"
+            ),
             ("agent occupancy", percent(occupancy)),
             ("contacts left", "\(contactsLeft) (\(openAttempts) attempts still open)"),
         ]

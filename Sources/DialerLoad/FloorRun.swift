@@ -5,10 +5,12 @@ import Foundation
 public import Histogram
 
 /// Synthetic agents at work on a cluster's campaigns for a bounded time, watched: every
-/// second the campaigns' statistics (manager), the agents' phases, and the gateway's grant log
-/// are read. At the end the campaigns are disabled and the calls in progress allowed to finish
-/// (the nodes' `dialer_node_calls_in_flight` falls to 0), so that the final statistics are
-/// settled.
+/// second the campaigns' statistics (manager), the agents' phases, the gateway's grant log and,
+/// with inbound queues, the nodes' inbound call counters are read. At the end the campaigns are
+/// disabled and their calls in progress allowed to finish (the nodes' `dialer_node_calls_in_flight`
+/// falls to 0), so that the final statistics are settled. Inbound callers keep arriving until
+/// the cluster stops: the agents keep taking them meanwhile, and the inbound figures are those
+/// of the final read.
 public struct FloorRun: Sendable {
     /// Where the agents connect and how they behave.
     public struct Floor: Sendable {
@@ -47,6 +49,8 @@ public struct FloorRun: Sendable {
         public var agentsBusy: Int
         /// Grants seen in the gateway's log so far.
         public var grants: Int
+        /// The inbound calls so far; nil without inbound queues.
+        public var inbound: InboundTraffic?
     }
 
     /// What the run measured.
@@ -67,11 +71,28 @@ public struct FloorRun: Sendable {
         public var grantLogGaps: Bool
         /// Whether the calls in progress finished before the finishing timeout.
         public var settled: Bool
+        /// The inbound calls whose wait ended between the agents' start and the final read; nil
+        /// without inbound queues.
+        public var inbound: InboundTraffic?
+        /// Calls the agents were connected to by the reservation's queue, at the final read.
+        public var agentCallsByQueue: [String: Int]
+        /// Every node's Prometheus text just before the agents started, and at the final read
+        /// (after the campaigns' calls ended): histograms of the run are their difference.
+        public var nodeMetricsAtStart: String
+        public var nodeMetricsAtEnd: String
     }
 
     public var floor: Floor
     public var campaigns: [String]
     public var duration: Duration
+    /// The queues inbound callers are counted on: the inbound queues and the campaigns' queues
+    /// (a caller routed to a campaign counts on its queue).
+    public var inboundQueues: [String] = []
+    /// The campaigns' queues, to tell callers routed to a campaign apart.
+    public var campaignQueues: [String] = []
+    /// The arrival rate of each inbound queue's number, calls per minute of call time, when
+    /// the run configured the callers: for the expected arrivals.
+    public var inboundCallsPerMinute: Double?
     /// The longest wait for the calls in progress after the dialing time.
     public var finishTimeout: Duration = .seconds(60)
     public var sampleInterval: Duration = .seconds(1)
@@ -91,6 +112,7 @@ public struct FloorRun: Sendable {
         let pool = SyntheticAgentPool(accounts: floor.accounts, profile: floor.profile, seed: floor.seed)
         let secret = floor.secret
         let members = try await probe.members()
+        let metricsAtStart = await probe.metrics(nodes: members.nodes)
         let started = ContinuousClock.now
         let (watched, summary) = try await pool.run(
             host: floor.gatewayHost, port: floor.gatewayPort,
@@ -101,7 +123,8 @@ public struct FloorRun: Sendable {
             observe: { meter.observe($0, $1) }
         ) { agents in
             try await watch(
-                agents: agents, started: started, setup: setup, probe: probe, members: members, progress: progress)
+                agents: agents, started: started, setup: setup, probe: probe, members: members,
+                metricsAtStart: metricsAtStart, meter: meter, progress: progress)
         }
         var outcome = watched
         outcome.agents = summary
@@ -109,9 +132,29 @@ public struct FloorRun: Sendable {
         return outcome
     }
 
+    /// The inbound calls counted since `metricsAtStart`; nil without inbound queues.
+    private func inbound(
+        metricsAtStart: String, now metrics: String, since started: ContinuousClock.Instant
+    ) -> InboundTraffic? {
+        guard !inboundQueues.isEmpty else { return nil }
+        var traffic = InboundTraffic(
+            start: metricsAtStart, end: metrics, queues: Set(inboundQueues + campaignQueues),
+            campaignQueues: Set(campaignQueues),
+            source:
+                "nodes' dialer_node_inbound_calls_total{queue,outcome}, counted when a caller's wait ends, from the "
+                + "agents' start to the final read; callers refused by the carrier or still waiting are not in it")
+        if let rate = inboundCallsPerMinute {
+            traffic.callsPerMinute = rate
+            let callMinutes = (ContinuousClock.now - started).seconds * floor.timeScale / 60
+            traffic.expectedArrivals = rate * Double(inboundQueues.count) * callMinutes
+        }
+        return traffic
+    }
+
     private func watch(
         agents: [SyntheticAgent], started: ContinuousClock.Instant, setup: CampaignSetup, probe: ClusterProbe,
-        members: (gateway: String?, nodes: [String]), progress: @Sendable (Progress) -> Void
+        members: (gateway: String?, nodes: [String]), metricsAtStart: String, meter: AgentMeter,
+        progress: @Sendable (Progress) -> Void
     ) async throws -> Outcome {
         var grants = GrantTracker()
         var reports: [CampaignReport] = []
@@ -120,7 +163,10 @@ public struct FloorRun: Sendable {
         var dialingEnd: ContinuousClock.Instant?
         var settled = false
 
-        /// Returns the agents reserved, offered or on a call.
+        /// Returns the agents busy with the campaigns' calls: looking at a (preview) offer or on a
+        /// call of an attempt. An agent reserved is not counted: the call it is reserved for is in
+        /// flight at a node while it is a campaign's, and inbound callers, who keep arriving,
+        /// must not hold the finish back.
         @discardableResult
         func look(finishing: Bool) async -> Int {
             var loggedIn = 0
@@ -133,10 +179,13 @@ public struct FloorRun: Sendable {
                 case .wrappingUp:
                     loggedIn += 1
                     busy += 1
-                case .consideringOffer, .reserved, .onCall:
+                case .consideringOffer, .onCall(_, .some):
                     loggedIn += 1
                     busy += 1
                     onCalls += 1
+                case .reserved, .onCall(_, .none):
+                    loggedIn += 1
+                    busy += 1
                 }
             }
             if !finishing {
@@ -151,10 +200,15 @@ public struct FloorRun: Sendable {
             if let gateway = members.gateway, let log = try? await probe.reservationLog(gateway: gateway) {
                 grants.take(log)
             }
+            var inboundNow: InboundTraffic?
+            if !inboundQueues.isEmpty {
+                inboundNow = inbound(
+                    metricsAtStart: metricsAtStart, now: await probe.metrics(nodes: members.nodes), since: started)
+            }
             progress(
                 Progress(
                     elapsed: ContinuousClock.now - started, finishing: finishing, reports: reports,
-                    agentsLoggedIn: loggedIn, agentsBusy: busy, grants: grants.grants))
+                    agentsLoggedIn: loggedIn, agentsBusy: busy, grants: grants.grants, inbound: inboundNow))
             return onCalls
         }
 
@@ -186,11 +240,19 @@ public struct FloorRun: Sendable {
         if let gateway = members.gateway, let log = try? await probe.reservationLog(gateway: gateway) {
             grants.take(log)
         }
+        // The agents' calls first, the nodes' counters second: the gateway tells an agent of its
+        // call as it acknowledges the node's confirm, and the node counts the caller taken on that
+        // acknowledgement; read in this order, the counters hold every inbound call the agents
+        // counted but one confirmed in the instant between the two reads.
+        let agentCalls = meter.callsByQueue
+        let metricsAtEnd = await probe.metrics(nodes: members.nodes)
         return Outcome(
             dialingSeconds: ((dialingEnd ?? ContinuousClock.now) - started).seconds, wallSeconds: 0, reports: last,
             agents: SyntheticAgentPool.Summary(),
             occupancy: loggedInSamples > 0 ? Double(busySamples) / Double(loggedInSamples) : nil,
-            grants: grants.grants, grantToConfirm: grants.grantToConfirm, grantLogGaps: grants.gaps, settled: settled)
+            grants: grants.grants, grantToConfirm: grants.grantToConfirm, grantLogGaps: grants.gaps, settled: settled,
+            inbound: inbound(metricsAtStart: metricsAtStart, now: metricsAtEnd, since: started),
+            agentCallsByQueue: agentCalls, nodeMetricsAtStart: metricsAtStart, nodeMetricsAtEnd: metricsAtEnd)
     }
 }
 

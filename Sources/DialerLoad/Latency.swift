@@ -47,6 +47,8 @@ public struct BucketedLatency: Codable, Hashable, Sendable {
     public var p999AtMostMs: Double?
     public var meanMs: Double?
     public var source: String
+    /// Why there are no figures, when there are none: the histogram is absent or empty.
+    public var note: String?
 
     /// - Parameters:
     ///   - buckets: cumulative counts by upper bound in seconds (`+Inf` as `.infinity`).
@@ -67,5 +69,28 @@ public struct BucketedLatency: Codable, Hashable, Sendable {
         self.p999AtMostMs = bound(0.999)
         self.meanMs = total > 0 ? sum / total * 1000 : nil
         self.source = source
+    }
+
+    /// The values `histogram` recorded between two reads of the nodes' Prometheus texts (each
+    /// the texts of every node, concatenated); with a ``note`` instead of figures when the nodes
+    /// do not expose the histogram or it recorded nothing in between.
+    public init(_ histogram: String, start: String, end: String, source: String) {
+        let before = PrometheusText.buckets(histogram, in: start)
+        let after = PrometheusText.buckets(histogram, in: end)
+        var buckets: [Double: Double] = [:]
+        for (bound, count) in after {
+            // A count that went backwards belongs to a restarted node: take it from zero.
+            let earlier = before[bound] ?? 0
+            buckets[bound] = count >= earlier ? count - earlier : count
+        }
+        let sumBefore = PrometheusText.sum(histogram + "_sum", in: start)
+        let sumAfter = PrometheusText.sum(histogram + "_sum", in: end)
+        self.init(buckets: buckets, sum: sumAfter >= sumBefore ? sumAfter - sumBefore : sumAfter, source: source)
+        if after.isEmpty {
+            note =
+                "the nodes expose no \(histogram) histogram: a node build without it, none recorded yet, or no node answered"
+        } else if count == 0 {
+            note = "\(histogram) recorded nothing during the run"
+        }
     }
 }

@@ -36,9 +36,18 @@ public struct LoadScenario: Hashable, Sendable {
     public var timeScale = 30
     public var seed: UInt64 = 1
     public var campaigns = [Campaign(queue: "load-1", mode: .predictive, contacts: 20_000)]
-    /// Inbound queues the agents serve first (rank 1). No inbound callers are generated yet
-    /// (see ``LoadTest``).
+    /// Inbound queues the agents serve first (rank 1), one number (DID) each in a cluster the
+    /// load tester starts.
     public var inboundQueues = ["load-inbound"]
+    /// Callers per minute of call time on each inbound queue's number (a Poisson process), in a
+    /// cluster the load tester starts; nil: one for every 10 agents (see ``callersPerMinute``);
+    /// 0: none.
+    public var inboundCallsPerMinute: Double?
+    /// The simulated carrier's concurrent calls in a cluster the load tester starts; nil: sized
+    /// from the agents and callers (``TrunkPlan/capacity(agents:inboundCallsPerMinute:)``).
+    public var trunkChannels: Int?
+    /// The carrier's calls per second of call time; nil: sized like ``trunkChannels``.
+    public var trunkCallsPerSecond: Int?
     public var talkSeconds = Seconds(mean: 90, standardDeviation: 45)
     public var wrapUpSeconds = Seconds(mean: 15, standardDeviation: 8)
 
@@ -75,11 +84,33 @@ public struct LoadScenario: Hashable, Sendable {
                 throw fail("inboundQueues[\(index)]", "must be a distinct queue id (is \(queue))")
             }
         }
+        if let rate = inboundCallsPerMinute, !rate.isFinite || !(0...100_000).contains(rate) {
+            throw fail("inboundCallsPerMinute", "must be from 0 to 100000 (is \(rate))")
+        }
+        if let trunkChannels, !(1...10_000_000).contains(trunkChannels) {
+            throw fail("trunkChannels", "must be from 1 to 10000000 (is \(trunkChannels))")
+        }
+        if let trunkCallsPerSecond, !(1...1_000_000).contains(trunkCallsPerSecond) {
+            throw fail("trunkCallsPerSecond", "must be from 1 to 1000000 (is \(trunkCallsPerSecond))")
+        }
         for (field, seconds) in [("talkSeconds", talkSeconds), ("wrapUpSeconds", wrapUpSeconds)] {
             guard seconds.mean > 0, seconds.standardDeviation >= 0 else {
                 throw fail(field, "needs a mean above 0 and an sd of 0 or more")
             }
         }
+    }
+
+    /// Callers per minute of call time on each inbound number, the default applied: one for
+    /// every 10 agents, who can take about 6 a minute at the default talk and wrap-up times, so
+    /// that a sixth of the floor or so serves callers and the rest the campaigns.
+    public var callersPerMinute: Double { inboundCallsPerMinute ?? Double(agents) / 10 }
+
+    /// The carrier's caps of a cluster the load tester starts: the scenario's, else sized from
+    /// the agents and the callers.
+    public var trunkCapacity: (channels: Int, callsPerSecond: Int) {
+        let sized = TrunkPlan.capacity(
+            agents: agents, inboundCallsPerMinute: callersPerMinute * Double(inboundQueues.count))
+        return (trunkChannels ?? sized.channels, trunkCallsPerSecond ?? sized.callsPerSecond)
     }
 
     static func isIdentifier(_ text: String) -> Bool {
@@ -177,6 +208,18 @@ extension KeyedDecodingContainer where Key == FieldKey {
     fileprivate func value<T: Decodable>(_ name: String, default value: T) throws -> T {
         try decodeIfPresent(T.self, forKey: FieldKey(stringValue: name)) ?? value
     }
+
+    /// A whole number, or nil when the field is absent. Read as a `Double` first: decoding `2.5`
+    /// as an `Int` fails with an error that names no field.
+    fileprivate func wholeNumber(_ name: String) throws -> Int? {
+        let key = FieldKey(stringValue: name)
+        guard let number = try decodeIfPresent(Double.self, forKey: key) else { return nil }
+        guard number.rounded() == number, let whole = Int(exactly: number) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: self, debugDescription: "expected a whole number (is \(number))")
+        }
+        return whole
+    }
 }
 
 extension LoadScenario: Decodable {
@@ -184,18 +227,23 @@ extension LoadScenario: Decodable {
         let c = try decoder.container(keyedBy: FieldKey.self)
         try c.refuseUnknownFields([
             "name", "description", "agents", "nodes", "durationSeconds", "timeScale", "seed", "campaigns",
-            "inboundQueues", "talkSeconds", "wrapUpSeconds",
+            "inboundQueues", "inboundCallsPerMinute", "trunkChannels", "trunkCallsPerSecond", "talkSeconds",
+            "wrapUpSeconds",
         ])
         let defaults = LoadScenario()
         self.init()
         name = try c.value("name", default: defaults.name)
-        agents = try c.value("agents", default: defaults.agents)
-        nodes = try c.value("nodes", default: defaults.nodes)
+        agents = try c.wholeNumber("agents") ?? defaults.agents
+        nodes = try c.wholeNumber("nodes") ?? defaults.nodes
         durationSeconds = try c.value("durationSeconds", default: defaults.durationSeconds)
-        timeScale = try c.value("timeScale", default: defaults.timeScale)
+        timeScale = try c.wholeNumber("timeScale") ?? defaults.timeScale
         seed = try c.value("seed", default: defaults.seed)
         campaigns = try c.value("campaigns", default: defaults.campaigns)
         inboundQueues = try c.value("inboundQueues", default: defaults.inboundQueues)
+        inboundCallsPerMinute = try c.decodeIfPresent(
+            Double.self, forKey: FieldKey(stringValue: "inboundCallsPerMinute"))
+        trunkChannels = try c.wholeNumber("trunkChannels")
+        trunkCallsPerSecond = try c.wholeNumber("trunkCallsPerSecond")
         talkSeconds = try c.value("talkSeconds", default: defaults.talkSeconds)
         wrapUpSeconds = try c.value("wrapUpSeconds", default: defaults.wrapUpSeconds)
     }
@@ -212,9 +260,12 @@ extension LoadScenario.Campaign: Decodable {
                 debugDescription:
                     "\(modeName) is not a mode; use \(DialingMode.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        guard let contacts = try c.wholeNumber("contacts") else {
+            throw DecodingError.keyNotFound(
+                FieldKey(stringValue: "contacts"), .init(codingPath: c.codingPath, debugDescription: "missing"))
+        }
         self.init(
-            queue: try c.decode(String.self, forKey: FieldKey(stringValue: "queue")), mode: mode,
-            contacts: try c.decode(Int.self, forKey: FieldKey(stringValue: "contacts")))
+            queue: try c.decode(String.self, forKey: FieldKey(stringValue: "queue")), mode: mode, contacts: contacts)
     }
 }
 

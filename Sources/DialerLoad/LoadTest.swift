@@ -17,9 +17,13 @@ import Glibc
 ///   resolution (the log's). The node's send of the request is not visible to the gateway.
 /// - agent operation round trip: at the synthetic agents, request → reply of each operation
 ///   over the cluster protocol (HdrHistogram, µs).
-/// - answer to bridge: the nodes' `dialer_node_answer_to_bridge_seconds` histogram; its
-///   Prometheus buckets bound the percentiles.
-/// - agent ready to dial decision: not measured (see ``LoadTestResult/agentReadyToDialDecision``).
+/// - answer to bridge: the nodes' `dialer_node_answer_to_bridge_seconds` histogram, in call
+///   time; its Prometheus buckets bound the percentiles.
+/// - agent ready to dial decision: the nodes' `dialer_node_ready_to_dial_decision_seconds`
+///   histogram, in wall time, bounded the same way; said to be absent when the nodes lack it.
+/// - inbound calls: the nodes' `dialer_node_inbound_calls_total` counters; in a cluster the
+///   load tester starts, callers arrive on one number per inbound queue at the scenario's
+///   `inboundCallsPerMinute`, and the simulated carrier's caps are sized for the scenario.
 public struct LoadTest: Sendable {
     /// Where the cluster is.
     public enum Target: Sendable {
@@ -48,11 +52,16 @@ public struct LoadTest: Sendable {
                 ?? FileManager.default.temporaryDirectory.appendingPathComponent(
                     "dialer-loadtest-\(UUID().uuidString.prefix(8).lowercased())"
                 ).path
-            let plan = LocalCluster.Plan(
+            let dids = scenario.inboundQueues.indices.map { TrunkPlan.did($0) }
+            var plan = LocalCluster.Plan(
                 runDirectory: directory, nodes: (1...scenario.nodes).map { "node-\($0)" },
                 queues: scenario.campaigns.map { .init(id: $0.queue, kind: "campaign") }
-                    + scenario.inboundQueues.map { .init(id: $0, kind: "inbound") },
+                    + zip(scenario.inboundQueues, dids).map { .init(id: $0, kind: "inbound", dids: [$1]) },
                 trunkTimeScale: scenario.timeScale)
+            let capacity = scenario.trunkCapacity
+            plan.trunkPopulation = TrunkPlan.population(
+                dids: dids, callsPerMinute: scenario.callersPerMinute, channels: capacity.channels,
+                callsPerSecond: capacity.callsPerSecond, seed: scenario.seed)
             let cluster = try LocalCluster(plan: plan)
             progress("starting a cluster in \(directory)")
             do {
@@ -60,7 +69,9 @@ public struct LoadTest: Sendable {
                 let result = try await load(
                     manager: cluster.manager, gateway: cluster.gatewayClusterAddress, secret: cluster.secret,
                     probe: ClusterProbe(cluster: cluster),
-                    members: { cluster.launcher.members.map { ($0.role, $0.id, $0.pid) } }, progress: progress)
+                    members: { cluster.launcher.members.map { ($0.role, $0.id, $0.pid) } },
+                    trunk: .init(channels: capacity.channels, callsPerSecond: capacity.callsPerSecond),
+                    progress: progress)
                 await cluster.stopUncancelled()
                 if !keep { try? FileManager.default.removeItem(atPath: directory) }
                 return result
@@ -75,13 +86,13 @@ public struct LoadTest: Sendable {
             return try await load(
                 manager: ManagerHTTPClient(address: manager, token: token), gateway: gateway, secret: secret,
                 probe: ClusterProbe(manager: ManagerHTTPClient(address: manager, token: token)), members: { [] },
-                progress: progress)
+                trunk: nil, progress: progress)
         }
     }
 
     private func load(
         manager: ManagerHTTPClient, gateway: String, secret: String, probe: ClusterProbe,
-        members: @Sendable () -> [(role: String, id: String, pid: Int32)],
+        members: @Sendable () -> [(role: String, id: String, pid: Int32)], trunk: LoadTestResult.Trunk?,
         progress: @escaping @Sendable (String) -> Void
     ) async throws -> LoadTestResult {
         let setup = CampaignSetup(api: manager)
@@ -102,9 +113,6 @@ public struct LoadTest: Sendable {
                 ivrPorts: max(1, scenario.agents), dispositions: ["sale", "no-sale"])
             campaignIDs.append(id)
         }
-        // INBOUND TRAFFIC: the load tester generates no callers yet; the inbound queues exist and
-        // the agents are ranked for them. The cluster takes callers on a queue's DIDs (`[[queue]]
-        // dids`) from the trunk's population file (`cluster.trunk_population`).
 
         let address = gateway.split(separator: ":")
         guard address.count == 2, let port = Int(address[1]) else {
@@ -125,29 +133,39 @@ public struct LoadTest: Sendable {
         let meter = AgentMeter()
         let ownStart = ProcessUsage.read(pid: getpid(), role: "load-tester", id: "dialer-loadtest")
         let total = scenario.durationSeconds
-        let outcome = try await FloorRun(floor: floor, campaigns: campaignIDs, duration: duration).run(
-            setup: setup, probe: probe, meter: meter
-        ) { look in
+        var floorRun = FloorRun(floor: floor, campaigns: campaignIDs, duration: duration)
+        floorRun.inboundQueues = scenario.inboundQueues
+        floorRun.campaignQueues = scenario.campaigns.map(\.queue)
+        // A running cluster's callers are its own population's, at a rate the load tester does not know.
+        floorRun.inboundCallsPerMinute = trunk == nil ? nil : scenario.callersPerMinute
+        let outcome = try await floorRun.run(setup: setup, probe: probe, meter: meter) { look in
             progress(Self.bar(look, total: total))
         }
 
-        // Read the processes and the nodes' histograms before anything stops.
+        // Read the processes before anything stops.
         var usage = members().compactMap { ProcessUsage.read(pid: $0.pid, role: $0.role, id: $0.id) }
         if var own = ProcessUsage.read(pid: getpid(), role: "load-tester", id: "dialer-loadtest") {
             own.cpuSeconds -= ownStart?.cpuSeconds ?? 0
             usage.append(own)
         }
-        var nodeMetrics = ""
-        for node in try await probe.members().nodes { nodeMetrics += (await probe.metrics(at: node) ?? "") + "\n" }
+        // The nodes' histograms over the run: the final read less the one before the agents started
+        // (a running cluster keeps what earlier runs recorded).
+        let bounds = "figures are the upper bounds of the Prometheus buckets holding each percentile"
         let answerToBridge = BucketedLatency(
-            buckets: PrometheusText.buckets("dialer_node_answer_to_bridge_seconds", in: nodeMetrics),
-            sum: PrometheusText.sum("dialer_node_answer_to_bridge_seconds_sum", in: nodeMetrics),
+            "dialer_node_answer_to_bridge_seconds", start: outcome.nodeMetricsAtStart, end: outcome.nodeMetricsAtEnd,
             source:
-                "nodes' dialer_node_answer_to_bridge_seconds histogram (live answer to the agent's bridge, wall time); "
-                + "figures are the upper bounds of the Prometheus buckets holding each percentile")
+                "nodes' dialer_node_answer_to_bridge_seconds histogram (live answer to the agent's bridge) in CALL "
+                + "time, on the trunk's clock: divide by the time scale for wall time; " + bounds)
+        let readyToDial = BucketedLatency(
+            "dialer_node_ready_to_dial_decision_seconds", start: outcome.nodeMetricsAtStart,
+            end: outcome.nodeMetricsAtEnd,
+            source:
+                "nodes' dialer_node_ready_to_dial_decision_seconds histogram in wall time: from the moment the "
+                + "gateway's queue picture shows an agent newly ready (its readiness at the snapshot) to the node's "
+                + "pacing decision on that picture; the picture's way from gateway to node is not included; " + bounds)
         return LoadTestResult(
             scenario: scenario, run: run, outcome: outcome, meter: meter, answerToBridge: answerToBridge,
-            processes: usage, clusterStarted: members().isEmpty == false)
+            readyToDial: readyToDial, trunk: trunk, processes: usage, clusterStarted: members().isEmpty == false)
     }
 
     /// `[#######.......]  45%  0:27/1:00  attempts 812 (30.1/s)  grants 240  busy 87%`
@@ -159,11 +177,12 @@ public struct LoadTest: Sendable {
         let rate = look.elapsed.seconds > 0 ? Double(attempts) / look.elapsed.seconds : 0
         let busy = look.agentsLoggedIn > 0 ? look.agentsBusy * 100 / look.agentsLoggedIn : 0
         let phase = look.finishing ? "  finishing calls" : ""
+        let inbound = look.inbound.map { "  inbound \($0.taken)/\($0.arrived) taken" } ?? ""
         return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
             + String(format: "%3d%%  ", Int(done * 100)) + Demo.format(look.elapsed.seconds) + "/" + Demo.format(total)
             + String(
                 format: "  attempts %d (%.1f/s)  grants %d  agents %d, busy %d%%", attempts, rate, look.grants,
-                look.agentsLoggedIn, busy) + phase
+                look.agentsLoggedIn, busy) + inbound + phase
     }
 }
 
@@ -173,14 +192,16 @@ public struct LoadTestError: Error, CustomStringConvertible, Sendable {
     public init(_ description: String) { self.description = description }
 }
 
-/// A figure that was not measured, and why.
-public struct NotMeasured: Codable, Hashable, Sendable {
-    public var measured = false
-    public var reason: String
-}
-
 /// The load tester's result: the JSON file and the table.
 public struct LoadTestResult: Codable, Sendable {
+    /// The simulated carrier's caps of a cluster the load tester started.
+    public struct Trunk: Codable, Hashable, Sendable {
+        /// Concurrent calls, outbound and inbound together.
+        public var channels: Int
+        /// Calls placed in any one second of call time.
+        public var callsPerSecond: Int
+    }
+
     public struct Frames: Codable, Hashable, Sendable {
         public var sent: Int
         public var received: Int
@@ -211,9 +232,16 @@ public struct LoadTestResult: Codable, Sendable {
     public var reservationRoundTrip: LatencySummary
     public var agentOperationRoundTrip: LatencySummary
     public var agentOperationRoundTripByOperation: [String: LatencySummary]
+    /// In call time (the trunk's clock).
     public var answerToBridge: BucketedLatency
-    public var agentReadyToDialDecision: NotMeasured
-    public var inboundTraffic: NotMeasured
+    /// In wall time; a ``BucketedLatency/note`` instead of figures when the nodes lack the histogram.
+    public var agentReadyToDialDecision: BucketedLatency
+    /// The inbound callers; nil without inbound queues.
+    public var inboundTraffic: InboundTraffic?
+    /// Inbound calls the synthetic agents were connected to (on the inbound queues).
+    public var agentInboundCalls: Int
+    /// The carrier's caps; nil against a running cluster (its own file's).
+    public var trunk: Trunk?
     /// Refused agent operations and lost connections, by `operation: code`.
     public var errors: [String: Int]
     /// Agents whose connection failed or ended early.
@@ -225,7 +253,8 @@ public struct LoadTestResult: Codable, Sendable {
 
     init(
         scenario: LoadScenario, run: String, outcome: FloorRun.Outcome, meter: AgentMeter,
-        answerToBridge: BucketedLatency, processes: [ProcessUsage], clusterStarted: Bool
+        answerToBridge: BucketedLatency, readyToDial: BucketedLatency, trunk: Trunk?, processes: [ProcessUsage],
+        clusterStarted: Bool
     ) {
         self.scenario = scenario.name
         self.run = run
@@ -261,15 +290,10 @@ public struct LoadTestResult: Codable, Sendable {
             source: "synthetic agents: request -> reply of every agent operation over the cluster protocol")
         agentOperationRoundTripByOperation = meter.roundTripsByOperation(source: "synthetic agents")
         self.answerToBridge = answerToBridge
-        agentReadyToDialDecision = NotMeasured(
-            reason:
-                "the ready agent reaches the node's pacing as a count in the gateway's queue picture; neither the "
-                + "picture nor the node's dial decision carries the moment the agent became ready, so the latency "
-                + "cannot be paired honestly from outside the processes")
-        inboundTraffic = NotMeasured(
-            reason:
-                "the load tester generates no inbound callers yet: the inbound queues exist and agents are "
-                + "ranked for them")
+        agentReadyToDialDecision = readyToDial
+        inboundTraffic = outcome.inbound
+        agentInboundCalls = scenario.inboundQueues.reduce(0) { $0 + (outcome.agentCallsByQueue[$1] ?? 0) }
+        self.trunk = trunk
         errors = meter.refusals
         agentFailures = outcome.agents.failures.count
         settled = outcome.settled
@@ -284,6 +308,11 @@ public struct LoadTestResult: Codable, Sendable {
             summary.count == 0
                 ? "no samples"
                 : "p50 \(ms(summary.p50Ms))  p99 \(ms(summary.p99Ms))  p99.9 \(ms(summary.p999Ms))  (\(summary.count))"
+        }
+        func bucketed(_ latency: BucketedLatency, _ clock: String) -> String {
+            if let note = latency.note { return "not measured: \(note)" }
+            return "p50 <= \(ms(latency.p50AtMostMs))  p99 <= \(ms(latency.p99AtMostMs))  "
+                + "p99.9 <= \(ms(latency.p999AtMostMs))  mean \(ms(latency.meanMs))  (\(Int(latency.count)), \(clock))"
         }
         let rate = abandonRate.map { String(format: "%.2f %%", $0 * 100) } ?? "-"
         var rows: [(String, String)] = [
@@ -303,14 +332,8 @@ public struct LoadTestResult: Codable, Sendable {
             ),
             ("reservation round trip", latency(reservationRoundTrip)),
             ("agent operation round trip", latency(agentOperationRoundTrip)),
-            (
-                "answer to bridge",
-                answerToBridge.count == 0
-                    ? "no samples"
-                    : "p50 <= \(ms(answerToBridge.p50AtMostMs))  p99 <= \(ms(answerToBridge.p99AtMostMs))  "
-                        + "p99.9 <= \(ms(answerToBridge.p999AtMostMs))  mean \(ms(answerToBridge.meanMs))  (\(Int(answerToBridge.count)))"
-            ),
-            ("agent ready to dial decision", "not measured"),
+            ("answer to bridge", bucketed(answerToBridge, "call time")),
+            ("agent ready to dial decision", bucketed(agentReadyToDialDecision, "wall time")),
             (
                 "errors",
                 errors.isEmpty
@@ -318,6 +341,16 @@ public struct LoadTestResult: Codable, Sendable {
             ),
             ("agent failures", "\(agentFailures)"),
         ]
+        if let inbound = inboundTraffic {
+            var text = inbound.line + ", agents took \(agentInboundCalls)"
+            if let expected = inbound.expectedArrivals, let rate = inbound.callsPerMinute {
+                text += String(format: " (about %.0f expected at %g/min of call time per number)", expected, rate)
+            }
+            rows.insert(("inbound calls", text), at: 4)
+        }
+        if let trunk {
+            rows.append(("trunk caps", "\(trunk.channels) channels, \(trunk.callsPerSecond) calls/s of call time"))
+        }
         if !settled { rows.append(("note", "calls were still in progress at the end")) }
         let width = rows.map(\.0.count).max() ?? 0
         var text = rows.map { $0.0.padding(toLength: width + 2, withPad: " ", startingAt: 0) + $0.1 }.joined(

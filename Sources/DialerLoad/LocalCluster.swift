@@ -1,4 +1,5 @@
 public import DialerRuntime
+public import DialerSimulation
 import Foundation
 
 /// A whole cluster on this machine for the demo and the load tester: a generated
@@ -12,10 +13,13 @@ public final class LocalCluster: Sendable {
         public var id: String
         /// `campaign` or `inbound`.
         public var kind: String
+        /// The numbers whose calls come to the queue (`[[queue]] dids`): an inbound queue's lines.
+        public var dids: [String]
 
-        public init(id: String, kind: String) {
+        public init(id: String, kind: String, dids: [String] = []) {
             self.id = id
             self.kind = kind
+            self.dids = dids
         }
     }
 
@@ -27,6 +31,9 @@ public final class LocalCluster: Sendable {
         public var queues: [QueueDeclaration]
         /// Call seconds per wall second on the nodes' simulated trunks.
         public var trunkTimeScale: Int
+        /// The nodes' simulated trunk population (callers of the DIDs, carrier caps), written
+        /// beside the configuration; nil: the nodes' built-in population, which has no callers.
+        public var trunkPopulation: SimulatedTrunk.Population?
         /// PBKDF2 rounds for agent passwords: low, because the demo and load tests create
         /// hundreds of synthetic agents whose passwords protect nothing.
         public var passwordIterations = 1_000
@@ -58,6 +65,14 @@ public final class LocalCluster: Sendable {
         let directory = plan.runDirectory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         self.secret = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
+        var populationLine = ""
+        if let population = plan.trunkPopulation {
+            let path = directory + "/trunk-population.json"
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(population).write(to: URL(fileURLWithPath: path))
+            populationLine = "trunk_population = \"\(path)\""
+        }
         var toml = """
             # Generated for one run of the demo or the load tester.
             [cluster]
@@ -65,6 +80,7 @@ public final class LocalCluster: Sendable {
             trunk_time_scale = \(plan.trunkTimeScale)
             log_level = "\(plan.logLevel)"
             run_directory = "\(directory)"
+            \(populationLine)
 
             [manager]
             cluster_address = "127.0.0.1:0"
@@ -82,6 +98,9 @@ public final class LocalCluster: Sendable {
         }
         for queue in plan.queues {
             toml += "\n[[queue]]\nid = \"\(queue.id)\"\nkind = \"\(queue.kind)\"\n"
+            if !queue.dids.isEmpty {
+                toml += "dids = [" + queue.dids.map { "\"\($0)\"" }.joined(separator: ", ") + "]\n"
+            }
         }
         self.configPath = directory + "/cluster.toml"
         try toml.write(toFile: configPath, atomically: true, encoding: .utf8)

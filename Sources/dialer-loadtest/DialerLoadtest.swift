@@ -25,6 +25,13 @@ struct DialerLoadtest: AsyncParsableCommand {
     var mode: String?
     @Option(name: .long, help: "Campaign queues, comma-separated (one campaign each).") var queues: String?
     @Option(name: .long, help: "Seed of the agents' behaviour.") var seed: UInt64?
+    @Option(name: .long, help: "Inbound queues, comma-separated (none: an empty string).") var inboundQueues: String?
+    @Option(name: .long, help: "Callers per minute of call time on each inbound queue's number (0: none).")
+    var inboundCallsPerMinute: Double?
+    @Option(name: .long, help: "The simulated carrier's concurrent calls (default: sized for the agents).")
+    var trunkChannels: Int?
+    @Option(name: .long, help: "The carrier's calls per second of call time (default: sized for the agents).")
+    var trunkCallsPerSecond: Int?
 
     @Option(name: .long, help: "A running cluster's manager HTTP address (host:port).") var manager: String?
     @Option(name: .long, help: "The running cluster's gateway cluster address (host:port).") var gateway: String?
@@ -50,6 +57,10 @@ struct DialerLoadtest: AsyncParsableCommand {
         if let duration { plan.durationSeconds = duration }
         if let timeScale { plan.timeScale = timeScale }
         if let seed { plan.seed = seed }
+        if let inboundQueues { plan.inboundQueues = inboundQueues.split(separator: ",").map(String.init) }
+        if let inboundCallsPerMinute { plan.inboundCallsPerMinute = inboundCallsPerMinute }
+        if let trunkChannels { plan.trunkChannels = trunkChannels }
+        if let trunkCallsPerSecond { plan.trunkCallsPerSecond = trunkCallsPerSecond }
         if let queues {
             let mode = plan.campaigns.first?.mode ?? .predictive
             let contacts = plan.campaigns.first?.contacts ?? 20_000

@@ -61,6 +61,11 @@ extension Dialerctl {
         @Option(name: .long, help: "Dialing time in wall seconds.") var duration = 120.0
         @Option(name: .long, help: "Dialer nodes.") var nodes = 2
         @Option(name: .long, help: "Seed of the agents' behaviour.") var seed: UInt64 = 1
+        @Option(
+            name: .long,
+            help: "Callers per minute of call time on the inbound queue's number (default: one per 10 agents; 0: none)."
+        )
+        var inboundCallsPerMinute: Double?
         @Option(name: .long, help: "Run directory (config, logs, database); default: a new temporary one.")
         var runDirectory: String?
         @Option(name: .long, help: "Also write the summary as JSON to this file.") var summaryJSON: String?
@@ -82,6 +87,7 @@ extension Dialerctl {
             options.duration = .milliseconds(Int64(duration * 1000))
             options.nodes = nodes
             options.seed = seed
+            options.inboundCallsPerMinute = inboundCallsPerMinute
             options.runDirectory = runDirectory
             options.summaryJSON = summaryJSON
             options.keepRunning = keepRunning

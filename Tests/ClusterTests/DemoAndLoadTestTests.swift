@@ -48,7 +48,8 @@ struct DemoAndLoadTestTests {
     }
 
     /// `dialerctl demo` for a few seconds, kept running: its JSON summary adds up, and it equals
-    /// what the manager's statistics API says after the demo ended.
+    /// what the manager's statistics API says after the demo ended. Callers ring the inbound
+    /// queue's number meanwhile: agents take them, and they stay out of the campaign's figures.
     @Test func theDemosSummaryAddsUpAgainstTheManagersStatistics() async throws {
         let directory = try temporaryDirectory()
         let summaryPath = directory + "/summary.json"
@@ -56,6 +57,8 @@ struct DemoAndLoadTestTests {
             "dialerctl",
             [
                 "demo", "--duration", "8", "--agents", "6", "--contacts", "300", "--nodes", "1", "--time-scale", "30",
+                // About 8 callers in the 4 minutes of call time, on top of the campaign's calls.
+                "--inbound-calls-per-minute", "2",
                 "--run-directory", directory + "/run", "--summary-json", summaryPath, "--keep-running",
             ], directory: directory)
         var passed = false
@@ -78,7 +81,21 @@ struct DemoAndLoadTestTests {
         #expect(summary.attempts > 0, "\(demo.output)")
         #expect(summary.attemptsByOutcome.values.reduce(0, +) + summary.openAttempts == summary.attempts)
         #expect(summary.connected + summary.abandoned == summary.liveAnswers)
-        #expect(summary.agentCalls == summary.connected, "each connected call reached a synthetic agent")
+        // Each connected attempt reached a synthetic agent: the campaign's outbound calls, and the
+        // inbound callers the manager routed to the campaign (none here: the callers' made-up
+        // numbers are not the list's).
+        #expect(summary.inbound.takenForCampaigns == 0)
+        #expect(
+            summary.agentCampaignCalls + summary.inbound.takenForCampaigns == summary.connected,
+            "each connected call reached a synthetic agent")
+        // Inbound callers arrived on the number and agents took them; the nodes count a caller
+        // taken before the agent hears of it.
+        #expect(summary.inbound.arrived > 0, "no inbound caller: \(demo.output)")
+        #expect(summary.inbound.taken > 0, "no inbound caller was taken: \(summary.inbound)")
+        #expect(summary.agentInboundCalls > 0)
+        #expect(summary.agentInboundCalls <= summary.inbound.taken)
+        #expect(summary.agentCalls == summary.agentCampaignCalls + summary.agentInboundCalls)
+        #expect(demo.output.contains("inbound callers"), "the table shows them")
         #expect(summary.agentFailures == 0)
         #expect(summary.contactsLeft <= summary.contacts - (summary.attempts - summary.openAttempts))
 
@@ -109,7 +126,11 @@ struct DemoAndLoadTestTests {
         let jsonPath = directory + "/result.json"
         let loadtest = try Child(
             "dialer-loadtest",
-            ["--agents", "8", "--nodes", "1", "--duration", "4", "--contacts", "300", "--quiet", "--json", jsonPath],
+            [
+                // 3 callers a minute keep about 5 of the 12 agents busy, and leave the campaign the rest.
+                "--agents", "12", "--nodes", "1", "--duration", "4", "--contacts", "300", "--inbound-calls-per-minute",
+                "3", "--quiet", "--json", jsonPath,
+            ],
             directory: directory)
         var passed = false
         defer {
@@ -123,7 +144,7 @@ struct DemoAndLoadTestTests {
         for key in [
             "attempts", "attempts_per_second", "grants_per_second", "frames", "occupancy", "abandon_rate",
             "reservation_round_trip", "agent_operation_round_trip", "answer_to_bridge", "agent_ready_to_dial_decision",
-            "errors", "processes",
+            "inbound_traffic", "agent_inbound_calls", "trunk", "errors", "processes",
         ] {
             #expect(result.keys.contains(key), "\(key) missing")
         }
@@ -131,9 +152,24 @@ struct DemoAndLoadTestTests {
         #expect(Set(processes.compactMap { $0["role"] as? String }) == ["manager", "gateway", "node", "load-tester"])
         let agentTrips = try #require(result["agent_operation_round_trip"] as? [String: Any])
         #expect((agentTrips["count"] as? Int ?? 0) > 0, "the agents logged in and went ready")
+        // Figures when the nodes keep the histogram, else a note saying why there are none.
         let readyToDial = try #require(result["agent_ready_to_dial_decision"] as? [String: Any])
-        #expect(readyToDial["measured"] as? Bool == false)
-        #expect(!((readyToDial["reason"] as? String) ?? "").isEmpty)
+        if let note = readyToDial["note"] as? String {
+            #expect(note.contains("dialer_node_ready_to_dial_decision_seconds"))
+            #expect(readyToDial["count"] as? Double == 0)
+        } else {
+            #expect((readyToDial["count"] as? Double ?? 0) > 0, "\(readyToDial)")
+            #expect(readyToDial["p50_at_most_ms"] != nil || readyToDial["mean_ms"] != nil)
+        }
+        // About 6 callers in the 2 minutes of call time, more while the calls finish.
+        let inbound = try #require(result["inbound_traffic"] as? [String: Any])
+        #expect((inbound["arrived"] as? Int ?? 0) > 0, "\(inbound)")
+        #expect((inbound["taken"] as? Int ?? 0) > 0, "\(inbound)")
+        #expect(inbound["calls_per_minute"] as? Double == 3)
+        #expect((result["agent_inbound_calls"] as? Int ?? 0) > 0)
+        let trunk = try #require(result["trunk"] as? [String: Any])
+        #expect((trunk["channels"] as? Int ?? 0) >= 100)
+        #expect(loadtest.output.contains("inbound calls"), "the table shows them")
         passed = true
     }
 }

@@ -37,6 +37,21 @@ struct LoadScenarioTests {
         }
     }
 
+    @Test func theInboundCallersAndTheCarrierCapsDecode() throws {
+        let scenario = try decode(
+            #"{"agents": 40, "inboundCallsPerMinute": 12.5, "trunkChannels": 500, "trunkCallsPerSecond": 50}"#)
+        #expect(scenario.inboundCallsPerMinute == 12.5)
+        #expect(scenario.trunkCapacity.channels == 500)
+        #expect(scenario.trunkCapacity.callsPerSecond == 50)
+        let sized = try decode(#"{"agents": 2000, "inboundQueues": ["a", "b"], "inboundCallsPerMinute": 60}"#)
+        #expect(sized.trunkChannels == nil)
+        #expect(try decode(#"{"agents": 40}"#).callersPerMinute == 4, "one a minute per 10 agents")
+        let expected = TrunkPlan.capacity(agents: 2000, inboundCallsPerMinute: 120)
+        #expect(
+            sized.trunkCapacity.channels == expected.channels, "the rate is per number: two queues, twice the callers")
+        #expect(sized.trunkCapacity.callsPerSecond == expected.callsPerSecond)
+    }
+
     @Test func missingFieldsTakeTheirDefaults() throws {
         let scenario = try decode(#"{"agents": 3}"#)
         #expect(scenario.agents == 3)
@@ -65,6 +80,14 @@ struct LoadScenarioTests {
             ),
             (#"{"talkSeconds": {"mean": -1}}"#, "talkSeconds"),
             (#"{"durationSeconds": "long"}"#, "durationSeconds"),
+            (#"{"inboundCallsPerMinute": -1}"#, "inboundCallsPerMinute"),
+            (#"{"inboundCallsPerMinute": "many"}"#, "inboundCallsPerMinute"),
+            (#"{"trunkChannels": 0}"#, "trunkChannels"),
+            (#"{"trunkChannels": 2.5}"#, "trunkChannels"),
+            (#"{"agents": 2.5}"#, "agents"),
+            (#"{"campaigns": [{"queue": "a", "mode": "power", "contacts": 1.5}]}"#, "campaigns[0].contacts"),
+            (#"{"campaigns": [{"queue": "a", "mode": "power"}]}"#, "campaigns[0].contacts"),
+            (#"{"trunkCallsPerSecond": 0}"#, "trunkCallsPerSecond"),
         ]
         for (json, field) in cases {
             do {
@@ -125,6 +148,36 @@ struct LoadMeasurementTests {
         #expect(PrometheusText.sum("dialer_node_calls_in_flight", in: text) == 5)
     }
 
+    @Test func aHistogramOverTheRunIsTheEndLessTheStartOrSaysWhyItIsMissing() {
+        let name = "dialer_node_ready_to_dial_decision_seconds"
+        let start = """
+            \(name)_bucket{queue="a",le="0.001"} 10
+            \(name)_bucket{queue="a",le="0.01"} 10
+            \(name)_bucket{queue="a",le="+Inf"} 10
+            \(name)_sum{queue="a"} 0.005
+            """
+        let end = """
+            \(name)_bucket{queue="a",le="0.001"} 10
+            \(name)_bucket{queue="a",le="0.01"} 110
+            \(name)_bucket{queue="a",le="+Inf"} 110
+            \(name)_sum{queue="a"} 0.505
+            """
+        let latency = BucketedLatency(name, start: start, end: end, source: "test")
+        #expect(latency.count == 100, "the 10 values before the run are not the run's")
+        #expect(latency.p50AtMostMs == 10)
+        #expect(abs((latency.meanMs ?? 0) - 5) < 1e-9)
+        #expect(latency.note == nil)
+
+        let empty = BucketedLatency(name, start: start, end: start, source: "test")
+        #expect(empty.count == 0)
+        #expect(empty.p99AtMostMs == nil)
+        #expect(empty.note == "\(name) recorded nothing during the run")
+
+        let absent = BucketedLatency(name, start: "", end: "dialer_node_calls_in_flight 0\n", source: "test")
+        #expect(absent.count == 0)
+        #expect(absent.note?.hasPrefix("the nodes expose no \(name) histogram") == true)
+    }
+
     @Test func grantsAreCountedOnceAcrossReadsAndTimedToTheirConfirm() {
         func entry(_ ms: Int64, _ request: String, _ event: String) -> ReservationLog.Entry {
             .init(momentMs: ms, agent: "a", request: request, queue: "q", event: event)
@@ -139,6 +192,95 @@ struct LoadMeasurementTests {
         #expect(tracker.grants == 2, "the entry from before the first read is not the run's")
         #expect(tracker.grantToConfirm.totalCount == 1)
         #expect(tracker.grantToConfirm.valueAtPercentile(50) == 3000)
+    }
+}
+
+@Suite("Inbound callers and the carrier of a local cluster")
+struct InboundTrafficTests {
+    @Test func theCarrierIsSizedForTheFloorAndNeverBelowItsDefaults() {
+        let small = TrunkPlan.capacity(agents: 5, inboundCallsPerMinute: 0)
+        #expect(small.channels == 100)
+        #expect(small.callsPerSecond == 10)
+        let floor = TrunkPlan.capacity(agents: 2000, inboundCallsPerMinute: 600)
+        #expect(floor.channels >= 2000 * 6, "a call per agent and lines dialing for it")
+        #expect(floor.channels > 2000 * 6, "inbound callers hold channels too")
+        #expect(floor.callsPerSecond >= 4000)
+    }
+
+    @Test func thePopulationHasOneLineForEachNumberAndValidates() throws {
+        let population = TrunkPlan.population(
+            dids: [TrunkPlan.did(0), TrunkPlan.did(1)], callsPerMinute: 3, channels: 700, callsPerSecond: 70, seed: 9)
+        try population.validate()
+        #expect(population.inbound.map(\.did) == ["+18005550100", "+18005550101"])
+        #expect(population.inbound.map(\.callsPerHour) == [180, 180])
+        #expect(population.inbound.allSatisfy { $0.patienceSeconds == TrunkPlan.callerPatience })
+        #expect(population.channels == 700)
+        #expect(population.callsPerSecond == 70)
+        #expect(population.seed == 9)
+        let none = TrunkPlan.population(
+            dids: [TrunkPlan.did(0)], callsPerMinute: 0, channels: 100, callsPerSecond: 10, seed: 1)
+        #expect(none.inbound.isEmpty, "0 a minute: no callers")
+    }
+
+    @Test func aLocalClusterDeclaresTheNumbersAndWritesThePopulation() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "dialer-local-cluster-test-\(UUID().uuidString.prefix(8))"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var plan = LocalCluster.Plan(
+            runDirectory: directory, nodes: ["node-1"],
+            queues: [
+                .init(id: "sales", kind: "campaign"), .init(id: "support", kind: "inbound", dids: ["+18005550100"]),
+            ],
+            trunkTimeScale: 30)
+        let population = TrunkPlan.population(
+            dids: ["+18005550100"], callsPerMinute: 2, channels: 150, callsPerSecond: 12, seed: 4)
+        plan.trunkPopulation = population
+        let cluster = try LocalCluster(plan: plan, binDirectory: directory)
+        let config = try String(contentsOfFile: cluster.configPath, encoding: .utf8)
+        #expect(config.contains("trunk_population = \"\(directory)/trunk-population.json\""))
+        #expect(config.contains("id = \"support\"\nkind = \"inbound\"\ndids = [\"+18005550100\"]\n"))
+        #expect(!config.contains("id = \"sales\"\nkind = \"campaign\"\ndids"), "no numbers, no dids line")
+        let written = try type(of: population).load(path: directory + "/trunk-population.json")
+        #expect(written == population)
+
+        plan.trunkPopulation = nil
+        let without = try LocalCluster(plan: plan, binDirectory: directory)
+        #expect(!(try String(contentsOfFile: without.configPath, encoding: .utf8)).contains("trunk_population"))
+    }
+
+    @Test func inboundCallsAreCountedOverTheRunByQueueAndOutcome() {
+        let start = """
+            dialer_node_inbound_calls_total{queue="support",outcome="connected"} 2
+            dialer_node_inbound_calls_total{queue="support",outcome="abandoned"} 1
+            """
+        let end = """
+            # TYPE dialer_node_inbound_calls_total counter
+            dialer_node_inbound_calls_total{queue="support",outcome="connected"} 7
+            dialer_node_inbound_calls_total{queue="support",outcome="abandoned"} 2
+            dialer_node_inbound_calls_total{outcome="missed",queue="support"} 1
+            dialer_node_inbound_calls_total{queue="sales",outcome="connected"} 2
+            dialer_node_inbound_calls_total{queue="other-run",outcome="connected"} 50
+
+            dialer_node_inbound_calls_total{queue="support",outcome="connected"} 4
+            """
+        let traffic = InboundTraffic(
+            start: start, end: end, queues: ["support", "sales"], campaignQueues: ["sales"], source: "test")
+        #expect(traffic.taken == 9 + 2, "both nodes' texts, less the start; the other run's queue left out")
+        #expect(traffic.abandoned == 1)
+        #expect(traffic.missed == 1)
+        #expect(traffic.arrived == 13)
+        #expect(traffic.takenForCampaigns == 2, "callers routed to the campaign's queue")
+        #expect(
+            traffic.byQueue == ["support": ["connected": 9, "abandoned": 1, "missed": 1], "sales": ["connected": 2]])
+        #expect(traffic.abandonRate == 1.0 / 13)
+        #expect(traffic.line == "arrived 13, taken 11, abandoned 1 (7.7 %), missed 1")
+    }
+
+    @Test func labelsAreReadInAnyOrderAndUnescaped() {
+        #expect(PrometheusText.labels(#"queue="a",outcome="connected""#) == ["queue": "a", "outcome": "connected"])
+        #expect(PrometheusText.labels(#"le="+Inf", queue="q\"x\\y""#) == ["le": "+Inf", "queue": #"q"x\y"#])
+        #expect(PrometheusText.labels("").isEmpty)
     }
 }
 
