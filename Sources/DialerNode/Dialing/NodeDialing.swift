@@ -97,13 +97,13 @@ public actor NodeDialing {
         guard let details, running[queue]?.epoch == epoch else { return }
         let validity = self.validity
         let clock = self.clock
+        // Calling hours and the reported times are on the wall's calendar, as the manager reads it.
+        let calendar = CalendarAnchor(moment: clock.now(), date: Date(), clockSecondsPerSecond: timeScale)
         let runner = QueueRunner(
             configuration: .init(
-                queue: queue, node: MemberID("\(node)~\(incarnation)~\(epoch.rawValue)"),
-                // Calling hours are on the wall's calendar, as the manager reads them.
-                calendar: CalendarAnchor(moment: clock.now(), date: Date(), clockSecondsPerSecond: timeScale)),
+                queue: queue, node: MemberID("\(node)~\(incarnation)~\(epoch.rawValue)"), calendar: calendar),
             settings: details.settings, epoch: epoch, trunk: trunk,
-            contacts: FeedContactSource(feed: feed, lease: lease),
+            contacts: FeedContactSource(feed: feed, lease: lease, calendar: calendar),
             desk: GatewayDesk(reservations: reservations, clock: clock, timeScale: timeScale),
             clock: clock, logger: logger,
             leaseIsValid: { validity.isValid(queue, epoch: epoch) })
@@ -158,6 +158,8 @@ public actor NodeDialing {
 struct FeedContactSource: ContactSource {
     let feed: CampaignFeed
     let lease: HeldLease
+    /// Turns the runner's moments (call time) into the dates the manager stores.
+    let calendar: CalendarAnchor
 
     func contacts(queue: QueueID, epoch: Epoch, count: Int, presentAgents: [AgentID]) async throws
         -> (targets: [DialTarget], exhausted: Bool)
@@ -175,7 +177,9 @@ struct FeedContactSource: ContactSource {
         await feed.report(
             AttemptResult(
                 attempt: attempt.target.attempt, contact: attempt.target.contact, outcome: attempt.outcome,
-                agent: attempt.agent, answeredAt: nil),
+                agent: attempt.agent, answeredAt: attempt.answeredAt.map(calendar.date(at:)),
+                dialedAt: calendar.date(at: attempt.dialedAt), bridgedAt: attempt.bridgedAt.map(calendar.date(at:)),
+                callEndedAt: calendar.date(at: attempt.endedAt), callerID: attempt.callerID),
             lease: lease)
     }
 
