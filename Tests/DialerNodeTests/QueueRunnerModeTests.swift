@@ -27,6 +27,38 @@ struct QueueRunnerModeTests {
         return settings
     }
 
+    /// Predictive over a mixed population: the list runs to its end, each contact reported once
+    /// with consistent times, no agent granted twice, and the runner's own abandon count agrees
+    /// with the reports.
+    @Test func predictiveRunsAMixedListToTheEnd() async throws {
+        var settings = Self.enabled(.predictive)
+        settings.predictive.targetAbandonRate = 0.03
+        let bench = try await RunnerBench(
+            settings: settings,
+            population: Self.population(.standard, ring: .uniform(min: 2, max: 12), talk: 20), agents: 4,
+            targets: (1...40).map(InMemoryContacts.target))
+        await bench.run(until: "every contact is reported", within: .seconds(3_400)) {
+            await bench.contacts.reports.count == 40
+        }
+        let reports = await bench.contacts.reports
+        #expect(Set(reports.map(\.target.attempt)).count == 40, "each contact reported once")
+        #expect(bench.log.originated.count == 40, "each contact dialed once")
+        for report in reports {
+            #expect(report.endedAt >= report.dialedAt)
+            if report.outcome == .connected {
+                #expect(report.agent != nil)
+                let (answered, bridged) = (try #require(report.answeredAt), try #require(report.bridgedAt))
+                #expect(answered <= bridged && bridged <= report.endedAt)
+            }
+        }
+        #expect(await bench.desk.busyTwice == 0)
+        let counts = await bench.runner.abandonCounts()
+        #expect(counts.abandons == reports.filter { $0.outcome == .abandoned }.count)
+        #expect(counts.liveAnswers == reports.filter { $0.outcome == .connected || $0.outcome == .abandoned }.count)
+        #expect(reports.contains { $0.outcome == .connected }, "agents took calls")
+        await bench.finish()
+    }
+
     @Test func previewOffersSkippedOrUnansweredGoToTheNextAgentAndOnlyTheAcceptedOneIsDialed() async throws {
         let bench = try await RunnerBench(
             settings: Self.enabled(.preview), population: Self.population(.init(live: 1)), agents: 3,
