@@ -228,8 +228,11 @@ extension NodeClusterService {
             for queue in config.queues {
                 for did in queue.dids { lines[did] = .init(queue: QueueID(queue.id), hotline: queue.kind == .campaign) }
             }
+            let calendar = CalendarAnchor(
+                moment: trunk.clock.now(), date: Date(), clockSecondsPerSecond: population.timeScale)
             let inbound = InboundCalls(
-                trunk: trunk, timeScale: population.timeScale, feed: feed, reservations: reservations,
+                trunk: trunk, timeScale: population.timeScale, calendar: calendar, feed: feed,
+                reservations: reservations,
                 validity: ownership.validity, lines: lines, logger: logger)
             return (dialing, inbound)
         } catch {

@@ -29,6 +29,8 @@ public actor InboundCalls {
 
     private let trunk: any Trunk
     private let timeScale: Double
+    /// Turns the trunk's moments (call time) into the dates a report carries.
+    private let calendar: CalendarAnchor
     private let feed: CampaignFeed
     private let reservations: GatewayReservations
     private let validity: LeaseValidity
@@ -39,15 +41,17 @@ public actor InboundCalls {
 
     /// - Parameters:
     ///   - lines: every number of the cluster's queues, by number.
+    ///   - calendar: the wall calendar of the trunk's clock, for the times of reports.
     ///   - longestWait: how long (call time) a caller waits for an agent before the node stops
     ///     asking; the caller's own patience usually ends it sooner.
     public init(
-        trunk: any Trunk, timeScale: Double, feed: CampaignFeed,
+        trunk: any Trunk, timeScale: Double, calendar: CalendarAnchor, feed: CampaignFeed,
         reservations: GatewayReservations, validity: LeaseValidity, lines: [String: Line],
         longestWait: Duration = .seconds(600), logger: Logger
     ) {
         self.trunk = trunk
         self.timeScale = timeScale
+        self.calendar = calendar
         self.feed = feed
         self.reservations = reservations
         self.validity = validity
@@ -165,8 +169,14 @@ public actor InboundCalls {
         agentHangup.cancel()
         try? await reservations.callEnded(id)
         if let attempt {
+            // The caller "answered" when the node accepted the call; it is "dialed" when it arrived.
+            let moments = await watch.moments
             await feed.report(
-                AttemptResult(attempt: attempt.attempt, contact: attempt.contact, outcome: .connected, agent: agent),
+                AttemptResult(
+                    attempt: attempt.attempt, contact: attempt.contact, outcome: .connected, agent: agent,
+                    answeredAt: moments.accepted.map(calendar.date(at:)), dialedAt: calendar.date(at: call.arrivedAt),
+                    bridgedAt: moments.bridged.map(calendar.date(at:)),
+                    callEndedAt: moments.ended.map(calendar.date(at:))),
                 lease: lease)
         }
     }
@@ -185,7 +195,15 @@ actor InboundCallWatch {
     private var endWaiters: [CheckedContinuation<Void, Never>] = []
     private var onEndActions: [@Sendable () async -> Void] = []
 
+    /// When the call was accepted, bridged and ended, as its progress said.
+    private(set) var moments: (accepted: Moment?, bridged: Moment?, ended: Moment?) = (nil, nil, nil)
+
     func record(_ event: CallProgress) async {
+        switch event {
+        case .accepted(let at): moments.accepted = at
+        case .bridged(_, let at): moments.bridged = at
+        default: if event.isFinal { moments.ended = event.moment }
+        }
         if event.isFinal { await finish() }
     }
 
