@@ -15,6 +15,28 @@ private struct CampaignReport: Decodable {
     var attemptsByOutcome: [String: Int]
 }
 
+/// A contact's history from `GET /v1/contacts/{id}/attempts`; dates as the API writes them (ISO 8601).
+private struct ContactAttempts: Decodable {
+    struct Attempt: Decodable {
+        var id: String
+        var outcome: String?
+        var callerId: String?
+        var handedOutAt: String
+        var dialedAt: String?
+        var answeredAt: String?
+        var bridgedAt: String?
+        var callEndedAt: String?
+        var closedAt: String?
+    }
+    var attempts: [Attempt]
+}
+
+/// A page of `GET /v1/contacts`: only the ids are needed.
+private struct ContactPage: Decodable {
+    struct Contact: Decodable { var id: String }
+    var contacts: [Contact]
+}
+
 private struct GrantLog: Decodable {
     struct Entry: Decodable, Hashable {
         var momentMs: Int64
@@ -32,6 +54,8 @@ private struct GrantLog: Decodable {
 struct BlendingClusterTests {
     static let timeScale = 10
     static let agents = (0..<4).map { "b\($0)" }
+    /// The campaign's only caller ID, so that every call it places presents this number.
+    static let callerID = "+81312340000"
 
     /// One team ranks the inbound queue 1 and a power campaign's queue 2. Callers arrive on the
     /// inbound queue's number while the campaign dials, both over the nodes' simulated trunks,
@@ -96,7 +120,8 @@ struct BlendingClusterTests {
             #"""
             {"id": "outbound", "name": "Outbound", "list": "leads", "queue": "campaign", "settings": {"mode": "power",
              "calls_per_ready_agent": 1, "calls_per_wrap_up_agent": 1, "status": "enabled", "maximum_attempts": 1,
-             "time_zone": "Asia/Tokyo", "calling_hours": {"start": "00:00", "end": "24:00"}}}
+             "time_zone": "Asia/Tokyo", "calling_hours": {"start": "00:00", "end": "24:00"},
+             "caller_id": {"default_number": "\#(Self.callerID)"}}}
             """#)
         try await post("v1/campaigns/outbound/dispositions", #"{"name": "done", "kind": "final"}"#)
         @Sendable func report() async throws -> CampaignReport {
@@ -184,6 +209,45 @@ struct BlendingClusterTests {
         #expect(last.attemptsByOutcome.values.reduce(0, +) + last.openAttempts == last.attempts)
         #expect(
             (last.attemptsByOutcome["connected"] ?? 0) + (last.attemptsByOutcome["abandoned"] ?? 0) == last.liveAnswers)
+        try await checkAttemptHistories(api)
+    }
+
+    /// The node's report times reach the store: a few connected contacts' histories over the API
+    /// show each connected call dialed, answered, bridged and ended in that order, inside the
+    /// manager's own hand-out and result (wall times, so a report left in call time, ten times
+    /// too long, would end after its result), and presenting the campaign's caller ID.
+    private func checkAttemptHistories(_ api: ManagerHTTPClient) async throws {
+        let connected = try await api.get(
+            "v1/contacts?campaign=outbound&last_outcome=connected&limit=5", as: ContactPage.self
+        ).contacts
+        #expect(!connected.isEmpty, "no connected contact to check")
+        func date(_ text: String?) throws -> Date? {
+            try text.map { try Date($0, strategy: .iso8601) }
+        }
+        var checked = 0
+        for contact in connected {
+            let history = try await api.get("v1/contacts/\(contact.id)/attempts", as: ContactAttempts.self).attempts
+            #expect(history.contains { $0.outcome == "connected" }, "contact \(contact.id): \(history)")
+            for attempt in history where attempt.outcome == "connected" {
+                let times = try [attempt.dialedAt, attempt.answeredAt, attempt.bridgedAt, attempt.callEndedAt].map(date)
+                let present = times.compactMap { $0 }
+                #expect(present.count == 4, "attempt \(attempt.id) lacks a time: \(attempt)")
+                #expect(present == present.sorted(), "attempt \(attempt.id)'s times are out of order: \(attempt)")
+                #expect(attempt.callerId == Self.callerID, "attempt \(attempt.id): \(attempt)")
+                // Whole seconds on both sides, and the node's clock read apart from the
+                // manager's: a second of slack.
+                if let handedOut = try date(attempt.handedOutAt), let closed = try date(attempt.closedAt),
+                    let dialed = present.first, let ended = present.last
+                {
+                    #expect(handedOut <= dialed.addingTimeInterval(1), "attempt \(attempt.id): \(attempt)")
+                    #expect(ended <= closed.addingTimeInterval(1), "attempt \(attempt.id): \(attempt)")
+                }
+                if checked == 0 { print("attempt history, e.g.: \(attempt)") }
+                checked += 1
+            }
+        }
+        print("attempt histories: \(checked) connected attempts of \(connected.count) contacts checked")
+        #expect(checked >= connected.count, "connected attempts checked: \(checked)")
     }
 }
 

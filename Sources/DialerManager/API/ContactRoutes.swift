@@ -30,6 +30,39 @@ enum ContactRoutes {
         }
     }
 
+    /// One attempt of a contact's history as the API shows it. Every field is written, `null`
+    /// when unknown, so that an open attempt (no outcome yet) reads the same as a closed one.
+    struct AttemptBody: Encodable {
+        var attempt: ContactAttempt
+
+        init(_ attempt: ContactAttempt) { self.attempt = attempt }
+
+        private enum CodingKeys: String, CodingKey {
+            case id, campaign, contact, node, handedOutAt, dialedAt, answeredAt, bridgedAt, callEndedAt, closedAt
+            case outcome, callerID, agent, disposition, dispositionAt
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            let record = attempt.record
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(record.id, forKey: .id)
+            try container.encode(attempt.campaign, forKey: .campaign)
+            try container.encode(record.contact, forKey: .contact)
+            try container.encode(record.node?.rawValue, forKey: .node)
+            try container.encode(record.startedAt, forKey: .handedOutAt)
+            try container.encode(record.dialedAt, forKey: .dialedAt)
+            try container.encode(record.answeredAt, forKey: .answeredAt)
+            try container.encode(record.bridgedAt, forKey: .bridgedAt)
+            try container.encode(record.callEndedAt, forKey: .callEndedAt)
+            try container.encode(record.endedAt, forKey: .closedAt)
+            try container.encode(record.outcome, forKey: .outcome)
+            try container.encode(record.callerID, forKey: .callerID)
+            try container.encode(record.agent?.rawValue, forKey: .agent)
+            try container.encode(record.disposition, forKey: .disposition)
+            try container.encode(attempt.dispositionAt, forKey: .dispositionAt)
+        }
+    }
+
     /// Which contacts an attempt reset is about; `all` must be said outright.
     struct ResetBody: Codable {
         var all: Bool?
@@ -123,6 +156,14 @@ enum ContactRoutes {
             let filter = try resetFilter(body, api)
             let reset = try await storing { try await store.resetAttempts(matching: filter, now: Date()) }
             return try reply(reset)
+        }
+        routes.add(.get, "/v1/contacts/{id}/attempts", role: .readOnly) { _, context in
+            let contact = try await existing(context, store)
+            struct Body: Encodable {
+                var attempts: [AttemptBody]
+            }
+            let attempts = try await storing { try await store.attempts(ofContact: contact.id) }
+            return try reply(Body(attempts: attempts.map(AttemptBody.init)))
         }
         routes.add(.get, "/v1/contacts/{id}/dialability", role: .readOnly) { _, context in
             let contact = try await existing(context, store)

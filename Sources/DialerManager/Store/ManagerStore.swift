@@ -207,6 +207,9 @@ public protocol ManagerStore: Sendable {
     func attempt(_ id: AttemptID) async throws -> AttemptRecord?
     /// The attempts without a result, oldest first; of one campaign when given.
     func openAttempts(campaign: CampaignID?) async throws -> [AttemptRecord]
+    /// Every attempt of the contact, open and closed, oldest hand-out first; empty for a contact
+    /// with none. Attempts outlive their contact, so a deleted contact's id still has a history.
+    func attempts(ofContact contact: ContactID) async throws -> [ContactAttempt]
 
     // MARK: Statistics and "why not dialable"
 

@@ -117,6 +117,19 @@ extension SQLiteManagerStore {
         }
     }
 
+    public func attempts(ofContact contact: ContactID) async throws -> [ContactAttempt] {
+        guard let rowID = ContactKey.rowID(contact) else { return [] }
+        return try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM attempt WHERE contact_id = ? ORDER BY started_at, id", arguments: [rowID]
+            ).map { row in
+                ContactAttempt(
+                    campaign: CampaignID(row["campaign_id"]), record: try AttemptColumns.record(row),
+                    dispositionAt: row.date("disposition_at"))
+            }
+        }
+    }
+
     /// Inserts an open attempt without any check but the database's own, for the test that the
     /// schema refuses a second open attempt of a contact.
     func insertOpenAttemptForTesting(id: String, campaign: CampaignID, contact: ContactID) async throws {

@@ -204,6 +204,25 @@ public struct AttemptHandOut: Hashable, Sendable {
     }
 }
 
+/// One attempt in a contact's history: the attempt's record with what the record itself does
+/// not say, the campaign it was made for (a list may change campaign) and when the agent's
+/// disposition was recorded.
+public struct ContactAttempt: Hashable, Sendable {
+    /// The campaign that made the attempt.
+    public var campaign: CampaignID
+    /// The attempt: hand-out, result, call details, agent and disposition.
+    public var record: AttemptRecord
+    /// When the disposition was recorded; `nil` without one.
+    public var dispositionAt: Date?
+
+    /// An attempt of `campaign`.
+    public init(campaign: CampaignID, record: AttemptRecord, dispositionAt: Date? = nil) {
+        self.campaign = campaign
+        self.record = record
+        self.dispositionAt = dispositionAt
+    }
+}
+
 /// One contact's answer to "why not dialable": the verdict of the domain's rules now, and when
 /// time alone would make the contact dialable.
 public struct ContactDialability: Hashable, Sendable {

@@ -29,12 +29,17 @@ enum StoreSchema {
         migrator.registerMigration("v8: attempt call details") { db in
             try db.execute(sql: attemptCallDetails)
         }
+        migrator.registerMigration("v9: attempts by contact") { db in
+            // A contact's history (GET /v1/contacts/{id}/attempts) without scanning every attempt.
+            try db.execute(sql: "CREATE INDEX attempt_contact ON attempt (contact_id, started_at)")
+        }
     }
 
     /// The names of the migrations after v1, in order.
     static let migrationNames = [
         "v2: lists, campaigns, contacts", "v3: attempts", "v4: import jobs", "v5: do not call, dispositions",
         "v6: agents, teams", "v7: contacts by number", "v8: attempt call details",
+        "v9: attempts by contact",
     ]
 
     private static let listsCampaignsContacts = """

@@ -119,6 +119,69 @@ struct ContactAPITests {
         }
     }
 
+    @Test func aContactsAttemptHistoryShowsTheCallsTimesAndCallerID() async throws {
+        let fixture = try await APIFixture()
+        try await fixture.test { client in
+            try await fixture.makeCampaign(client)
+            #expect(try await fixture.importFile(client, "phone\n+12125550100\n+12125550101\n").status == .ok)
+            let store = fixture.process.store
+            // Noon in New York: inside the contacts' calling hours, whenever the test runs.
+            let noon = Date(timeIntervalSince1970: 1_768_496_400)
+            let handed = try #require(
+                try await store.checkOutAttempts(
+                    campaign: CampaignID("c1"), count: 1, node: MemberID("n1"), epoch: Epoch(1), now: noon,
+                    presentAgents: []
+                ).first)
+            let contact = handed.contact.id
+            let reader = try await fixture.token(client, role: "read-only")
+
+            // Open: the attempt is there, its result not yet.
+            var reply = try await client.call(.get, "/v1/contacts/\(contact)/attempts", token: reader)
+            #expect(reply.status == .ok, "\(reply.text)")
+            var attempts = reply.array("attempts")
+            #expect(attempts.count == 1)
+            #expect(attempts.first?["outcome"] is NSNull && attempts.first?["closed_at"] is NSNull)
+            #expect(attempts.first?["handed_out_at"] as? String == "2026-01-15T17:00:00Z")
+
+            let result = AttemptResult(
+                attempt: handed.attempt, contact: contact, outcome: .connected, agent: AgentID("a1"),
+                answeredAt: noon.addingTimeInterval(12), dialedAt: noon.addingTimeInterval(2),
+                bridgedAt: noon.addingTimeInterval(13), callEndedAt: noon.addingTimeInterval(95),
+                callerID: "+12125550199")
+            guard case .applied = try await store.recordResult(result, now: noon.addingTimeInterval(96)) else {
+                Issue.record("the result was not applied")
+                return
+            }
+            reply = try await client.call(.get, "/v1/contacts/\(contact)/attempts", token: reader)
+            attempts = reply.array("attempts")
+            let attempt = try #require(attempts.first)
+            #expect(attempts.count == 1)
+            #expect(attempt["id"] as? String == handed.attempt.rawValue)
+            #expect(attempt["campaign"] as? String == "c1" && attempt["contact"] as? String == contact.rawValue)
+            #expect(attempt["node"] as? String == "n1" && attempt["agent"] as? String == "a1")
+            #expect(attempt["outcome"] as? String == "connected")
+            #expect(attempt["caller_id"] as? String == "+12125550199")
+            #expect(attempt["dialed_at"] as? String == "2026-01-15T17:00:02Z")
+            #expect(attempt["answered_at"] as? String == "2026-01-15T17:00:12Z")
+            #expect(attempt["bridged_at"] as? String == "2026-01-15T17:00:13Z")
+            #expect(attempt["call_ended_at"] as? String == "2026-01-15T17:01:35Z")
+            #expect(attempt["closed_at"] as? String == "2026-01-15T17:01:36Z")
+            #expect(attempt["disposition"] is NSNull && attempt["disposition_at"] is NSNull)
+
+            // The other contact was never attempted.
+            let other = try #require(
+                try await store.searchContacts(ContactFilter(phone: "+12125550101"), after: nil, limit: 1).contacts
+                    .first)
+            reply = try await client.call(.get, "/v1/contacts/\(other.id)/attempts", token: reader)
+            #expect(reply.status == .ok && reply.array("attempts").isEmpty && reply["attempts"] != nil)
+
+            reply = try await client.call(.get, "/v1/contacts/000000000999/attempts", token: reader)
+            #expect(reply.status == .notFound && reply.error == "not_found", "\(reply.text)")
+            #expect(reply.message == "contact 000000000999 does not exist")
+            #expect(try await client.call(.get, "/v1/contacts/\(contact)/attempts", token: nil).status == .unauthorized)
+        }
+    }
+
     @Test func dialabilityExplainsWhatHoldsAContact() async throws {
         let fixture = try await APIFixture()
         try await fixture.test { client in

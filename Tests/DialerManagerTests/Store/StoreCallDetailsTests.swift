@@ -118,6 +118,41 @@ struct StoreCallDetailsTests {
         let record = try #require(try await store.attempt(handOut.attempt))
         #expect(record.dialedAt == StoreTime.minutes(1) && record.callEndedAt == StoreTime.minutes(1))
     }
+
+    @Test func aContactsHistoryListsItsAttemptsOldestFirstOpenOrClosed() async throws {
+        let first = try await handOut()
+        let contact = first.contact.id
+        var history = try await store.attempts(ofContact: contact)
+        #expect(history.map(\.record.id) == [first.attempt] && history.first?.record.isOpen == true)
+
+        let busy = AttemptResult(attempt: first.attempt, contact: contact, outcome: .busy)
+        _ = try await store.recordResult(busy, now: StoreTime.minutes(1))
+        // The next day at noon: the busy retry is due and the contact is inside calling hours.
+        let nextDay = StoreTime.minutes(24 * 60)
+        let second = try #require(
+            try await store.checkOutAttempts(
+                campaign: CampaignID("c1"), count: 1, node: MemberID("n2"), epoch: Epoch(1), now: nextDay,
+                presentAgents: []
+            ).first)
+        #expect(second.contact.id == contact)
+        let reported = connected(second)
+        _ = try await store.recordResult(reported, now: StoreTime.minutes(3, after: nextDay))
+        _ = try await store.recordDisposition(
+            .final("sale"), attempt: second.attempt, agent: AgentID("a1"), now: StoreTime.minutes(4, after: nextDay))
+
+        history = try await store.attempts(ofContact: contact)
+        #expect(history.map(\.record.id) == [first.attempt, second.attempt])
+        #expect(history.allSatisfy { $0.campaign == CampaignID("c1") })
+        #expect(history[0].record.outcome == .busy && history[0].record.node == MemberID("n1"))
+        #expect(history[0].dispositionAt == nil)
+        let last = history[1]
+        #expect(last.record.outcome == .connected && last.record.node == MemberID("n2"))
+        #expect(last.record.dialedAt == reported.dialedAt && last.record.callEndedAt == reported.callEndedAt)
+        #expect(last.record.callerID == "+4570101010" && last.record.disposition == .final("sale"))
+        #expect(last.dispositionAt == StoreTime.minutes(4, after: nextDay))
+
+        #expect(try await store.attempts(ofContact: ContactID("nope")).isEmpty)
+    }
 }
 
 @Suite("Store: migrating a v7 database")
