@@ -166,8 +166,10 @@ public actor SyntheticAgent {
                 await countFrames(sent: 1, received: 1)
                 if case .error(let error) = reply.message {
                     observe(.refused(operation: name, code: error.code.name, message: error.message))
-                    await refused()
+                    // INVALID_STATE on a disposition: the manager has no result for the call yet.
+                    await refused(operation, retryable: error.code == .invalidState)
                 } else {
+                    await answered(operation)
                     observe(.answered(operation: name, roundTrip: roundTrip))
                     if case .agentLoggedIn = reply.message { await loggedIn() }
                     if case .agentAck(let ack) = reply.message, ack.hasStatus { await receive(status: ack.status) }
@@ -175,7 +177,7 @@ public actor SyntheticAgent {
             } catch {
                 await countFrames(sent: 1, received: 0)
                 observe(.refused(operation: name, code: "NO_REPLY", message: "\(error)"))
-                await refused()
+                await refused(operation, retryable: false)
             }
         }
     }
@@ -187,7 +189,11 @@ public actor SyntheticAgent {
         frames.received += received
     }
 
-    private func refused() { behaviour.refused() }
+    private func refused(_ operation: SyntheticAgentBehaviour.Operation, retryable: Bool) {
+        perform(behaviour.refused(operation, retryable: retryable))
+    }
+
+    private func answered(_ operation: SyntheticAgentBehaviour.Operation) { behaviour.answered(operation) }
 
     private func receive(_ envelope: Envelope) {
         frames.received += 1
@@ -205,7 +211,7 @@ public actor SyntheticAgent {
             perform(behaviour.connected(request: call.request, attempt: attempt))
         case .error(let error):
             observe(.refused(operation: "push", code: error.code.name, message: error.message))
-            behaviour.refused()
+            _ = behaviour.refused()
         default:
             break
         }

@@ -28,6 +28,8 @@ public struct SyntheticAgentBehaviour: Sendable {
             case hangUp(request: String)
             case finishWrapUp
             case endPause
+            /// Send a refused disposition again (the `try`th time).
+            case resendDisposition(attempt: String, name: String, try: Int)
         }
 
         /// Unique for this agent: a timer made stale by a later event is recognised and ignored.
@@ -68,6 +70,8 @@ public struct SyntheticAgentBehaviour: Sendable {
     private var live: Set<UInt64> = []
     /// The attempt of the last call, kept until its disposition is sent.
     private var lastAttempt: String?
+    /// Dispositions being sent again, by attempt: how many times so far.
+    private var pendingDisposition: [String: Int] = [:]
 
     /// What a synthetic agent counted.
     public struct Tally: Hashable, Sendable {
@@ -80,6 +84,10 @@ public struct SyntheticAgentBehaviour: Sendable {
         public var dispositions = 0
         public var pauses = 0
         public var errors = 0
+        /// Dispositions sent again because the manager did not have the call's result yet.
+        public var dispositionRetries = 0
+        /// Dispositions given up after ``SyntheticAgentBehaviour/dispositionTries`` refusals.
+        public var dispositionsLost = 0
 
         /// Two agents' counts added up.
         public static func + (lhs: Tally, rhs: Tally) -> Tally {
@@ -88,7 +96,9 @@ public struct SyntheticAgentBehaviour: Sendable {
                 offersRejected: lhs.offersRejected + rhs.offersRejected,
                 offersWithdrawn: lhs.offersWithdrawn + rhs.offersWithdrawn, calls: lhs.calls + rhs.calls,
                 hangUps: lhs.hangUps + rhs.hangUps, dispositions: lhs.dispositions + rhs.dispositions,
-                pauses: lhs.pauses + rhs.pauses, errors: lhs.errors + rhs.errors)
+                pauses: lhs.pauses + rhs.pauses, errors: lhs.errors + rhs.errors,
+                dispositionRetries: lhs.dispositionRetries + rhs.dispositionRetries,
+                dispositionsLost: lhs.dispositionsLost + rhs.dispositionsLost)
         }
     }
 
@@ -202,12 +212,36 @@ public struct SyntheticAgentBehaviour: Sendable {
             guard case .paused = phase else { return [] }
             phase = .available
             return [.send(.setReady)]
+        case .resendDisposition(let attempt, let name, let attemptNumber):
+            tally.dispositionRetries += 1
+            pendingDisposition[attempt] = attemptNumber
+            return [.send(.disposition(attempt: attempt, name: name))]
         }
     }
 
+    /// How many times a disposition is sent before the agent gives up on it.
+    public static let dispositionTries = 8
+
     /// The gateway refused an operation; the agent counts it and carries on.
-    public mutating func refused() {
+    ///
+    /// A disposition refused because the manager has no result for the call yet (`retryable`:
+    /// the node's report is still on its way) is sent again after a doubling delay, from 2 s, as
+    /// a desktop does: the agent's notes must not be lost to a slow manager.
+    public mutating func refused(_ operation: Operation? = nil, retryable: Bool = false) -> [Action] {
         tally.errors += 1
+        guard retryable, case .disposition(let attempt, let name) = operation else { return [] }
+        let done = pendingDisposition.removeValue(forKey: attempt) ?? 1
+        guard done < Self.dispositionTries else {
+            tally.dispositionsLost += 1
+            return []
+        }
+        let delay = Duration.seconds(1 << done)
+        return [timer(.resendDisposition(attempt: attempt, name: name, try: done + 1), after: delay)]
+    }
+
+    /// The gateway accepted an operation.
+    public mutating func answered(_ operation: Operation) {
+        if case .disposition(let attempt, _) = operation { pendingDisposition[attempt] = nil }
     }
 
     private mutating func startWrapUp(remaining: Duration?) -> [Action] {

@@ -82,6 +82,42 @@ struct SyntheticAgentBehaviourTests {
         #expect(agent.tally.dispositions == 1)
     }
 
+    /// The manager refuses a disposition while the node's result for the call is on its way:
+    /// the agent sends it again after 2, 4, 8 ... seconds, and gives up after the last try.
+    @Test func aDispositionRefusedForWantOfTheResultIsSentAgainWithBackoff() throws {
+        var agent = Behaviour(
+            profile: SyntheticAgentProfile(
+                wrapUpSeconds: .fixed(seconds: 5), dispositions: [.init(name: "sale", weight: 1)]),
+            seed: 3)
+        _ = agent.start()
+        _ = agent.loggedIn()
+        _ = agent.connected(request: "r1", attempt: "a1")
+        let wrapUp = agent.statusChanged(state: "wrap-up", request: nil, wrapUpRemaining: .seconds(30))
+        let disposition = Behaviour.Operation.disposition(attempt: "a1", name: "sale")
+        #expect(sent(agent.timerFired(try #require(timers(wrapUp).first).0)) == [disposition, .setReady])
+        #expect(agent.refused(.setReady, retryable: true).isEmpty, "only dispositions are sent again")
+        #expect(agent.refused(disposition, retryable: false).isEmpty, "only when the refusal says so")
+        var delays: [Duration] = []
+        var actions = agent.refused(disposition, retryable: true)
+        while let (timer, delay) = timers(actions).first {
+            delays.append(delay)
+            #expect(sent(agent.timerFired(timer)) == [disposition])
+            actions = agent.refused(disposition, retryable: true)
+        }
+        #expect(delays == [2, 4, 8, 16, 32, 64, 128].map { .seconds($0) })
+        #expect(agent.tally.dispositionRetries == 7)
+        #expect(agent.tally.dispositionsLost == 1)
+        // Accepted on a retry: nothing more is sent.
+        _ = agent.connected(request: "r2", attempt: "a2")
+        let second = agent.statusChanged(state: "wrap-up", request: nil, wrapUpRemaining: .seconds(30))
+        _ = agent.timerFired(try #require(timers(second).first).0)
+        let again = Behaviour.Operation.disposition(attempt: "a2", name: "sale")
+        let retry = try #require(timers(agent.refused(again, retryable: true)).first).0
+        #expect(sent(agent.timerFired(retry)) == [again])
+        agent.answered(again)
+        #expect(agent.tally.dispositionsLost == 1)
+    }
+
     @Test func pausesAfterACallWhenTheProfileSaysSo() throws {
         var agent = Behaviour(
             profile: SyntheticAgentProfile(
