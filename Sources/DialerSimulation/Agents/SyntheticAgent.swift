@@ -166,8 +166,10 @@ public actor SyntheticAgent {
                 await countFrames(sent: 1, received: 1)
                 if case .error(let error) = reply.message {
                     observe(.refused(operation: name, code: error.code.name, message: error.message))
-                    // INVALID_STATE on a disposition: the manager has no result for the call yet.
-                    await refused(operation, retryable: error.code == .invalidState)
+                    // A disposition refused with INVALID_STATE (the manager has no result for the
+                    // call yet) or INTERNAL (the manager did not answer the gateway) asks to be sent
+                    // again.
+                    await refused(operation, retryable: error.code == .invalidState || error.code == .internal)
                 } else {
                     await answered(operation)
                     observe(.answered(operation: name, roundTrip: roundTrip))

@@ -224,8 +224,8 @@ public struct SyntheticAgentBehaviour: Sendable {
 
     /// The gateway refused an operation; the agent counts it and carries on.
     ///
-    /// A disposition refused because the manager has no result for the call yet (`retryable`:
-    /// the node's report is still on its way) is sent again after a doubling delay, from 2 s, as
+    /// A disposition refused in a way that asks for it again (`retryable`: the manager has no
+    /// result for the call yet, or did not answer the gateway in time) is sent again after a doubling delay, from 2 s, as
     /// a desktop does: the agent's notes must not be lost to a slow manager.
     public mutating func refused(_ operation: Operation? = nil, retryable: Bool = false) -> [Action] {
         tally.errors += 1
