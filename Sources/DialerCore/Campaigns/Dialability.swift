@@ -140,21 +140,6 @@ public enum Dialability {
     /// Each rule's own ``DialabilityHold/dialableAt`` is a lower bound; this steps to the latest
     /// of them and asks again until every rule lets go (a window may open while calling hours
     /// are still closed, and so on).
-    /// The rule that keeps a call to `phoneNumber` from being placed at `now`, checked again when
-    /// the node dials (the contact was handed out a moment ago, and hours may have closed since):
-    /// the campaign disabled, its windows closed, or the contact's calling hours (on its own
-    /// `timeZone`, else its number's, else the campaign's clock); `nil` when the call may go.
-    public static func dialTimeHold(
-        phoneNumber: String,
-        timeZone: String?,
-        campaign: CampaignSettings,
-        now: Date,
-        timeZones: some TimeZoneResolver = NoTimeZoneResolver()
-    ) -> HoldRule? {
-        var rules = DialingRules(campaign: campaign, timeZones: timeZones)
-        return rules.dialTimeHold(phoneNumber: phoneNumber, timeZone: timeZone, now: now)
-    }
-
     public static func earliestDialable(
         contact: Contact,
         campaign: CampaignSettings,
@@ -212,7 +197,9 @@ struct DialingRules<Resolver: TimeZoneResolver> {
     }
 
     /// The time rules of ``evaluate(_:dnc:now:privateAgentPresent:releases:)`` that the node
-    /// checks again when it dials: the campaign's status and windows, the contact's hours.
+    /// checks again when it dials (the contact was handed out a moment ago, and hours may have
+    /// closed since): the campaign's status and windows, the contact's calling hours on its own
+    /// zone, else its number's, else the campaign's; `nil` when the call may go.
     mutating func dialTimeHold(phoneNumber: String, timeZone: String?, now: Date) -> HoldRule? {
         let instant = now.timeIntervalSince1970
         switch campaign.status {
@@ -323,3 +310,6 @@ struct DialingRules<Resolver: TimeZoneResolver> {
         return nil
     }
 }
+
+// A queue runner keeps one for its dial-time checks.
+extension DialingRules: Sendable where Resolver: Sendable {}

@@ -9,7 +9,7 @@ import Foundation
 // since 1970-01-01T00:00 local, and a local day is a whole multiple of 86,400 of those.
 
 /// The local wall-clock reading of one zone, as day number and second of that day.
-struct WallClock {
+struct WallClock: Sendable {
     static let secondsPerDay: Double = 86_400
     /// How far ahead an opening is searched: a week of windows, plus a day for the clock moving.
     static let searchHorizon: Double = 8 * 86_400
@@ -83,7 +83,7 @@ struct WallClock {
 
 /// Spans of wall-clock time in a week: for each weekday, the half-open spans of the day
 /// (in seconds since local midnight) that are "open".
-struct WeeklyHours {
+struct WeeklyHours: Sendable {
     /// Seven entries, Sunday first.
     private(set) var spans: [[(start: Double, end: Double)]]
 

@@ -207,6 +207,9 @@ public struct QueueRunnerStateMachine: Sendable {
     private var carrierBackoffUntil: Moment = .origin
     /// Calls the trunk refused for its capacity or rate, since the runner started.
     public private(set) var callsRefusedByTrunk = 0
+    /// The campaign's time rules for the dial-time check, built once per settings (they resolve
+    /// zones and weekly hours, which every call would otherwise redo).
+    private var dialTimeRules: DialingRules<NoTimeZoneResolver>?
     /// Contacts handed back undialed because the hours had closed when their turn came.
     public private(set) var contactsHeldAtDialTime = 0
 
@@ -271,6 +274,7 @@ public struct QueueRunnerStateMachine: Sendable {
                 policy = newSettings.pacingPolicy()
             }
             settings = newSettings
+            dialTimeRules = nil
         case .contactsArrived(let targets, let exhausted):
             contactsRequested = false
             if exhausted { nextContactRequest = now + configuration.contactRetryDelay }
@@ -469,10 +473,11 @@ public struct QueueRunnerStateMachine: Sendable {
     }
 
     /// Calling hours and windows, checked again at dial time on the runner's calendar.
-    private func dialTimeHold(_ target: DialTarget, now: Moment) -> HoldRule? {
+    private mutating func dialTimeHold(_ target: DialTarget, now: Moment) -> HoldRule? {
         guard let calendar = configuration.calendar else { return nil }
-        return Dialability.dialTimeHold(
-            phoneNumber: target.phone, timeZone: target.timeZone, campaign: settings, now: calendar.date(at: now))
+        var rules = dialTimeRules ?? DialingRules(campaign: settings, timeZones: NoTimeZoneResolver())
+        defer { dialTimeRules = rules }
+        return rules.dialTimeHold(phoneNumber: target.phone, timeZone: target.timeZone, now: calendar.date(at: now))
     }
 
     private mutating func heldAtDialTime(_ target: DialTarget, into actions: inout [QueueRunnerAction]) {
