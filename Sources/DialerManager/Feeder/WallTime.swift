@@ -6,22 +6,18 @@ public import FoundationEssentials
 /// manual clock or the simulator's virtual one exactly as they follow real time.
 public struct WallTime: Sendable {
     private let clock: any DialerClock
-    private let anchorDate: Date
-    private let anchorMoment: Moment
+    private let calendar: CalendarAnchor
 
     /// Dates on `clock`, where the clock's current moment is `date` (the system's date, in a
     /// process; a fixed date, in a test).
     public init(clock: any DialerClock, now date: Date) {
         self.clock = clock
-        self.anchorDate = date
-        self.anchorMoment = clock.now()
+        self.calendar = CalendarAnchor(moment: clock.now(), date: date)
     }
 
     /// The date now.
-    public func now() -> Date { date(at: clock.now()) }
+    public func now() -> Date { calendar.date(at: clock.now()) }
 
     /// The date at `moment` of the clock.
-    public func date(at moment: Moment) -> Date {
-        anchorDate.addingTimeInterval(Double((moment - anchorMoment).totalNanoseconds) / 1e9)
-    }
+    public func date(at moment: Moment) -> Date { calendar.date(at: moment) }
 }
