@@ -82,15 +82,7 @@ struct BlendingClusterTests {
         let cluster = try LocalTestCluster(
             nodes: ["node-1", "node-2"], queues: [("campaign", "campaign"), ("inbound", "inbound")],
             dids: ["inbound": ["+15550300"]], timings: timings)
-        var passed = false
-        defer { if !passed { print(cluster.logs()) } }
-        do {
-            try await run(cluster)
-            passed = true
-        } catch {
-            Issue.record("cluster test failed: \(error)")
-        }
-        await cluster.shutdown(keepFiles: !passed)
+        await cluster.runThenShutDown { try await run($0) }
     }
 
     private func run(_ cluster: LocalTestCluster) async throws {

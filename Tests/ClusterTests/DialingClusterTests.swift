@@ -30,15 +30,7 @@ struct DialingClusterTests {
         timings.trunkTimeScale = 60
         let cluster = try LocalTestCluster(
             nodes: ["node-1", "node-2"], queues: [("ivr", "campaign")], timings: timings)
-        var passed = false
-        defer { if !passed { print(cluster.logs()) } }
-        do {
-            try await run(cluster)
-            passed = true
-        } catch {
-            Issue.record("cluster test failed: \(error)")
-        }
-        await cluster.shutdown(keepFiles: !passed)
+        await cluster.runThenShutDown { try await run($0) }
     }
 
     private func run(_ cluster: LocalTestCluster) async throws {
@@ -91,15 +83,7 @@ struct DialingClusterTests {
         timings.trunkTimeScale = 120
         let cluster = try LocalTestCluster(
             nodes: ["node-1", "node-2"], queues: [("sales", "campaign")], timings: timings)
-        var passed = false
-        defer { if !passed { print(cluster.logs()) } }
-        do {
-            try await runPredictive(cluster, killingItsNode: killingItsNode)
-            passed = true
-        } catch {
-            Issue.record("cluster test failed: \(error)")
-        }
-        await cluster.shutdown(keepFiles: !passed)
+        await cluster.runThenShutDown { try await runPredictive($0, killingItsNode: killingItsNode) }
     }
 
     private func runPredictive(_ cluster: LocalTestCluster, killingItsNode: Bool) async throws {

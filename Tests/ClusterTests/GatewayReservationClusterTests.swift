@@ -38,15 +38,7 @@ struct GatewayReservationClusterTests {
 
     @Test func threeNodesShareTwoHundredAgentsWithoutDoubleGrantsAndInboundFirst() async throws {
         let cluster = try LocalTestCluster(nodes: ["node-1", "node-2", "node-3"], queues: Self.queues)
-        var passed = false
-        defer { if !passed { print(cluster.logs()) } }
-        do {
-            try await run(cluster)
-            passed = true
-        } catch {
-            Issue.record("cluster test failed: \(error)")
-        }
-        await cluster.shutdown(keepFiles: !passed)
+        await cluster.runThenShutDown { try await run($0) }
     }
 
     private func run(_ cluster: LocalTestCluster) async throws {

@@ -46,15 +46,7 @@ struct InboundClusterTests {
         let cluster = try LocalTestCluster(
             nodes: ["node-1", "node-2"], queues: [("sales", "campaign"), ("support", "inbound")],
             dids: ["support": ["+15550200", "+15550201"]], timings: timings)
-        var passed = false
-        defer { if !passed { print(cluster.logs()) } }
-        do {
-            try await run(cluster, contactNumbers: contactNumbers)
-            passed = true
-        } catch {
-            Issue.record("cluster test failed: \(error)")
-        }
-        await cluster.shutdown(keepFiles: !passed)
+        await cluster.runThenShutDown { try await run($0, contactNumbers: contactNumbers) }
     }
 
     private func run(_ cluster: LocalTestCluster, contactNumbers: [String]) async throws {

@@ -46,17 +46,7 @@ struct QueueOwnershipClusterTests {
 
     @Test func leasesMoveSafelyThroughKillStopDrainAndTerm() async throws {
         let cluster = try LocalTestCluster(nodes: Self.nodes, queues: Self.queues)
-        var passed = false
-        defer {
-            if !passed { print(cluster.logs()) }
-        }
-        do {
-            try await run(cluster)
-            passed = true
-        } catch {
-            Issue.record("cluster test failed: \(error)")
-        }
-        await cluster.shutdown(keepFiles: !passed || ProcessInfo.processInfo.environment["DIALER_KEEP_CLUSTER"] != nil)
+        await cluster.runThenShutDown { try await run($0) }
     }
 
     private func ownersByQueue(_ cluster: LocalTestCluster) async throws -> [String: (owner: String?, epoch: UInt64)] {

@@ -37,9 +37,7 @@ struct QueueRunnerModeTests {
             settings: settings,
             population: Self.population(.standard, ring: .uniform(min: 2, max: 12), talk: 20), agents: 4,
             targets: (1...40).map(InMemoryContacts.target))
-        await bench.run(until: "every contact is reported", within: .seconds(3_400)) {
-            await bench.contacts.reports.count == 40
-        }
+        await bench.runUntilReported(40, within: .seconds(3_600))
         let reports = await bench.contacts.reports
         #expect(Set(reports.map(\.target.attempt)).count == 40, "each contact reported once")
         #expect(bench.log.originated.count == 40, "each contact dialed once")
@@ -156,7 +154,7 @@ struct QueueRunnerModeTests {
         let bench = try await RunnerBench(
             settings: settings, population: Self.population(.init(machine: 1)), agents: 2,
             targets: (1...4).map(InMemoryContacts.target))
-        await bench.run(until: "every machine is reported") { await bench.contacts.reports.count == 4 }
+        await bench.runUntilReported(4)
         let reports = await bench.contacts.reports
         #expect(reports.allSatisfy { $0.outcome == .machine && $0.agent == nil })
         #expect(await bench.desk.requests.isEmpty, "a machine never takes an agent")
@@ -193,7 +191,7 @@ struct QueueRunnerModeTests {
         let bench = try await RunnerBench(
             settings: settings, population: Self.population(.init(busy: 1)), agents: 4,
             targets: [gold, own, local, plain])
-        await bench.run(until: "every call is reported") { await bench.contacts.reports.count == 4 }
+        await bench.runUntilReported(4)
         let presented = Dictionary(
             uniqueKeysWithValues: bench.log.originated.map { ($0.request.number, $0.request.callerID) })
         #expect(presented[gold.phone] == "+449000000000", "a pre-dial rule beats the contact's own")
@@ -211,7 +209,7 @@ struct QueueRunnerModeTests {
         let bench = try await RunnerBench(
             settings: settings, population: Self.population(.init(busy: 1)), agents: 10,
             targets: (1...10).map(InMemoryContacts.target))
-        await bench.run(until: "every call is reported") { await bench.contacts.reports.count == 10 }
+        await bench.runUntilReported(10)
         let moments = bench.log.originated.map(\.at)
         #expect(moments.count == 10)
         for start in moments {
@@ -227,7 +225,7 @@ struct QueueRunnerModeTests {
         let bench = try await RunnerBench(
             settings: settings, population: Self.population(.init(busy: 1), channels: 2), agents: 5,
             targets: (1...6).map(InMemoryContacts.target))
-        await bench.run(until: "every contact is reported") { await bench.contacts.reports.count == 6 }
+        await bench.runUntilReported(6)
         #expect(!bench.log.refused.isEmpty, "the trunk's two channels turned calls away")
         let reports = await bench.contacts.reports
         #expect(reports.allSatisfy { $0.outcome == .busy }, "a refusal is not a network failure")
@@ -242,7 +240,7 @@ struct QueueRunnerModeTests {
         let bench = try await RunnerBench(
             settings: settings, population: Self.population(.init(live: 1)), agents: 0,
             targets: (1...3).map(InMemoryContacts.target))
-        await bench.run(until: "every call is reported") { await bench.contacts.reports.count == 3 }
+        await bench.runUntilReported(3)
         let placed = bench.log.originated.map(\.at)
         #expect(placed[0] == placed[1], "both ports at once")
         #expect(placed[2] > placed[0], "the third waits for a free port")

@@ -307,6 +307,15 @@ struct RunnerBench {
         return false
     }
 
+    /// Steps until the runner reported `count` attempts.
+    func runUntilReported(
+        _ count: Int, within limit: Duration = .seconds(300), sourceLocation: SourceLocation = #_sourceLocation
+    ) async {
+        await run(until: "\(count) attempts are reported", within: limit, sourceLocation: sourceLocation) {
+            await contacts.reports.count == count
+        }
+    }
+
     /// Drains the runner, lets its calls end, and stops everything.
     func finish() async {
         await runner.drain()
