@@ -173,11 +173,14 @@ public struct CampaignReport: Codable, Hashable, Sendable {
     public var attemptsByDisposition: [String: Int]
     public var liveAnswers: Int
     public var abandons: Int
+    /// Abandons by the cause their node reported (`no-agent-free`, `classified-late` ...).
+    public var abandonsByCause: [String: Int]?
     public var machines: Int
     public var abandonRate: Double?
 
     enum CodingKeys: String, CodingKey {
         case campaign, contacts, attempts, abandons, machines
+        case abandonsByCause = "abandons_by_cause"
         case contactsByState = "contacts_by_state"
         case openAttempts = "open_attempts"
         case attemptsByOutcome = "attempts_by_outcome"
@@ -188,6 +191,12 @@ public struct CampaignReport: Codable, Hashable, Sendable {
 
     /// Attempts bridged to an agent.
     public var connected: Int { attemptsByOutcome["connected"] ?? 0 }
+
+    /// The causes of the abandons, most first, as one line: `no-agent-free 9, customer-hung-up 2`.
+    public var abandonCausesLine: String {
+        (abandonsByCause ?? [:]).sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) \($0.value)" }
+            .joined(separator: ", ")
+    }
     /// Contacts not yet dialed or waiting for a retry.
     public var contactsLeft: Int { (contactsByState["fresh"] ?? 0) + (contactsByState["scheduled"] ?? 0) }
 }

@@ -302,6 +302,7 @@ public struct DemoSummary: Codable, Sendable {
             ("live answers", "\(liveAnswers)"),
             ("connected", "\(connected)"),
             ("abandoned", "\(abandoned) (\(percent(abandonRate)) of live answers)"),
+            ("  by cause", (managerReport.abandonsByCause ?? [:]).isEmpty ? "-" : managerReport.abandonCausesLine),
             ("inbound callers", inbound.line),
             (
                 "agents' calls",

@@ -222,6 +222,8 @@ public struct LoadTestResult: Codable, Sendable {
     public var liveAnswers: Int
     public var connected: Int
     public var abandoned: Int
+    /// The campaigns' abandons by cause, summed.
+    public var abandonsByCause: [String: Int]
     public var abandonRate: Double?
     public var grants: Int
     public var grantsPerSecond: Double
@@ -269,6 +271,9 @@ public struct LoadTestResult: Codable, Sendable {
         liveAnswers = outcome.reports.reduce(0) { $0 + $1.liveAnswers }
         connected = outcome.reports.reduce(0) { $0 + $1.connected }
         abandoned = outcome.reports.reduce(0) { $0 + $1.abandons }
+        var causes: [String: Int] = [:]
+        for report in outcome.reports { causes.merge(report.abandonsByCause ?? [:], uniquingKeysWith: +) }
+        abandonsByCause = causes
         abandonRate = liveAnswers > 0 ? Double(abandoned) / Double(liveAnswers) : nil
         grants = outcome.grants
         grantsPerSecond = dialingSeconds > 0 ? Double(outcome.grants) / dialingSeconds : 0
@@ -315,11 +320,14 @@ public struct LoadTestResult: Codable, Sendable {
                 + "p99.9 <= \(ms(latency.p999AtMostMs))  mean \(ms(latency.meanMs))  (\(Int(latency.count)), \(clock))"
         }
         let rate = abandonRate.map { String(format: "%.2f %%", $0 * 100) } ?? "-"
+        let abandonCauses = abandonsByCause.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
+            .map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         var rows: [(String, String)] = [
             ("scenario", "\(scenario) (run \(run)): \(agents) agents, \(timeScale)x call time"),
             ("dialing time", String(format: "%.1f s (whole run %.1f s)", dialingSeconds, wallSeconds)),
             ("attempts", String(format: "%d (%.1f/s)", attempts, attemptsPerSecond)),
             ("live answers", "\(liveAnswers), connected \(connected), abandoned \(abandoned) (\(rate))"),
+            ("abandon causes", abandonCauses.isEmpty ? "-" : abandonCauses),
             (
                 "grants",
                 String(format: "%d (%.1f/s)", grants, grantsPerSecond)

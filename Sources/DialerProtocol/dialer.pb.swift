@@ -1683,6 +1683,9 @@ public nonisolated struct Dialer_V1_AttemptReport: Sendable {
   /// the caller ID the call went out with
   public var callerID: String = String()
 
+  /// OUTCOME_ABANDONED: why (see PROTOCOL.md §5.3); "" otherwise
+  public var abandonCause: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2207,6 +2210,9 @@ public nonisolated struct Dialer_V1_QueuePictureUpdate: Sendable {
   public var wrapUpForQueue: UInt32 = 0
 
   public var sequence: UInt64 = 0
+
+  /// requests waiting on queues these agents rank higher
+  public var pendingAhead: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -4585,7 +4591,7 @@ nonisolated extension Dialer_V1_ContactBatch: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Dialer_V1_AttemptReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AttemptReport"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lease\0\u{1}attempt\0\u{1}contact\0\u{1}outcome\0\u{1}agent\0\u{3}dialed_at_ms\0\u{3}answered_at_ms\0\u{3}bridged_at_ms\0\u{3}ended_at_ms\0\u{3}caller_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lease\0\u{1}attempt\0\u{1}contact\0\u{1}outcome\0\u{1}agent\0\u{3}dialed_at_ms\0\u{3}answered_at_ms\0\u{3}bridged_at_ms\0\u{3}ended_at_ms\0\u{3}caller_id\0\u{3}abandon_cause\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4603,6 +4609,7 @@ nonisolated extension Dialer_V1_AttemptReport: SwiftProtobuf.Message, SwiftProto
       case 8: try { try decoder.decodeSingularUInt64Field(value: &self.bridgedAtMs) }()
       case 9: try { try decoder.decodeSingularUInt64Field(value: &self.endedAtMs) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.callerID) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.abandonCause) }()
       default: break
       }
     }
@@ -4643,6 +4650,9 @@ nonisolated extension Dialer_V1_AttemptReport: SwiftProtobuf.Message, SwiftProto
     if !self.callerID.isEmpty {
       try visitor.visitSingularStringField(value: self.callerID, fieldNumber: 10)
     }
+    if !self.abandonCause.isEmpty {
+      try visitor.visitSingularStringField(value: self.abandonCause, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4657,6 +4667,7 @@ nonisolated extension Dialer_V1_AttemptReport: SwiftProtobuf.Message, SwiftProto
     if lhs.bridgedAtMs != rhs.bridgedAtMs {return false}
     if lhs.endedAtMs != rhs.endedAtMs {return false}
     if lhs.callerID != rhs.callerID {return false}
+    if lhs.abandonCause != rhs.abandonCause {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5612,7 +5623,7 @@ nonisolated extension Dialer_V1_AgentTime: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Dialer_V1_QueuePictureUpdate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".QueuePictureUpdate"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lease\0\u{1}available\0\u{1}reserved\0\u{3}on_call\0\u{3}wrap_up\0\u{3}not_ready\0\u{3}pending_requests\0\u{3}reserved_for_queue\0\u{3}on_call_for_queue\0\u{3}wrap_up_for_queue\0\u{1}sequence\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lease\0\u{1}available\0\u{1}reserved\0\u{3}on_call\0\u{3}wrap_up\0\u{3}not_ready\0\u{3}pending_requests\0\u{3}reserved_for_queue\0\u{3}on_call_for_queue\0\u{3}wrap_up_for_queue\0\u{1}sequence\0\u{3}pending_ahead\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5631,6 +5642,7 @@ nonisolated extension Dialer_V1_QueuePictureUpdate: SwiftProtobuf.Message, Swift
       case 9: try { try decoder.decodeSingularUInt32Field(value: &self.onCallForQueue) }()
       case 10: try { try decoder.decodeSingularUInt32Field(value: &self.wrapUpForQueue) }()
       case 11: try { try decoder.decodeSingularUInt64Field(value: &self.sequence) }()
+      case 12: try { try decoder.decodeSingularUInt32Field(value: &self.pendingAhead) }()
       default: break
       }
     }
@@ -5674,6 +5686,9 @@ nonisolated extension Dialer_V1_QueuePictureUpdate: SwiftProtobuf.Message, Swift
     if self.sequence != 0 {
       try visitor.visitSingularUInt64Field(value: self.sequence, fieldNumber: 11)
     }
+    if self.pendingAhead != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pendingAhead, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -5689,6 +5704,7 @@ nonisolated extension Dialer_V1_QueuePictureUpdate: SwiftProtobuf.Message, Swift
     if lhs.onCallForQueue != rhs.onCallForQueue {return false}
     if lhs.wrapUpForQueue != rhs.wrapUpForQueue {return false}
     if lhs.sequence != rhs.sequence {return false}
+    if lhs.pendingAhead != rhs.pendingAhead {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

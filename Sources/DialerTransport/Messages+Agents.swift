@@ -156,6 +156,7 @@ extension Dialer_V1_QueuePictureUpdate {
         reservedForQueue = UInt32(clamping: picture.reservedForQueue)
         onCallForQueue = UInt32(clamping: picture.onCallForQueue)
         wrapUpForQueue = UInt32(clamping: picture.wrapUpForQueue)
+        pendingAhead = UInt32(clamping: picture.pendingAhead)
         self.sequence = sequence
     }
 }

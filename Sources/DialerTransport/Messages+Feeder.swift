@@ -67,6 +67,7 @@ extension Dialer_V1_AttemptReport {
         bridgedAtMs = result.bridgedAt.map(Self.unixMilliseconds) ?? 0
         endedAtMs = result.callEndedAt.map(Self.unixMilliseconds) ?? 0
         callerID = result.callerID ?? ""
+        abandonCause = result.abandonCause?.rawValue ?? ""
     }
 
     /// The result this report carries, or why it cannot be read (a message naming the field).
@@ -91,7 +92,9 @@ extension Dialer_V1_AttemptReport {
                 attempt: AttemptID(attempt), contact: ContactID(contact), outcome: domain,
                 agent: agent.isEmpty ? nil : AgentID(agent), answeredAt: Self.date(answeredAtMs),
                 dialedAt: Self.date(dialedAtMs), bridgedAt: Self.date(bridgedAtMs), callEndedAt: Self.date(endedAtMs),
-                callerID: callerID.isEmpty ? nil : callerID))
+                callerID: callerID.isEmpty ? nil : callerID,
+                // An unknown cause is dropped, never a reason to refuse the result.
+                abandonCause: AbandonCause(rawValue: abandonCause)))
     }
 
     /// The date of a Unix-millisecond field; 0 means absent.

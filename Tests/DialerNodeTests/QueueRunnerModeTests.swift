@@ -157,7 +157,16 @@ struct QueueRunnerModeTests {
         await bench.runUntilReported(4)
         let reports = await bench.contacts.reports
         #expect(reports.allSatisfy { $0.outcome == .machine && $0.agent == nil })
-        #expect(await bench.desk.requests.isEmpty, "a machine never takes an agent")
+        // An agent is asked for at each answer, while the detector listens, and given back at
+        // the machine's verdict: never bridged, never left reserved.
+        #expect(await bench.desk.requests.allSatisfy { $0.kind == .connectAnsweredCall })
+        #expect(await bench.desk.confirmations == 0, "a machine is never bridged to an agent")
+        for agent in (0..<2).map({ AgentID("agent-\($0)") }) {
+            guard case .available = await bench.desk.state(of: agent) else {
+                Issue.record("\(agent) was not given back")
+                continue
+            }
+        }
         let counts = await bench.runner.abandonCounts()
         #expect(counts.liveAnswers == 0)
         #expect(counts.abandons == 0)

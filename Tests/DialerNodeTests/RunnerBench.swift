@@ -28,6 +28,8 @@ actor InProcessDesk: AgentDesk {
     private(set) var granted: [(request: RequestID, agent: AgentID)] = []
     /// Changes of any kind, for a test to see that things have stopped moving.
     private(set) var operations = 0
+    /// Confirmations received: calls bridged to an agent.
+    private(set) var confirmations = 0
     private var holders: [AgentID: RequestID] = [:]
     private var connectedAt: [RequestID: Moment] = [:]
     private var pictures: AsyncStream<(AgentPicture, [AgentID])>.Continuation?
@@ -71,12 +73,16 @@ actor InProcessDesk: AgentDesk {
     }
 
     func confirm(_ request: RequestID, queue: QueueID, epoch: Epoch) async {
+        confirmations += 1
         guard let held = book.heldRequest(request) else { return }
         connectedAt[request] = clock.now()
         perform((try? book.confirm(request, epoch: held.request.epoch, now: clock.now())) ?? [])
     }
 
     func release(_ request: RequestID) { perform((try? book.release(request, now: clock.now())) ?? []) }
+
+    /// The agent's state in the book.
+    func state(of agent: AgentID) -> AgentState? { book.agent(agent)?.state }
 
     func cancel(_ request: RequestID) async { perform((try? book.cancel(request, now: clock.now())) ?? []) }
 
@@ -146,7 +152,9 @@ actor InProcessDesk: AgentDesk {
             reserved: view.reserved.filter { $0.reservation.queue == queue }.count,
             onCall: view.onCall.map(\.talking),
             wrapUp: view.wrapUp.map(\.elapsed),
-            paused: view.notReady.count)
+            paused: view.notReady.count,
+            availableAgents: view.available.map(\.agent),
+            demandAhead: view.pendingAhead)
         let present =
             view.available.map(\.agent) + view.reserved.map(\.agent) + view.onCall.map(\.agent)
             + view.wrapUp.map(\.agent)

@@ -95,6 +95,9 @@ public struct QueuePicture: Hashable, Sendable {
     public var notReady: [PausedAgent]
     /// Oldest first.
     public var pending: [PendingRequest]
+    /// Requests waiting (not yet granted) on other queues that at least one of this picture's
+    /// agents ranks above this queue: each will take one of them before this queue can.
+    public var pendingAhead: Int = 0
 
     /// Agents logged in and skilled for the queue (or working for it).
     public var loggedInCount: Int {

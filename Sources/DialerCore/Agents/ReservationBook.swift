@@ -224,6 +224,7 @@ public struct ReservationBook: Sendable, Equatable {
             }
         }
         picture.available.sort { ($0.since, $0.agent) < ($1.since, $1.agent) }
+        picture.pendingAhead = pendingAhead(of: queue)
         picture.pending = records.values
             .filter { $0.request.queue == queue }
             .sorted { $0.arrival < $1.arrival }
@@ -242,6 +243,22 @@ public struct ReservationBook: Sendable, Equatable {
                 )
             }
         return picture
+    }
+
+    /// Requests waiting on queues that some agent skilled for `queue` ranks above it.
+    private func pendingAhead(of queue: QueueID) -> Int {
+        var ahead: Set<QueueID> = []
+        for session in agents.values {
+            guard session.state != .loggedOut, let rank = session.skills.rank(for: queue) else { continue }
+            for (other, otherRank) in session.skills.ranks where other != queue && otherRank < rank {
+                ahead.insert(other)
+            }
+        }
+        guard !ahead.isEmpty else { return 0 }
+        return records.values.count { record in
+            guard case .pending = record.status else { return false }
+            return ahead.contains(record.request.agentQueue)
+        }
     }
 
     private static func view(_ record: RequestRecord) -> HeldRequest {

@@ -113,6 +113,8 @@ public struct AttemptResult: Hashable, Sendable, Codable {
     public var callEndedAt: Date?
     /// The caller ID the call went out with, in E.164.
     public var callerID: String?
+    /// Why the call was abandoned, for an ``AttemptOutcome/abandoned`` result.
+    public var abandonCause: AbandonCause?
 
     /// A result.
     public init(
@@ -125,8 +127,10 @@ public struct AttemptResult: Hashable, Sendable, Codable {
         dialedAt: Date? = nil,
         bridgedAt: Date? = nil,
         callEndedAt: Date? = nil,
-        callerID: String? = nil
+        callerID: String? = nil,
+        abandonCause: AbandonCause? = nil
     ) {
+        self.abandonCause = outcome == .abandoned ? abandonCause : nil
         self.attempt = attempt
         self.contact = contact
         self.outcome = outcome
@@ -141,6 +145,7 @@ public struct AttemptResult: Hashable, Sendable, Codable {
 
     private enum CodingKeys: String, CodingKey {
         case attempt, contact, outcome, disposition, agent, answeredAt, dialedAt, bridgedAt, callEndedAt, callerID
+        case abandonCause
     }
 
     public init(from decoder: any Decoder) throws {
@@ -155,6 +160,8 @@ public struct AttemptResult: Hashable, Sendable, Codable {
         bridgedAt = try container.decodeIfPresent(Date.self, forKey: .bridgedAt)
         callEndedAt = try container.decodeIfPresent(Date.self, forKey: .callEndedAt)
         callerID = try container.decodeIfPresent(String.self, forKey: .callerID)
+        // A cause this version does not know is kept as none rather than losing the result.
+        abandonCause = try container.decodeIfPresent(String.self, forKey: .abandonCause).flatMap(AbandonCause.init)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -169,6 +176,7 @@ public struct AttemptResult: Hashable, Sendable, Codable {
         try container.encodeIfPresent(bridgedAt, forKey: .bridgedAt)
         try container.encodeIfPresent(callEndedAt, forKey: .callEndedAt)
         try container.encodeIfPresent(callerID, forKey: .callerID)
+        try container.encodeIfPresent(abandonCause, forKey: .abandonCause)
     }
 }
 
@@ -252,6 +260,9 @@ public struct AttemptRecord: Hashable, Sendable, Codable, Identifiable {
     public var disposition: Disposition?
     /// The agent who took the call.
     public var agent: AgentID?
+    /// Why the call was abandoned, when its outcome is ``AttemptOutcome/abandoned`` and the
+    /// node said.
+    public var abandonCause: AbandonCause?
 
     /// An open attempt.
     public init(id: AttemptID, contact: ContactID, node: MemberID? = nil, startedAt: Date) {
@@ -270,7 +281,7 @@ public struct AttemptRecord: Hashable, Sendable, Codable, Identifiable {
 
     private enum CodingKeys: String, CodingKey {
         case id, contact, node, startedAt, endedAt, answeredAt, outcome, disposition, agent, dialedAt, bridgedAt
-        case callEndedAt, callerID
+        case callEndedAt, callerID, abandonCause
     }
 
     public init(from decoder: any Decoder) throws {
@@ -288,6 +299,7 @@ public struct AttemptRecord: Hashable, Sendable, Codable, Identifiable {
         bridgedAt = try container.decodeIfPresent(Date.self, forKey: .bridgedAt)
         callEndedAt = try container.decodeIfPresent(Date.self, forKey: .callEndedAt)
         callerID = try container.decodeIfPresent(String.self, forKey: .callerID)
+        abandonCause = try container.decodeIfPresent(String.self, forKey: .abandonCause).flatMap(AbandonCause.init)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -305,5 +317,6 @@ public struct AttemptRecord: Hashable, Sendable, Codable, Identifiable {
         try container.encodeIfPresent(bridgedAt, forKey: .bridgedAt)
         try container.encodeIfPresent(callEndedAt, forKey: .callEndedAt)
         try container.encodeIfPresent(callerID, forKey: .callerID)
+        try container.encodeIfPresent(abandonCause, forKey: .abandonCause)
     }
 }

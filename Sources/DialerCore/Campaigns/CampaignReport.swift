@@ -44,6 +44,9 @@ public struct CampaignReport: Hashable, Sendable, Codable {
     public var liveAnswers: Int
     /// Abandoned calls over all attempts.
     public var abandons: Int
+    /// Abandoned calls by the cause their node reported (``AbandonCause`` raw values), and
+    /// `"unspecified"` for those reported without one.
+    public var abandonsByCause: [String: Int]
     /// Calls answered by machines.
     public var machines: Int
     /// The abandon rate over the last 24 hours (Ofcom's window).
@@ -78,6 +81,7 @@ public struct CampaignReport: Hashable, Sendable, Codable {
         self.attemptsByDisposition = [:]
         self.liveAnswers = 0
         self.abandons = 0
+        self.abandonsByCause = [:]
         self.machines = 0
         var day = WindowedAbandonRate(window: .twentyFourHours)
         var month = WindowedAbandonRate(window: .thirtyDays)
@@ -93,7 +97,10 @@ public struct CampaignReport: Hashable, Sendable, Codable {
             guard outcome.isLiveAnswer else { continue }
             let abandoned = outcome == .abandoned
             liveAnswers += 1
-            if abandoned { abandons += 1 }
+            if abandoned {
+                abandons += 1
+                abandonsByCause[attempt.abandonCause?.rawValue ?? "unspecified", default: 0] += 1
+            }
             let age = now.timeIntervalSince(attempt.countedAt)
             // The window holds (now - length, now]: an answer exactly `length` ago has left it.
             func count(into figure: inout WindowedAbandonRate) {

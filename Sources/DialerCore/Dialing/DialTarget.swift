@@ -42,11 +42,15 @@ public struct DialedAttempt: Hashable, Sendable {
     public var answeredAt: Moment?
     public var bridgedAt: Moment?
     public var endedAt: Moment
+    /// Why the call was abandoned, when its outcome is ``AttemptOutcome/abandoned``.
+    public var abandonCause: AbandonCause?
 
     public init(
         target: DialTarget, outcome: AttemptOutcome, agent: AgentID? = nil, callerID: String? = nil,
-        dialedAt: Moment, answeredAt: Moment? = nil, bridgedAt: Moment? = nil, endedAt: Moment
+        dialedAt: Moment, answeredAt: Moment? = nil, bridgedAt: Moment? = nil, endedAt: Moment,
+        abandonCause: AbandonCause? = nil
     ) {
+        self.abandonCause = abandonCause
         self.target = target
         self.outcome = outcome
         self.agent = agent

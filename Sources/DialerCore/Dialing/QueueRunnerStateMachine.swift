@@ -70,8 +70,9 @@ public enum QueueRunnerEvent: Hashable, Sendable {
     case progress(AttemptID, CallProgress)
     /// The gateway granted an agent.
     case agentGranted(RequestID, AgentID)
-    /// The gateway answered a request without an agent (rejected or timed out).
-    case agentNotGranted(RequestID)
+    /// The gateway answered a request without an agent: none was free in time, it refused, or
+    /// it could not be reached.
+    case agentNotGranted(RequestID, because: AgentRefusal = .noAgentFree)
     /// The gateway took back an unconfirmed grant.
     case grantRevoked(RequestID)
     /// The agent hung up the call of this reservation.
@@ -110,6 +111,14 @@ public struct QueueRunnerStateMachine: Sendable {
         /// After the trunk refused a call for its channels or the carrier's rate, how long no
         /// new call is placed (one second: a calls-per-second cap counts whole seconds).
         public var carrierBackoff: Duration
+        /// How long the node needs to connect an agent it already holds once a live answer is
+        /// known (the bridge and the confirmation). Answering-machine detection is told to decide
+        /// by the grace less this after the greeting, so that a live answer is never known too
+        /// late to be connected.
+        public var connectAllowance: Duration
+        /// How long an agent asked for at the answer, while the detector classifies it, may be
+        /// waited for: the longest detection plus the grace.
+        public var classificationHold: Duration
 
         public init(
             queue: QueueID, node: MemberID, connectGrace: Duration = .seconds(2),
@@ -117,8 +126,11 @@ public struct QueueRunnerStateMachine: Sendable {
             campaignMessage: CallMessage = CallMessage(id: "campaign"),
             contactBuffer: Int = 20, contactRetryDelay: Duration = .seconds(5),
             reservationTimeout: Duration = .seconds(30), calendar: CalendarAnchor? = nil,
-            carrierBackoff: Duration = .seconds(1)
+            carrierBackoff: Duration = .seconds(1), connectAllowance: Duration = .milliseconds(500),
+            classificationHold: Duration = .seconds(8)
         ) {
+            self.connectAllowance = min(max(.zero, connectAllowance), connectGrace)
+            self.classificationHold = max(classificationHold, connectGrace)
             self.queue = queue
             self.node = node
             self.connectGrace = connectGrace
@@ -143,6 +155,9 @@ public struct QueueRunnerStateMachine: Sendable {
     /// Where one call stands.
     enum Stage: Hashable, Sendable {
         case dialing
+        /// Answered, and answering-machine detection is classifying it; an agent may already
+        /// be asked for (the request), so that a live verdict finds one.
+        case classifying(RequestID?)
         /// A live answer waiting for an agent (request sent).
         case waitingForAgent(RequestID, deadline: Moment)
         case bridged(RequestID, AgentID)
@@ -162,6 +177,8 @@ public struct QueueRunnerStateMachine: Sendable {
         var stage: Stage
         /// The reservation the call was placed for (progressive, preview).
         var reservation: RequestID?
+        /// Why the call was abandoned, once it was.
+        var abandonCause: AbandonCause?
     }
 
     enum ReservationState: Hashable, Sendable {
@@ -203,6 +220,14 @@ public struct QueueRunnerStateMachine: Sendable {
     private var callerIDRotationCursor = 0
     private var abandonWindow: AbandonWindow
     private var lastDecision: PacingDecision?
+    /// Requests withdrawn at their deadline, with the call they were for: a grant that still
+    /// arrives tells that the agent came late.
+    private var lateGrants: [RequestID: AttemptID] = [:]
+    /// When each agent's last call of this queue ended, until a picture shows them available
+    /// again: the gap, less their time available, is their wrap-up.
+    private var callEndedAt: [AgentID: Moment] = [:]
+    /// Abandons since the runner started, by cause.
+    public private(set) var abandonsByCause: [AbandonCause: Int] = [:]
     /// No call is placed before this moment: the trunk refused one for its capacity or rate.
     private var carrierBackoffUntil: Moment = .origin
     /// Calls the trunk refused for its capacity or rate, since the runner started.
@@ -230,6 +255,7 @@ public struct QueueRunnerStateMachine: Sendable {
             let name =
                 switch call.stage {
                 case .dialing: "dialing"
+                case .classifying: "classifying"
                 case .waitingForAgent: "waiting"
                 case .bridged: "bridged"
                 case .playing: "playing"
@@ -248,6 +274,11 @@ public struct QueueRunnerStateMachine: Sendable {
     public var reservationsHeld: Int { reservations.count }
     /// The last pacing decision.
     public var lastPacingDecision: PacingDecision? { lastDecision }
+    /// Wrap-up times measured from the gateway's pictures (the most recent calls).
+    public var measuredWrapUp: DistributionSummary? {
+        var recent = measured.wrapUpTime
+        return recent.summary()
+    }
     /// Live answers and abandons over the campaign's regulated window, as this runner saw them.
     public mutating func abandonCounts(at now: Moment) -> AbandonCounts { abandonWindow.counts(at: now) }
 
@@ -289,6 +320,7 @@ public struct QueueRunnerStateMachine: Sendable {
             nextContactRequest = now + configuration.contactRetryDelay
         case .agentsChanged(let picture):
             agents = picture
+            measureWrapUps(now: now)
             pace(now: now, into: &actions)
         case .originateFailed(let attempt):
             if let call = calls[attempt] {
@@ -300,10 +332,10 @@ public struct QueueRunnerStateMachine: Sendable {
             self.progress(attempt, progress, now: now, into: &actions)
         case .agentGranted(let request, let agent):
             granted(request, agent: agent, now: now, into: &actions)
-        case .agentNotGranted(let request):
-            notGranted(request, now: now, into: &actions)
+        case .agentNotGranted(let request, let refusal):
+            notGranted(request, refusal: refusal, now: now, into: &actions)
         case .grantRevoked(let request):
-            notGranted(request, now: now, into: &actions)
+            notGranted(request, refusal: .refused, now: now, into: &actions)
         case .agentHungUp(let request):
             if let reservation = reservations[request], case .connected(_, let attempt) = reservation.state,
                 let call = calls[attempt], case .bridged = call.stage
@@ -317,6 +349,22 @@ public struct QueueRunnerStateMachine: Sendable {
 
     // MARK: - Pacing
 
+    /// Wrap-up times of this queue's calls, from the pictures: an agent whose call ended at
+    /// `e` and who shows as available for `idle` at `now` wrapped up for `now − idle − e`.
+    private mutating func measureWrapUps(now: Moment) {
+        guard !callEndedAt.isEmpty else { return }
+        for (agent, idle) in zip(agents.availableAgents, agents.available) {
+            guard let ended = callEndedAt.removeValue(forKey: agent) else { continue }
+            let wrapUp = now - idle - ended
+            if wrapUp >= .zero { measured.recordWrapUp(wrapUp) }
+        }
+        // Agents who left without showing as available again are not waited for forever.
+        if callEndedAt.count > 4 * max(16, agents.staffed) {
+            let cutoff = now - .seconds(3600)
+            callEndedAt = callEndedAt.filter { $0.value >= cutoff }
+        }
+    }
+
     private mutating func pace(now: Moment, into actions: inout [QueueRunnerAction]) {
         guard case .held = lease else { return }
         trimRecentAttempts(now: now)
@@ -326,6 +374,19 @@ public struct QueueRunnerStateMachine: Sendable {
             $0.state == .pending && ($0.kind == .outboundReservation || $0.kind == .previewOffer)
         }.count
         var picture = agents
+        // Agents this runner already holds may still show as available in a picture sent
+        // before their grant: they are not free to ask for again.
+        let held = heldAgents
+        if !held.isEmpty, picture.availableAgents.count == picture.available.count {
+            var available: [Duration] = []
+            var availableAgents: [AgentID] = []
+            for (agent, idle) in zip(picture.availableAgents, picture.available) where !held.contains(agent) {
+                available.append(idle)
+                availableAgents.append(agent)
+            }
+            picture.available = available
+            picture.availableAgents = availableAgents
+        }
         // Agents already asked for are not free to ask for again.
         picture.available = Array(picture.available.dropFirst(pendingOutbound))
         let grantedIdle = reservations.values.filter {
@@ -373,6 +434,18 @@ public struct QueueRunnerStateMachine: Sendable {
         actions.append(.requestContacts(count: wanted))
     }
 
+    /// The agents granted to this runner and not yet given back.
+    private var heldAgents: Set<AgentID> {
+        var held: Set<AgentID> = []
+        for reservation in reservations.values {
+            switch reservation.state {
+            case .granted(let agent), .connected(let agent, _): held.insert(agent)
+            case .pending: continue
+            }
+        }
+        return held
+    }
+
     private func callsInFlight() -> CallsInFlight {
         var flight = CallsInFlight()
         for call in calls.values {
@@ -380,6 +453,9 @@ public struct QueueRunnerStateMachine: Sendable {
             case .dialing:
                 // A progressive or preview line already has its agent; it is not waiting for one.
                 if call.reservation == nil { flight.dialing += 1 }
+            case .classifying:
+                // A progressive or preview line's own agent is already waiting for the verdict.
+                if !callHasGrantedAgent(call) { flight.classifying += 1 }
             case .waitingForAgent: flight.answeredWaiting += 1
             case .playing where settings.mode == .agentless: flight.inIVR += 1
             case .bridged, .playing, .hangingUp: break
@@ -500,7 +576,8 @@ public struct QueueRunnerStateMachine: Sendable {
                 target.attempt,
                 OriginateRequest(
                     number: target.phone, callerID: callerID ?? "", ringTimeout: ringTimeout,
-                    detectsMachines: settings.answeringMachine != .off)))
+                    detectsMachines: settings.answeringMachine != .off,
+                    detectionLimit: configuration.connectGrace - configuration.connectAllowance)))
     }
 
     /// The contact's own number, else a pooled one (local presence, then rotation, under the
@@ -558,6 +635,11 @@ public struct QueueRunnerStateMachine: Sendable {
         switch progress {
         case .ringing, .accepted, .bridged, .messageStarted:
             return
+        case .answered(let at):
+            guard case .dialing = call.stage else { return }
+            call.answeredAt = at
+            calls[attempt] = call
+            classifying(attempt, answeredAt: at, now: now, into: &actions)
         case .answeredLive(let at, let greetingEndsAt):
             call.answeredAt = at
             measured.recordAnswer(after: at - call.dialedAt, live: true)
@@ -566,6 +648,11 @@ public struct QueueRunnerStateMachine: Sendable {
         case .answeredByMachine(let at, _):
             call.answeredAt = at
             measured.recordAnswer(after: at - call.dialedAt, live: false)
+            if case .classifying(let request?) = call.stage {
+                // The agent held for the verdict goes back, keeping their place in line.
+                giveUpEarlyRequest(request, into: &actions)
+            }
+            call.stage = .dialing
             calls[attempt] = call
             switch settings.answeringMachine {
             case .leaveMessage(let message):
@@ -593,15 +680,25 @@ public struct QueueRunnerStateMachine: Sendable {
             let outcome: AttemptOutcome
             switch call.stage {
             case .dialing: outcome = .noAnswer
+            case .classifying(let request):
+                // Answered, and gone before the detector decided: counted as a person left
+                // without an agent, the cautious reading a regulator would take.
+                if let request { giveUpEarlyRequest(request, into: &actions) }
+                calls[attempt]?.stage = .dialing
+                abandonWindow.recordLiveAnswer(at: call.answeredAt ?? at, abandoned: true)
+                call.abandonCause = .customerHungUp
+                outcome = .abandoned
             case .waitingForAgent:
                 // The customer gave up before an agent came: a silent call, abandoned (`finish`
                 // withdraws the request).
                 abandonWindow.recordLiveAnswer(at: call.answeredAt ?? at, abandoned: true)
+                call.abandonCause = .customerHungUp
                 outcome = .abandoned
-            case .bridged(let request, _):
+            case .bridged(let request, let agent):
                 actions.append(.callEnded(request))
                 reservations[request] = nil
                 measured.recordTalk(at - (call.bridgedAt ?? at))
+                callEndedAt[agent] = at
                 outcome = .connected
             case .playing(let planned), .hangingUp(let planned):
                 outcome = planned
@@ -610,10 +707,54 @@ public struct QueueRunnerStateMachine: Sendable {
         }
     }
 
+    /// Detection is classifying an answer: ask for an agent now, so that a live verdict finds
+    /// one waiting (a machine's gives it back with its place in line kept).
+    private mutating func classifying(
+        _ attempt: AttemptID, answeredAt: Moment, now: Moment, into actions: inout [QueueRunnerAction]
+    ) {
+        guard let call = calls[attempt] else { return }
+        // Agentless calls need no agent; a progressive or preview line has its own.
+        guard settings.mode != .agentless, case .held = lease, !callHasGrantedAgent(call) else {
+            calls[attempt]?.stage = .classifying(nil)
+            return
+        }
+        let id = newRequestID()
+        let deadline = answeredAt + configuration.classificationHold
+        reservations[id] = Reservation(
+            kind: .connectAnsweredCall, state: .pending, call: attempt, deadline: deadline)
+        calls[attempt]?.stage = .classifying(id)
+        actions.append(
+            .requestAgent(
+                AgentRequestDraft(
+                    id: id, kind: .connectAnsweredCall, deadline: deadline,
+                    namedAgent: call.target.privateAgent, target: call.target)))
+    }
+
+    private func callHasGrantedAgent(_ call: Call) -> Bool {
+        guard let id = call.reservation, let reservation = reservations[id], case .granted = reservation.state else {
+            return false
+        }
+        return true
+    }
+
+    /// The agent asked for while the detector listened is not needed: released if granted
+    /// (the gateway keeps their place in line), withdrawn if still pending.
+    private mutating func giveUpEarlyRequest(_ request: RequestID, into actions: inout [QueueRunnerAction]) {
+        guard let reservation = reservations.removeValue(forKey: request) else { return }
+        switch reservation.state {
+        case .granted: actions.append(.release(request))
+        case .pending: actions.append(.cancel(request))
+        case .connected: break
+        }
+    }
+
     private mutating func answeredLive(
         _ attempt: AttemptID, greetingEndsAt: Moment, now: Moment, into actions: inout [QueueRunnerAction]
     ) {
         guard let call = calls[attempt] else { return }
+        var early: RequestID?
+        if case .classifying(let request) = call.stage { early = request }
+        calls[attempt]?.stage = .dialing
         if settings.mode == .agentless {
             calls[attempt]?.stage = .playing(.connected)
             abandonWindow.recordLiveAnswer(at: call.answeredAt ?? now, abandoned: false)
@@ -626,11 +767,33 @@ public struct QueueRunnerStateMachine: Sendable {
             // The reservation's other lines now need an agent of their own if they answer.
             for other in reservation.lines where other != attempt { calls[other]?.reservation = nil }
             reservations[id]?.lines = [attempt]
+            if let early { giveUpEarlyRequest(early, into: &actions) }
             return
+        }
+        let deadline = greetingEndsAt + configuration.connectGrace
+        if now >= deadline {
+            // The detector spoke too late for any agent to be connected in time.
+            if let early { giveUpEarlyRequest(early, into: &actions) }
+            abandon(attempt, cause: .classifiedLate, now: now, into: &actions)
+            return
+        }
+        if let early, let reservation = reservations[early] {
+            calls[attempt]?.reservation = nil
+            switch reservation.state {
+            case .granted(let agent):
+                connect(attempt, request: early, agent: agent, now: now, into: &actions)
+                return
+            case .pending:
+                // Asked for at the answer: keep waiting, now until the regulated deadline.
+                reservations[early]?.deadline = deadline
+                calls[attempt]?.stage = .waitingForAgent(early, deadline: deadline)
+                return
+            case .connected:
+                break
+            }
         }
         if case .held = lease {
             let id = newRequestID()
-            let deadline = greetingEndsAt + configuration.connectGrace
             reservations[id] = Reservation(
                 kind: .connectAnsweredCall, state: .pending, call: attempt, deadline: deadline)
             calls[attempt]?.stage = .waitingForAgent(id, deadline: deadline)
@@ -641,7 +804,7 @@ public struct QueueRunnerStateMachine: Sendable {
                         id: id, kind: .connectAnsweredCall, deadline: deadline,
                         namedAgent: call.target.privateAgent, target: call.target)))
         } else {
-            abandon(attempt, now: now, into: &actions)
+            abandon(attempt, cause: .leaseLost, now: now, into: &actions)
         }
     }
 
@@ -659,9 +822,13 @@ public struct QueueRunnerStateMachine: Sendable {
     }
 
     /// No agent for a live answer: play the message, hang up, count the abandon.
-    private mutating func abandon(_ attempt: AttemptID, now: Moment, into actions: inout [QueueRunnerAction]) {
+    private mutating func abandon(
+        _ attempt: AttemptID, cause: AbandonCause, now: Moment, into actions: inout [QueueRunnerAction]
+    ) {
         guard let call = calls[attempt] else { return }
         calls[attempt]?.stage = .playing(.abandoned)
+        calls[attempt]?.abandonCause = cause
+        abandonsByCause[cause, default: 0] += 1
         abandonWindow.recordLiveAnswer(at: call.answeredAt ?? now, abandoned: true)
         actions.append(.play(attempt, configuration.noAgentMessage))
     }
@@ -685,6 +852,7 @@ public struct QueueRunnerStateMachine: Sendable {
         into actions: inout [QueueRunnerAction]
     ) {
         calls[attempt] = nil
+        if call.answeredAt == nil { measured.recordUnanswered() }
         if case .waitingForAgent(let request, _) = call.stage {
             reservations[request] = nil
             actions.append(.cancel(request))
@@ -695,7 +863,7 @@ public struct QueueRunnerStateMachine: Sendable {
                 DialedAttempt(
                     target: call.target, outcome: outcome, agent: call.agent, callerID: call.callerID,
                     dialedAt: call.dialedAt, answeredAt: call.answeredAt, bridgedAt: call.bridgedAt,
-                    endedAt: endedAt)))
+                    endedAt: endedAt, abandonCause: outcome == .abandoned ? call.abandonCause : nil)))
     }
 
     // MARK: - Agents
@@ -704,20 +872,32 @@ public struct QueueRunnerStateMachine: Sendable {
         _ request: RequestID, agent: AgentID, now: Moment, into actions: inout [QueueRunnerAction]
     ) {
         guard var reservation = reservations[request], reservation.state == .pending else {
-            // A grant nobody waits for any more: give the agent back at once.
+            // A grant nobody waits for any more: give the agent back at once. If it came for a
+            // caller already abandoned at the deadline, the agent was there, only late.
+            lateGrants[request].map { attempt in
+                if calls[attempt]?.abandonCause == .deadlinePassed { calls[attempt]?.abandonCause = .grantedLate }
+            }
+            lateGrants[request] = nil
             actions.append(.release(request))
             return
         }
         switch reservation.kind {
         case .connectAnsweredCall:
-            guard let attempt = reservation.call, let call = calls[attempt],
-                case .waitingForAgent = call.stage
-            else {
+            guard let attempt = reservation.call, let call = calls[attempt] else {
                 reservations[request] = nil
                 actions.append(.release(request))
                 return
             }
-            connect(attempt, request: request, agent: agent, now: now, into: &actions)
+            switch call.stage {
+            case .waitingForAgent:
+                connect(attempt, request: request, agent: agent, now: now, into: &actions)
+            case .classifying(request):
+                // Held for the detector's verdict.
+                reservations[request]?.state = .granted(agent)
+            default:
+                reservations[request] = nil
+                actions.append(.release(request))
+            }
         case .outboundReservation, .previewOffer:
             reservation.state = .granted(agent)
             reservations[request] = reservation
@@ -734,12 +914,33 @@ public struct QueueRunnerStateMachine: Sendable {
         }
     }
 
-    private mutating func notGranted(_ request: RequestID, now: Moment, into actions: inout [QueueRunnerAction]) {
+    private mutating func notGranted(
+        _ request: RequestID, refusal: AgentRefusal, now: Moment, into actions: inout [QueueRunnerAction]
+    ) {
+        if let attempt = lateGrants.removeValue(forKey: request), refusal == .noAgentFree,
+            calls[attempt]?.abandonCause == .deadlinePassed
+        {
+            // The gateway, too, found no agent by the deadline: the abandon was a shortage of
+            // agents, not the answer's lateness.
+            calls[attempt]?.abandonCause = .noAgentFree
+        }
         guard let reservation = reservations.removeValue(forKey: request) else { return }
         switch reservation.kind {
         case .connectAnsweredCall:
-            if let attempt = reservation.call, let call = calls[attempt], case .waitingForAgent = call.stage {
-                abandon(attempt, now: now, into: &actions)
+            guard let attempt = reservation.call, let call = calls[attempt] else { break }
+            switch call.stage {
+            case .waitingForAgent:
+                let cause: AbandonCause =
+                    switch refusal {
+                    case .noAgentFree: .noAgentFree
+                    case .refused, .unreachable: .gatewayUnavailable
+                    }
+                abandon(attempt, cause: cause, now: now, into: &actions)
+            case .classifying:
+                // Asked for early and not granted: the verdict asks again if it is live.
+                calls[attempt]?.stage = .classifying(nil)
+            default:
+                break
             }
         case .previewOffer:
             // Nobody took the offer: the contact waits for the next agent.
@@ -762,7 +963,9 @@ public struct QueueRunnerStateMachine: Sendable {
             guard case .waitingForAgent(let request, let deadline) = call.stage, now >= deadline else { continue }
             reservations[request] = nil
             actions.append(.cancel(request))
-            abandon(attempt, now: now, into: &actions)
+            // A grant may still be on its way: then the cause becomes ``AbandonCause/grantedLate``.
+            lateGrants[request] = attempt
+            abandon(attempt, cause: .deadlinePassed, now: now, into: &actions)
         }
     }
 
@@ -799,47 +1002,104 @@ public struct QueueRunnerStateMachine: Sendable {
 }
 
 /// What the runner measured of its own calls, for predictive pacing.
+///
+/// Rates come from the most recent resolved attempts and durations from the most recent calls,
+/// not from everything since start-up, so that the estimates follow a list whose answer rate
+/// or talk time changes during the day. An attempt counts in the answer rate once it is
+/// resolved (answered, or ended unanswered), never while it is still ringing.
 struct MeasuredCalls: Hashable, Sendable {
+    /// How many resolved attempts the rates are measured over.
+    static let rateWindow = 400
+    /// How many recent calls each duration is measured over.
+    static let durationWindow = 500
+
+    enum Resolution: Hashable, Sendable {
+        case live, machine, unanswered
+    }
+
+    /// Attempts placed (refused ones taken back).
     var attempts = 0
-    var answers = 0
+    /// Live answers since start-up: the size of the sample behind the model.
     var liveAnswers = 0
-    var machines = 0
-    var timeToAnswer = RunningMean()
-    var talkTime = RunningMean()
+    private var recent: Deque<Resolution> = []
+    private var recentLive = 0
+    private var recentMachines = 0
+    var timeToAnswer = RecentDurations(capacity: durationWindow)
+    var talkTime = RecentDurations(capacity: durationWindow)
+    var wrapUpTime = RecentDurations(capacity: durationWindow)
 
     mutating func recordAnswer(after delay: Duration, live: Bool) {
-        answers += 1
-        if live { liveAnswers += 1 } else { machines += 1 }
+        if live { liveAnswers += 1 }
+        resolve(live ? .live : .machine)
         timeToAnswer.add(delay)
     }
 
-    mutating func recordTalk(_ talk: Duration) {
-        talkTime.add(talk)
+    mutating func recordUnanswered() { resolve(.unanswered) }
+
+    mutating func recordTalk(_ talk: Duration) { talkTime.add(talk) }
+
+    mutating func recordWrapUp(_ wrapUp: Duration) { wrapUpTime.add(wrapUp) }
+
+    private mutating func resolve(_ resolution: Resolution) {
+        recent.append(resolution)
+        count(resolution, by: 1)
+        if recent.count > Self.rateWindow, let oldest = recent.popFirst() { count(oldest, by: -1) }
     }
 
-    func statistics(window: AbandonCounts) -> CampaignStatistics {
+    private mutating func count(_ resolution: Resolution, by step: Int) {
+        switch resolution {
+        case .live: recentLive += step
+        case .machine: recentMachines += step
+        case .unanswered: break
+        }
+    }
+
+    mutating func statistics(window: AbandonCounts) -> CampaignStatistics {
         let defaults = CampaignStatistics()
+        let resolved = recent.count
         return CampaignStatistics(
-            attempts: attempts, liveAnswers: liveAnswers,
-            answerRate: attempts > 0 ? Double(liveAnswers) / Double(attempts) : 0,
-            machineRate: attempts > 0 ? Double(machines) / Double(attempts) : 0,
-            timeToAnswer: timeToAnswer.summary ?? defaults.timeToAnswer,
-            talkTime: talkTime.summary ?? defaults.talkTime,
-            wrapUpTime: defaults.wrapUpTime, window: window)
+            attempts: resolved, liveAnswers: liveAnswers,
+            answerRate: resolved > 0 ? Double(recentLive) / Double(resolved) : 0,
+            machineRate: resolved > 0 ? Double(recentMachines) / Double(resolved) : 0,
+            timeToAnswer: timeToAnswer.summary() ?? defaults.timeToAnswer,
+            talkTime: talkTime.summary() ?? defaults.talkTime,
+            wrapUpTime: wrapUpTime.summary() ?? defaults.wrapUpTime, window: window)
     }
 }
 
-/// A mean of durations without keeping them.
-struct RunningMean: Hashable, Sendable {
-    var count = 0
-    var total: Duration = .zero
+/// The most recent durations of one kind, summarised (mean, spread, percentiles) on demand.
+struct RecentDurations: Hashable, Sendable {
+    let capacity: Int
+    private var values: Deque<Duration> = []
+    private var cached: DistributionSummary?
+
+    init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    var count: Int { values.count }
 
     mutating func add(_ value: Duration) {
-        count += 1
-        total += value
+        values.append(max(.zero, value))
+        if values.count > capacity { values.removeFirst() }
+        cached = nil
     }
 
-    var summary: DistributionSummary? {
-        count > 0 ? DistributionSummary(mean: total / count) : nil
+    mutating func summary() -> DistributionSummary? {
+        if let cached { return cached }
+        guard !values.isEmpty else { return nil }
+        let seconds = values.map(\.seconds).sorted()
+        let mean = seconds.reduce(0, +) / Double(seconds.count)
+        let variance = seconds.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(1, seconds.count - 1))
+        func percentile(_ p: Double) -> Duration {
+            .seconds(seconds[min(seconds.count - 1, Int(p * Double(seconds.count)))])
+        }
+        // Spread and percentiles only once there are enough calls to mean something.
+        let summary =
+            seconds.count >= 10
+            ? DistributionSummary(
+                mean: .seconds(mean), standardDeviation: .seconds(variance.squareRoot()), p10: percentile(0.1),
+                p50: percentile(0.5), p90: percentile(0.9))
+            : DistributionSummary(mean: .seconds(mean))
+        cached = summary
+        return summary
     }
 }

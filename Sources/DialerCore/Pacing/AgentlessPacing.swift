@@ -19,7 +19,7 @@ public struct AgentlessPacing: PacingPolicy {
 
     public mutating func decide(_ input: PacingInput) -> PacingDecision {
         let calls = input.calls
-        let inUse = calls.dialing + calls.answeredWaiting + calls.inIVR
+        let inUse = calls.dialing + calls.classifying + calls.answeredWaiting + calls.inIVR
         let wanted = ports - inUse
         let caps = PacingCaps(limits: input.limits)
         let (count, reason) = caps.apply(wanted, otherwise: wanted > 0 ? .dialing : .enoughInFlight)

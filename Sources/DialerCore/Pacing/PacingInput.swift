@@ -51,6 +51,13 @@ public struct AgentPicture: Sendable, Hashable {
     public var wrapUp: [Duration]
     /// Agents logged in to the queue but paused (not ready); they are never paced for.
     public var paused: Int
+    /// Who the available agents are, in the order of ``available`` (empty when unknown), so
+    /// that a runner can leave out the agents already granted to it.
+    public var availableAgents: [AgentID]
+    /// Requests waiting on queues that these agents rank above this one (inbound callers
+    /// waiting, other campaigns' answered calls): each will take the next of these agents to
+    /// free before this queue can.
+    public var demandAhead: Int
 
     /// Creates a picture; negative counts are taken as 0.
     public init(
@@ -58,13 +65,17 @@ public struct AgentPicture: Sendable, Hashable {
         reserved: Int = 0,
         onCall: [Duration] = [],
         wrapUp: [Duration] = [],
-        paused: Int = 0
+        paused: Int = 0,
+        availableAgents: [AgentID] = [],
+        demandAhead: Int = 0
     ) {
         self.available = available
         self.reserved = max(0, reserved)
         self.onCall = onCall
         self.wrapUp = wrapUp
         self.paused = max(0, paused)
+        self.availableAgents = availableAgents
+        self.demandAhead = max(0, demandAhead)
     }
 
     /// Agents who are not paused: the staff the queue is paced for.
@@ -83,16 +94,20 @@ public struct CallsInFlight: Sendable, Hashable {
     public var answeredWaiting: Int
     /// Calls connected to a message or an IVR (agentless campaigns): they hold a port.
     public var inIVR: Int
+    /// Calls answered and still being classified by answering-machine detection: each needs
+    /// an agent if it proves live (an agent may already be reserved for it meanwhile).
+    public var classifying: Int
 
     /// Creates the counts; negative counts are taken as 0.
-    public init(dialing: Int = 0, answeredWaiting: Int = 0, inIVR: Int = 0) {
+    public init(dialing: Int = 0, answeredWaiting: Int = 0, inIVR: Int = 0, classifying: Int = 0) {
         self.dialing = max(0, dialing)
         self.answeredWaiting = max(0, answeredWaiting)
         self.inIVR = max(0, inIVR)
+        self.classifying = max(0, classifying)
     }
 
-    /// Calls that may still need an agent: dialing plus answered and waiting.
-    public var awaitingAgent: Int { dialing + answeredWaiting }
+    /// Calls that may still need an agent: dialing, being classified, answered and waiting.
+    public var awaitingAgent: Int { dialing + classifying + answeredWaiting }
 }
 
 /// A summary of a measured distribution of durations.

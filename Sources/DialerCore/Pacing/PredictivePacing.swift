@@ -52,8 +52,9 @@
 /// All answers are matched against the agents free at one horizon, so calls dialed a while
 /// ago that answer early are treated as optimistically as new ones; the budget's feedback
 /// (realised abandons are in the window counts) corrects the drift, and the safety margin
-/// absorbs it. Agents are assumed to serve only this queue; machine answers are assumed not
-/// to need an agent.
+/// absorbs it. Other queues' demand on the same agents is counted only as it waits now
+/// (``AgentPicture/demandAhead``), not as it is expected; machine answers are assumed not to
+/// need an agent.
 ///
 /// `dialLevel` in the decision is lines dialing per staffed agent.
 public struct PredictivePacing: PacingPolicy {
@@ -147,7 +148,7 @@ public struct PredictivePacing: PacingPolicy {
     private func warmUp(_ input: PacingInput) -> PacingDecision {
         let agents = input.agents
         let calls = input.calls
-        let waiting = max(0, calls.answeredWaiting - agents.reserved)
+        let waiting = Self.callersAhead(input)
         let free = agents.available.count - waiting
         let wanted = free - calls.dialing
         var caps = PacingCaps(limits: input.limits)
@@ -173,7 +174,7 @@ public struct PredictivePacing: PacingPolicy {
         let statistics = input.statistics
         let dialing = calls.dialing
         // Answered callers whose agent is already reserved are served; the rest need one.
-        let waiting = max(0, calls.answeredWaiting - agents.reserved)
+        let waiting = Self.callersAhead(input)
 
         let horizon = Self.horizon(statistics.timeToAnswer) + connectGrace.seconds
         let talk = DurationModel(statistics.talkTime, defaultVariation: 1)
@@ -284,6 +285,17 @@ public struct PredictivePacing: PacingPolicy {
             reason: reason,
             dialLevel: dialLevel(lines: dialing + chosen, per: Double(agents.staffed))
         )
+    }
+
+    /// The callers who will take the next free agents before any new call's: answered calls
+    /// waiting beyond the agents reserved for them, the expected live share of answers still
+    /// being classified, and the requests of queues these agents rank higher.
+    static func callersAhead(_ input: PacingInput) -> Int {
+        let statistics = input.statistics
+        let answered = statistics.answerRate + statistics.machineRate
+        let liveShare = answered > 0 ? statistics.answerRate / answered : 1
+        let classifyingLive = Int((Double(input.calls.classifying) * liveShare).rounded(.up))
+        return max(0, input.calls.answeredWaiting + classifyingLive - input.agents.reserved) + input.agents.demandAhead
     }
 
     /// The early time to answer, in seconds: the measured 10th percentile, or the fitted one.

@@ -12,6 +12,9 @@ public enum CallLegState: Hashable, Sendable {
     case dialing
     /// Outbound: the called number is ringing.
     case ringing
+    /// Outbound: answered at the moment given, and answering-machine detection is still
+    /// classifying the answer.
+    case classifying(answeredAt: Moment)
     /// Inbound: the caller is waiting for the node to answer.
     case offered
     /// Connected, neither bridged to an agent nor playing a message.
@@ -27,7 +30,7 @@ public enum CallLegState: Hashable, Sendable {
     public var answer: CallAnswer? {
         switch self {
         case .connected(let answer), .playing(_, let answer), .bridged(_, let answer): answer
-        case .dialing, .ringing, .offered, .ended: nil
+        case .dialing, .ringing, .classifying, .offered, .ended: nil
         }
     }
 }
@@ -179,6 +182,16 @@ public struct CallLegStateMachine: Hashable, Sendable {
         case (.dialing, .answeredByMachine(let at, let detectedAt)),
             (.ringing, .answeredByMachine(let at, let detectedAt)):
             return .connected(.machine(answeredAt: at, detectedAt: detectedAt))
+        case (.dialing, .answered(let at)), (.ringing, .answered(let at)):
+            return .classifying(answeredAt: at)
+        // The verdict names the answer the classification started from.
+        case (.classifying(let answeredAt), .answeredLive(let at, let greetingEndsAt)) where at == answeredAt:
+            return .connected(.live(answeredAt: at, greetingEndsAt: greetingEndsAt))
+        case (.classifying(let answeredAt), .answeredByMachine(let at, let detectedAt)) where at == answeredAt:
+            return .connected(.machine(answeredAt: at, detectedAt: detectedAt))
+        // A person may hang up while the detector listens.
+        case (.classifying, .hungUp(.customer, let at)):
+            return .ended(.hungUp(by: .customer), at: at)
         case (.dialing, .busy(let at)), (.ringing, .busy(let at)):
             return .ended(.busy, at: at)
         case (.dialing, .noAnswer(let at)), (.ringing, .noAnswer(let at)):

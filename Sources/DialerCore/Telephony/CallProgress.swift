@@ -58,6 +58,11 @@ public enum CallAnswer: Hashable, Sendable {
 public enum CallProgress: Hashable, Sendable {
     /// The called number is ringing.
     case ringing(at: Moment)
+    /// The call was answered at `at` and answering-machine detection is classifying it: a
+    /// verdict (``answeredLive(at:greetingEndsAt:)`` or ``answeredByMachine(at:detectedAt:)``)
+    /// follows with the same answer moment. Sent only with detection on, at the answer, so
+    /// that the node can secure an agent while the detector listens instead of after it.
+    case answered(at: Moment)
     /// A person answered at `at` and finished their greeting at `greetingEndsAt`.
     case answeredLive(at: Moment, greetingEndsAt: Moment)
     /// A machine answered at `at`; detection classified it so at `detectedAt`.
@@ -85,7 +90,8 @@ public enum CallProgress: Hashable, Sendable {
     /// When it happened.
     public var moment: Moment {
         switch self {
-        case .ringing(let at), .answeredLive(let at, _), .answeredByMachine(let at, _), .busy(let at),
+        case .ringing(let at), .answered(let at), .answeredLive(let at, _), .answeredByMachine(let at, _),
+            .busy(let at),
             .noAnswer(let at), .invalidNumber(let at), .networkFailure(let at), .accepted(let at),
             .bridged(_, let at), .messageStarted(_, let at), .messageFinished(_, let at), .hungUp(_, let at):
             at
@@ -96,7 +102,8 @@ public enum CallProgress: Hashable, Sendable {
     public var isFinal: Bool {
         switch self {
         case .busy, .noAnswer, .invalidNumber, .networkFailure, .hungUp: true
-        case .ringing, .answeredLive, .answeredByMachine, .accepted, .bridged, .messageStarted, .messageFinished:
+        case .ringing, .answered, .answeredLive, .answeredByMachine, .accepted, .bridged, .messageStarted,
+            .messageFinished:
             false
         }
     }

@@ -10,12 +10,23 @@ public struct OriginateRequest: Hashable, Sendable {
     /// reported as live, at the moment of the answer; with it the answer is reported once
     /// classified, live or machine, and the classification can be wrong.
     public var detectsMachines: Bool
+    /// With detection on: how long after the end of the greeting the detector may still listen.
+    /// An answer it has not classified by then is reported live at that moment (a detector
+    /// "not sure" goes to an agent rather than be abandoned); `nil` sets no limit.
+    ///
+    /// The node sets it from the connect grace, less the time it needs to connect an agent, so
+    /// that a live answer is always known while the customer can still be connected in time.
+    public var detectionLimit: Duration?
 
-    public init(number: String, callerID: String, ringTimeout: Duration, detectsMachines: Bool = true) {
+    public init(
+        number: String, callerID: String, ringTimeout: Duration, detectsMachines: Bool = true,
+        detectionLimit: Duration? = nil
+    ) {
         self.number = number
         self.callerID = callerID
         self.ringTimeout = ringTimeout
         self.detectsMachines = detectsMachines
+        self.detectionLimit = detectionLimit
     }
 }
 

@@ -221,6 +221,7 @@ enum CampaignRoutes {
         var attemptsByDisposition: [String: Int]
         var liveAnswers: Int
         var abandons: Int
+        var abandonsByCause: [String: Int]
         var machines: Int
         var abandonRate: Double?
         var abandonRates: [WindowBody]
@@ -248,6 +249,7 @@ enum CampaignRoutes {
             attemptsByDisposition = report.attemptsByDisposition
             liveAnswers = report.liveAnswers
             abandons = report.abandons
+            abandonsByCause = report.abandonsByCause
             machines = report.machines
             abandonRate = report.abandonRate
             abandonRates = [report.abandonRate24Hours, report.abandonRate30Days].map {

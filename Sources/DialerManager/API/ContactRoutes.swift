@@ -39,7 +39,7 @@ enum ContactRoutes {
 
         private enum CodingKeys: String, CodingKey {
             case id, campaign, contact, node, handedOutAt, dialedAt, answeredAt, bridgedAt, callEndedAt, closedAt
-            case outcome, callerID, agent, disposition, dispositionAt
+            case outcome, callerID, agent, disposition, dispositionAt, abandonCause
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -57,6 +57,7 @@ enum ContactRoutes {
             try container.encode(record.endedAt, forKey: .closedAt)
             try container.encode(record.outcome, forKey: .outcome)
             try container.encode(record.callerID, forKey: .callerID)
+            try container.encode(record.abandonCause?.rawValue, forKey: .abandonCause)
             try container.encode(record.agent?.rawValue, forKey: .agent)
             try container.encode(record.disposition, forKey: .disposition)
             try container.encode(attempt.dispositionAt, forKey: .dispositionAt)

@@ -154,14 +154,15 @@ extension SQLiteManagerStore {
         try db.execute(
             sql: """
                 UPDATE attempt SET ended_at = ?, answered_at = ?, outcome = ?, disposition = ?, disposition_name = ?, \
-                disposition_at = ?, agent = ?, dialed_at = ?, bridged_at = ?, call_ended_at = ?, caller_id = ? \
-                WHERE id = ?
+                disposition_at = ?, agent = ?, dialed_at = ?, bridged_at = ?, call_ended_at = ?, caller_id = ?, \
+                abandon_cause = ? WHERE id = ?
                 """,
             arguments: [
                 now.storeValue, details.answeredAt.storeValue, result.outcome.rawValue,
                 try AttemptColumns.dispositionJSON(result.disposition), result.disposition?.name,
                 result.disposition == nil ? nil : now.storeValue, result.agent?.rawValue, details.dialedAt.storeValue,
-                details.bridgedAt.storeValue, details.callEndedAt.storeValue, details.callerID, result.attempt.rawValue,
+                details.bridgedAt.storeValue, details.callEndedAt.storeValue, details.callerID,
+                result.outcome == .abandoned ? result.abandonCause?.rawValue : nil, result.attempt.rawValue,
             ])
         guard var contact = try ContactColumns.fetch(db, rowID: contactRowID),
             let campaign = try CampaignColumns.fetch(db, CampaignID(row["campaign_id"]))

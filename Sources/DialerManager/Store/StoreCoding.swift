@@ -224,6 +224,7 @@ enum AttemptColumns {
         record.bridgedAt = row.date("bridged_at")
         record.callEndedAt = row.date("call_ended_at")
         record.callerID = row["caller_id"]
+        record.abandonCause = (row["abandon_cause"] as String?).flatMap(AbandonCause.init)
         if let outcome = row["outcome"] as String? {
             guard let value = AttemptOutcome(rawValue: outcome) else {
                 throw StoreError.corruptRow("attempt \(id): unknown outcome")

@@ -33,13 +33,17 @@ enum StoreSchema {
             // A contact's history (GET /v1/contacts/{id}/attempts) without scanning every attempt.
             try db.execute(sql: "CREATE INDEX attempt_contact ON attempt (contact_id, started_at)")
         }
+        migrator.registerMigration("v11: abandon causes") { db in
+            // Why each abandoned call was abandoned, as its node reported (NULL: not said).
+            try db.execute(sql: "ALTER TABLE attempt ADD COLUMN abandon_cause TEXT")
+        }
     }
 
     /// The names of the migrations after v1, in order.
     static let migrationNames = [
         "v2: lists, campaigns, contacts", "v3: attempts", "v4: import jobs", "v5: do not call, dispositions",
         "v6: agents, teams", "v7: contacts by number", "v8: attempt call details",
-        "v9: attempts by contact",
+        "v9: attempts by contact", "v11: abandon causes",
     ]
 
     private static let listsCampaignsContacts = """

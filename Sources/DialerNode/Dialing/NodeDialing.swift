@@ -27,6 +27,15 @@ public actor NodeDialing {
     private var running: [QueueID: Running] = [:]
     /// Distinguishes this process's request ids from an earlier run's under the same epoch.
     private let incarnation = UInt32.random(in: 1...UInt32.max)
+    /// The call time a runner keeps, of the 2-second grace, for connecting an agent it already
+    /// holds once a live answer is known: half a second, or 40 ms of wall time for the round
+    /// trip to the gateway on a busy machine, whichever is longer, and never more than 1.5 s
+    /// (the detector keeps at least half a second after the greeting).
+    static func connectAllowance(timeScale: Double) -> Duration {
+        let scale = min(max(timeScale, 0), 1_000_000)
+        return min(.milliseconds(1500), max(.milliseconds(500), .milliseconds(Int64(40 * scale))))
+    }
+
     /// How often a queue without a campaign asks again.
     static let campaignPollInterval: Duration = .seconds(2)
 
@@ -101,7 +110,8 @@ public actor NodeDialing {
         let calendar = CalendarAnchor(moment: clock.now(), date: Date(), clockSecondsPerSecond: timeScale)
         let runner = QueueRunner(
             configuration: .init(
-                queue: queue, node: MemberID("\(node)~\(incarnation)~\(epoch.rawValue)"), calendar: calendar),
+                queue: queue, node: MemberID("\(node)~\(incarnation)~\(epoch.rawValue)"), calendar: calendar,
+                connectAllowance: Self.connectAllowance(timeScale: timeScale)),
             settings: details.settings, epoch: epoch, trunk: trunk,
             contacts: FeedContactSource(feed: feed, lease: lease, calendar: calendar),
             desk: GatewayDesk(reservations: reservations, clock: clock, timeScale: timeScale),
@@ -121,7 +131,7 @@ public actor NodeDialing {
                         AgentID($0.agent)
                     }
                     let received = clock.now()
-                    await runner.agentsChanged(AgentPicture(picture), present: present)
+                    await runner.agentsChanged(AgentPicture(picture, timeScale: timeScale), present: present)
                     // The clock keeps call time; the metric is in wall time.
                     readiness.record(picture, handling: (clock.now() - received) / timeScale)
                 }
@@ -179,7 +189,8 @@ struct FeedContactSource: ContactSource {
                 attempt: attempt.target.attempt, contact: attempt.target.contact, outcome: attempt.outcome,
                 agent: attempt.agent, answeredAt: attempt.answeredAt.map(calendar.date(at:)),
                 dialedAt: calendar.date(at: attempt.dialedAt), bridgedAt: attempt.bridgedAt.map(calendar.date(at:)),
-                callEndedAt: calendar.date(at: attempt.endedAt), callerID: attempt.callerID),
+                callEndedAt: calendar.date(at: attempt.endedAt), callerID: attempt.callerID,
+                abandonCause: attempt.abandonCause),
             lease: lease)
     }
 
@@ -212,8 +223,12 @@ struct GatewayDesk: AgentDesk {
                 queue: queue, epoch: epoch, kind: draft.kind, deadline: wait, namedAgent: draft.namedAgent,
                 contact: card),
             id: draft.id)
-        if case .granted(let agent, _) = answer { return .granted(agent) }
-        return .notGranted
+        switch answer {
+        case .granted(let agent, _): return .granted(agent)
+        case .timedOut: return .notGranted(.noAgentFree)
+        case .rejected: return .notGranted(.refused)
+        case .connectionLost: return .notGranted(.unreachable)
+        }
     }
 
     func confirm(_ request: RequestID, queue: QueueID, epoch: Epoch) async {
@@ -228,13 +243,25 @@ struct GatewayDesk: AgentDesk {
 }
 
 extension AgentPicture {
-    /// What pacing needs of a gateway's queue picture.
-    init(_ picture: Dialer_V1_QueuePictureUpdate) {
+    /// What pacing needs of a gateway's queue picture. The gateway counts wall time; pacing
+    /// counts call time, `timeScale` times faster on a scaled trunk.
+    init(_ picture: Dialer_V1_QueuePictureUpdate, timeScale: Double = 1) {
+        func callTime(_ entry: Dialer_V1_AgentTime) -> Duration {
+            .milliseconds(Int64(callMilliseconds(entry, timeScale)))
+        }
         self.init(
-            available: picture.available.map { .milliseconds(Int64($0.elapsedMs)) },
+            available: picture.available.map(callTime),
             reserved: Int(picture.reservedForQueue),
-            onCall: picture.onCall.map { .milliseconds(Int64($0.elapsedMs)) },
-            wrapUp: picture.wrapUp.map { .milliseconds(Int64($0.elapsedMs)) },
-            paused: Int(picture.notReady))
+            onCall: picture.onCall.map(callTime),
+            wrapUp: picture.wrapUp.map(callTime),
+            paused: Int(picture.notReady),
+            availableAgents: picture.available.map { AgentID($0.agent) },
+            demandAhead: Int(picture.pendingAhead))
     }
+}
+
+/// An agent's elapsed wall milliseconds in call milliseconds (bounded: a scale is at most
+/// a million, an elapsed time at most 2³² ms).
+private func callMilliseconds(_ entry: Dialer_V1_AgentTime, _ timeScale: Double) -> Double {
+    (Double(entry.elapsedMs) * max(0, min(timeScale, 1_000_000))).rounded()
 }

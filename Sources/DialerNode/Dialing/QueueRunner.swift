@@ -31,6 +31,9 @@ public actor QueueRunner {
     /// The agents logged in to the queue, as the last picture showed them: the manager hands
     /// out a private callback only while its agent is among them.
     private var presentAgents: [AgentID] = []
+    /// Confirmations sent to the gateway whose call has not ended yet: the call's end is sent
+    /// after its confirmation is answered.
+    private var confirmations: [RequestID: Task<Void, Never>] = [:]
 
     public nonisolated let queue: QueueID
 
@@ -147,17 +150,25 @@ public actor QueueRunner {
                     let answer = await self.desk.request(draft, queue: self.queue, epoch: self.epoch)
                     switch answer {
                     case .granted(let agent): await self.handle(.agentGranted(draft.id, agent))
-                    case .notGranted: await self.handle(.agentNotGranted(draft.id))
+                    case .notGranted(let refusal): await self.handle(.agentNotGranted(draft.id, because: refusal))
                     }
                 }
             case .confirm(let request):
-                spawn { await self.desk.confirm(request, queue: self.queue, epoch: self.epoch) }
+                confirmations[request] = spawn {
+                    await self.desk.confirm(request, queue: self.queue, epoch: self.epoch)
+                }
             case .release(let request):
                 spawn { await self.desk.release(request) }
             case .cancel(let request):
                 spawn { await self.desk.cancel(request) }
             case .callEnded(let request):
-                spawn { await self.desk.callEnded(request) }
+                // The end must not overtake the confirmation at the gateway: an end refused for a
+                // call not yet connected there would leave the agent on the call for good.
+                let confirmation = confirmations.removeValue(forKey: request)
+                spawn {
+                    await confirmation?.value
+                    await self.desk.callEnded(request)
+                }
             case .bridge(let attempt, let agent):
                 onCall(attempt) { trunk, call in try await trunk.bridge(call, to: agent) }
             case .play(let attempt, let message):
@@ -178,13 +189,16 @@ public actor QueueRunner {
         }
     }
 
-    private func spawn(_ body: @escaping @Sendable () async -> Void) {
+    @discardableResult
+    private func spawn(_ body: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
         nextTask += 1
         let id = nextTask
-        tasks[id] = Task {
+        let task = Task {
             await body()
             self.taskEnded(id)
         }
+        tasks[id] = task
+        return task
     }
 
     private func taskEnded(_ id: UInt64) {
@@ -243,6 +257,9 @@ struct QueueRunnerMetrics: Sendable {
     let dialLevel: Gauge
     let inFlight: [String: Gauge]
     let outcomes: [AttemptOutcome: Counter]
+    /// Abandoned calls by cause (`AbandonCause`): overdial apart from latency, detection and
+    /// lost gateways.
+    let abandons: [AbandonCause: Counter]
     /// From a live answer to the bridge, on the runner's clock: call time, which a simulated
     /// trunk may run faster than the wall (divide by its time scale for wall time).
     let answerToBridge: Timer
@@ -253,7 +270,7 @@ struct QueueRunnerMetrics: Sendable {
         refusedByTrunk = Counter(label: "dialer_node_calls_refused_by_trunk_total", dimensions: dimensions)
         dialLevel = Gauge(label: "dialer_node_dial_level", dimensions: dimensions)
         inFlight = Dictionary(
-            uniqueKeysWithValues: ["dialing", "waiting", "bridged", "playing", "hanging-up"].map {
+            uniqueKeysWithValues: ["dialing", "classifying", "waiting", "bridged", "playing", "hanging-up"].map {
                 ($0, Gauge(label: "dialer_node_calls_in_flight", dimensions: dimensions + [("stage", $0)]))
             })
         outcomes = Dictionary(
@@ -264,6 +281,10 @@ struct QueueRunnerMetrics: Sendable {
                         label: "dialer_node_attempt_outcomes_total", dimensions: dimensions + [("outcome", $0.rawValue)]
                     )
                 )
+            })
+        abandons = Dictionary(
+            uniqueKeysWithValues: AbandonCause.allCases.map {
+                ($0, Counter(label: "dialer_node_abandons_total", dimensions: dimensions + [("cause", $0.rawValue)]))
             })
         answerToBridge = Timer(label: "dialer_node_answer_to_bridge_seconds", dimensions: dimensions)
     }
@@ -276,6 +297,7 @@ struct QueueRunnerMetrics: Sendable {
 
     func record(_ attempt: DialedAttempt) {
         outcomes[attempt.outcome]?.increment()
+        if let cause = attempt.abandonCause { abandons[cause]?.increment() }
         if let answered = attempt.answeredAt, let bridged = attempt.bridgedAt {
             answerToBridge.recordNanoseconds((bridged - answered).totalNanoseconds)
         }

@@ -17,8 +17,12 @@ public protocol ContactSource: Sendable {
 /// How the gateway answered a request for an agent.
 public enum AgentAnswer: Hashable, Sendable {
     case granted(AgentID)
-    /// Rejected (stale epoch, cancelled ...) or timed out.
-    case notGranted
+    /// No agent: none was free before the deadline, the gateway refused the request (stale
+    /// epoch, cancelled ...), or it could not be reached.
+    case notGranted(AgentRefusal)
+
+    /// No agent was free before the deadline.
+    public static let notGranted = AgentAnswer.notGranted(.noAgentFree)
 }
 
 /// Where a queue runner reserves agents: the agent gateway over the cluster protocol in a node.

@@ -19,8 +19,10 @@ public import DialerCore
 /// ``catchUp()`` drives it step by step.
 ///
 /// How a call goes, outbound (see `POPULATION.md` for the population's fields):
-/// - live or machine: ringing at once, the answer after the ring time, reported after the
-///   detection time (or at once without detection); an answer later than the ring timeout
+/// - live or machine: ringing at once, the answer after the ring time; with detection, the
+///   answer is announced at once (`answered`) and classified after the detection time, or
+///   reported live at the request's detection limit after the greeting if that comes first;
+///   without detection it is reported live at once. An answer later than the ring timeout
 ///   is a no-answer at the timeout. A person hangs up `patience` after their greeting unless
 ///   bridged, and `talk` after the bridge; a machine never hangs up.
 /// - no answer: ringing, then no answer at the ring timeout.
@@ -270,8 +272,20 @@ public actor SimulatedTrunk: Trunk {
             let answeredAt = start + fate.ringTime
             let greetingEndsAt = answeredAt + fate.greetingLength
             // Without detection the answer is reported as it happens, and always as live.
-            let reportedAt = request.detectsMachines ? answeredAt + fate.detectionTime : answeredAt
-            let reportsMachine = request.detectsMachines && fate.detectedAs == .machine
+            // With it, the answer is announced at once as being classified, and the verdict
+            // follows after the detection time, or at the detection limit after the greeting
+            // (undecided then: reported live).
+            var reportedAt = answeredAt
+            var reportsMachine = false
+            if request.detectsMachines {
+                agenda.schedule(.network(id, .answered(at: answeredAt), holdUntil: nil), at: answeredAt)
+                reportedAt = answeredAt + fate.detectionTime
+                reportsMachine = fate.detectedAs == .machine
+                if let limit = request.detectionLimit, greetingEndsAt + max(limit, .zero) < reportedAt {
+                    reportedAt = max(answeredAt, greetingEndsAt + max(limit, .zero))
+                    reportsMachine = false
+                }
+            }
             let event: CallProgress =
                 reportsMachine
                 ? .answeredByMachine(at: answeredAt, detectedAt: reportedAt)

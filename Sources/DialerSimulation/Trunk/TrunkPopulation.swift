@@ -17,8 +17,10 @@ extension SimulatedTrunk {
         public var ringSeconds: Distribution
         /// From placing a call to the busy, invalid-number or failure signal.
         public var signalSeconds: Distribution
-        /// How long a person's (or a machine's) greeting lasts after the answer.
+        /// How long a person's greeting ("Hello?") lasts after the answer.
         public var greetingSeconds: Distribution
+        /// How long an answering machine's greeting (its recorded announcement) lasts.
+        public var machineGreetingSeconds: Distribution
         /// Answering-machine detection: how long it takes and how often it is wrong.
         public var machineDetection: MachineDetection
         /// From the bridge to an agent until the customer hangs up.
@@ -45,6 +47,7 @@ extension SimulatedTrunk {
             ringSeconds: Distribution = .logNormal(mean: 9, standardDeviation: 4),
             signalSeconds: Distribution = .fixed(seconds: 3),
             greetingSeconds: Distribution = .logNormal(mean: 1.5, standardDeviation: 0.5),
+            machineGreetingSeconds: Distribution = .logNormal(mean: 10, standardDeviation: 4),
             machineDetection: MachineDetection = MachineDetection(),
             talkSeconds: Distribution = .logNormal(mean: 150, standardDeviation: 120),
             patienceSeconds: Distribution = .logNormal(mean: 8, standardDeviation: 4),
@@ -60,6 +63,7 @@ extension SimulatedTrunk {
             self.ringSeconds = ringSeconds
             self.signalSeconds = signalSeconds
             self.greetingSeconds = greetingSeconds
+            self.machineGreetingSeconds = machineGreetingSeconds
             self.machineDetection = machineDetection
             self.talkSeconds = talkSeconds
             self.patienceSeconds = patienceSeconds

@@ -84,6 +84,7 @@ extension SimulatedTrunk.Population {
         try ringSeconds.validate("ringSeconds")
         try signalSeconds.validate("signalSeconds")
         try greetingSeconds.validate("greetingSeconds")
+        try machineGreetingSeconds.validate("machineGreetingSeconds")
         try machineDetection.seconds.validate("machineDetection.seconds")
         for (name, rate) in [
             ("falsePositiveRate", machineDetection.falsePositiveRate),
@@ -217,8 +218,10 @@ extension SimulatedTrunk.Population: Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: PopulationKey.self)
         try c.rejectFields(notIn: [
-            "seed", "timeScale", "outcomes", "ringSeconds", "signalSeconds", "greetingSeconds", "machineDetection",
-            "talkSeconds", "patienceSeconds", "inbound", "channels", "callsPerSecond", "messageSeconds",
+            "seed", "timeScale", "outcomes", "ringSeconds", "signalSeconds", "greetingSeconds",
+            "machineGreetingSeconds",
+            "machineDetection", "talkSeconds", "patienceSeconds", "inbound", "channels", "callsPerSecond",
+            "messageSeconds",
             "defaultMessageSeconds",
         ])
         let defaults = Self()
@@ -229,6 +232,7 @@ extension SimulatedTrunk.Population: Codable {
             ringSeconds: try c.field("ringSeconds", default: defaults.ringSeconds),
             signalSeconds: try c.field("signalSeconds", default: defaults.signalSeconds),
             greetingSeconds: try c.field("greetingSeconds", default: defaults.greetingSeconds),
+            machineGreetingSeconds: try c.field("machineGreetingSeconds", default: defaults.machineGreetingSeconds),
             machineDetection: try c.field("machineDetection", default: defaults.machineDetection),
             talkSeconds: try c.field("talkSeconds", default: defaults.talkSeconds),
             patienceSeconds: try c.field("patienceSeconds", default: defaults.patienceSeconds),
@@ -248,6 +252,7 @@ extension SimulatedTrunk.Population: Codable {
         try c.encode(ringSeconds, forKey: "ringSeconds")
         try c.encode(signalSeconds, forKey: "signalSeconds")
         try c.encode(greetingSeconds, forKey: "greetingSeconds")
+        try c.encode(machineGreetingSeconds, forKey: "machineGreetingSeconds")
         try c.encode(machineDetection, forKey: "machineDetection")
         try c.encode(talkSeconds, forKey: "talkSeconds")
         try c.encode(patienceSeconds, forKey: "patienceSeconds")

@@ -14,7 +14,7 @@ extension SimulatedTrunk {
         public var ringTime: Duration
         /// From placing the call to the busy, invalid or failure signal.
         public var signalTime: Duration
-        /// The greeting after the answer.
+        /// The greeting after the answer: a person's, or a machine's announcement.
         public var greetingLength: Duration
         /// From the answer to the detector's classification.
         public var detectionTime: Duration
@@ -66,6 +66,8 @@ extension SimulatedTrunk.Population {
         let detection = machineDetection.seconds.sample(&random)
         let talk = talkSeconds.sample(&random)
         let patience = patienceSeconds.sample(&random)
+        // Drawn last, so that adding it left every earlier draw of a call as it was.
+        let machineGreeting = machineGreetingSeconds.sample(&random)
 
         let outcome = outcomes.outcome(for: outcomeDraw)
         let misclassified =
@@ -78,7 +80,7 @@ extension SimulatedTrunk.Population {
             outcome: outcome,
             ringTime: ring,
             signalTime: signal,
-            greetingLength: greeting,
+            greetingLength: outcome == .machine ? machineGreeting : greeting,
             detectionTime: detection,
             misclassified: misclassified,
             talkTime: talk,

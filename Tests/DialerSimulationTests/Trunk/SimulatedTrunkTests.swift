@@ -32,6 +32,7 @@ struct SimulatedTrunkTests {
         #expect(
             await TrunkHarness.collect(call.progress) == [
                 .ringing(at: atSecond(0)),
+                .answered(at: atSecond(5)),
                 .answeredLive(at: atSecond(5), greetingEndsAt: atSecond(6)),
                 .bridged(to: agent, at: atSecond(8)),
                 .hungUp(by: .customer, at: atSecond(68)),
@@ -46,6 +47,7 @@ struct SimulatedTrunkTests {
         #expect(
             await TrunkHarness.collect(call.progress) == [
                 .ringing(at: atSecond(0)),
+                .answered(at: atSecond(5)),
                 .answeredLive(at: atSecond(5), greetingEndsAt: atSecond(6)),
                 .hungUp(by: .customer, at: atSecond(16)),  // greeting end + patience
             ])
@@ -60,6 +62,7 @@ struct SimulatedTrunkTests {
         #expect(
             await TrunkHarness.collect(call.progress) == [
                 .ringing(at: atSecond(0)),
+                .answered(at: atSecond(5)),
                 .answeredLive(at: atSecond(5), greetingEndsAt: atSecond(6)),
                 .hungUp(by: .customer, at: atSecond(8)),
             ])
@@ -74,8 +77,47 @@ struct SimulatedTrunkTests {
         #expect(
             await TrunkHarness.collect(call.progress) == [
                 .ringing(at: atSecond(0)),
+                .answered(at: atSecond(5)),
                 .answeredByMachine(at: atSecond(5), detectedAt: atSecond(8)),
                 .hungUp(by: .node, at: atSecond(1000)),
+            ])
+    }
+
+    @Test func aLiveAnswerNotClassifiedByTheDetectionLimitIsReportedLiveAtTheLimit() async throws {
+        let h = try await TrunkHarness(fixedPopulation(.init(live: 1)))
+        let call = try await h.trunk.originate(
+            OriginateRequest(
+                number: number, callerID: callerID, ringTimeout: .seconds(30), detectsMachines: true,
+                detectionLimit: .milliseconds(500)))
+        var reportedAt: Moment?
+        try await h.run(until: atSecond(100)) { observation in
+            if case .progress(_, .answeredLive) = observation { reportedAt = h.now }
+        }
+        #expect(reportedAt == atSecond(6.5), "the detection limit, 0.5 s after the greeting's end")
+        #expect(
+            await TrunkHarness.collect(call.progress) == [
+                .ringing(at: atSecond(0)),
+                .answered(at: atSecond(5)),
+                // Detection would take 3 s; the greeting ends at 6 s and the limit is 0.5 s after it.
+                .answeredLive(at: atSecond(5), greetingEndsAt: atSecond(6)),
+                .hungUp(by: .customer, at: atSecond(16)),
+            ])
+    }
+
+    @Test func aMachinesLongGreetingLeavesTheDetectorTimeWithinTheLimit() async throws {
+        let h = try await TrunkHarness(fixedPopulation(.init(machine: 1)))
+        let call = try await h.trunk.originate(
+            OriginateRequest(
+                number: number, callerID: callerID, ringTimeout: .seconds(30), detectsMachines: true,
+                detectionLimit: .milliseconds(500)))
+        try await h.run(until: atSecond(100))
+        try await h.trunk.hangUp(call.id)
+        #expect(
+            await TrunkHarness.collect(call.progress) == [
+                .ringing(at: atSecond(0)),
+                .answered(at: atSecond(5)),
+                .answeredByMachine(at: atSecond(5), detectedAt: atSecond(8)),
+                .hungUp(by: .node, at: atSecond(100)),
             ])
     }
 
@@ -89,7 +131,7 @@ struct SimulatedTrunkTests {
         #expect(
             await TrunkHarness.collect(call.progress) == [
                 .ringing(at: atSecond(0)),
-                .answeredLive(at: atSecond(5), greetingEndsAt: atSecond(6)),
+                .answeredLive(at: atSecond(5), greetingEndsAt: atSecond(17)),
                 .hungUp(by: .node, at: atSecond(100)),
             ])
     }
@@ -101,6 +143,7 @@ struct SimulatedTrunkTests {
         #expect(
             await TrunkHarness.collect(call.progress) == [
                 .ringing(at: atSecond(0)),
+                .answered(at: atSecond(5)),
                 .answeredByMachine(at: atSecond(5), detectedAt: atSecond(8)),
                 .hungUp(by: .customer, at: atSecond(16)),
             ])
@@ -116,7 +159,8 @@ struct SimulatedTrunkTests {
         #expect(
             await TrunkHarness.collect(call.progress) == [
                 .ringing(at: atSecond(0)),
-                .answeredLive(at: atSecond(5), greetingEndsAt: atSecond(6)),
+                .answered(at: atSecond(5)),
+                .answeredLive(at: atSecond(5), greetingEndsAt: atSecond(17)),
                 .bridged(to: agent, at: atSecond(8)),
                 .hungUp(by: .node, at: atSecond(1000)),
             ])
@@ -181,6 +225,7 @@ struct SimulatedTrunkTests {
         #expect(
             await TrunkHarness.collect(call.progress) == [
                 .ringing(at: atSecond(0)),
+                .answered(at: atSecond(5)),
                 .answeredLive(at: atSecond(5), greetingEndsAt: atSecond(6)),
                 .messageStarted(.noAgent, at: atSecond(8)),
                 .messageFinished(.noAgent, at: atSecond(15)),  // the default length, 7 s
@@ -204,6 +249,7 @@ struct SimulatedTrunkTests {
         #expect(
             await TrunkHarness.collect(call.progress) == [
                 .ringing(at: atSecond(0)),
+                .answered(at: atSecond(5)),
                 .answeredByMachine(at: atSecond(5), detectedAt: atSecond(8)),
                 .messageStarted(short, at: atSecond(8)),
                 .messageFinished(short, at: atSecond(10)),
@@ -226,6 +272,7 @@ struct SimulatedTrunkTests {
         #expect(
             await TrunkHarness.collect(abandoned.progress) == [
                 .ringing(at: atSecond(0)),
+                .answered(at: atSecond(5)),
                 .answeredLive(at: atSecond(5), greetingEndsAt: atSecond(6)),
                 .messageStarted(hold, at: atSecond(8)),
                 .hungUp(by: .customer, at: atSecond(16)),
@@ -233,6 +280,7 @@ struct SimulatedTrunkTests {
         #expect(
             await TrunkHarness.collect(rescued.progress) == [
                 .ringing(at: atSecond(0)),
+                .answered(at: atSecond(5)),
                 .answeredLive(at: atSecond(5), greetingEndsAt: atSecond(6)),
                 .messageStarted(hold, at: atSecond(8)),
                 .bridged(to: agent, at: atSecond(9)),
@@ -380,6 +428,7 @@ struct SimulatedTrunkTests {
         #expect(
             await TrunkHarness.collect(call.progress) == [
                 .ringing(at: atSecond(0)),
+                .answered(at: atSecond(5)),
                 .answeredByMachine(at: atSecond(5), detectedAt: atSecond(8)),
                 .networkFailure(at: atSecond(9)),
             ])
@@ -413,6 +462,7 @@ struct SimulatedTrunkTests {
         let call = try await trunk.originate(number: number, callerID: callerID, ringTimeout: .seconds(30))
         var events = call.progress.makeAsyncIterator()
         #expect(await events.next() == .ringing(at: call.originatedAt))
+        #expect(await events.next() == .answered(at: call.originatedAt + .seconds(5)))
         #expect(
             await events.next()
                 == .answeredLive(at: call.originatedAt + .seconds(5), greetingEndsAt: call.originatedAt + .seconds(6)))

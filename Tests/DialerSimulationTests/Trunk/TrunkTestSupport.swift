@@ -156,6 +156,7 @@ func fixedPopulation(
         ringSeconds: .fixed(seconds: 5),
         signalSeconds: .fixed(seconds: 2),
         greetingSeconds: .fixed(seconds: 1),
+        machineGreetingSeconds: .fixed(seconds: 12),
         machineDetection: .init(
             seconds: .fixed(seconds: 3), falsePositiveRate: falsePositiveRate, falseNegativeRate: falseNegativeRate),
         talkSeconds: .fixed(seconds: 60),
