@@ -30,13 +30,16 @@ actor InProcessDesk: AgentDesk {
     private(set) var operations = 0
     /// Confirmations received: calls bridged to an agent.
     private(set) var confirmations = 0
+    /// Grants for the runner's queue made while a request of another queue (an inbound
+    /// caller) waited that the granted agent ranks higher: blending by rank broken.
+    private(set) var grantsPassingOverHigherRanks = 0
     private var holders: [AgentID: RequestID] = [:]
     private var connectedAt: [RequestID: Moment] = [:]
     private var pictures: AsyncStream<(AgentPicture, [AgentID])>.Continuation?
 
     init(
         agents: Int, queue: QueueID, node: MemberID, epoch: Epoch, clock: any DialerClock,
-        configuration: ReservationBook.Configuration = .init()
+        configuration: ReservationBook.Configuration = .init(), skills: AgentSkills? = nil
     ) throws {
         self.clock = clock
         self.node = node
@@ -44,9 +47,13 @@ actor InProcessDesk: AgentDesk {
         self.book = ReservationBook(configuration: configuration)
         let now = clock.now()
         _ = try book.setQueueOwner(queue, node: node, epoch: epoch, now: now)
+        let skills = skills ?? AgentSkills([queue: 1])
+        for other in skills.ranks.keys where other != queue {
+            _ = try book.setQueueOwner(other, node: node, epoch: epoch, now: now)
+        }
         for index in 0..<agents {
             let agent = AgentID("agent-\(index)")
-            _ = try book.logIn(agent, skills: AgentSkills([queue: 1]), now: now)
+            _ = try book.logIn(agent, skills: skills, now: now)
             _ = try book.makeReady(agent, now: now)
         }
     }
@@ -118,6 +125,12 @@ actor InProcessDesk: AgentDesk {
             switch action {
             case .granted(let grant):
                 grants += 1
+                if grant.queue == queue, let rank = book.agent(grant.agent)?.skills.rank(for: queue),
+                    book.picture(of: queue, now: clock.now()).pendingAhead > 0,
+                    book.agent(grant.agent)?.skills.ranks.contains(where: { $0.key != queue && $0.value < rank }) == true
+                {
+                    grantsPassingOverHigherRanks += 1
+                }
                 granted.append((grant.request, grant.agent))
                 answer(grant.request, .granted(grant.agent))
             case .rejected(let request, _, _), .timedOut(let request, _):
@@ -261,7 +274,7 @@ struct RunnerBench {
     init(
         settings: CampaignSettings, population: SimulatedTrunk.Population, agents: Int, targets: [DialTarget],
         configure: (inout QueueRunnerStateMachine.Configuration) -> Void = { _ in },
-        book: ReservationBook.Configuration = .init()
+        book: ReservationBook.Configuration = .init(), skills: AgentSkills? = nil
     ) async throws {
         var population = population
         population.timeScale = 1
@@ -270,7 +283,8 @@ struct RunnerBench {
         let trunk = try await SimulatedTrunk(population: population, clock: clock, observer: { log.append($0) })
         let node = MemberID("node-1")
         let desk = try InProcessDesk(
-            agents: agents, queue: queue, node: node, epoch: Epoch(1), clock: trunk.clock, configuration: book)
+            agents: agents, queue: queue, node: node, epoch: Epoch(1), clock: trunk.clock, configuration: book,
+            skills: skills)
         let contacts = InMemoryContacts(targets: targets)
         var configuration = QueueRunnerStateMachine.Configuration(queue: queue, node: node, contactBuffer: 10)
         configure(&configuration)

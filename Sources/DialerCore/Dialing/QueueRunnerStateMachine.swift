@@ -40,6 +40,16 @@ public struct AgentRequestDraft: Hashable, Sendable {
     public var namedAgent: AgentID?
     /// The contact, shown to the agent (a preview offer, a connected call).
     public var target: DialTarget?
+
+    public init(
+        id: RequestID, kind: RequestKind, deadline: Moment, namedAgent: AgentID? = nil, target: DialTarget? = nil
+    ) {
+        self.id = id
+        self.kind = kind
+        self.deadline = deadline
+        self.namedAgent = namedAgent
+        self.target = target
+    }
 }
 
 /// The events a queue runner feeds its state machine.
