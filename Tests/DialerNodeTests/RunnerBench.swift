@@ -127,7 +127,8 @@ actor InProcessDesk: AgentDesk {
                 grants += 1
                 if grant.queue == queue, let rank = book.agent(grant.agent)?.skills.rank(for: queue),
                     book.picture(of: queue, now: clock.now()).pendingAhead > 0,
-                    book.agent(grant.agent)?.skills.ranks.contains(where: { $0.key != queue && $0.value < rank }) == true
+                    book.agent(grant.agent)?.skills.ranks.contains(where: { $0.key != queue && $0.value < rank })
+                        == true
                 {
                     grantsPassingOverHigherRanks += 1
                 }
