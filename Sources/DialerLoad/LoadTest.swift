@@ -156,6 +156,11 @@ public struct LoadTest: Sendable {
             source:
                 "nodes' dialer_node_answer_to_bridge_seconds histogram (live answer to the agent's bridge) in CALL "
                 + "time, on the trunk's clock: divide by the time scale for wall time; " + bounds)
+        let liveToBridge = BucketedLatency(
+            "dialer_node_live_to_bridge_seconds", start: outcome.nodeMetricsAtStart, end: outcome.nodeMetricsAtEnd,
+            source:
+                "nodes' dialer_node_live_to_bridge_seconds histogram in wall time: from the moment the node knew an "
+                + "answer was live (the detector's verdict) to the agent's bridge; " + bounds)
         let readyToDial = BucketedLatency(
             "dialer_node_ready_to_dial_decision_seconds", start: outcome.nodeMetricsAtStart,
             end: outcome.nodeMetricsAtEnd,
@@ -165,7 +170,8 @@ public struct LoadTest: Sendable {
                 + "pacing decision on that picture; the picture's way from gateway to node is not included; " + bounds)
         return LoadTestResult(
             scenario: scenario, run: run, outcome: outcome, meter: meter, answerToBridge: answerToBridge,
-            readyToDial: readyToDial, trunk: trunk, processes: usage, clusterStarted: members().isEmpty == false)
+            liveToBridge: liveToBridge, readyToDial: readyToDial, trunk: trunk, processes: usage,
+            clusterStarted: members().isEmpty == false)
     }
 
     /// `[#######.......]  45%  0:27/1:00  attempts 812 (30.1/s)  grants 240  busy 87%`
@@ -236,6 +242,8 @@ public struct LoadTestResult: Codable, Sendable {
     public var agentOperationRoundTripByOperation: [String: LatencySummary]
     /// In call time (the trunk's clock).
     public var answerToBridge: BucketedLatency
+    /// From the live verdict to the bridge, wall time (the node's and gateway's share of the grace).
+    public var liveToBridge: BucketedLatency
     /// In wall time; a ``BucketedLatency/note`` instead of figures when the nodes lack the histogram.
     public var agentReadyToDialDecision: BucketedLatency
     /// The inbound callers; nil without inbound queues.
@@ -255,7 +263,8 @@ public struct LoadTestResult: Codable, Sendable {
 
     init(
         scenario: LoadScenario, run: String, outcome: FloorRun.Outcome, meter: AgentMeter,
-        answerToBridge: BucketedLatency, readyToDial: BucketedLatency, trunk: Trunk?, processes: [ProcessUsage],
+        answerToBridge: BucketedLatency, liveToBridge: BucketedLatency, readyToDial: BucketedLatency, trunk: Trunk?,
+        processes: [ProcessUsage],
         clusterStarted: Bool
     ) {
         self.scenario = scenario.name
@@ -295,6 +304,7 @@ public struct LoadTestResult: Codable, Sendable {
             source: "synthetic agents: request -> reply of every agent operation over the cluster protocol")
         agentOperationRoundTripByOperation = meter.roundTripsByOperation(source: "synthetic agents")
         self.answerToBridge = answerToBridge
+        self.liveToBridge = liveToBridge
         agentReadyToDialDecision = readyToDial
         inboundTraffic = outcome.inbound
         agentInboundCalls = scenario.inboundQueues.reduce(0) { $0 + (outcome.agentCallsByQueue[$1] ?? 0) }
@@ -341,6 +351,7 @@ public struct LoadTestResult: Codable, Sendable {
             ("reservation round trip", latency(reservationRoundTrip)),
             ("agent operation round trip", latency(agentOperationRoundTrip)),
             ("answer to bridge", bucketed(answerToBridge, "call time")),
+            ("live verdict to bridge", bucketed(liveToBridge, "wall time")),
             ("agent ready to dial decision", bucketed(agentReadyToDialDecision, "wall time")),
             (
                 "errors",

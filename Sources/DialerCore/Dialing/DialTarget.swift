@@ -44,13 +44,17 @@ public struct DialedAttempt: Hashable, Sendable {
     public var endedAt: Moment
     /// Why the call was abandoned, when its outcome is ``AttemptOutcome/abandoned``.
     public var abandonCause: AbandonCause?
+    /// When the runner learned that the answer was live (the detector's verdict, or the answer
+    /// itself without detection): from here the node can connect an agent.
+    public var liveAt: Moment?
 
     public init(
         target: DialTarget, outcome: AttemptOutcome, agent: AgentID? = nil, callerID: String? = nil,
         dialedAt: Moment, answeredAt: Moment? = nil, bridgedAt: Moment? = nil, endedAt: Moment,
-        abandonCause: AbandonCause? = nil
+        abandonCause: AbandonCause? = nil, liveAt: Moment? = nil
     ) {
         self.abandonCause = abandonCause
+        self.liveAt = liveAt
         self.target = target
         self.outcome = outcome
         self.agent = agent

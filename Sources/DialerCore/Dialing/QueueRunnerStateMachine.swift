@@ -136,7 +136,7 @@ public struct QueueRunnerStateMachine: Sendable {
             campaignMessage: CallMessage = CallMessage(id: "campaign"),
             contactBuffer: Int = 20, contactRetryDelay: Duration = .seconds(5),
             reservationTimeout: Duration = .seconds(30), calendar: CalendarAnchor? = nil,
-            carrierBackoff: Duration = .seconds(1), connectAllowance: Duration = .milliseconds(500),
+            carrierBackoff: Duration = .seconds(1), connectAllowance: Duration = .seconds(1),
             classificationHold: Duration = .seconds(8)
         ) {
             self.connectAllowance = min(max(.zero, connectAllowance), connectGrace)
@@ -189,6 +189,8 @@ public struct QueueRunnerStateMachine: Sendable {
         var reservation: RequestID?
         /// Why the call was abandoned, once it was.
         var abandonCause: AbandonCause?
+        /// When the runner learned the answer was live.
+        var liveAt: Moment?
     }
 
     enum ReservationState: Hashable, Sendable {
@@ -652,6 +654,7 @@ public struct QueueRunnerStateMachine: Sendable {
             classifying(attempt, answeredAt: at, now: now, into: &actions)
         case .answeredLive(let at, let greetingEndsAt):
             call.answeredAt = at
+            call.liveAt = now
             measured.recordAnswer(after: at - call.dialedAt, live: true)
             calls[attempt] = call
             answeredLive(attempt, greetingEndsAt: greetingEndsAt, now: now, into: &actions)
@@ -873,7 +876,8 @@ public struct QueueRunnerStateMachine: Sendable {
                 DialedAttempt(
                     target: call.target, outcome: outcome, agent: call.agent, callerID: call.callerID,
                     dialedAt: call.dialedAt, answeredAt: call.answeredAt, bridgedAt: call.bridgedAt,
-                    endedAt: endedAt, abandonCause: outcome == .abandoned ? call.abandonCause : nil)))
+                    endedAt: endedAt, abandonCause: outcome == .abandoned ? call.abandonCause : nil, liveAt: call.liveAt
+                )))
     }
 
     // MARK: - Agents

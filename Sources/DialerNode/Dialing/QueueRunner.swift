@@ -44,7 +44,7 @@ public actor QueueRunner {
     public init(
         configuration: QueueRunnerStateMachine.Configuration, settings: CampaignSettings, epoch: Epoch,
         trunk: any Trunk, contacts: any ContactSource, desk: any AgentDesk, clock: any DialerClock,
-        tickInterval: Duration = .milliseconds(200), logger: Logger,
+        tickInterval: Duration = .milliseconds(200), timeScale: Double = 1, logger: Logger,
         leaseIsValid: @escaping @Sendable () -> Bool
     ) {
         self.queue = configuration.queue
@@ -57,7 +57,7 @@ public actor QueueRunner {
         self.tickInterval = tickInterval
         self.logger = logger
         self.leaseIsValid = leaseIsValid
-        self.metrics = QueueRunnerMetrics(queue: configuration.queue)
+        self.metrics = QueueRunnerMetrics(queue: configuration.queue, timeScale: timeScale)
     }
 
     /// Runs until the lease is lost or the queue drained and everything in hand is finished,
@@ -263,8 +263,13 @@ struct QueueRunnerMetrics: Sendable {
     /// From a live answer to the bridge, on the runner's clock: call time, which a simulated
     /// trunk may run faster than the wall (divide by its time scale for wall time).
     let answerToBridge: Timer
+    /// From the moment the node knew the answer was live (the detector's verdict) to the bridge,
+    /// in wall time: the node's and the gateway's own share of the 2-second rule.
+    let liveToBridge: Timer
+    let timeScale: Double
 
-    init(queue: QueueID) {
+    init(queue: QueueID, timeScale: Double) {
+        self.timeScale = min(max(timeScale, 1e-6), 1e6)
         let dimensions = [("queue", queue.rawValue)]
         attempts = Counter(label: "dialer_node_attempts_total", dimensions: dimensions)
         refusedByTrunk = Counter(label: "dialer_node_calls_refused_by_trunk_total", dimensions: dimensions)
@@ -287,6 +292,7 @@ struct QueueRunnerMetrics: Sendable {
                 ($0, Counter(label: "dialer_node_abandons_total", dimensions: dimensions + [("cause", $0.rawValue)]))
             })
         answerToBridge = Timer(label: "dialer_node_answer_to_bridge_seconds", dimensions: dimensions)
+        liveToBridge = Timer(label: "dialer_node_live_to_bridge_seconds", dimensions: dimensions)
     }
 
     func update(from machine: QueueRunnerStateMachine) {
@@ -300,6 +306,10 @@ struct QueueRunnerMetrics: Sendable {
         if let cause = attempt.abandonCause { abandons[cause]?.increment() }
         if let answered = attempt.answeredAt, let bridged = attempt.bridgedAt {
             answerToBridge.recordNanoseconds((bridged - answered).totalNanoseconds)
+        }
+        if let live = attempt.liveAt, let bridged = attempt.bridgedAt {
+            let wall = Double(max(.zero, bridged - live).totalNanoseconds) / timeScale
+            liveToBridge.recordNanoseconds(Int64(wall.rounded()))
         }
     }
 }

@@ -19,7 +19,7 @@ struct QueueRunnerDetectionTests {
     @Test func theDetectorIsToldToDecideWithinTheGraceLessTheConnectAllowance() throws {
         let (_, _, request) = try Self.dialedOneCall()
         #expect(request.detectsMachines)
-        #expect(request.detectionLimit == .milliseconds(1500), "2 s grace less the 0.5 s allowance")
+        #expect(request.detectionLimit == .seconds(1), "2 s grace less the 1 s allowance")
     }
 
     @Test func anAgentAskedForAtTheAnswerIsConnectedTheMomentTheVerdictSaysLive() throws {
