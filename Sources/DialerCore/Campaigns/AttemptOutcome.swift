@@ -252,6 +252,10 @@ public struct AttemptRecord: Hashable, Sendable, Codable, Identifiable {
     public var disposition: Disposition?
     /// The agent who took the call.
     public var agent: AgentID?
+    /// The node holding the call was lost while an agent was on it: the outcome is
+    /// ``AttemptOutcome/unknown`` (nobody reported how the call ended), but an agent talked to
+    /// the customer. Counted apart in the campaign report.
+    public var nodeLostOnCall = false
 
     /// An open attempt.
     public init(id: AttemptID, contact: ContactID, node: MemberID? = nil, startedAt: Date) {
@@ -270,7 +274,7 @@ public struct AttemptRecord: Hashable, Sendable, Codable, Identifiable {
 
     private enum CodingKeys: String, CodingKey {
         case id, contact, node, startedAt, endedAt, answeredAt, outcome, disposition, agent, dialedAt, bridgedAt
-        case callEndedAt, callerID
+        case callEndedAt, callerID, nodeLostOnCall
     }
 
     public init(from decoder: any Decoder) throws {
@@ -288,6 +292,7 @@ public struct AttemptRecord: Hashable, Sendable, Codable, Identifiable {
         bridgedAt = try container.decodeIfPresent(Date.self, forKey: .bridgedAt)
         callEndedAt = try container.decodeIfPresent(Date.self, forKey: .callEndedAt)
         callerID = try container.decodeIfPresent(String.self, forKey: .callerID)
+        nodeLostOnCall = try container.decodeIfPresent(Bool.self, forKey: .nodeLostOnCall) ?? false
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -305,5 +310,6 @@ public struct AttemptRecord: Hashable, Sendable, Codable, Identifiable {
         try container.encodeIfPresent(bridgedAt, forKey: .bridgedAt)
         try container.encodeIfPresent(callEndedAt, forKey: .callEndedAt)
         try container.encodeIfPresent(callerID, forKey: .callerID)
+        if nodeLostOnCall { try container.encode(nodeLostOnCall, forKey: .nodeLostOnCall) }
     }
 }

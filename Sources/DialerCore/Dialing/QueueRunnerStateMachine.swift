@@ -8,8 +8,9 @@ public enum QueueRunnerAction: Hashable, Sendable {
     case originate(AttemptID, OriginateRequest)
     /// Ask the gateway for an agent.
     case requestAgent(AgentRequestDraft)
-    /// Tell the gateway: the call is bridged to the granted agent.
-    case confirm(RequestID)
+    /// Tell the gateway: the call to the target is bridged to the granted agent (whose desktop
+    /// shows the target's contact and attempt).
+    case confirm(RequestID, DialTarget)
     /// Give a granted agent back without a call.
     case release(RequestID)
     /// Withdraw a request.
@@ -655,7 +656,7 @@ public struct QueueRunnerStateMachine: Sendable {
         reservations[request]?.state = .connected(agent, attempt)
         abandonWindow.recordLiveAnswer(at: call.answeredAt ?? now, abandoned: false)
         actions.append(.bridge(attempt, to: agent))
-        actions.append(.confirm(request))
+        actions.append(.confirm(request, call.target))
     }
 
     /// No agent for a live answer: play the message, hang up, count the abandon.

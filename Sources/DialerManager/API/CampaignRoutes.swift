@@ -222,6 +222,7 @@ enum CampaignRoutes {
         var liveAnswers: Int
         var abandons: Int
         var machines: Int
+        var nodeLostOnCall: Int
         var abandonRate: Double?
         var abandonRates: [WindowBody]
 
@@ -249,6 +250,7 @@ enum CampaignRoutes {
             liveAnswers = report.liveAnswers
             abandons = report.abandons
             machines = report.machines
+            nodeLostOnCall = report.nodeLostOnCall
             abandonRate = report.abandonRate
             abandonRates = [report.abandonRate24Hours, report.abandonRate30Days].map {
                 WindowBody(

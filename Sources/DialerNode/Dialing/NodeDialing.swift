@@ -198,15 +198,7 @@ struct GatewayDesk: AgentDesk {
     func request(_ draft: AgentRequestDraft, queue: QueueID, epoch: Epoch) async -> AgentAnswer {
         let callTime = max(.zero, draft.deadline - clock.now())
         let wait = callTime / timeScale
-        var card: Dialer_V1_ContactCard?
-        if let target = draft.target {
-            var contact = Dialer_V1_ContactCard()
-            contact.contact = target.contact.rawValue
-            contact.attempt = target.attempt.rawValue
-            contact.phone = target.phone
-            contact.fields = target.fields
-            card = contact
-        }
+        let card = draft.target.map(Self.card)
         let answer = await reservations.request(
             .init(
                 queue: queue, epoch: epoch, kind: draft.kind, deadline: wait, namedAgent: draft.namedAgent,
@@ -216,8 +208,18 @@ struct GatewayDesk: AgentDesk {
         return .notGranted
     }
 
-    func confirm(_ request: RequestID, queue: QueueID, epoch: Epoch) async {
-        try? await reservations.confirm(request, epoch: epoch, queue: queue)
+    func confirm(_ request: RequestID, target: DialTarget, queue: QueueID, epoch: Epoch) async {
+        try? await reservations.confirm(request, epoch: epoch, queue: queue, contact: Self.card(target))
+    }
+
+    /// What the agent's desktop shows of a contact.
+    static func card(_ target: DialTarget) -> Dialer_V1_ContactCard {
+        var contact = Dialer_V1_ContactCard()
+        contact.contact = target.contact.rawValue
+        contact.attempt = target.attempt.rawValue
+        contact.phone = target.phone
+        contact.fields = target.fields
+        return contact
     }
 
     func release(_ request: RequestID) async { try? await reservations.release(request) }

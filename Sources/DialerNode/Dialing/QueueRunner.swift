@@ -150,8 +150,8 @@ public actor QueueRunner {
                     case .notGranted: await self.handle(.agentNotGranted(draft.id))
                     }
                 }
-            case .confirm(let request):
-                spawn { await self.desk.confirm(request, queue: self.queue, epoch: self.epoch) }
+            case .confirm(let request, let target):
+                spawn { await self.desk.confirm(request, target: target, queue: self.queue, epoch: self.epoch) }
             case .release(let request):
                 spawn { await self.desk.release(request) }
             case .cancel(let request):
