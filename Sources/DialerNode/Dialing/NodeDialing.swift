@@ -69,6 +69,22 @@ public actor NodeDialing {
         }
     }
 
+    /// The node is stopping (SIGTERM): every runner hangs up its calls, reports them with their
+    /// outcomes (bridged calls end for their agents, who go to wrap-up) and hands back what it
+    /// has not dialed, all at once, within `limit`; then the runners stop.
+    public func shutDown(within limit: Duration) async {
+        let stopping = running
+        running = [:]
+        await withDiscardingTaskGroup { group in
+            for entry in stopping.values {
+                guard let runner = entry.runner else { continue }
+                group.addTask { await runner.shutDown(within: limit) }
+            }
+        }
+        for entry in stopping.values { entry.task.cancel() }
+        logger.notice("queue runners shut down", metadata: ["queues": "\(stopping.count)"])
+    }
+
     /// Calls in flight per queue, for the node's HTTP view.
     public func callsInFlight() async -> [QueueID: [String: Int]] {
         var result: [QueueID: [String: Int]] = [:]

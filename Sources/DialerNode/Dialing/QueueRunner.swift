@@ -31,6 +31,8 @@ public actor QueueRunner {
     /// The agents logged in to the queue, as the last picture showed them: the manager hands
     /// out a private callback only while its agent is among them.
     private var presentAgents: [AgentID] = []
+    /// The node is stopping: a call the trunk places from now on is hung up at once.
+    private var hangingUpAll = false
 
     public nonisolated let queue: QueueID
 
@@ -87,6 +89,25 @@ public actor QueueRunner {
 
     /// The queue is drained: finish the calls in hand, place nothing new.
     public func drain() { handle(.drain) }
+
+    /// The node is stopping: places nothing new, hands back what it has not dialed, hangs up
+    /// every call in progress, and returns when each is reported (with the outcome its hang-up
+    /// gives: connected for a bridged call, whose agent goes to wrap-up) and the messages about
+    /// them have left, or when `limit` has passed.
+    public func shutDown(within limit: Duration) async {
+        hangingUpAll = true
+        handle(.drain)
+        for attempt in calls.keys.sorted() { hangUpNow(attempt) }
+        // Then the reports, call ends and returns the machine asked for leave in child tasks.
+        let deadline = ContinuousClock.now + limit
+        while !(finished && tasks.isEmpty), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    private func hangUpNow(_ attempt: AttemptID) {
+        onCall(attempt) { trunk, call in try await trunk.hangUp(call) }
+    }
 
     /// Feeds one event (a gateway push, a settings change ...) and carries out the decisions.
     public func handle(_ event: QueueRunnerEvent) {
@@ -205,6 +226,7 @@ public actor QueueRunner {
     /// Feeds the call's progress to the machine until it ends.
     private func follow(_ call: OutboundCall, for attempt: AttemptID) {
         calls[attempt] = call.id
+        if hangingUpAll { hangUpNow(attempt) }
         spawn {
             for await progress in call.progress {
                 await self.handle(.progress(attempt, progress))
