@@ -39,7 +39,8 @@ public struct GatewayProcess: Sendable {
         self.logger = logger
         self.queueMap = GatewayQueueMap(logger: logger)
         self.reservations = ReservationService(
-            settings: .init(pictureInterval: config.gateway.pictureInterval, nodeLossGrace: config.cluster.leaseDuration),
+            settings: .init(
+                pictureInterval: config.gateway.pictureInterval, nodeLossGrace: config.cluster.leaseDuration),
             clock: clock, logger: logger)
         self.directory = ManagerDirectory(service: reservations, logger: logger)
         self.sessions = AgentSessionRegistry(
@@ -163,7 +164,10 @@ struct GatewayClusterService: Service {
                                 await queueMap.apply(map)
                                 await reservations.queueOwners(
                                     map.entries.map {
-                                        (QueueID($0.queue), $0.owner.isEmpty ? nil : MemberID($0.owner), Epoch($0.epoch))
+                                        (
+                                            QueueID($0.queue), $0.owner.isEmpty ? nil : MemberID($0.owner),
+                                            Epoch($0.epoch)
+                                        )
                                     })
                             case .agentDirectory(let agents):
                                 await directory.apply(agents)
