@@ -39,7 +39,9 @@ public struct GatewayProcess: Sendable {
         self.logger = logger
         self.queueMap = GatewayQueueMap(logger: logger)
         self.reservations = ReservationService(
-            settings: .init(pictureInterval: config.gateway.pictureInterval), clock: clock, logger: logger)
+            settings: .init(
+                pictureInterval: config.gateway.pictureInterval, nodeLossGrace: config.cluster.leaseDuration),
+            clock: clock, logger: logger)
         self.directory = ManagerDirectory(service: reservations, logger: logger)
         self.sessions = AgentSessionRegistry(
             service: reservations, authority: directory, clock: clock, grace: config.gateway.agentGracePeriod,
@@ -161,8 +163,11 @@ struct GatewayClusterService: Service {
                             case .queueMap(let map):
                                 await queueMap.apply(map)
                                 await reservations.queueOwners(
-                                    map.entries.filter { !$0.owner.isEmpty }.map {
-                                        (QueueID($0.queue), MemberID($0.owner), Epoch($0.epoch))
+                                    map.entries.map {
+                                        (
+                                            QueueID($0.queue), $0.owner.isEmpty ? nil : MemberID($0.owner),
+                                            Epoch($0.epoch)
+                                        )
                                     })
                             case .agentDirectory(let agents):
                                 await directory.apply(agents)

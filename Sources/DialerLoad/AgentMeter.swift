@@ -12,6 +12,7 @@ public final class AgentMeter: Sendable {
         var byOperation: [String: Histogram<UInt64>] = [:]
         var refusals: [String: Int] = [:]
         var callsByQueue: [String: Int] = [:]
+        var reconnections = 0
     }
 
     private let state = Mutex(State())
@@ -33,7 +34,9 @@ public final class AgentMeter: Sendable {
             state.withLock { $0.refusals["disconnected", default: 0] += 1 }
         case .connected(_, let queue):
             state.withLock { $0.callsByQueue[queue, default: 0] += 1 }
-        case .offered:
+        case .reconnected:
+            state.withLock { $0.reconnections += 1 }
+        case .offered, .contactShown:
             break
         }
     }
@@ -51,6 +54,9 @@ public final class AgentMeter: Sendable {
     /// Calls the agents were connected to, by the queue of the reservation: an inbound caller
     /// counts on the line's queue even when the manager routed the call to a campaign.
     public var callsByQueue: [String: Int] { state.withLock { $0.callsByQueue } }
+
+    /// Times an agent connected again after its connection ended (a gateway restart ...).
+    public var reconnections: Int { state.withLock { $0.reconnections } }
 
     /// Refused operations and lost connections, by `operation: code`.
     public var refusals: [String: Int] { state.withLock { $0.refusals } }

@@ -230,6 +230,8 @@ public struct DemoSummary: Codable, Sendable {
     public var agentDispositions: Int
     public var agentErrors: Int
     public var agentFailures: Int
+    /// Times an agent's connection to the gateway ended and the agent connected again.
+    public var agentReconnections: Int
     /// Busy agents over logged-in agents, sampled each second while dialing.
     public var occupancy: Double?
     /// Grants in the gateway's log.
@@ -271,6 +273,7 @@ public struct DemoSummary: Codable, Sendable {
         agentDispositions = outcome.agents.tally.dispositions
         agentErrors = outcome.agents.tally.errors
         agentFailures = outcome.agents.failures.count
+        agentReconnections = outcome.agents.tally.reconnections
         occupancy = outcome.occupancy
         grants = outcome.grants
         settled = outcome.settled
@@ -307,7 +310,8 @@ public struct DemoSummary: Codable, Sendable {
             (
                 "agents' calls",
                 "\(agentCalls) (\(agentCampaignCalls) campaign, \(agentInboundCalls) inbound), "
-                    + "\(agentDispositions) dispositions, \(agentErrors) errors"
+                    + "\(agentDispositions) dispositions, \(agentErrors) errors, "
+                    + "\(agentReconnections) reconnections"
             ),
             ("agent occupancy", percent(occupancy)),
             ("contacts left", "\(contactsLeft) (\(openAttempts) attempts still open)"),

@@ -256,6 +256,9 @@ public struct LoadTestResult: Codable, Sendable {
     public var errors: [String: Int]
     /// Agents whose connection failed or ended early.
     public var agentFailures: Int
+    /// Times an agent's connection to the gateway ended and the agent connected again, logged
+    /// in and resumed its session (a gateway restart, a network failure).
+    public var agentReconnections: Int
     /// Whether the calls in progress ended before the final statistics were read.
     public var settled: Bool
     public var processes: [ProcessUsage]
@@ -311,6 +314,7 @@ public struct LoadTestResult: Codable, Sendable {
         self.trunk = trunk
         errors = meter.refusals
         agentFailures = outcome.agents.failures.count
+        agentReconnections = outcome.agents.tally.reconnections
         settled = outcome.settled
         self.processes = processes
         campaigns = outcome.reports
@@ -359,6 +363,7 @@ public struct LoadTestResult: Codable, Sendable {
                     ? "none" : errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             ),
             ("agent failures", "\(agentFailures)"),
+            ("agent reconnections", "\(agentReconnections)"),
         ]
         if let inbound = inboundTraffic {
             var text = inbound.line + ", agents took \(agentInboundCalls)"

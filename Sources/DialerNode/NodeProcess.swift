@@ -190,7 +190,8 @@ struct NodeClusterService: Service {
                     try? await clock.sleep(for: tickInterval)
                 }
             }
-            if let (dialing, inbound) = await makeDialing() {
+            let made = await makeDialing()
+            if let (dialing, inbound) = made {
                 group.addTask { await inbound.run() }
                 group.addTask {
                     // Queue starts and stops, in order: a runner per leased campaign queue, and
@@ -207,8 +208,17 @@ struct NodeClusterService: Service {
                     }
                 }
             }
-            // Runs until SIGTERM/SIGINT; then hand every queue back before the connections close.
+            // Runs until SIGTERM/SIGINT; then end the calls in progress and report them, and hand
+            // every queue back, before the connections close.
             try? await gracefulShutdown()
+            if let (dialing, _) = made {
+                await dialing.shutDown(within: Self.shutdownLimit)
+                if !(await feed.waitUntilDelivered(within: Self.shutdownLimit)) {
+                    let left = await feed.unacknowledgedReports
+                    logger.warning(
+                        "stopping with results the manager has not acknowledged", metadata: ["count": "\(left)"])
+                }
+            }
             await ownership.shutdown()
             group.cancelAll()
         }
@@ -216,6 +226,10 @@ struct NodeClusterService: Service {
 }
 
 extension NodeClusterService {
+    /// How long a stopping node waits for its calls to end, and then for their reports to be
+    /// acknowledged: bounded, so that a stop always ends.
+    static let shutdownLimit: Duration = .seconds(5)
+
     /// The node's dialing and inbound calls over its simulated trunk.
     func makeDialing() async -> (NodeDialing, InboundCalls)? {
         do {

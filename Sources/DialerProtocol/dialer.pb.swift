@@ -1937,6 +1937,9 @@ public nonisolated struct Dialer_V1_DispositionReport: Sendable {
   /// only this agent gets the callback
   public var privateCallback: Bool = false
 
+  /// the gateway ended the call because its node was lost
+  public var nodeLost: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2066,11 +2069,22 @@ public nonisolated struct Dialer_V1_ReservationConfirm: Sendable {
   /// Clears the value of `lease`. Subsequent reads from it will return its default value.
   public mutating func clearLease() {self._lease = nil}
 
+  /// the call's contact and attempt, shown to the agent (progressive, preview)
+  public var contact: Dialer_V1_ContactCard {
+    get {_contact ?? Dialer_V1_ContactCard()}
+    set {_contact = newValue}
+  }
+  /// Returns true if `contact` has been explicitly set.
+  public var hasContact: Bool {self._contact != nil}
+  /// Clears the value of `contact`. Subsequent reads from it will return its default value.
+  public mutating func clearContact() {self._contact = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _lease: Dialer_V1_QueueLease? = nil
+  fileprivate var _contact: Dialer_V1_ContactCard? = nil
 }
 
 /// Node to gateway: give the granted agent back without a call.
@@ -5095,7 +5109,7 @@ nonisolated extension Dialer_V1_AgentAuthenticated: SwiftProtobuf.Message, Swift
 
 nonisolated extension Dialer_V1_DispositionReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DispositionReport"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attempt\0\u{1}agent\0\u{1}disposition\0\u{1}notes\0\u{3}callback_at_ms\0\u{3}private_callback\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attempt\0\u{1}agent\0\u{1}disposition\0\u{1}notes\0\u{3}callback_at_ms\0\u{3}private_callback\0\u{4}\u{e}node_lost\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5109,6 +5123,7 @@ nonisolated extension Dialer_V1_DispositionReport: SwiftProtobuf.Message, SwiftP
       case 4: try { try decoder.decodeSingularStringField(value: &self.notes) }()
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.callbackAtMs) }()
       case 6: try { try decoder.decodeSingularBoolField(value: &self.privateCallback) }()
+      case 20: try { try decoder.decodeSingularBoolField(value: &self.nodeLost) }()
       default: break
       }
     }
@@ -5133,6 +5148,9 @@ nonisolated extension Dialer_V1_DispositionReport: SwiftProtobuf.Message, SwiftP
     if self.privateCallback != false {
       try visitor.visitSingularBoolField(value: self.privateCallback, fieldNumber: 6)
     }
+    if self.nodeLost != false {
+      try visitor.visitSingularBoolField(value: self.nodeLost, fieldNumber: 20)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -5143,6 +5161,7 @@ nonisolated extension Dialer_V1_DispositionReport: SwiftProtobuf.Message, SwiftP
     if lhs.notes != rhs.notes {return false}
     if lhs.callbackAtMs != rhs.callbackAtMs {return false}
     if lhs.privateCallback != rhs.privateCallback {return false}
+    if lhs.nodeLost != rhs.nodeLost {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5354,7 +5373,7 @@ nonisolated extension Dialer_V1_AgentRequestAnswer: SwiftProtobuf.Message, Swift
 
 nonisolated extension Dialer_V1_ReservationConfirm: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReservationConfirm"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}lease\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}lease\0\u{2}\u{12}contact\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5364,6 +5383,7 @@ nonisolated extension Dialer_V1_ReservationConfirm: SwiftProtobuf.Message, Swift
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.request) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._lease) }()
+      case 20: try { try decoder.decodeSingularMessageField(value: &self._contact) }()
       default: break
       }
     }
@@ -5380,12 +5400,16 @@ nonisolated extension Dialer_V1_ReservationConfirm: SwiftProtobuf.Message, Swift
     try { if let v = self._lease {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     } }()
+    try { if let v = self._contact {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Dialer_V1_ReservationConfirm, rhs: Dialer_V1_ReservationConfirm) -> Bool {
     if lhs.request != rhs.request {return false}
     if lhs._lease != rhs._lease {return false}
+    if lhs._contact != rhs._contact {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -15,7 +15,9 @@ struct BlendedRunnerTests {
             id: RequestID("caller-\(index)"), kind: .inboundCall, deadline: bench.now + .seconds(120),
             namedAgent: nil, target: nil)
         guard case .granted = await bench.desk.request(draft, queue: inbound, epoch: Epoch(1)) else { return false }
-        await bench.desk.confirm(draft.id, queue: inbound, epoch: Epoch(1))
+        let card = DialTarget(
+            attempt: AttemptID("inbound-\(index)"), contact: ContactID("caller-\(index)"), phone: "+4420799900\(index)")
+        await bench.desk.confirm(draft.id, target: card, queue: inbound, epoch: Epoch(1))
         try? await bench.clock.sleep(until: bench.clock.now() + talk)
         await bench.desk.callEnded(draft.id)
         return true

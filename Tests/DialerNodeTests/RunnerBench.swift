@@ -26,6 +26,8 @@ actor InProcessDesk: AgentDesk {
     private(set) var offers: [Offer] = []
     /// Grants by request, in order.
     private(set) var granted: [(request: RequestID, agent: AgentID)] = []
+    /// The contact shown to the agent of each confirmed call, in order.
+    private(set) var confirmed: [(request: RequestID, agent: AgentID, target: DialTarget)] = []
     /// Changes of any kind, for a test to see that things have stopped moving.
     private(set) var operations = 0
     /// Confirmations received: calls bridged to an agent.
@@ -79,11 +81,14 @@ actor InProcessDesk: AgentDesk {
         return await withCheckedContinuation { waiting[draft.id] = $0 }
     }
 
-    func confirm(_ request: RequestID, queue: QueueID, epoch: Epoch) async {
+    func confirm(_ request: RequestID, target: DialTarget, queue: QueueID, epoch: Epoch) async {
         confirmations += 1
         guard let held = book.heldRequest(request) else { return }
         connectedAt[request] = clock.now()
         perform((try? book.confirm(request, epoch: held.request.epoch, now: clock.now())) ?? [])
+        if case .connected(let agent) = book.heldRequest(request)?.status {
+            confirmed.append((request, agent, target))
+        }
     }
 
     func release(_ request: RequestID) { perform((try? book.release(request, now: clock.now())) ?? []) }

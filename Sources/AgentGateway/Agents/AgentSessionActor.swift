@@ -133,8 +133,9 @@ public actor AgentSessionActor {
                 throw OperationRefused(.invalidArgument, "attempt and disposition are required")
             }
             let attempt = AttemptID(disposition.attempt)
-            try await service.checkDisposition(agent, attempt: attempt)
+            let nodeLost = try await service.checkDisposition(agent, attempt: attempt)
             var report = Dialer_V1_DispositionReport()
+            report.nodeLost = nodeLost
             report.attempt = disposition.attempt
             report.agent = agent.rawValue
             report.disposition = disposition.disposition

@@ -112,7 +112,9 @@ struct GatewayNodeListener: Sendable {
             switch envelope.message {
             case .reservationConfirm(let confirm):
                 id = confirm.request
-                try await reservations.confirm(RequestID(id), epoch: Epoch(confirm.lease.epoch), from: node)
+                try await reservations.confirm(
+                    RequestID(id), epoch: Epoch(confirm.lease.epoch), from: node,
+                    contact: confirm.hasContact ? confirm.contact : nil)
             case .reservationRelease(let release):
                 id = release.request
                 try await reservations.release(RequestID(id), from: node)

@@ -86,15 +86,21 @@ public actor ReservationService {
         public var pictureInterval: Duration
         /// How many connected attempts per agent are remembered for their disposition.
         public var attemptsPerAgent: Int
+        /// How long a node whose last connection closed may take to come back before its
+        /// connected calls are ended for their agents: the cluster's lease period, after which
+        /// the node can no longer be dialing (sooner when the queue map moves its queue on).
+        public var nodeLossGrace: Duration
 
         public init(
             book: ReservationBook.Configuration = .init(),
             pictureInterval: Duration = .milliseconds(100),
-            attemptsPerAgent: Int = 16
+            attemptsPerAgent: Int = 16,
+            nodeLossGrace: Duration = .seconds(10)
         ) {
             self.book = book
             self.pictureInterval = pictureInterval
             self.attemptsPerAgent = attemptsPerAgent
+            self.nodeLossGrace = nodeLossGrace
         }
     }
 
@@ -110,7 +116,11 @@ public actor ReservationService {
     /// The contact of each held request, for the agent's offer and call.
     private var contacts: [RequestID: Dialer_V1_ContactCard] = [:]
     /// Attempts connected to each agent and not yet dispositioned, oldest first.
-    private var attempts: [AgentID: [(attempt: AttemptID, request: RequestID)]] = [:]
+    private var attempts: [AgentID: [ConnectedAttempt]] = [:]
+    /// Nodes whose last connection closed, with the task that ends their calls after the grace.
+    private var absentNodes: [MemberID: Task<Void, Never>] = [:]
+    /// The manager's latest queue map, unassigned queues included.
+    private var queueMap: [QueueID: (owner: MemberID?, epoch: Epoch)] = [:]
     private var outboxes: [AgentID: AgentOutbox] = [:]
     private var timers: [UInt64: Task<Void, Never>] = [:]
     private var pictures: PictureSchedule
@@ -141,19 +151,24 @@ public actor ReservationService {
 
     // MARK: Cluster
 
-    /// Applies the manager's queue map: a newer epoch fences the queue's old requests.
-    public func queueOwners(_ entries: [(queue: QueueID, owner: MemberID, epoch: Epoch)]) {
+    /// Applies the manager's queue map: a newer epoch fences the queue's old requests, and the
+    /// connected calls of an absent node whose queue moved on (or became unassigned) end: the
+    /// manager moves a queue only after its lease lapsed, so that node is gone.
+    public func queueOwners(_ entries: [(queue: QueueID, owner: MemberID?, epoch: Epoch)]) {
         let now = clock.now()
         for entry in entries {
+            queueMap[entry.queue] = (entry.owner, entry.epoch)
+            guard let owner = entry.owner else { continue }
             do {
-                let actions = try book.setQueueOwner(entry.queue, node: entry.owner, epoch: entry.epoch, now: now)
-                if book.owner(of: entry.queue)?.node == entry.owner { pictures.markChanged(entry.queue) }
+                let actions = try book.setQueueOwner(entry.queue, node: owner, epoch: entry.epoch, now: now)
+                if book.owner(of: entry.queue)?.node == owner { pictures.markChanged(entry.queue) }
                 perform(actions, now: now)
             } catch {
                 // A request already carried a newer epoch than this map: the map is late.
                 logger.debug("queue map entry refused", metadata: ["queue": "\(entry.queue)", "error": "\(error)"])
             }
         }
+        for node in absentNodes.keys.sorted() { endMovedCalls(of: node) }
         flushPictures()
     }
 
@@ -162,6 +177,8 @@ public actor ReservationService {
         let number = nextConnection
         nextConnection += 1
         nodeConnections[node, default: [:]][number] = sink
+        // Back within the grace: the node still holds its calls and ends them itself.
+        absentNodes.removeValue(forKey: node)?.cancel()
         // A node that (re)connects needs the pictures of its queues now, not at the next change.
         for queue in book.queues(ownedBy: node) { pictures.markChanged(queue) }
         flushPictures()
@@ -169,14 +186,63 @@ public actor ReservationService {
     }
 
     /// A node's connection closed. When it was the node's last, the node is lost: its pending
-    /// requests are rejected and its unconfirmed grants revoked.
+    /// requests are rejected and its unconfirmed grants revoked. Its connected calls end for
+    /// their agents when its queue moves on in the manager's map, or after the node-loss grace
+    /// if it has not come back by then.
     public func nodeDisconnected(_ node: MemberID, connection: UInt64) {
         nodeConnections[node]?[connection] = nil
         guard nodeConnections[node]?.isEmpty ?? true else { return }
         nodeConnections[node] = nil
         let now = clock.now()
         perform(book.nodeLost(node, now: now), now: now)
+        absentNodes[node]?.cancel()
+        let (clock, deadline) = (self.clock, now + settings.nodeLossGrace)
+        absentNodes[node] = Task { [weak self] in
+            do { try await clock.sleep(until: deadline) } catch { return }
+            await self?.nodeLossGraceEnded(node)
+        }
+        endMovedCalls(of: node)
         flushPictures()
+    }
+
+    /// Whether the node has no connection to the gateway now.
+    public func isAbsent(_ node: MemberID) -> Bool { nodeConnections[node] == nil }
+
+    private func nodeLossGraceEnded(_ node: MemberID) {
+        guard nodeConnections[node] == nil, absentNodes.removeValue(forKey: node) != nil else { return }
+        endLostCalls(book.connectedCalls(ofNode: node).map(\.request.id), why: "the node did not come back")
+        flushPictures()
+    }
+
+    /// Ends the absent node's connected calls whose queue the manager has moved past their epoch
+    /// or left unassigned.
+    private func endMovedCalls(of node: MemberID) {
+        let moved = book.connectedCalls(ofNode: node).filter { held in
+            guard let entry = queueMap[held.request.queue] else { return false }
+            return entry.owner != node || entry.epoch > held.request.epoch
+        }
+        endLostCalls(moved.map(\.request.id), why: "the queue moved on")
+    }
+
+    /// Ends connected calls whose node is gone: their agents go to wrap-up, and their
+    /// dispositions go to the manager marked as calls whose node was lost.
+    private func endLostCalls(_ requests: [RequestID], why: String) {
+        guard !requests.isEmpty else { return }
+        let now = clock.now()
+        let (ended, actions) = book.endLostCalls(requests, now: now)
+        for call in ended {
+            logger.notice(
+                "call ended for its agent: its node is lost",
+                metadata: [
+                    "node": "\(call.request.node)", "queue": "\(call.request.queue)", "request": "\(call.request.id)",
+                    "agent": "\(call.agent)", "reason": "\(why)",
+                ])
+            if let index = attempts[call.agent]?.firstIndex(where: { $0.request == call.request.id }) {
+                attempts[call.agent]?[index].nodeLost = true
+            }
+        }
+        perform(actions, now: now)
+        for call in ended { forgetIfDone(call.request.id) }
     }
 
     // MARK: Node operations
@@ -203,7 +269,13 @@ public actor ReservationService {
     }
 
     /// The node bridged the call to the granted agent.
-    public func confirm(_ id: RequestID, epoch: Epoch, from node: MemberID) throws(OperationRefused) {
+    ///
+    /// - Parameter contact: the call's contact and attempt, when the request did not carry them
+    ///   (a progressive reservation is made before its contact is dialed); the agent's call
+    ///   shows it, and the agent's disposition names its attempt.
+    public func confirm(
+        _ id: RequestID, epoch: Epoch, from node: MemberID, contact: Dialer_V1_ContactCard? = nil
+    ) throws(OperationRefused) {
         let held = try heldBy(node, id)
         let now = clock.now()
         do {
@@ -211,6 +283,7 @@ public actor ReservationService {
         } catch {
             throw OperationRefused(error)
         }
+        if let contact, case .connected = book.heldRequest(id)?.status { contacts[id] = contact }
         if case .connected(let agent) = book.heldRequest(id)?.status {
             connected(agent, request: held.request, now: now)
         }
@@ -323,11 +396,17 @@ public actor ReservationService {
     }
 
     /// The agent hung up their call: the node that placed it is asked to end it, and answers
-    /// with `CallEnded` when it has.
+    /// with `CallEnded` when it has. When the node has no connection, nobody can end it there:
+    /// the call ends for the agent now, as a call whose node was lost.
     public func hangUp(_ agent: AgentID, request id: RequestID) throws(OperationRefused) -> AgentSession {
         try ownRequest(agent, id)
         guard let held = book.heldRequest(id), case .connected = held.status else {
             throw OperationRefused(.invalidState, "request \(id) is not a connected call")
+        }
+        if nodeConnections[held.request.node] == nil {
+            endLostCalls([id], why: "the agent hung up")
+            flushPictures()
+            return try current(agent)
         }
         var hangup = Dialer_V1_HangupRequest()
         hangup.request = id.rawValue
@@ -336,9 +415,13 @@ public actor ReservationService {
     }
 
     /// Checks that `attempt` was connected to `agent`, before its disposition goes to the manager.
-    public func checkDisposition(_ agent: AgentID, attempt: AttemptID) throws(OperationRefused) {
+    ///
+    /// - Returns: whether the gateway ended the call because its node was lost (the manager may
+    ///   not have closed the attempt yet, and records that an agent talked).
+    @discardableResult
+    public func checkDisposition(_ agent: AgentID, attempt: AttemptID) throws(OperationRefused) -> Bool {
         _ = try current(agent)
-        if attempts[agent]?.contains(where: { $0.attempt == attempt }) == true { return }
+        if let entry = attempts[agent]?.first(where: { $0.attempt == attempt }) { return entry.nodeLost }
         if attempts.contains(where: { $0.value.contains { $0.attempt == attempt } }) {
             throw OperationRefused(.forbidden, "attempt \(attempt) belongs to another agent")
         }
@@ -391,6 +474,8 @@ public actor ReservationService {
     public func shutdown() {
         for task in timers.values { task.cancel() }
         timers = [:]
+        for task in absentNodes.values { task.cancel() }
+        absentNodes = [:]
     }
 
     private func current(_ agent: AgentID) throws(OperationRefused) -> AgentSession {
@@ -508,7 +593,7 @@ public actor ReservationService {
         guard let attempt = contact?.attempt, !attempt.isEmpty else { return }
         var list = attempts[agent, default: []]
         list.removeAll { $0.attempt == AttemptID(attempt) }
-        list.append((AttemptID(attempt), request.id))
+        list.append(ConnectedAttempt(attempt: AttemptID(attempt), request: request.id))
         // An agent who never sends dispositions must not grow the map without bound.
         if list.count > settings.attemptsPerAgent { list.removeFirst(list.count - settings.attemptsPerAgent) }
         attempts[agent] = list
@@ -565,4 +650,12 @@ public actor ReservationService {
         if pictureWake == at { pictureWake = nil }
         flushPictures()
     }
+}
+
+/// An attempt connected to an agent, remembered for the agent's disposition.
+struct ConnectedAttempt: Sendable {
+    var attempt: AttemptID
+    var request: RequestID
+    /// The gateway ended the call because its node was lost.
+    var nodeLost = false
 }

@@ -20,8 +20,9 @@
 ///   answered goes back to pending and to the next eligible agent.
 /// - A grant is a lease, confirmed by the node when the call is bridged (the agent is then on the
 ///   call), or released. An unconfirmed grant that expires, or whose node is lost or whose queue
-///   moves to a new epoch, is revoked and the agent returned. A confirmed call always stays with
-///   the agent: the customer is on the line.
+///   moves to a new epoch, is revoked and the agent returned. A confirmed call stays with the
+///   agent (the customer is on the line) until the node ends it, or until the holder declares
+///   the node gone for good (``endLostCalls(_:now:)``): then the agent goes to wrap-up.
 /// - An agent returned from a reservation that never became a call keeps their earlier
 ///   available-since (they did no work, so they keep their place); an agent who skipped an offer
 ///   is available since the skip; an agent who let an offer time out is paused
@@ -305,12 +306,64 @@ public struct ReservationBook: Sendable, Equatable {
     ///
     /// Its pending requests are rejected (``RejectionReason/nodeLost``), its offers withdrawn and
     /// its unconfirmed grants revoked, returning their agents. Its connected calls stay with their
-    /// agents (the customer is on the line); end them with ``callEnded(_:wrapUp:now:)``.
+    /// agents for now: the node may come back and end them itself. Once it is known gone for good
+    /// (its lease lapsed, its queue moved on), end them with ``endLostCalls(_:now:)``.
     public mutating func nodeLost(_ node: MemberID, now: Moment) -> [ReservationAction] {
         var actions: [ReservationAction] = []
         let affected = records.values.filter { $0.request.node == node }
         endRequests(affected, reason: .nodeLost, rejection: .nodeLost, now: now, actions: &actions)
         return actions
+    }
+
+    /// The connected calls `node` holds, oldest first.
+    public func connectedCalls(ofNode node: MemberID) -> [HeldRequest] {
+        records.values.filter {
+            guard $0.request.node == node, case .connected = $0.status else { return false }
+            return true
+        }
+        .sorted { $0.arrival < $1.arrival }
+        .map(Self.view)
+    }
+
+    /// Ends connected calls whose node is lost for good: nobody is left to send their
+    /// ``callEnded(_:wrapUp:now:)``, and the voice path went with the node.
+    ///
+    /// Each agent goes to wrap-up as if the call had ended normally (or logs out, if they asked
+    /// to), so that they can record their disposition and take the next call. Requests that are
+    /// not connected calls are left alone (``nodeLost(_:now:)`` ends those). Agents freed by the
+    /// same event choose new work longest-idle first.
+    ///
+    /// - Returns: the actions, and the calls ended (request and agent), in the order given.
+    public mutating func endLostCalls(
+        _ requests: [RequestID],
+        now: Moment
+    ) -> (ended: [(request: ReservationRequest, agent: AgentID)], actions: [ReservationAction]) {
+        var actions: [ReservationAction] = []
+        var ended: [(request: ReservationRequest, agent: AgentID)] = []
+        let wrapUpLength = configuration.wrapUpLength
+        for id in requests {
+            guard let record = records[id], case .connected(let agent) = record.status, var session = agents[agent]
+            else { continue }
+            apply(to: &session) { (session) throws(ReservationError) in
+                try session.endCall(id, wrapUpLength: wrapUpLength, now: now)
+            }
+            records[id] = nil
+            store(session)
+            appendLog(now, agent, id, record.request.queue, .callEnded)
+            actions.append(.agentChanged(session))
+            if case .wrapUp(let wrapUp) = session.state {
+                let timer = makeTimer(.wrapUp(agent))
+                wrapUpTimers[agent] = timer
+                actions.append(.scheduleTimer(timer, at: wrapUp.endsAt))
+            }
+            ended.append((record.request, agent))
+        }
+        // Agents whose wrap-up was skipped (a zero length) are available now.
+        let order = ended.compactMap { agents[$0.agent] }.sorted {
+            ($0.availableSince ?? now, $0.id) < ($1.availableSince ?? now, $1.id)
+        }
+        for session in order { matchAgent(session.id, now: now, actions: &actions) }
+        return (ended, actions)
     }
 
     // MARK: Agent events

@@ -263,6 +263,10 @@ public struct AttemptRecord: Hashable, Sendable, Codable, Identifiable {
     /// Why the call was abandoned, when its outcome is ``AttemptOutcome/abandoned`` and the
     /// node said.
     public var abandonCause: AbandonCause?
+    /// The node holding the call was lost while an agent was on it: the outcome is
+    /// ``AttemptOutcome/unknown`` (nobody reported how the call ended), but an agent talked to
+    /// the customer. Counted apart in the campaign report.
+    public var nodeLostOnCall = false
 
     /// An open attempt.
     public init(id: AttemptID, contact: ContactID, node: MemberID? = nil, startedAt: Date) {
@@ -281,7 +285,7 @@ public struct AttemptRecord: Hashable, Sendable, Codable, Identifiable {
 
     private enum CodingKeys: String, CodingKey {
         case id, contact, node, startedAt, endedAt, answeredAt, outcome, disposition, agent, dialedAt, bridgedAt
-        case callEndedAt, callerID, abandonCause
+        case callEndedAt, callerID, abandonCause, nodeLostOnCall
     }
 
     public init(from decoder: any Decoder) throws {
@@ -300,6 +304,7 @@ public struct AttemptRecord: Hashable, Sendable, Codable, Identifiable {
         callEndedAt = try container.decodeIfPresent(Date.self, forKey: .callEndedAt)
         callerID = try container.decodeIfPresent(String.self, forKey: .callerID)
         abandonCause = try container.decodeIfPresent(String.self, forKey: .abandonCause).flatMap(AbandonCause.init)
+        nodeLostOnCall = try container.decodeIfPresent(Bool.self, forKey: .nodeLostOnCall) ?? false
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -318,5 +323,6 @@ public struct AttemptRecord: Hashable, Sendable, Codable, Identifiable {
         try container.encodeIfPresent(callEndedAt, forKey: .callEndedAt)
         try container.encodeIfPresent(callerID, forKey: .callerID)
         try container.encodeIfPresent(abandonCause, forKey: .abandonCause)
+        if nodeLostOnCall { try container.encode(nodeLostOnCall, forKey: .nodeLostOnCall) }
     }
 }

@@ -49,6 +49,10 @@ public struct CampaignReport: Hashable, Sendable, Codable {
     public var abandonsByCause: [String: Int]
     /// Calls answered by machines.
     public var machines: Int
+    /// Attempts closed ``AttemptOutcome/unknown`` on which an agent talked: their node was lost
+    /// while the call was connected (``AttemptRecord/nodeLostOnCall``). Not live answers in the
+    /// abandon rate, since nobody reported how the calls went.
+    public var nodeLostOnCall: Int
     /// The abandon rate over the last 24 hours (Ofcom's window).
     public var abandonRate24Hours: WindowedAbandonRate
     /// The abandon rate over the last 30 days (the FTC's window).
@@ -83,6 +87,7 @@ public struct CampaignReport: Hashable, Sendable, Codable {
         self.abandons = 0
         self.abandonsByCause = [:]
         self.machines = 0
+        self.nodeLostOnCall = 0
         var day = WindowedAbandonRate(window: .twentyFourHours)
         var month = WindowedAbandonRate(window: .thirtyDays)
         for attempt in attempts {
@@ -94,6 +99,7 @@ public struct CampaignReport: Hashable, Sendable, Codable {
             }
             attemptsByOutcome[outcome, default: 0] += 1
             if outcome == .machine { machines += 1 }
+            if attempt.nodeLostOnCall { nodeLostOnCall += 1 }
             guard outcome.isLiveAnswer else { continue }
             let abandoned = outcome == .abandoned
             liveAnswers += 1

@@ -8,8 +8,9 @@ public enum QueueRunnerAction: Hashable, Sendable {
     case originate(AttemptID, OriginateRequest)
     /// Ask the gateway for an agent.
     case requestAgent(AgentRequestDraft)
-    /// Tell the gateway: the call is bridged to the granted agent.
-    case confirm(RequestID)
+    /// Tell the gateway: the call to the target is bridged to the granted agent (whose desktop
+    /// shows the target's contact and attempt).
+    case confirm(RequestID, DialTarget)
     /// Give a granted agent back without a call.
     case release(RequestID)
     /// Withdraw a request.
@@ -220,6 +221,9 @@ public struct QueueRunnerStateMachine: Sendable {
     private var calls: [AttemptID: Call] = [:]
     private var reservations: [RequestID: Reservation] = [:]
     private var agents = AgentPicture()
+    /// Whether a picture of the queue's agents has arrived yet (before it, no agents are known
+    /// to be missing).
+    private var pictureReceived = false
     private var contactsRequested = false
     private var nextContactRequest: Moment = .origin
     private var recentAttempts: Deque<Moment> = []
@@ -332,6 +336,7 @@ public struct QueueRunnerStateMachine: Sendable {
             nextContactRequest = now + configuration.contactRetryDelay
         case .agentsChanged(let picture):
             agents = picture
+            pictureReceived = true
             measureWrapUps(now: now)
             pace(now: now, into: &actions)
         case .originateFailed(let attempt):
@@ -355,6 +360,7 @@ public struct QueueRunnerStateMachine: Sendable {
                 actions.append(.hangUp(attempt))
             }
         }
+        handBackWhileIdle(now: now, into: &actions)
         finishIfWoundDown(into: &actions)
         return actions
     }
@@ -439,7 +445,7 @@ public struct QueueRunnerStateMachine: Sendable {
     }
 
     private mutating func refillContacts(now: Moment, into actions: inout [QueueRunnerAction]) {
-        guard !contactsRequested, now >= nextContactRequest else { return }
+        guard !contactsRequested, now >= nextContactRequest, !agentsGone, campaignHold(now: now) == nil else { return }
         let wanted = configuration.contactBuffer + max(agents.staffed, 1) * 2 - buffer.count
         guard buffer.count < configuration.contactBuffer, wanted > 0 else { return }
         contactsRequested = true
@@ -831,7 +837,7 @@ public struct QueueRunnerStateMachine: Sendable {
         reservations[request]?.state = .connected(agent, attempt)
         abandonWindow.recordLiveAnswer(at: call.answeredAt ?? now, abandoned: false)
         actions.append(.bridge(attempt, to: agent))
-        actions.append(.confirm(request))
+        actions.append(.confirm(request, call.target))
     }
 
     /// No agent for a live answer: play the message, hang up, count the abandon.
@@ -980,6 +986,54 @@ public struct QueueRunnerStateMachine: Sendable {
             // A grant may still be on its way: then the cause becomes ``AbandonCause/grantedLate``.
             lateGrants[request] = attempt
             abandon(attempt, cause: .deadlinePassed, now: now, into: &actions)
+        }
+    }
+
+    // MARK: - Handing back while the campaign cannot dial
+
+    /// The queue's agents have all left (a picture shows none logged in): nothing is dialed for
+    /// them, so contacts in hand would only wait.
+    private var agentsGone: Bool {
+        settings.mode != .agentless && pictureReceived && agents.staffed + agents.paused == 0
+    }
+
+    /// A hold of the whole campaign now (disabled, automatic and off, outside its windows), as the
+    /// dial-time check would find for any contact (so only with a calendar, as that check);
+    /// `nil` when the campaign may dial.
+    private mutating func campaignHold(now: Moment) -> HoldRule? {
+        let probe = DialTarget(attempt: AttemptID(""), contact: ContactID(""), phone: "")
+        switch dialTimeHold(probe, now: now) {
+        case .campaignDisabled?: return .campaignDisabled
+        case .campaignAutomaticOff?: return .campaignAutomaticOff
+        case .campaignWindowClosed?: return .campaignWindowClosed
+        default: return nil
+        }
+    }
+
+    /// While the campaign is held or its agents are gone, contacts in hand go back to the
+    /// manager at once, with the agent requests made for them, instead of waiting in the buffer
+    /// (the manager hands them out again when dialing can resume). Calls in progress go on.
+    private mutating func handBackWhileIdle(now: Moment, into actions: inout [QueueRunnerAction]) {
+        guard case .held = lease else { return }
+        let undialed = !buffer.isEmpty || reservations.values.contains { $0.lines.isEmpty && $0.call == nil }
+        guard undialed, agentsGone || campaignHold(now: now) != nil else { return }
+        while let target = buffer.popFirst() { actions.append(.returnContact(target)) }
+        for id in reservations.keys.sorted() {
+            guard let reservation = reservations[id], reservation.lines.isEmpty,
+                reservation.kind == .outboundReservation || reservation.kind == .previewOffer
+            else { continue }
+            switch reservation.state {
+            case .pending:
+                reservations[id] = nil
+                if let target = reservation.target { actions.append(.returnContact(target)) }
+                actions.append(.cancel(id))
+            case .granted:
+                reservations[id] = nil
+                if let target = reservation.target { actions.append(.returnContact(target)) }
+                actions.append(.release(id))
+            case .connected:
+                continue
+            }
         }
     }
 

@@ -223,6 +223,7 @@ enum CampaignRoutes {
         var abandons: Int
         var abandonsByCause: [String: Int]
         var machines: Int
+        var nodeLostOnCall: Int
         var abandonRate: Double?
         var abandonRates: [WindowBody]
 
@@ -251,6 +252,7 @@ enum CampaignRoutes {
             abandons = report.abandons
             abandonsByCause = report.abandonsByCause
             machines = report.machines
+            nodeLostOnCall = report.nodeLostOnCall
             abandonRate = report.abandonRate
             abandonRates = [report.abandonRate24Hours, report.abandonRate30Days].map {
                 WindowBody(

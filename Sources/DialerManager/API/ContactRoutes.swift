@@ -39,7 +39,7 @@ enum ContactRoutes {
 
         private enum CodingKeys: String, CodingKey {
             case id, campaign, contact, node, handedOutAt, dialedAt, answeredAt, bridgedAt, callEndedAt, closedAt
-            case outcome, callerID, agent, disposition, dispositionAt, abandonCause
+            case outcome, callerID, agent, disposition, dispositionAt, abandonCause, nodeLostOnCall
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -61,6 +61,7 @@ enum ContactRoutes {
             try container.encode(record.agent?.rawValue, forKey: .agent)
             try container.encode(record.disposition, forKey: .disposition)
             try container.encode(attempt.dispositionAt, forKey: .dispositionAt)
+            try container.encode(record.nodeLostOnCall, forKey: .nodeLostOnCall)
         }
     }
 

@@ -154,7 +154,9 @@ public struct GatewayDirectoryService: Sendable {
             }
             var ack = Dialer_V1_DispositionReportAck()
             ack.attempt = report.attempt
-            switch try await store.recordDisposition(disposition, attempt: attemptID, agent: agent, now: clock()) {
+            switch try await store.recordDisposition(
+                disposition, attempt: attemptID, agent: agent, nodeLost: report.nodeLost, now: clock())
+            {
             case .applied: break
             case .duplicate: ack.duplicate = true
             case .unknownAttempt:

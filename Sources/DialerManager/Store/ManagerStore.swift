@@ -188,8 +188,15 @@ public protocol ManagerStore: Sendable {
     func recordResult(_ result: AttemptResult, now: Date) async throws -> LedgerUpdate
     /// Applies a disposition recorded after its attempt's result
     /// (``Contact/applyDisposition(_:attempt:settings:now:)``), once.
-    func recordDisposition(_ disposition: Disposition, attempt: AttemptID, agent: AgentID?, now: Date) async throws
-        -> LedgerUpdate
+    ///
+    /// With `nodeLost` (the gateway ended the call because its node was lost), the attempt is
+    /// marked ``AttemptRecord/nodeLostOnCall``, and a disposition for an attempt still open is
+    /// kept and applied with the result that closes it (the lost-node sweep's `unknown`), so
+    /// that a final disposition keeps the contact from being called again. A disposition for an
+    /// attempt closed `unknown` marks it too: only an agent connected to the call can send one.
+    func recordDisposition(
+        _ disposition: Disposition, attempt: AttemptID, agent: AgentID?, nodeLost: Bool, now: Date
+    ) async throws -> LedgerUpdate
     /// Closes every open attempt of a lost node as ``AttemptOutcome/unknown``: each contact is
     /// retried after the retry interval, never at once. Returns the attempts closed, by id.
     func closeAttemptsOfLostNode(_ node: MemberID, now: Date) async throws -> [AttemptID]
@@ -262,6 +269,14 @@ public protocol ManagerStore: Sendable {
 }
 
 extension ManagerStore {
+    /// Applies a disposition recorded after its attempt's result, from a call whose node was not
+    /// lost (see ``recordDisposition(_:attempt:agent:nodeLost:now:)``).
+    public func recordDisposition(_ disposition: Disposition, attempt: AttemptID, agent: AgentID?, now: Date)
+        async throws -> LedgerUpdate
+    {
+        try await recordDisposition(disposition, attempt: attempt, agent: agent, nodeLost: false, now: now)
+    }
+
     /// Creates an import job and runs it (see ``importContacts(job:options:from:progress:)``).
     public func importContacts<Source: AsyncSequence>(
         into list: ContactListID, format: ImportFormat, mode: ImportMode, options: ImportOptions,

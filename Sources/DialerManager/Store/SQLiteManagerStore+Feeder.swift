@@ -49,9 +49,9 @@ extension SQLiteManagerStore {
         try await pool.write { db in try Self.apply(db, result: result, now: now) }
     }
 
-    public func recordDisposition(_ disposition: Disposition, attempt: AttemptID, agent: AgentID?, now: Date)
-        async throws -> LedgerUpdate
-    {
+    public func recordDisposition(
+        _ disposition: Disposition, attempt: AttemptID, agent: AgentID?, nodeLost: Bool, now: Date
+    ) async throws -> LedgerUpdate {
         try await pool.write { db in
             guard
                 let row = try Row.fetchOne(
@@ -59,7 +59,27 @@ extension SQLiteManagerStore {
                 var contact = try ContactColumns.fetch(db, rowID: row["contact_id"]),
                 let campaign = try CampaignColumns.fetch(db, CampaignID(row["campaign_id"]))
             else { return .unknownAttempt }
-            guard row["outcome"] as String? != nil else { return .attemptStillOpen }
+            guard let outcome = row["outcome"] as String? else {
+                guard nodeLost else { return .attemptStillOpen }
+                // The node is gone and the sweep closes the attempt later: keep the disposition
+                // for that result, which applies it to the contact.
+                guard row["disposition"] as String? == nil else { return .duplicate }
+                try db.execute(
+                    sql: """
+                        UPDATE attempt SET disposition = ?, disposition_name = ?, disposition_at = ?, \
+                        agent = COALESCE(agent, ?), node_lost_on_call = 1 WHERE id = ?
+                        """,
+                    arguments: [
+                        try AttemptColumns.dispositionJSON(disposition), disposition.name, now.storeValue,
+                        agent?.rawValue, attempt.rawValue,
+                    ])
+                return .applied(contact)
+            }
+            if outcome == AttemptOutcome.unknown.rawValue {
+                // Only an agent connected to the call has its attempt: someone talked.
+                try db.execute(
+                    sql: "UPDATE attempt SET node_lost_on_call = 1 WHERE id = ?", arguments: [attempt.rawValue])
+            }
             guard row["disposition"] as String? == nil,
                 case .applied = contact.applyDisposition(
                     disposition, attempt: attempt, settings: campaign.settings, now: now)
@@ -151,24 +171,35 @@ extension SQLiteManagerStore {
         guard row["outcome"] as String? == nil else { return .duplicate }
         // The feeder has logged what it drops; any other caller gets the same rule.
         let details = result.withoutInvalidCallDetails()
+        var result = result
+        var dispositionAt = result.disposition == nil ? nil : now
+        // A disposition kept while the attempt was open (its node was lost mid-call) comes with
+        // the result that closes it, unless the result brings its own.
+        if result.disposition == nil, let pending = row["disposition"] as String? {
+            result.disposition = try JSONDecoder().decode(Disposition.self, from: Data(pending.utf8))
+            dispositionAt = row.date("disposition_at") ?? now
+        }
+        if result.agent == nil { result.agent = (row["agent"] as String?).map(AgentID.init) }
+        // Marked only while the outcome stays unknown: a node that came back reported the call.
+        let nodeLostOnCall = result.outcome == .unknown && (row["node_lost_on_call"] as Int64? ?? 0) != 0
         try db.execute(
             sql: """
                 UPDATE attempt SET ended_at = ?, answered_at = ?, outcome = ?, disposition = ?, disposition_name = ?, \
                 disposition_at = ?, agent = ?, dialed_at = ?, bridged_at = ?, call_ended_at = ?, caller_id = ?, \
-                abandon_cause = ? WHERE id = ?
+                abandon_cause = ?, node_lost_on_call = ? WHERE id = ?
                 """,
             arguments: [
                 now.storeValue, details.answeredAt.storeValue, result.outcome.rawValue,
                 try AttemptColumns.dispositionJSON(result.disposition), result.disposition?.name,
-                result.disposition == nil ? nil : now.storeValue, result.agent?.rawValue, details.dialedAt.storeValue,
+                dispositionAt?.storeValue, result.agent?.rawValue, details.dialedAt.storeValue,
                 details.bridgedAt.storeValue, details.callEndedAt.storeValue, details.callerID,
-                result.outcome == .abandoned ? result.abandonCause?.rawValue : nil, result.attempt.rawValue,
+                result.outcome == .abandoned ? result.abandonCause?.rawValue : nil, nodeLostOnCall ? 1 : 0,
+                result.attempt.rawValue,
             ])
         guard var contact = try ContactColumns.fetch(db, rowID: contactRowID),
             let campaign = try CampaignColumns.fetch(db, CampaignID(row["campaign_id"]))
         else { return .unknownAttempt }
         // The node may spell the contact id without the padding; the domain compares ids exactly.
-        var result = result
         result.contact = contact.id
         // The contact is in exactly this attempt (hand-out and result are the only ways in and out
         // of an attempt, and an open attempt's contact cannot be edited or deleted).

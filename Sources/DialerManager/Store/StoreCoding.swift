@@ -235,6 +235,7 @@ enum AttemptColumns {
             record.disposition = try JSONDecoder().decode(Disposition.self, from: Data(disposition.utf8))
         }
         record.agent = (row["agent"] as String?).map(AgentID.init)
+        record.nodeLostOnCall = (row["node_lost_on_call"] as Int64? ?? 0) != 0
         return record
     }
 

@@ -33,6 +33,13 @@ enum StoreSchema {
             // A contact's history (GET /v1/contacts/{id}/attempts) without scanning every attempt.
             try db.execute(sql: "CREATE INDEX attempt_contact ON attempt (contact_id, started_at)")
         }
+        migrator.registerMigration("v10: calls whose node was lost") { db in
+            // An agent talked on the call although its node was lost: its outcome is `unknown`,
+            // and the agent's disposition may arrive before the attempt is closed.
+            try db.execute(
+                sql: "ALTER TABLE attempt ADD COLUMN node_lost_on_call INTEGER NOT NULL DEFAULT 0 "
+                    + "CHECK (node_lost_on_call IN (0, 1))")
+        }
         migrator.registerMigration("v11: abandon causes") { db in
             // Why each abandoned call was abandoned, as its node reported (NULL: not said).
             try db.execute(sql: "ALTER TABLE attempt ADD COLUMN abandon_cause TEXT")
@@ -43,7 +50,7 @@ enum StoreSchema {
     static let migrationNames = [
         "v2: lists, campaigns, contacts", "v3: attempts", "v4: import jobs", "v5: do not call, dispositions",
         "v6: agents, teams", "v7: contacts by number", "v8: attempt call details",
-        "v9: attempts by contact", "v11: abandon causes",
+        "v9: attempts by contact", "v10: calls whose node was lost", "v11: abandon causes",
     ]
 
     private static let listsCampaignsContacts = """

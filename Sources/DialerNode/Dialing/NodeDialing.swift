@@ -79,6 +79,22 @@ public actor NodeDialing {
         }
     }
 
+    /// The node is stopping (SIGTERM): every runner hangs up its calls, reports them with their
+    /// outcomes (bridged calls end for their agents, who go to wrap-up) and hands back what it
+    /// has not dialed, all at once, within `limit`; then the runners stop.
+    public func shutDown(within limit: Duration) async {
+        let stopping = running
+        running = [:]
+        await withDiscardingTaskGroup { group in
+            for entry in stopping.values {
+                guard let runner = entry.runner else { continue }
+                group.addTask { await runner.shutDown(within: limit) }
+            }
+        }
+        for entry in stopping.values { entry.task.cancel() }
+        logger.notice("queue runners shut down", metadata: ["queues": "\(stopping.count)"])
+    }
+
     /// Calls in flight per queue, for the node's HTTP view.
     public func callsInFlight() async -> [QueueID: [String: Int]] {
         var result: [QueueID: [String: Int]] = [:]
@@ -210,15 +226,7 @@ struct GatewayDesk: AgentDesk {
     func request(_ draft: AgentRequestDraft, queue: QueueID, epoch: Epoch) async -> AgentAnswer {
         let callTime = max(.zero, draft.deadline - clock.now())
         let wait = callTime / timeScale
-        var card: Dialer_V1_ContactCard?
-        if let target = draft.target {
-            var contact = Dialer_V1_ContactCard()
-            contact.contact = target.contact.rawValue
-            contact.attempt = target.attempt.rawValue
-            contact.phone = target.phone
-            contact.fields = target.fields
-            card = contact
-        }
+        let card = draft.target.map(Self.card)
         let answer = await reservations.request(
             .init(
                 queue: queue, epoch: epoch, kind: draft.kind, deadline: wait, namedAgent: draft.namedAgent,
@@ -232,8 +240,18 @@ struct GatewayDesk: AgentDesk {
         }
     }
 
-    func confirm(_ request: RequestID, queue: QueueID, epoch: Epoch) async {
-        try? await reservations.confirm(request, epoch: epoch, queue: queue)
+    func confirm(_ request: RequestID, target: DialTarget, queue: QueueID, epoch: Epoch) async {
+        try? await reservations.confirm(request, epoch: epoch, queue: queue, contact: Self.card(target))
+    }
+
+    /// What the agent's desktop shows of a contact.
+    static func card(_ target: DialTarget) -> Dialer_V1_ContactCard {
+        var contact = Dialer_V1_ContactCard()
+        contact.contact = target.contact.rawValue
+        contact.attempt = target.attempt.rawValue
+        contact.phone = target.phone
+        contact.fields = target.fields
+        return contact
     }
 
     func release(_ request: RequestID) async { try? await reservations.release(request) }

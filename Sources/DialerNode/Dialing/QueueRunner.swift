@@ -34,6 +34,8 @@ public actor QueueRunner {
     /// Confirmations sent to the gateway whose call has not ended yet: the call's end is sent
     /// after its confirmation is answered.
     private var confirmations: [RequestID: Task<Void, Never>] = [:]
+    /// The node is stopping: a call the trunk places from now on is hung up at once.
+    private var hangingUpAll = false
 
     public nonisolated let queue: QueueID
 
@@ -90,6 +92,25 @@ public actor QueueRunner {
 
     /// The queue is drained: finish the calls in hand, place nothing new.
     public func drain() { handle(.drain) }
+
+    /// The node is stopping: places nothing new, hands back what it has not dialed, hangs up
+    /// every call in progress, and returns when each is reported (with the outcome its hang-up
+    /// gives: connected for a bridged call, whose agent goes to wrap-up) and the messages about
+    /// them have left, or when `limit` has passed.
+    public func shutDown(within limit: Duration) async {
+        hangingUpAll = true
+        handle(.drain)
+        for attempt in calls.keys.sorted() { hangUpNow(attempt) }
+        // Then the reports, call ends and returns the machine asked for leave in child tasks.
+        let deadline = ContinuousClock.now + limit
+        while !(finished && tasks.isEmpty), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    private func hangUpNow(_ attempt: AttemptID) {
+        onCall(attempt) { trunk, call in try await trunk.hangUp(call) }
+    }
 
     /// Feeds one event (a gateway push, a settings change ...) and carries out the decisions.
     public func handle(_ event: QueueRunnerEvent) {
@@ -153,9 +174,9 @@ public actor QueueRunner {
                     case .notGranted(let refusal): await self.handle(.agentNotGranted(draft.id, because: refusal))
                     }
                 }
-            case .confirm(let request):
+            case .confirm(let request, let target):
                 confirmations[request] = spawn {
-                    await self.desk.confirm(request, queue: self.queue, epoch: self.epoch)
+                    await self.desk.confirm(request, target: target, queue: self.queue, epoch: self.epoch)
                 }
             case .release(let request):
                 spawn { await self.desk.release(request) }
@@ -219,6 +240,7 @@ public actor QueueRunner {
     /// Feeds the call's progress to the machine until it ends.
     private func follow(_ call: OutboundCall, for attempt: AttemptID) {
         calls[attempt] = call.id
+        if hangingUpAll { hangUpNow(attempt) }
         spawn {
             for await progress in call.progress {
                 await self.handle(.progress(attempt, progress))

@@ -32,8 +32,9 @@ public enum AgentAnswer: Hashable, Sendable {
 public protocol AgentDesk: Sendable {
     /// Asks for an agent and waits for the answer (which may come late, up to the deadline).
     func request(_ draft: AgentRequestDraft, queue: QueueID, epoch: Epoch) async -> AgentAnswer
-    /// The call is bridged to the granted agent (of a request made for `queue` under `epoch`).
-    func confirm(_ request: RequestID, queue: QueueID, epoch: Epoch) async
+    /// The call to `target` is bridged to the granted agent (of a request made for `queue` under
+    /// `epoch`); the agent is shown the target's contact and attempt.
+    func confirm(_ request: RequestID, target: DialTarget, queue: QueueID, epoch: Epoch) async
     /// Gives a granted agent back without a call.
     func release(_ request: RequestID) async
     /// Withdraws a request.

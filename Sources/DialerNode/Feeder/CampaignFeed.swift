@@ -270,6 +270,17 @@ public actor CampaignFeed {
     /// Results not yet acknowledged by the manager.
     public var unacknowledgedReports: Int { outbox.count }
 
+    /// Waits until the manager acknowledged every result and return, or `limit` passed (the node
+    /// is stopping and must not leave its reports behind); returns whether all were.
+    @discardableResult
+    public func waitUntilDelivered(within limit: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while !outbox.isEmpty, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return outbox.isEmpty
+    }
+
     private func flush() {
         waitingReports.record(outbox.count)
         guard let link else { return }

@@ -171,11 +171,15 @@ public actor GatewayReservations {
         waiting.removeValue(forKey: id)?.resume(returning: .rejected(reason: error.message, currentEpoch: nil))
     }
 
-    /// The call is bridged to the granted agent.
-    public func confirm(_ id: RequestID, epoch: Epoch, queue: QueueID) async throws {
+    /// The call is bridged to the granted agent; `contact` is what the agent's desktop shows, when
+    /// the request did not carry it.
+    public func confirm(
+        _ id: RequestID, epoch: Epoch, queue: QueueID, contact: Dialer_V1_ContactCard? = nil
+    ) async throws {
         var message = Dialer_V1_ReservationConfirm()
         message.request = id.rawValue
         message.lease = Dialer_V1_QueueLease(HeldLease(queue: queue, epoch: epoch))
+        if let contact { message.contact = contact }
         try await acknowledged(.reservationConfirm(message))
     }
 

@@ -21,8 +21,41 @@ public actor SyntheticAgent {
         case offered(request: String)
         /// The agent was connected to a call.
         case connected(request: String, queue: String)
+        /// The call's contact card, when it has one (it follows ``connected(request:queue:)``).
+        case contactShown(request: String, contact: String, attempt: String)
         /// The connection ended.
         case disconnected(reason: String)
+        /// A new connection is up after the last one ended (the `count`th time); the agent logs
+        /// in again and resumes its session.
+        case reconnected(count: Int)
+    }
+
+    /// How an agent whose connection ends connects again: after `initialDelay`, doubling up to
+    /// `maximumDelay` (wall time), each with up to a quarter more at random so that a gateway's
+    /// thousands of agents do not all come back in the same instant.
+    public struct Reconnection: Hashable, Sendable {
+        public var initialDelay: Duration
+        public var maximumDelay: Duration
+
+        public init(initialDelay: Duration = .milliseconds(250), maximumDelay: Duration = .seconds(5)) {
+            self.initialDelay = initialDelay
+            self.maximumDelay = maximumDelay
+        }
+
+        /// The wait before the `failures`th try in a row (1 for the first).
+        public func delay(after failures: Int) -> Duration {
+            var delay = initialDelay
+            for _ in 1..<max(1, failures) where delay < maximumDelay { delay *= 2 }
+            delay = min(delay, maximumDelay)
+            return delay + delay * Double.random(in: 0..<0.25)
+        }
+    }
+
+    /// The gateway refused the agent's login.
+    public struct LoginRefused: Error, Hashable, Sendable, CustomStringConvertible {
+        public var code: String
+        public var message: String
+        public var description: String { "login refused: \(code): \(message)" }
     }
 
     /// Where and who: the gateway's cluster address and the agent's credentials.
@@ -43,6 +76,13 @@ public actor SyntheticAgent {
     private var link: ClusterLink?
     private var outbox: AsyncStream<SyntheticAgentBehaviour.Operation>.Continuation?
     private var timers: [UInt64: Task<Void, Never>] = [:]
+    /// Whether the agent was ever connected: a later connection resumes its session.
+    private var everConnected = false
+    /// A login after a reconnection is answered with the session to resume.
+    private var resuming = false
+    private var reconnections = 0
+    /// The agent logged out on purpose: it does not connect again.
+    private var leaving = false
 
     /// An agent that will log in as `account`, drawing its behaviour from `seed`.
     ///
@@ -81,21 +121,47 @@ public actor SyntheticAgent {
     /// The agent's phase as it sees it.
     public var phase: SyntheticAgentBehaviour.Phase { behaviour.phase }
 
-    /// Connects, logs in and works until the task is cancelled or the connection ends; then
-    /// logs out if it can.
-    public nonisolated func run(host: String, port: Int, settings: ConnectionSettings) async throws {
-        let connection = try await ClusterClient.connect(host: host, port: port, settings: settings)
+    /// Connects, logs in and works until the task is cancelled.
+    ///
+    /// When the connection ends (the gateway restarted, the network failed) or cannot be made,
+    /// the agent connects again after a backoff (`reconnection`), logs in and resumes its
+    /// session where the gateway says it stands. With `reconnection` `nil` it returns (or
+    /// throws) when its one connection ends instead.
+    public nonisolated func run(
+        host: String, port: Int, settings: ConnectionSettings, reconnection: Reconnection? = Reconnection()
+    ) async throws {
+        var failures = 0
+        while true {
+            do {
+                let connection = try await ClusterClient.connect(host: host, port: port, settings: settings)
+                failures = 0
+                try await serve(connection)
+            } catch {
+                if Task.isCancelled || reconnection == nil { throw error }
+            }
+            guard let reconnection, !Task.isCancelled, await !leaving else { return }
+            failures += 1
+            try await Task.sleep(for: reconnection.delay(after: failures))
+        }
+    }
+
+    private nonisolated func serve(_ connection: ClusterConnection) async throws {
         try await connection.run { link, inbound in
             let operations = await self.attach(link)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await self.send(operations, over: link) }
-                group.addTask {
-                    try await inbound.forEach { envelope in await self.receive(envelope) }
-                    self.observe(.disconnected(reason: "the gateway closed the connection"))
+            do {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await self.send(operations, over: link) }
+                    group.addTask {
+                        try await inbound.forEach { envelope in await self.receive(envelope) }
+                        self.observe(.disconnected(reason: "the gateway closed the connection"))
+                    }
+                    await self.begin()
+                    defer { group.cancelAll() }
+                    try await group.next()
                 }
-                await self.begin()
-                defer { group.cancelAll() }
-                try await group.next()
+            } catch {
+                await self.detach()
+                throw error
             }
             await self.detach()
         }
@@ -109,7 +175,15 @@ public actor SyntheticAgent {
     }
 
     private func begin() {
-        perform(behaviour.start())
+        guard everConnected else {
+            everConnected = true
+            perform(behaviour.start())
+            return
+        }
+        reconnections += 1
+        resuming = true
+        observe(.reconnected(count: reconnections))
+        perform(behaviour.reconnected())
     }
 
     private func detach() {
@@ -123,6 +197,7 @@ public actor SyntheticAgent {
     /// Logs out (after the current call, if any) and lets ``run(host:port:settings:)`` end
     /// when the gateway closes or the caller cancels.
     public func logOut() {
+        leaving = true
         outbox?.yield(.logOut)
     }
 
@@ -155,7 +230,7 @@ public actor SyntheticAgent {
     /// Sends the operations one at a time, in order, each waiting for its answer.
     private nonisolated func send(
         _ operations: AsyncStream<SyntheticAgentBehaviour.Operation>, over link: ClusterLink
-    ) async {
+    ) async throws {
         for await operation in operations {
             let message = Self.message(for: operation, account: account)
             let name = Envelope(message).kindName
@@ -166,6 +241,9 @@ public actor SyntheticAgent {
                 await countFrames(sent: 1, received: 1)
                 if case .error(let error) = reply.message {
                     observe(.refused(operation: name, code: error.code.name, message: error.message))
+                    // Without a session nothing else can be done: connect again later (a
+                    // restarted gateway may not reach the manager yet).
+                    if case .logIn = operation { throw LoginRefused(code: error.code.name, message: error.message) }
                     // A disposition refused with INVALID_STATE (the manager has no result for the
                     // call yet) or INTERNAL (the manager did not answer the gateway) asks to be sent
                     // again.
@@ -173,9 +251,11 @@ public actor SyntheticAgent {
                 } else {
                     await answered(operation)
                     observe(.answered(operation: name, roundTrip: roundTrip))
-                    if case .agentLoggedIn = reply.message { await loggedIn() }
+                    if case .agentLoggedIn(let loggedIn) = reply.message { await self.loggedIn(loggedIn) }
                     if case .agentAck(let ack) = reply.message, ack.hasStatus { await receive(status: ack.status) }
                 }
+            } catch let error as LoginRefused {
+                throw error
             } catch {
                 await countFrames(sent: 1, received: 0)
                 observe(.refused(operation: name, code: "NO_REPLY", message: "\(error)"))
@@ -184,7 +264,15 @@ public actor SyntheticAgent {
         }
     }
 
-    private func loggedIn() { perform(behaviour.loggedIn()) }
+    private func loggedIn(_ reply: Dialer_V1_AgentLoggedIn) {
+        guard resuming else { return perform(behaviour.loggedIn()) }
+        resuming = false
+        let status = reply.status
+        perform(
+            behaviour.resumed(
+                state: status.state, request: status.request.isEmpty ? nil : status.request,
+                wrapUpRemaining: status.state == "wrap-up" ? .milliseconds(Int64(status.wrapUpRemainingMs)) : nil))
+    }
 
     private func countFrames(sent: Int, received: Int) {
         frames.sent += sent
@@ -209,6 +297,10 @@ public actor SyntheticAgent {
             perform(behaviour.offerWithdrawn(request: withdrawn.request))
         case .agentCall(let call):
             observe(.connected(request: call.request, queue: call.queue))
+            if !call.contact.attempt.isEmpty {
+                observe(
+                    .contactShown(request: call.request, contact: call.contact.contact, attempt: call.contact.attempt))
+            }
             let attempt = call.contact.attempt.isEmpty ? nil : call.contact.attempt
             perform(behaviour.connected(request: call.request, attempt: attempt))
         case .error(let error):

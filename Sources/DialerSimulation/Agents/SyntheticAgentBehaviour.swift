@@ -88,6 +88,8 @@ public struct SyntheticAgentBehaviour: Sendable {
         public var dispositionRetries = 0
         /// Dispositions given up after ``SyntheticAgentBehaviour/dispositionTries`` refusals.
         public var dispositionsLost = 0
+        /// Times the agent connected again after its connection to the gateway dropped.
+        public var reconnections = 0
 
         /// Two agents' counts added up.
         public static func + (lhs: Tally, rhs: Tally) -> Tally {
@@ -98,7 +100,8 @@ public struct SyntheticAgentBehaviour: Sendable {
                 hangUps: lhs.hangUps + rhs.hangUps, dispositions: lhs.dispositions + rhs.dispositions,
                 pauses: lhs.pauses + rhs.pauses, errors: lhs.errors + rhs.errors,
                 dispositionRetries: lhs.dispositionRetries + rhs.dispositionRetries,
-                dispositionsLost: lhs.dispositionsLost + rhs.dispositionsLost)
+                dispositionsLost: lhs.dispositionsLost + rhs.dispositionsLost,
+                reconnections: lhs.reconnections + rhs.reconnections)
         }
     }
 
@@ -119,6 +122,40 @@ public struct SyntheticAgentBehaviour: Sendable {
         return [.send(.setReady)]
     }
 
+    /// The connection dropped and a new one is up (the gateway restarted, or the network
+    /// failed): log in again. The agent's timers died with the old connection.
+    public mutating func reconnected() -> [Action] {
+        tally.reconnections += 1
+        live = []
+        phase = .loggingIn
+        return [.send(.logIn)]
+    }
+
+    /// The gateway accepted a login after a reconnection, and says where the agent's session
+    /// stands: within its grace period the gateway kept it (on a call, in wrap-up ...); a
+    /// restarted gateway starts it afresh, not ready. The agent carries on from there.
+    public mutating func resumed(state: String, request: String?, wrapUpRemaining: Duration?) -> [Action] {
+        switch state {
+        case "available":
+            phase = .available
+            return []
+        case "reserved":
+            phase = .reserved(request: request ?? "")
+            return []
+        case "on-call":
+            guard let request else { return loggedIn() }
+            // The call goes on; the talk time starts again, since its timer died.
+            return connected(request: request, attempt: lastAttempt, counting: false)
+        case "wrap-up":
+            phase = .onCall(request: request ?? "", attempt: lastAttempt)
+            return startWrapUp(remaining: wrapUpRemaining)
+        default:
+            // A fresh session: whatever the agent was doing is gone with the old gateway.
+            lastAttempt = nil
+            return loggedIn()
+        }
+    }
+
     /// A preview offer arrived: answer it after a drawn delay.
     public mutating func offered(request: String) -> [Action] {
         tally.offers += 1
@@ -135,7 +172,11 @@ public struct SyntheticAgentBehaviour: Sendable {
 
     /// The agent is connected to a call; with a talk time, it will hang up after it.
     public mutating func connected(request: String, attempt: String?) -> [Action] {
-        tally.calls += 1
+        connected(request: request, attempt: attempt, counting: true)
+    }
+
+    private mutating func connected(request: String, attempt: String?, counting: Bool) -> [Action] {
+        if counting { tally.calls += 1 }
         phase = .onCall(request: request, attempt: attempt)
         lastAttempt = attempt
         guard let talk = profile.talkSeconds else { return [] }

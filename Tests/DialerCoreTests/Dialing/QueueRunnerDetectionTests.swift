@@ -36,7 +36,7 @@ struct QueueRunnerDetectionTests {
         runner.advance(.milliseconds(2000))
         let verdict = runner.send(
             .progress(attempt, .answeredLive(at: answeredAt, greetingEndsAt: answeredAt + .seconds(1))))
-        #expect(verdict == [.bridge(attempt, to: AgentID("ann")), .confirm(ask.id)])
+        #expect(verdict == [.bridge(attempt, to: AgentID("ann")), .confirm(ask.id, ScriptedRunner.targets(1)[0])])
         runner.advance(.seconds(60))
         let report = try #require(
             reports(runner.send(.progress(attempt, .hungUp(by: .customer, at: runner.now)))).first)

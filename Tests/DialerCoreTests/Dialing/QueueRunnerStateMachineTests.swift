@@ -95,7 +95,7 @@ struct QueueRunnerStateMachineTests {
         #expect(request.deadline == answered + .seconds(3), "2 s from the end of the greeting")
         runner.advance(.milliseconds(300))
         let connect = runner.send(.agentGranted(request.id, AgentID("ann")))
-        #expect(connect == [.bridge(attempt, to: AgentID("ann")), .confirm(request.id)])
+        #expect(connect == [.bridge(attempt, to: AgentID("ann")), .confirm(request.id, ScriptedRunner.targets(1)[0])])
         let bridgedAt = runner.now
         runner.advance(.seconds(90))
         let end = runner.send(.progress(attempt, .hungUp(by: .customer, at: runner.now)))
@@ -171,7 +171,9 @@ struct QueueRunnerStateMachineTests {
         #expect(lines.count == 3)
         // The first live answer goes to bob.
         let first = runner.send(.progress(lines[1], .answeredLive(at: runner.now, greetingEndsAt: runner.now)))
-        #expect(first == [.bridge(lines[1], to: AgentID("bob")), .confirm(reservation.id)])
+        // The agent's call carries the contact and attempt of the line that answered.
+        let answeredTarget = try #require(ScriptedRunner.targets(10).first { $0.attempt == lines[1] })
+        #expect(first == [.bridge(lines[1], to: AgentID("bob")), .confirm(reservation.id, answeredTarget)])
         // A second live answer needs another agent.
         let second = runner.send(.progress(lines[0], .answeredLive(at: runner.now, greetingEndsAt: runner.now)))
         let extra = try #require(agentRequests(second).first)
