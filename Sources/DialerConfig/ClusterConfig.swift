@@ -40,6 +40,18 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
     /// The shared secret that authenticates cluster connections; it is never sent on the wire.
     /// Nil only when the configuration was loaded with `requireSecret: false` and none was set.
     public var secret: String?
+    /// The secret, for a process that connects to the cluster: loaded with `requireSecret:
+    /// false` and none set is a startup error that says where to set it, never an empty secret.
+    public func requiredSecret() throws(ConfigError) -> String {
+        guard let secret, !secret.isEmpty else {
+            throw ConfigError(
+                kind: .missingSecret, source: nil,
+                message: "missing cluster secret: set secret = \"...\" (or secret_file = \"/path\") in the "
+                    + "[cluster] section of the cluster file, or DIALER_CLUSTER_SECRET, or --set cluster.secret=...")
+        }
+        return secret
+    }
+
     /// The largest protocol frame a process accepts, in bytes (1024 to 64 MiB).
     public var maxFrameBytes: Int
     /// How often connected processes send heartbeats.

@@ -127,7 +127,7 @@ struct ManagerClusterService: Service {
 
     func run() async throws {
         let settings = ConnectionSettings(
-            localID: config.manager.id, localRole: .manager, secret: ClusterSecret(config.cluster.secret ?? ""),
+            localID: config.manager.id, localRole: .manager, secret: ClusterSecret(try config.cluster.requiredSecret()),
             heartbeatInterval: config.cluster.heartbeatInterval, missedHeartbeats: config.cluster.missedHeartbeats,
             maximumPayload: config.cluster.maxFrameBytes, acceptedRoles: [.node, .gateway, .control])
         let address = config.manager.clusterAddress

@@ -68,6 +68,21 @@ struct CampaignAPITests {
         (#""settings": {"dial_rate": "three"}"#, "settings.dial_rate: expected"),
         (#""settings": {"mode": "turbo"}"#, "settings.mode"),
         (#""settings": {"time_zone": "Mars/Olympus"}"#, "settings.time_zone"),
+        // Numbers that do not fit their field: each named, none reaching a conversion.
+        (#""settings": {"ring_timeout": 1e300}"#, "settings.ring_timeout: must be a number of seconds from 0 to"),
+        (#""settings": {"ring_timeout": 301}"#, "settings.ring_timeout: must be at least 15 s and at most 300 s"),
+        (#""settings": {"retry_intervals": {"busy": 1e12}}"#, "settings.retry_intervals.busy: must be a number of"),
+        (#""settings": {"retry_intervals": {"busy": 1e9}}"#, "settings.retry_intervals.busy: must be above 0 s and"),
+        (#""settings": {"dial_rate": 2.5}"#, "settings.dial_rate: expected an integer (was 2.5)"),
+        (#""settings": {"dial_rate": 1e300}"#, "settings.dial_rate: is out of range"),
+        (#""settings": {"maximum_attempts": 99999999999999999999}"#, "settings.maximum_attempts: is out of range"),
+        (#""settings": {"maximum_attempts": 100000}"#, "settings.maximum_attempts: must be 1 to 1000"),
+        (#""settings": {"ivr_ports": -1e18, "mode": "agentless"}"#, "settings.ivr_ports: must be 1 to 1000"),
+        (#""settings": {"predictive": {"target_abandon_rate": 0.5}}"#, "settings.predictive.target_abandon_rate"),
+        (
+            #""settings": {"no_agent_policy": {"action": "hold", "message": "m", "maximum_hold": -1}}"#,
+            "settings.no_agent_policy.maximum_hold: must be a number of seconds"
+        ),
     ])
     func invalidSettingsAreRejectedNamingTheField(fragment: String, message: String) async throws {
         let fixture = try await APIFixture()
@@ -81,6 +96,28 @@ struct CampaignAPITests {
             #expect(reply.error == "invalid_request")
             #expect(reply.message.contains(message), "\(reply.message)")
             #expect(try await fixture.process.store.campaigns().isEmpty)
+        }
+    }
+
+    /// Schemathesis killed the manager with this PATCH (a Double-to-Int64 trap): now a 400
+    /// naming the field, and the manager goes on serving with the campaign as it was.
+    @Test func outOfRangeNumbersInAPatchAreRejectedAndTheManagerStaysUp() async throws {
+        let fixture = try await APIFixture()
+        try await fixture.test { client in
+            try await fixture.makeCampaign(client)
+            for body in [
+                #"{"settings": {"ring_timeout": 1e300}}"#, #"{"settings": {"ring_timeout": -1e300}}"#,
+                #"{"settings": {"retry_intervals": {"unknown": 1e12}}}"#,
+                #"{"settings": {"predictive": {"target_average_wait": 1e308}}}"#,
+                #"{"settings": {"attempts_per_five_seconds": 1e300}}"#,
+            ] {
+                let reply = try await client.call(.patch, "/v1/campaigns/c1", token: fixture.adminToken, body: body)
+                #expect(reply.status == .badRequest, "\(body): \(reply.text)")
+                #expect(reply.message.hasPrefix("settings."), "\(reply.message)")
+            }
+            let read = try await client.call(.get, "/v1/campaigns/c1", token: fixture.adminToken)
+            #expect(read.status == .ok)
+            #expect(try await fixture.process.store.campaign(CampaignID("c1"))?.settings.ringTimeout == .seconds(25))
         }
     }
 
