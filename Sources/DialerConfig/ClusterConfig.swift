@@ -136,6 +136,8 @@ public struct ManagerSettings: Sendable, Equatable {
     /// PBKDF2 rounds for new agent password hashes. Lowered only for tests and load tests,
     /// which create hundreds of agents.
     public var passwordIterations: Int
+    /// The regulator's rules every campaign keeps unless it names its own profile.
+    public var complianceProfile: ComplianceProfileName
 
     /// Settings with the given values; each defaults to the built-in default.
     public init(
@@ -147,7 +149,8 @@ public struct ManagerSettings: Sendable, Equatable {
         watchInterval: Duration = .seconds(2),
         maxImportBytes: Int = 2 << 30,
         defaultRegion: String = "US",
-        passwordIterations: Int = 600_000
+        passwordIterations: Int = 600_000,
+        complianceProfile: ComplianceProfileName = .none
     ) {
         self.id = id
         self.clusterAddress = clusterAddress
@@ -158,6 +161,7 @@ public struct ManagerSettings: Sendable, Equatable {
         self.maxImportBytes = maxImportBytes
         self.defaultRegion = defaultRegion
         self.passwordIterations = passwordIterations
+        self.complianceProfile = complianceProfile
     }
 }
 
@@ -232,6 +236,16 @@ public enum QueueKind: String, Sendable, Equatable, CaseIterable {
 }
 
 /// The severity levels of the log, least severe first (the same as swift-log's).
+/// A compliance profile by name (the rules themselves are the campaign model's).
+public enum ComplianceProfileName: String, Sendable, Equatable, CaseIterable {
+    /// No regulator's rules.
+    case none
+    /// The US Telemarketing Sales Rule.
+    case usFTC = "us-ftc"
+    /// The UK Ofcom persistent-misuse policy.
+    case ukOfcom = "uk-ofcom"
+}
+
 public enum LogLevel: String, Sendable, Equatable, CaseIterable {
     case trace
     case debug

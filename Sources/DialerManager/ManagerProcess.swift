@@ -83,7 +83,8 @@ public struct ManagerProcess: Sendable {
         let spool = URL(fileURLWithPath: config.cluster.runDirectory).appendingPathComponent("import-spool").path
         let api = APIEnvironment(
             store: store, changes: changes, settings: config.manager,
-            imports: ImportRunner(store: store, spoolDirectory: spool, logger: logger))
+            imports: ImportRunner(store: store, spoolDirectory: spool, logger: logger), queues: config.queues,
+            coordinator: coordinator)
         ListRoutes.add(to: routes, api)
         ContactRoutes.add(to: routes, api)
         CampaignRoutes.add(to: routes, api)

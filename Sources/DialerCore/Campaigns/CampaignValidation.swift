@@ -36,12 +36,22 @@ extension CampaignSettings {
     public static let maximumTargetAbandonRate = 0.1
 
     /// Every wrong setting and every invalid combination, in field order; empty when the
-    /// settings are valid.
+    /// settings are valid. The settings' own ``compliance`` profile is checked, if they name one.
     ///
     /// Checks each value's range (a ring timeout under 15 s, a dial rate outside 1 to 10 ...),
     /// that time zones and numbers are well formed, that each window ends after it starts, and
     /// the combinations: agentless needs IVR ports, automatic needs windows.
     public func validate() -> [FieldError] {
+        validate(under: .none)
+    }
+
+    /// ``validate()``, then the rules of the settings' ``compliance`` profile or, when they name
+    /// none, of `clusterProfile`; each rule's error names the profile.
+    public func validate(under clusterProfile: ComplianceProfile) -> [FieldError] {
+        rangeErrors() + complianceErrors(under: compliance ?? clusterProfile)
+    }
+
+    private func rangeErrors() -> [FieldError] {
         var errors: [FieldError] = []
         func fail(_ field: String, _ message: String) {
             errors.append(FieldError(field: field, message: message))
