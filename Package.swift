@@ -262,6 +262,7 @@ let package = Package(
                 "DialerNode", "DialerManager", "DialerCore", "DialerConfig", "DialerProtocol", "DialerTransport",
                 "DialerTestSupport", "DialerSimulation",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -110,7 +110,7 @@ struct GatewayClusterService: Service {
     let logger: Logger
 
     func run() async throws {
-        let secret = ClusterSecret(config.cluster.secret ?? "")
+        let secret = ClusterSecret(try config.cluster.requiredSecret())
         let serverSettings = ConnectionSettings(
             localID: config.gateway.id, localRole: .gateway, secret: secret,
             heartbeatInterval: config.cluster.heartbeatInterval, missedHeartbeats: config.cluster.missedHeartbeats,

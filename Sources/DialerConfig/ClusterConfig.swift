@@ -40,6 +40,18 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
     /// The shared secret that authenticates cluster connections; it is never sent on the wire.
     /// Nil only when the configuration was loaded with `requireSecret: false` and none was set.
     public var secret: String?
+    /// The secret, for a process that connects to the cluster: loaded with `requireSecret:
+    /// false` and none set is a startup error that says where to set it, never an empty secret.
+    public func requiredSecret() throws(ConfigError) -> String {
+        guard let secret, !secret.isEmpty else {
+            throw ConfigError(
+                kind: .missingSecret, source: nil,
+                message: "missing cluster secret: set secret = \"...\" (or secret_file = \"/path\") in the "
+                    + "[cluster] section of the cluster file, or DIALER_CLUSTER_SECRET, or --set cluster.secret=...")
+        }
+        return secret
+    }
+
     /// The largest protocol frame a process accepts, in bytes (1024 to 64 MiB).
     public var maxFrameBytes: Int
     /// How often connected processes send heartbeats.
@@ -124,6 +136,8 @@ public struct ManagerSettings: Sendable, Equatable {
     /// PBKDF2 rounds for new agent password hashes. Lowered only for tests and load tests,
     /// which create hundreds of agents.
     public var passwordIterations: Int
+    /// The regulator's rules every campaign keeps unless it names its own profile.
+    public var complianceProfile: ComplianceProfileName
 
     /// Settings with the given values; each defaults to the built-in default.
     public init(
@@ -135,7 +149,8 @@ public struct ManagerSettings: Sendable, Equatable {
         watchInterval: Duration = .seconds(2),
         maxImportBytes: Int = 2 << 30,
         defaultRegion: String = "US",
-        passwordIterations: Int = 600_000
+        passwordIterations: Int = 600_000,
+        complianceProfile: ComplianceProfileName = .none
     ) {
         self.id = id
         self.clusterAddress = clusterAddress
@@ -146,6 +161,7 @@ public struct ManagerSettings: Sendable, Equatable {
         self.maxImportBytes = maxImportBytes
         self.defaultRegion = defaultRegion
         self.passwordIterations = passwordIterations
+        self.complianceProfile = complianceProfile
     }
 }
 
@@ -220,6 +236,16 @@ public enum QueueKind: String, Sendable, Equatable, CaseIterable {
 }
 
 /// The severity levels of the log, least severe first (the same as swift-log's).
+/// A compliance profile by name (the rules themselves are the campaign model's).
+public enum ComplianceProfileName: String, Sendable, Equatable, CaseIterable {
+    /// No regulator's rules.
+    case none
+    /// The US Telemarketing Sales Rule.
+    case usFTC = "us-ftc"
+    /// The UK Ofcom persistent-misuse policy.
+    case ukOfcom = "uk-ofcom"
+}
+
 public enum LogLevel: String, Sendable, Equatable, CaseIterable {
     case trace
     case debug

@@ -228,6 +228,8 @@ struct ConfigBuilder {
         case (.manager, "max_import_bytes"): config.manager.maxImportBytes = try setting.integer(for: key)
         case (.manager, "default_region"): config.manager.defaultRegion = try setting.string(for: key)
         case (.manager, "password_iterations"): config.manager.passwordIterations = try setting.integer(for: key)
+        case (.manager, "compliance_profile"):
+            config.manager.complianceProfile = try setting.choice(for: key, of: ComplianceProfileName.self)
         case (.gateway, "id"): config.gateway.id = try setting.string(for: key)
         case (.gateway, "cluster_address"): config.gateway.clusterAddress = try setting.hostPort(for: key)
         case (.gateway, "http_address"): config.gateway.httpAddress = try setting.hostPort(for: key)

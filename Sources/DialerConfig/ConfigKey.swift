@@ -110,6 +110,9 @@ struct ConfigKey: Sendable, Equatable {
         ConfigKey(
             section: .manager, name: "password_iterations", defaultText: "600000",
             help: "PBKDF2 rounds for agent passwords; lower it only for tests and load tests."),
+        ConfigKey(
+            section: .manager, name: "compliance_profile", defaultText: "none",
+            help: "The regulator's rules campaigns keep unless they name their own: none, us-ftc or uk-ofcom."),
         ConfigKey(section: .gateway, name: "id", defaultText: "gateway", help: "The gateway's member id."),
         ConfigKey(
             section: .gateway, name: "cluster_address", defaultText: "127.0.0.1:7500",

@@ -26,6 +26,7 @@ struct ConfigValidator {
             throw fail(["manager.database"], "manager.database must not be empty")
         }
         try validateManager()
+        try validateGateway()
         try validateNodes()
         try validateQueues()
     }
@@ -35,11 +36,9 @@ struct ConfigValidator {
         if manager.watchDirectory.isEmpty {
             throw fail(["manager.watch_directory"], "manager.watch_directory must not be empty")
         }
-        if manager.watchInterval < .milliseconds(10) {
-            throw fail(["manager.watch_interval_ms"], "manager.watch_interval_ms must be at least 10")
-        }
-        if manager.maxImportBytes < 1024 {
-            throw fail(["manager.max_import_bytes"], "manager.max_import_bytes must be at least 1024")
+        try within(manager.watchInterval, "manager.watch_interval_ms", 10...Self.day)
+        if !(1024...(1 << 40)).contains(manager.maxImportBytes) {
+            throw fail(["manager.max_import_bytes"], "manager.max_import_bytes must be 1024 to 1099511627776 (1 TiB)")
         }
         let region = manager.defaultRegion
         if region.count != 2 || !region.allSatisfy({ $0.isASCII && $0.isUppercase }) {
@@ -52,6 +51,11 @@ struct ConfigValidator {
         }
     }
 
+    private func validateGateway() throws(ConfigError) {
+        try within(config.gateway.agentGracePeriod, "gateway.agent_grace_ms", 0...Self.day)
+        try within(config.gateway.pictureInterval, "gateway.picture_interval_ms", 1...60_000)
+    }
+
     private func validateCluster() throws(ConfigError) {
         let cluster = config.cluster
         guard Self.frameBytesRange.contains(cluster.maxFrameBytes) else {
@@ -59,19 +63,19 @@ struct ConfigValidator {
                 ["cluster.max_frame_bytes"],
                 "cluster.max_frame_bytes must be between 1024 and 67108864 (64 MiB), got \(cluster.maxFrameBytes)")
         }
-        try atLeastOne(cluster.heartbeatInterval, "cluster.heartbeat_interval_ms")
-        guard cluster.missedHeartbeats >= 1 else {
+        try within(cluster.heartbeatInterval, "cluster.heartbeat_interval_ms", 1...Self.hour)
+        guard (1...1000).contains(cluster.missedHeartbeats) else {
             throw fail(
                 ["cluster.missed_heartbeats"],
-                "cluster.missed_heartbeats must be at least 1, got \(cluster.missedHeartbeats)")
+                "cluster.missed_heartbeats must be 1 to 1000, got \(cluster.missedHeartbeats)")
         }
         guard (1...3600).contains(cluster.trunkTimeScale) else {
             throw fail(
                 ["cluster.trunk_time_scale"],
                 "cluster.trunk_time_scale must be between 1 and 3600, got \(cluster.trunkTimeScale)")
         }
-        try atLeastOne(cluster.leaseDuration, "cluster.lease_duration_ms")
-        try atLeastOne(cluster.leaseRenewInterval, "cluster.lease_renew_interval_ms")
+        try within(cluster.leaseDuration, "cluster.lease_duration_ms", 1...Self.day)
+        try within(cluster.leaseRenewInterval, "cluster.lease_renew_interval_ms", 1...Self.day)
         let margin = Self.milliseconds(cluster.leaseSafetyMargin)
         let lease = Self.milliseconds(cluster.leaseDuration)
         let renew = Self.milliseconds(cluster.leaseRenewInterval)
@@ -172,9 +176,16 @@ struct ConfigValidator {
         }
     }
 
-    private func atLeastOne(_ duration: Duration, _ key: String) throws(ConfigError) {
+    /// An hour and a day in milliseconds: the bounds of the timings, far beyond any sensible
+    /// value but small enough that no multiple of them a process computes can overflow.
+    static let hour: Int128 = 3_600_000
+    static let day: Int128 = 86_400_000
+
+    private func within(_ duration: Duration, _ key: String, _ range: ClosedRange<Int128>) throws(ConfigError) {
         let value = Self.milliseconds(duration)
-        guard value >= 1 else { throw fail([key], "\(key) must be at least 1, got \(value)") }
+        guard range.contains(value) else {
+            throw fail([key], "\(key) must be \(range.lowerBound) to \(range.upperBound), got \(value)")
+        }
     }
 
     /// An error attributed to the most recently layered of `keys` (a flag over the file), since

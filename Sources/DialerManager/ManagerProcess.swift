@@ -83,7 +83,8 @@ public struct ManagerProcess: Sendable {
         let spool = URL(fileURLWithPath: config.cluster.runDirectory).appendingPathComponent("import-spool").path
         let api = APIEnvironment(
             store: store, changes: changes, settings: config.manager,
-            imports: ImportRunner(store: store, spoolDirectory: spool, logger: logger))
+            imports: ImportRunner(store: store, spoolDirectory: spool, logger: logger), queues: config.queues,
+            coordinator: coordinator)
         ListRoutes.add(to: routes, api)
         ContactRoutes.add(to: routes, api)
         CampaignRoutes.add(to: routes, api)
@@ -127,7 +128,7 @@ struct ManagerClusterService: Service {
 
     func run() async throws {
         let settings = ConnectionSettings(
-            localID: config.manager.id, localRole: .manager, secret: ClusterSecret(config.cluster.secret ?? ""),
+            localID: config.manager.id, localRole: .manager, secret: ClusterSecret(try config.cluster.requiredSecret()),
             heartbeatInterval: config.cluster.heartbeatInterval, missedHeartbeats: config.cluster.missedHeartbeats,
             maximumPayload: config.cluster.maxFrameBytes, acceptedRoles: [.node, .gateway, .control])
         let address = config.manager.clusterAddress

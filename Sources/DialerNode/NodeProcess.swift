@@ -99,7 +99,7 @@ struct NodeClusterService: Service {
 
     func run() async throws {
         let settings = ConnectionSettings(
-            localID: node.id, localRole: .node, secret: ClusterSecret(config.cluster.secret ?? ""),
+            localID: node.id, localRole: .node, secret: ClusterSecret(try config.cluster.requiredSecret()),
             heartbeatInterval: config.cluster.heartbeatInterval, missedHeartbeats: config.cluster.missedHeartbeats,
             maximumPayload: config.cluster.maxFrameBytes)
         let manager = ReconnectingClient(

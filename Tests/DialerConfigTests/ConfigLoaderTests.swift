@@ -305,10 +305,21 @@ struct ConfigLoaderTests {
         Invalid(
             override: "cluster.trunk_time_scale=3601", key: "cluster.trunk_time_scale", message: "between 1 and 3600"),
         Invalid(
-            override: "cluster.heartbeat_interval_ms=0", key: "cluster.heartbeat_interval_ms", message: "at least 1"),
+            override: "cluster.heartbeat_interval_ms=0", key: "cluster.heartbeat_interval_ms",
+            message: "must be 1 to 3600000, got 0"),
         Invalid(
-            override: "cluster.missed_heartbeats=0", key: "cluster.missed_heartbeats", message: "at least 1, got 0"),
-        Invalid(override: "cluster.lease_duration_ms=0", key: "cluster.lease_duration_ms", message: "at least 1"),
+            override: "cluster.heartbeat_interval_ms=9223372036854775807", key: "cluster.heartbeat_interval_ms",
+            message: "must be 1 to 3600000, got 9223372036854775807"),
+        Invalid(
+            override: "cluster.missed_heartbeats=1001", key: "cluster.missed_heartbeats", message: "1 to 1000, got 1001"
+        ),
+        Invalid(
+            override: "cluster.lease_duration_ms=86400001", key: "cluster.lease_duration_ms", message: "1 to 86400000"),
+        Invalid(override: "gateway.agent_grace_ms=-1", key: "gateway.agent_grace_ms", message: "0 to 86400000, got -1"),
+        Invalid(override: "gateway.picture_interval_ms=0", key: "gateway.picture_interval_ms", message: "1 to 60000"),
+        Invalid(
+            override: "cluster.missed_heartbeats=0", key: "cluster.missed_heartbeats", message: "1 to 1000, got 0"),
+        Invalid(override: "cluster.lease_duration_ms=0", key: "cluster.lease_duration_ms", message: "1 to 86400000"),
         Invalid(
             override: "cluster.lease_renew_interval_ms=-3", key: "cluster.lease_renew_interval_ms", message: "got -3"),
         Invalid(
@@ -326,8 +337,9 @@ struct ConfigLoaderTests {
         Invalid(override: "cluster.run_directory=", key: "cluster.run_directory", message: "must not be empty"),
         Invalid(override: "manager.database=", key: "manager.database", message: "must not be empty"),
         Invalid(override: "manager.watch_directory=", key: "manager.watch_directory", message: "must not be empty"),
-        Invalid(override: "manager.watch_interval_ms=5", key: "manager.watch_interval_ms", message: "at least 10"),
-        Invalid(override: "manager.max_import_bytes=10", key: "manager.max_import_bytes", message: "at least 1024"),
+        Invalid(
+            override: "manager.watch_interval_ms=5", key: "manager.watch_interval_ms", message: "10 to 86400000, got 5"),
+        Invalid(override: "manager.max_import_bytes=10", key: "manager.max_import_bytes", message: "1024 to"),
         Invalid(override: "manager.default_region=dk", key: "manager.default_region", message: "two capital letters"),
         Invalid(
             override: "manager.password_iterations=0", key: "manager.password_iterations", message: "1 to 10,000,000"),
@@ -354,7 +366,7 @@ struct ConfigLoaderTests {
     @Test func validationErrorsPointAtTheFileLine() {
         #expect(
             loadError("[cluster]\nsecret = \"s\"\nmissed_heartbeats = 0")?.description
-                == "test.toml:3: cluster.missed_heartbeats must be at least 1, got 0")
+                == "test.toml:3: cluster.missed_heartbeats must be 1 to 1000, got 0")
         #expect(
             loadError("[manager]\nhttp_address = \"127.0.0.1:65536\"", requireSecret: false)?.description
                 == "test.toml:2: manager.http_address: port 65536 is out of range 0...65535")
@@ -471,6 +483,11 @@ struct ConfigLoaderTests {
             #expect(error?.description.contains(hint) == true, "\(hint) missing from \(String(describing: error))")
         }
         #expect(loadError("", requireSecret: false) == nil)
+        // A tool that loaded without a secret and then connects gets the same error, not "".
+        let withoutSecret = try ConfigLoader.load(
+            path: nil, overrides: [], environment: [:], nodeID: nil, requireSecret: false)
+        #expect(throws: ConfigError.self) { try withoutSecret.cluster.requiredSecret() }
+        #expect(try load(environment: ["DIALER_CLUSTER_SECRET": "e"]).cluster.requiredSecret() == "e")
         #expect(try load(environment: ["DIALER_CLUSTER_SECRET": "e"]).cluster.secret == "e")
         #expect(try load("", environment: ["DIALER_CLUSTER_SECRET": "e"]).cluster.secret == "e")
     }
@@ -531,7 +548,7 @@ struct ConfigLoaderTests {
                 == true)
         #expect(keys.first { $0.key == "cluster.secret" }?.help.contains("no default") == true)
         #expect(!keys.contains { $0.key == "node.id" || $0.key.hasPrefix("queue.") })
-        #expect(keys.count == 27)
+        #expect(keys.count == 28)
         #expect(ConfigLoader.environmentVariable(forKey: "manager.http_address") == "DIALER_MANAGER_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "node.http_address") == "DIALER_NODE_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "queue.kind") == nil)
@@ -557,7 +574,7 @@ struct ConfigLoaderTests {
             "gateway.id": "g", "gateway.cluster_address": "0.0.0.0:3", "gateway.http_address": "0.0.0.0:4",
             "node.http_address": "0.0.0.0:5", "cluster.secret": "other", "manager.watch_directory": "/tmp/w",
             "manager.watch_interval_ms": "100", "manager.max_import_bytes": "4096", "manager.default_region": "DK",
-            "manager.password_iterations": "1000",
+            "manager.password_iterations": "1000", "manager.compliance_profile": "us-ftc",
             "gateway.agent_grace_ms": "5000", "gateway.picture_interval_ms": "250",
             "cluster.trunk_time_scale": "60", "cluster.trunk_population": "population.json",
         ]

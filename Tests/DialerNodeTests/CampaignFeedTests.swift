@@ -4,6 +4,7 @@ import DialerProtocol
 import DialerTestSupport
 import DialerTransport
 import Foundation
+import GRDB
 import Logging
 import Synchronization
 import Testing
@@ -202,6 +203,47 @@ struct CampaignFeedTests {
         #expect(try await manager.store.openAttempts(campaign: nil).isEmpty)
         let contact = try #require(try await manager.store.contact(third.contact))
         #expect(contact.state == .scheduled(at: monday.addingTimeInterval(10 + 120)))
+        await manager.shutdown()
+    }
+
+    /// Settings the node cannot dial with (here agentless without IVR ports, which reached a
+    /// precondition in the pacing) are refused where they arrive: the feed names the field and
+    /// the node goes on serving; corrected settings are taken at the next fetch.
+    @Test func settingsThatArriveInvalidAreRefusedAndTheFeedKeepsWorking() async throws {
+        let manager = try await LoopbackManager()
+        _ = try await manager.makeCampaign(contacts: 1)
+        // The store as an older or broken manager could hold it: past the API's validation.
+        try await manager.store.pool.write { db in
+            try db.execute(
+                sql: #"UPDATE campaign SET settings = json_set(settings, '$.mode', 'agentless', '$.ivrPorts', 0)"#)
+        }
+        let session = NodeSession()
+        let feed = CampaignFeed(
+            leaseIsValid: { lease in session.grants.withLock { $0.contains(lease) } }, logger: Logger(label: "node"))
+        try await session.connect(port: manager.server.port, feed: feed)
+        let lease = try #require(session.lease)
+
+        do {
+            _ = try await feed.campaign(for: lease)
+            Issue.record("invalid settings were accepted")
+        } catch {
+            guard case .invalidSettings(let problems) = error else {
+                Issue.record("expected invalidSettings, got \(error)")
+                return
+            }
+            #expect(problems.contains { $0.hasPrefix("ivrPorts: must be 1 to 1000") }, "\(problems)")
+        }
+        // Still connected and serving: contacts can be asked for, a report is acknowledged.
+        let batch = try await feed.contacts(for: lease, count: 1, presentAgents: [])
+        #expect(batch.attempts.count == 1)
+
+        // Corrected on the manager: the next fetch takes them.
+        try await manager.store.pool.write { db in
+            try db.execute(sql: #"UPDATE campaign SET settings = json_set(settings, '$.ivrPorts', 4)"#)
+        }
+        let campaign = try await feed.campaign(for: lease)
+        #expect(campaign.settings.mode == .agentless && campaign.settings.ivrPorts == 4)
+        await session.close()
         await manager.shutdown()
     }
 }

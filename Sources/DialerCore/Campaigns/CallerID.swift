@@ -12,6 +12,15 @@ public struct PooledCallerID: Hashable, Sendable, Codable {
         self.number = number
         self.localPrefixes = localPrefixes
     }
+
+    private enum CodingKeys: String, CodingKey { case number, localPrefixes }
+
+    /// Decodes an entry; without `localPrefixes` the number is not local anywhere.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        number = try container.decode(String.self, forKey: .number)
+        localPrefixes = try container.decodeIfPresent([String].self, forKey: .localPrefixes) ?? []
+    }
 }
 
 /// A pre-dial rule: just before a call is placed, a call that matches presents the rule's number,

@@ -449,6 +449,9 @@ public struct CampaignSettings: Hashable, Sendable, Codable {
     public var priorityOrder: [SortKey]
     /// Whether fresh contacts go before retries (after ``priorityOrder``).
     public var freshVersusRetry: FreshRetryOrder
+    /// The regulator's rules the settings keep; `nil` for the cluster's profile
+    /// (`manager.compliance_profile`).
+    public var compliance: ComplianceProfile?
 
     /// Settings; the defaults describe a disabled progressive campaign in UTC with no windows,
     /// US calling hours, and contacts ordered by ascending priority number, fresh first.
@@ -472,7 +475,8 @@ public struct CampaignSettings: Hashable, Sendable, Codable {
         callingHours: CallingHours = .standard,
         answeringMachine: AnsweringMachinePolicy = .off,
         priorityOrder: [SortKey] = [SortKey(.priority)],
-        freshVersusRetry: FreshRetryOrder = .freshFirst
+        freshVersusRetry: FreshRetryOrder = .freshFirst,
+        compliance: ComplianceProfile? = nil
     ) {
         self.status = status
         self.mode = mode
@@ -494,13 +498,14 @@ public struct CampaignSettings: Hashable, Sendable, Codable {
         self.answeringMachine = answeringMachine
         self.priorityOrder = priorityOrder
         self.freshVersusRetry = freshVersusRetry
+        self.compliance = compliance
     }
 
     private enum CodingKeys: String, CodingKey {
         case status, mode, callsPerReadyAgent, callsPerWrapUpAgent, dialRate, predictive, ivrPorts
         case ringTimeout, maximumAttempts, retryIntervals, overdialLimitPercent, attemptsPerFiveSeconds
         case noAgentPolicy, callerID, timeZone, windows, callingHours, answeringMachine, priorityOrder
-        case freshVersusRetry
+        case freshVersusRetry, compliance
     }
 
     /// Decodes settings (durations in seconds); a missing key takes its default.
@@ -530,6 +535,7 @@ public struct CampaignSettings: Hashable, Sendable, Codable {
         answeringMachine = try value(.answeringMachine, defaults.answeringMachine)
         priorityOrder = try value(.priorityOrder, defaults.priorityOrder)
         freshVersusRetry = try value(.freshVersusRetry, defaults.freshVersusRetry)
+        compliance = try container.decodeIfPresent(ComplianceProfile.self, forKey: .compliance)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -554,6 +560,7 @@ public struct CampaignSettings: Hashable, Sendable, Codable {
         try container.encode(answeringMachine, forKey: .answeringMachine)
         try container.encode(priorityOrder, forKey: .priorityOrder)
         try container.encode(freshVersusRetry, forKey: .freshVersusRetry)
+        try container.encodeIfPresent(compliance, forKey: .compliance)
     }
 }
 

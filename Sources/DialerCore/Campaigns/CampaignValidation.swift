@@ -25,14 +25,33 @@ extension CampaignSettings {
     public static let dialRateRange: ClosedRange<Int> = 1...10
     /// The IVR ports an agentless campaign may have.
     public static let ivrPortRange: ClosedRange<Int> = 1...1000
+    /// The longest ring timeout: past five minutes no carrier still rings.
+    public static let maximumRingTimeout: Duration = .seconds(300)
+    /// The longest retry interval: a year.
+    public static let maximumRetryInterval: Duration = .seconds(365 * 24 * 3600)
+    /// The attempts per contact a campaign may allow.
+    public static let maximumAttemptsRange: ClosedRange<Int> = 1...1000
+    /// The highest abandon rate a campaign may aim at, whatever its compliance profile: above
+    /// 10 % of live answers hung up on, pacing is not holding a rate but producing nuisance calls.
+    public static let maximumTargetAbandonRate = 0.1
 
     /// Every wrong setting and every invalid combination, in field order; empty when the
-    /// settings are valid.
+    /// settings are valid. The settings' own ``compliance`` profile is checked, if they name one.
     ///
     /// Checks each value's range (a ring timeout under 15 s, a dial rate outside 1 to 10 ...),
     /// that time zones and numbers are well formed, that each window ends after it starts, and
     /// the combinations: agentless needs IVR ports, automatic needs windows.
     public func validate() -> [FieldError] {
+        validate(under: .none)
+    }
+
+    /// ``validate()``, then the rules of the settings' ``compliance`` profile or, when they name
+    /// none, of `clusterProfile`; each rule's error names the profile.
+    public func validate(under clusterProfile: ComplianceProfile) -> [FieldError] {
+        rangeErrors() + complianceErrors(under: compliance ?? clusterProfile)
+    }
+
+    private func rangeErrors() -> [FieldError] {
         var errors: [FieldError] = []
         func fail(_ field: String, _ message: String) {
             errors.append(FieldError(field: field, message: message))
@@ -55,16 +74,20 @@ extension CampaignSettings {
         }
 
         let predictive = self.predictive
-        if !(predictive.targetAbandonRate >= 0 && predictive.targetAbandonRate <= 1) {
-            fail("predictive.targetAbandonRate", "must be 0 to 1 (was \(show(predictive.targetAbandonRate)))")
+        if !(predictive.targetAbandonRate >= 0 && predictive.targetAbandonRate <= Self.maximumTargetAbandonRate) {
+            fail(
+                "predictive.targetAbandonRate",
+                "must be 0 to \(show(Self.maximumTargetAbandonRate)) (was \(show(predictive.targetAbandonRate)))")
         }
         if !(predictive.targetBusyFactor > 0 && predictive.targetBusyFactor <= 1) {
             fail(
                 "predictive.targetBusyFactor",
                 "must be above 0 and at most 1 (was \(show(predictive.targetBusyFactor)))")
         }
-        if predictive.targetAverageWait <= .zero {
-            fail("predictive.targetAverageWait", "must be above 0 s (was \(predictive.targetAverageWait.secondsText))")
+        if !(predictive.targetAverageWait > .zero && predictive.targetAverageWait <= .seconds(600)) {
+            fail(
+                "predictive.targetAverageWait",
+                "must be above 0 s and at most 600 s (was \(predictive.targetAverageWait.secondsText))")
         }
         if predictive.regulatedWindows.isEmpty {
             fail("predictive.regulatedWindows", "must name at least one window (24h, 30d)")
@@ -86,11 +109,11 @@ extension CampaignSettings {
         } else if mode == .agentless {
             fail("ivrPorts", "required for agentless mode (1 to 1000)")
         }
-        if ringTimeout < Self.minimumRingTimeout {
-            fail("ringTimeout", "must be at least 15 s (was \(ringTimeout.secondsText))")
+        if ringTimeout < Self.minimumRingTimeout || ringTimeout > Self.maximumRingTimeout {
+            fail("ringTimeout", "must be at least 15 s and at most 300 s (was \(ringTimeout.secondsText))")
         }
-        if maximumAttempts < 1 {
-            fail("maximumAttempts", "must be at least 1 (was \(maximumAttempts))")
+        if !Self.maximumAttemptsRange.contains(maximumAttempts) {
+            fail("maximumAttempts", "must be 1 to 1000 (was \(maximumAttempts))")
         }
 
         let retry = retryIntervals
@@ -98,9 +121,13 @@ extension CampaignSettings {
             ("busy", retry.busy), ("noAnswer", retry.noAnswer), ("machine", retry.machine),
             ("networkFailure", retry.networkFailure), ("abandoned", retry.abandoned),
         ]
+        let longest = Self.maximumRetryInterval
         for (name, interval) in optionalIntervals {
-            if let interval, interval <= .zero {
-                fail("retryIntervals.\(name)", "must be above 0 s, or null for no retry (was \(interval.secondsText))")
+            if let interval, interval <= .zero || interval > longest {
+                fail(
+                    "retryIntervals.\(name)",
+                    "must be above 0 s and at most \(longest.secondsText) (a year), or null for no retry "
+                        + "(was \(interval.secondsText))")
             }
         }
         if retry.unknown < RetryIntervals.minimumUnknown {
@@ -108,16 +135,20 @@ extension CampaignSettings {
                 "retryIntervals.unknown",
                 "must be at least \(RetryIntervals.minimumUnknown.secondsText): the customer may have just been called (was \(retry.unknown.secondsText))"
             )
+        } else if retry.unknown > longest {
+            fail("retryIntervals.unknown", "must be at most \(longest.secondsText) (was \(retry.unknown.secondsText))")
         }
-        if retry.agentRetry <= .zero {
-            fail("retryIntervals.agentRetry", "must be above 0 s (was \(retry.agentRetry.secondsText))")
+        if !(retry.agentRetry > .zero && retry.agentRetry <= longest) {
+            fail(
+                "retryIntervals.agentRetry",
+                "must be above 0 s and at most \(longest.secondsText) (was \(retry.agentRetry.secondsText))")
         }
 
         if let percent = overdialLimitPercent, !(percent >= 0 && percent <= 100) {
             fail("overdialLimitPercent", "must be 0 to 100 (was \(show(percent)))")
         }
-        if let cap = attemptsPerFiveSeconds, cap < 1 {
-            fail("attemptsPerFiveSeconds", "must be at least 1, or null for no cap (was \(cap))")
+        if let cap = attemptsPerFiveSeconds, !(1...100_000).contains(cap) {
+            fail("attemptsPerFiveSeconds", "must be 1 to 100000, or null for no cap (was \(cap))")
         }
         if case .hold(let message, let maximumHold) = noAgentPolicy {
             if message.isEmpty { fail("noAgentPolicy.message", "must name the message played while holding") }
@@ -143,8 +174,8 @@ extension CampaignSettings {
                 fail("callerID.pool[\(index)].localPrefixes", "must be \"+\" and digits like +1212 (was \"\(prefix)\")")
             }
         }
-        if let cap = callerID.dailyCapPerNumber, cap < 1 {
-            fail("callerID.dailyCapPerNumber", "must be at least 1, or null for no cap (was \(cap))")
+        if let cap = callerID.dailyCapPerNumber, !(1...1_000_000).contains(cap) {
+            fail("callerID.dailyCapPerNumber", "must be 1 to 1000000, or null for no cap (was \(cap))")
         }
         for (index, rule) in callerID.preDialRules.enumerated() {
             let path = "callerID.preDialRules[\(index)]"

@@ -148,10 +148,9 @@ enum StrictJSON {
     /// know, each by name.
     static func decodeStrict<T: Codable>(_ type: T.Type, from tree: JSONTree) throws -> T {
         guard case .object = tree else { throw APIError.invalid("body: expected a JSON object") }
-        let data = try JSONEncoder().encode(tree)
         let value: T
         do {
-            value = try APIJSON.decoder().decode(T.self, from: data)
+            value = try JSONTreeDecoder.decode(T.self, from: tree)
         } catch let error as DecodingError {
             throw APIError.invalid(describe(error))
         }

@@ -1,3 +1,4 @@
+import DialerConfig
 import DialerCore
 import FoundationEssentials
 import Hummingbird
@@ -61,7 +62,7 @@ enum CampaignRoutes {
             guard let id = body.id else { throw APIError.invalid("id: is required") }
             try checkIdentifier(id, field: "id")
             let campaign = try await storing {
-                try await store.createCampaign(try makeCampaign(CampaignID(id), body), now: Date())
+                try await store.createCampaign(try makeCampaign(CampaignID(id), body, api), now: Date())
             }
             await changes.changed(.campaign(campaign.id))
             return try reply(CampaignBody(campaign), status: .created)
@@ -152,18 +153,21 @@ enum CampaignRoutes {
             // as held while their agent is absent, that is, always here.
             guard let summary = try await store.campaignSummary(campaign.id, now: Date(), presentAgents: [])
             else { throw APIError.notFound("campaign \(campaign.id) does not exist") }
-            return try reply(SummaryBody(campaign: campaign.id, summary))
+            var body = SummaryBody(campaign: campaign.id, summary)
+            body.blockedBy = try await blockers(of: campaign, api).map(\.rawValue)
+            return try reply(body)
         }
     }
 
-    static func makeCampaign(_ id: CampaignID, _ body: CampaignBody) throws -> Campaign {
+    static func makeCampaign(_ id: CampaignID, _ body: CampaignBody, _ api: APIEnvironment) throws -> Campaign {
         if let bodyID = body.id, bodyID != id.rawValue {
             throw APIError.invalid("id: a campaign's id cannot change (was \(id), got \(bodyID))")
         }
         try checkIdentifier(body.list, field: "list")
         try checkIdentifier(body.queue, field: "queue")
+        try checkDialingQueue(body.queue, api)
         let settings = body.settings ?? CampaignSettings()
-        let errors = settings.validate()
+        let errors = settings.validate(under: api.complianceProfile)
         guard errors.isEmpty else { throw APIError(StoreError.invalidSettings(errors)) }
         return Campaign(
             id: id, name: try checkName(body.name, field: "name"), description: body.description ?? "",
@@ -182,10 +186,61 @@ enum CampaignRoutes {
 
     static func update(_ current: Campaign, _ body: CampaignBody, _ api: APIEnvironment) async throws -> Campaign {
         let updated = try await storing {
-            try await api.store.updateCampaign(try makeCampaign(current.id, body), now: Date())
+            try await api.store.updateCampaign(try makeCampaign(current.id, body, api), now: Date())
         }
         await api.changes.changed(.campaign(current.id))
         return updated
+    }
+
+    /// A campaign's queue must be one the cluster leases to a node for dialing: declared in the
+    /// cluster configuration as a campaign queue. Any other would show enabled and never dial.
+    static func checkDialingQueue(_ queue: String, _ api: APIEnvironment) throws {
+        guard let declared = api.queues.first(where: { $0.id == queue }) else {
+            let known = api.queues.filter { $0.kind == .campaign }.map(\.id)
+            throw APIError.invalid(
+                "queue: \(queue) is not a queue of the cluster configuration, so no node would ever dial it "
+                    + "(campaign queues: \(known.isEmpty ? "none; add [[queue]] id = ..., kind = \"campaign\"" : known.joined(separator: ", ")))"
+            )
+        }
+        guard declared.kind == .campaign else {
+            throw APIError.conflict("queue: \(queue) is an inbound queue; a campaign needs a campaign queue to dial")
+        }
+    }
+
+    /// Why a campaign cannot dial now, whatever its contacts: each reason that holds.
+    static func blockers(of campaign: Campaign, _ api: APIEnvironment) async throws -> [CampaignBlocker] {
+        var reasons: [CampaignBlocker] = []
+        let queue = campaign.queue.rawValue
+        if let declared = api.queues.first(where: { $0.id == queue }), declared.kind == .campaign {
+            let owner = await api.coordinator.view().queues.first { $0.id == queue }?.owner
+            if owner == nil { reasons.append(.noOwner) }
+        } else {
+            reasons.append(.queueNotDialable)
+        }
+        let teams = Dictionary(uniqueKeysWithValues: try await api.store.teams().map { ($0.id, $0.queueRanking) })
+        let ranked = try await api.store.agents().contains { record in
+            record.profile.skills.ranks[campaign.queue] != nil
+                || record.profile.team.flatMap { teams[$0]?.ranks[campaign.queue] } != nil
+        }
+        // Agentless campaigns dial without agents.
+        if !ranked, campaign.settings.mode != .agentless { reasons.append(.noAgentRanked) }
+        let callerID = campaign.settings.callerID
+        if callerID.defaultNumber == nil, callerID.pool.isEmpty { reasons.append(.noCallerID) }
+        return reasons
+    }
+
+    /// A reason a campaign as a whole cannot dial (its contacts' own holds aside).
+    enum CampaignBlocker: String {
+        /// Its queue is not a campaign queue of the cluster configuration.
+        case queueNotDialable
+        /// No node holds its queue's lease now (no live node, or the queue is between owners).
+        case noOwner
+        /// No agent has its queue among their skills or their team's ranking (agentless
+        /// campaigns need none).
+        case noAgentRanked
+        /// It has neither a default caller ID nor a pool: only contacts with their own number
+        /// present one.
+        case noCallerID
     }
 
     static func existing(_ context: ManagerRequestContext, _ store: any ManagerStore) async throws -> Campaign {
@@ -270,6 +325,8 @@ enum CampaignRoutes {
         var heldBy: [String: Int]
         var heldUntilTime: Int
         var nextRelease: Date?
+        /// Why the campaign as a whole cannot dial now (``CampaignBlocker``), whatever its contacts.
+        var blockedBy: [String] = []
 
         init(campaign: CampaignID, _ summary: CampaignSummary) {
             self.campaign = campaign

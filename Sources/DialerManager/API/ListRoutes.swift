@@ -11,8 +11,18 @@ struct APIEnvironment: Sendable {
     let changes: ManagerChanges
     let settings: ManagerSettings
     let imports: ImportRunner
+    /// The queues of the cluster configuration: a campaign's queue must be one of its campaign
+    /// queues, the only ones the manager leases to a node for dialing.
+    let queues: [QueueSettings]
+    /// Who owns which queue now, for "why not dialable".
+    let coordinator: ClusterCoordinator
 
     var defaultRegion: String { settings.defaultRegion }
+
+    /// The cluster's compliance profile (`manager.compliance_profile`).
+    var complianceProfile: ComplianceProfile {
+        ComplianceProfile(rawValue: settings.complianceProfile.rawValue) ?? .none
+    }
 }
 
 /// `/v1/lists` and `/v1/imports`: contact lists, their imports and import history.

@@ -86,6 +86,9 @@ public actor CampaignFeed {
     private let acknowledged = Counter(label: "dialer_node_reports_acknowledged_total")
     private let refusedReports = Counter(label: "dialer_node_reports_refused_total")
     private let waitingReports = Gauge(label: "dialer_node_reports_waiting")
+    private let refusedSettings = Counter(label: "dialer_node_campaign_settings_refused_total")
+    /// The campaign revision whose settings were last refused, per queue: logged once each.
+    private var refusedRevisions: [QueueID: UInt64] = [:]
 
     /// A feed that asks only under leases `ownership` holds valid at the moment of asking.
     public init(ownership: QueueOwnership, requestTimeout: Duration = .seconds(5), logger: Logger) {
@@ -134,13 +137,36 @@ public actor CampaignFeed {
         do {
             settings = try APIJSON.decoder().decode(CampaignSettings.self, from: info.settingsJson)
         } catch {
-            throw .unreadable("campaign settings: \(error)")
+            throw refuse(lease.queue, info, ["settings_json: \(error)"])
         }
+        // Settings from the wire are checked here as the manager's API checks them: a value the
+        // pacing or the runner could not take (agentless without IVR ports, a ring timeout of
+        // 1e300 s) stops this queue, never the node.
+        let problems = settings.validate()
+        guard problems.isEmpty else { throw refuse(lease.queue, info, problems.map(\.description)) }
+        refusedRevisions[lease.queue] = nil
         let details = CampaignDetails(
             campaign: CampaignID(info.campaign), queue: QueueID(info.queue), status: status,
             dialingAllowed: info.dialingAllowed, revision: info.revision, settings: settings)
         campaigns[lease.queue] = (lease.epoch, details, false)
         return details
+    }
+
+    /// Logs (once per campaign revision) and counts settings the queue will not dial with.
+    private func refuse(_ queue: QueueID, _ info: Dialer_V1_CampaignInfo, _ problems: [String])
+        -> CampaignFeedError
+    {
+        refusedSettings.increment()
+        if refusedRevisions[queue] != info.revision {
+            refusedRevisions[queue] = info.revision
+            logger.error(
+                "campaign settings refused: the queue does not dial until the campaign is corrected",
+                metadata: [
+                    "queue": "\(LogText.escaped(queue.rawValue))", "campaign": "\(LogText.escaped(info.campaign))",
+                    "revision": "\(info.revision)", "problems": "\(LogText.escaped(problems.joined(separator: "; ")))",
+                ])
+        }
+        return .invalidSettings(problems)
     }
 
     /// Asks for up to `count` contacts to dial now under `lease`; `presentAgents` are the agents
@@ -345,4 +371,7 @@ public enum CampaignFeedError: Error, Hashable, Sendable {
     case noAnswer(String)
     /// The answer could not be read.
     case unreadable(String)
+    /// The campaign's settings arrived unreadable or invalid (each problem as "field: what is
+    /// wrong"): the queue does not dial with them.
+    case invalidSettings([String])
 }

@@ -16,7 +16,7 @@ import Testing
         #expect(
             settings.validate().map(\.description) == [
                 "dialRate: must be 1 to 10 (was 11)",
-                "ringTimeout: must be at least 15 s (was 10 s)",
+                "ringTimeout: must be at least 15 s and at most 300 s (was 10 s)",
             ])
         settings.ringTimeout = .seconds(15)
         settings.dialRate = 0
@@ -56,10 +56,52 @@ import Testing
                 "callerID.dailyCapPerNumber", "timeZone", "windows[0]", "callingHours", "answeringMachine.message",
                 "priorityOrder[1].field", "priorityOrder[2].field",
             ])
-        // A target abandon rate above 3 % is allowed (up to 1): the operator answers for it.
+        // A target abandon rate above 3 % is allowed up to 10 % (the compliance profile may
+        // forbid it); beyond that no campaign is sane.
         settings = CampaignSettings()
-        settings.predictive.targetAbandonRate = 0.2
+        settings.predictive.targetAbandonRate = 0.1
         #expect(settings.validate() == [])
+        settings.predictive.targetAbandonRate = 0.5
+        #expect(settings.validate().map(\.description) == ["predictive.targetAbandonRate: must be 0 to 0.1 (was 0.5)"])
+    }
+
+    @Test func upperBoundsAreChecked() {
+        var settings = CampaignSettings(
+            predictive: PredictiveSettings(targetAverageWait: .seconds(601)), ringTimeout: .seconds(301),
+            maximumAttempts: 1001,
+            retryIntervals: RetryIntervals(
+                busy: .seconds(366 * 24 * 3600), unknown: .seconds(366 * 24 * 3600),
+                agentRetry: .seconds(366 * 24 * 3600)),
+            attemptsPerFiveSeconds: 100_001, callerID: CallerIDSettings(dailyCapPerNumber: 1_000_001))
+        #expect(
+            settings.validate().map(\.field) == [
+                "predictive.targetAverageWait", "ringTimeout", "maximumAttempts", "retryIntervals.busy",
+                "retryIntervals.unknown", "retryIntervals.agentRetry", "attemptsPerFiveSeconds",
+                "callerID.dailyCapPerNumber",
+            ])
+        settings = CampaignSettings(ringTimeout: .seconds(300), maximumAttempts: 1000)
+        #expect(settings.validate() == [])
+    }
+
+    /// Numbers from outside (the API, the store, the wire) that no duration can hold are
+    /// decoding errors naming the key, never a trap.
+    @Test(arguments: ["1e300", "-1e300", "1e12", "-1", "1.7976931348623157e308"])
+    func durationsOutOfRangeAreDecodingErrors(seconds: String) {
+        for json in [
+            #"{"ringTimeout": \#(seconds)}"#, #"{"retryIntervals": {"busy": \#(seconds)}}"#,
+            #"{"retryIntervals": {"unknown": \#(seconds)}}"#, #"{"predictive": {"targetAverageWait": \#(seconds)}}"#,
+            #"{"noAgentPolicy": {"action": "hold", "message": "m", "maximumHold": \#(seconds)}}"#,
+        ] {
+            do {
+                _ = try JSONDecoder().decode(CampaignSettings.self, from: Data(json.utf8))
+                Issue.record("\(json) was accepted")
+            } catch let DecodingError.dataCorrupted(context) {
+                #expect(context.debugDescription.hasPrefix("must be a number of seconds from 0 to 1000000000"))
+                #expect(!context.codingPath.isEmpty, "\(json): no field named")
+            } catch {
+                Issue.record("\(json): \(error)")
+            }
+        }
     }
 
     @Test func invalidCombinationsAreRejected() {

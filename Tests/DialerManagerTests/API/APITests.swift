@@ -27,6 +27,15 @@ struct APIFixture {
                 [manager]
                 password_iterations = 1000
                 \(manager)
+                [[queue]]
+                id = "q1"
+                [[queue]]
+                id = "q2"
+                [[queue]]
+                id = "q3"
+                [[queue]]
+                id = "support"
+                kind = "inbound"
                 """)
         process = try await ManagerProcess.make(
             config: config, registry: PrometheusCollectorRegistry(), readyFile: nil, logger: Logger(label: "test"))

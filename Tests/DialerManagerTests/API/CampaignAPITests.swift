@@ -68,6 +68,21 @@ struct CampaignAPITests {
         (#""settings": {"dial_rate": "three"}"#, "settings.dial_rate: expected"),
         (#""settings": {"mode": "turbo"}"#, "settings.mode"),
         (#""settings": {"time_zone": "Mars/Olympus"}"#, "settings.time_zone"),
+        // Numbers that do not fit their field: each named, none reaching a conversion.
+        (#""settings": {"ring_timeout": 1e300}"#, "settings.ring_timeout: must be a number of seconds from 0 to"),
+        (#""settings": {"ring_timeout": 301}"#, "settings.ring_timeout: must be at least 15 s and at most 300 s"),
+        (#""settings": {"retry_intervals": {"busy": 1e12}}"#, "settings.retry_intervals.busy: must be a number of"),
+        (#""settings": {"retry_intervals": {"busy": 1e9}}"#, "settings.retry_intervals.busy: must be above 0 s and"),
+        (#""settings": {"dial_rate": 2.5}"#, "settings.dial_rate: expected an integer (was 2.5)"),
+        (#""settings": {"dial_rate": 1e300}"#, "settings.dial_rate: is out of range"),
+        (#""settings": {"maximum_attempts": 99999999999999999999}"#, "settings.maximum_attempts: is out of range"),
+        (#""settings": {"maximum_attempts": 100000}"#, "settings.maximum_attempts: must be 1 to 1000"),
+        (#""settings": {"ivr_ports": -1e18, "mode": "agentless"}"#, "settings.ivr_ports: must be 1 to 1000"),
+        (#""settings": {"predictive": {"target_abandon_rate": 0.5}}"#, "settings.predictive.target_abandon_rate"),
+        (
+            #""settings": {"no_agent_policy": {"action": "hold", "message": "m", "maximum_hold": -1}}"#,
+            "settings.no_agent_policy.maximum_hold: must be a number of seconds"
+        ),
     ])
     func invalidSettingsAreRejectedNamingTheField(fragment: String, message: String) async throws {
         let fixture = try await APIFixture()
@@ -81,6 +96,109 @@ struct CampaignAPITests {
             #expect(reply.error == "invalid_request")
             #expect(reply.message.contains(message), "\(reply.message)")
             #expect(try await fixture.process.store.campaigns().isEmpty)
+        }
+    }
+
+    /// Schemathesis killed the manager with this PATCH (a Double-to-Int64 trap): now a 400
+    /// naming the field, and the manager goes on serving with the campaign as it was.
+    @Test func outOfRangeNumbersInAPatchAreRejectedAndTheManagerStaysUp() async throws {
+        let fixture = try await APIFixture()
+        try await fixture.test { client in
+            try await fixture.makeCampaign(client)
+            for body in [
+                #"{"settings": {"ring_timeout": 1e300}}"#, #"{"settings": {"ring_timeout": -1e300}}"#,
+                #"{"settings": {"retry_intervals": {"unknown": 1e12}}}"#,
+                #"{"settings": {"predictive": {"target_average_wait": 1e308}}}"#,
+                #"{"settings": {"attempts_per_five_seconds": 1e300}}"#,
+            ] {
+                let reply = try await client.call(.patch, "/v1/campaigns/c1", token: fixture.adminToken, body: body)
+                #expect(reply.status == .badRequest, "\(body): \(reply.text)")
+                #expect(reply.message.hasPrefix("settings."), "\(reply.message)")
+            }
+            let read = try await client.call(.get, "/v1/campaigns/c1", token: fixture.adminToken)
+            #expect(read.status == .ok)
+            #expect(try await fixture.process.store.campaign(CampaignID("c1"))?.settings.ringTimeout == .seconds(25))
+        }
+    }
+
+    /// A campaign's queue must be a campaign queue of the cluster configuration: any other
+    /// would show enabled and never dial.
+    @Test func aCampaignNeedsAQueueTheClusterDials() async throws {
+        let fixture = try await APIFixture()
+        try await fixture.test { client in
+            try await fixture.makeCampaign(client)
+            let token = fixture.adminToken
+            _ = try await client.call(.post, "/v1/lists", token: token, body: #"{"id": "l2", "name": "L2"}"#)
+            var reply = try await client.call(
+                .post, "/v1/campaigns", token: token,
+                body: #"{"id": "c2", "name": "C", "list": "l2", "queue": "nowhere"}"#)
+            #expect(reply.status == .badRequest)
+            #expect(
+                reply.message.hasPrefix("queue: nowhere is not a queue of the cluster configuration"),
+                "\(reply.message)")
+            #expect(reply.message.contains("q1, q2, q3"))
+            reply = try await client.call(
+                .post, "/v1/campaigns", token: token,
+                body: #"{"id": "c2", "name": "C", "list": "l2", "queue": "support"}"#)
+            #expect(reply.status == .conflict)
+            #expect(reply.message.hasPrefix("queue: support is an inbound queue"), "\(reply.message)")
+            reply = try await client.call(.patch, "/v1/campaigns/c1", token: token, body: #"{"queue": "support"}"#)
+            #expect(reply.status == .conflict)
+            #expect(try await fixture.process.store.campaign(CampaignID("c1"))?.queue == QueueID("q1"))
+        }
+    }
+
+    /// Compliance profiles, per cluster or per campaign: each broken rule is named with its
+    /// profile; `none` keeps only the ranges.
+    @Test func complianceProfilesAreEnforcedNamingTheRule() async throws {
+        let fixture = try await APIFixture(manager: #"compliance_profile = "us-ftc""#)
+        try await fixture.test { client in
+            let token = fixture.adminToken
+            _ = try await client.call(.post, "/v1/lists", token: token, body: #"{"id": "l1", "name": "L"}"#)
+            func create(_ settings: String) async throws -> Reply {
+                try await client.call(
+                    .post, "/v1/campaigns", token: token,
+                    body: #"{"id": "c1", "name": "C", "list": "l1", "queue": "q1", "settings": \#(settings)}"#)
+            }
+            // The defaults break three us-ftc rules: no caller ID, hang up without a message.
+            var reply = try await create(#"{"predictive": {"target_abandon_rate": 0.05}}"#)
+            #expect(reply.status == .badRequest)
+            for part in [
+                "settings.predictive.target_abandon_rate: us-ftc: at most 0.03 (3 % over 30d) (was 0.05)",
+                "settings.caller_id.default_number: us-ftc: a caller ID is required",
+                "settings.no_agent_policy: us-ftc: a caller no agent takes must hear a message",
+            ] {
+                #expect(reply.message.contains(part), "\(part) not in \(reply.message)")
+            }
+            reply = try await create(
+                #"{"caller_id": {"default_number": "+12125550199"}, "predictive": {"regulated_windows": ["24h"]}, "no_agent_policy": {"action": "hold", "message": "m", "maximum_hold": 5}}"#
+            )
+            #expect(reply.message.contains("settings.predictive.regulated_windows: us-ftc: must include 30d"))
+            #expect(reply.message.contains("settings.no_agent_policy.maximum_hold: us-ftc: at most 2 s"))
+            let compliant =
+                #"{"caller_id": {"default_number": "+12125550199"}, "no_agent_policy": {"action": "hold", "message": "m", "maximum_hold": 2}}"#
+            reply = try await create(compliant)
+            #expect(reply.status == .created, "\(reply.text)")
+            // A campaign may name its own profile: uk-ofcom needs the 24-hour window (the default has both).
+            reply = try await client.call(
+                .patch, "/v1/campaigns/c1", token: token,
+                body: #"{"settings": {"compliance": "uk-ofcom", "predictive": {"regulated_windows": ["30d"]}}}"#)
+            #expect(reply.status == .badRequest)
+            #expect(
+                reply.message
+                    == "settings.predictive.regulated_windows: uk-ofcom: must include 24h, the window the rate is regulated over"
+            )
+            reply = try await client.call(
+                .patch, "/v1/campaigns/c1", token: token,
+                body:
+                    #"{"settings": {"compliance": "none", "caller_id": {"default_number": null}, "no_agent_policy": {"action": "hangUp", "message": null, "maximum_hold": null}}}"#
+            )
+            #expect(reply.status == .ok, "\(reply.text)")
+            // Above 10 % no profile allows.
+            reply = try await client.call(
+                .patch, "/v1/campaigns/c1", token: token,
+                body: #"{"settings": {"predictive": {"target_abandon_rate": 0.5}}}"#)
+            #expect(reply.message == "settings.predictive.target_abandon_rate: must be 0 to 0.1 (was 0.5)")
         }
     }
 
@@ -216,6 +334,19 @@ struct CampaignAPITests {
             let expected = try #require(
                 try await fixture.process.store.campaignSummary(CampaignID("c1"), now: Date(), presentAgents: []))
             #expect(summary.int("dialable_now") == expected.dialableNow)
+            // No node (the API runs without its cluster), no agent for q1, no caller ID: all named.
+            #expect(summary["blocked_by"] as? [String] == ["noOwner", "noAgentRanked", "noCallerID"])
+            _ = try await client.call(
+                .post, "/v1/teams", token: fixture.adminToken,
+                body: #"{"id": "t1", "name": "T", "queue_ranking": [{"queue": "q1", "rank": 1}]}"#)
+            _ = try await client.call(
+                .post, "/v1/agents", token: fixture.adminToken,
+                body: #"{"id": "a1", "login": "ann", "name": "Ann", "team": "t1", "password": "correct horse"}"#)
+            _ = try await client.call(
+                .patch, "/v1/campaigns/c1", token: fixture.adminToken,
+                body: #"{"settings": {"caller_id": {"default_number": "+12125550199"}}}"#)
+            let after = try await client.call(.get, "/v1/campaigns/c1/dialability", token: fixture.adminToken)
+            #expect(after["blocked_by"] as? [String] == ["noOwner"])
             #expect(
                 try await client.call(.get, "/v1/campaigns/c9/report", token: fixture.adminToken).status == .notFound)
             #expect(
