@@ -101,7 +101,7 @@ struct NodeLossClusterTests {
             profile: SyntheticAgentProfile(
                 wrapUpSeconds: .fixed(seconds: 2), dispositions: [.init(name: "sale", weight: 1)]),
             seed: 7)
-        let (outcome, summary) = try await pool.run(
+        let ((owner, outcome), summary) = try await pool.run(
             host: String(address[0]), port: Int(address[1])!,
             settings: { cluster.connectionSettings(for: $0.login) },
             clock: ScaledClock(base: SystemClock(), scale: 10),
@@ -152,6 +152,26 @@ struct NodeLossClusterTests {
         let report = try await api.get("v1/campaigns/spring/report", as: ReportBody.self)
         print("node loss (\(fault.rawValue)): \(report); agents: \(summary.tally)")
         if fault != .term { #expect(report.nodeLostOnCall >= outcome.count) }
+
+        if fault == .stop {
+            // The frozen node wakes: the gateway tells it to hang up the calls it lost, so that
+            // no customer stays on a line without an agent.
+            cluster.launcher.signal(owner, SIGCONT)
+            var bridged: Double?
+            let hungUp = await cluster.waitUntil(timeout: .seconds(30)) {
+                bridged = try await Self.bridgedCalls(cluster, owner)
+                return bridged == 0
+            }
+            #expect(hungUp, "the woken node still has \(String(describing: bridged)) calls bridged")
+        }
+    }
+
+    /// The calls `node` has bridged, by its metrics.
+    static func bridgedCalls(_ cluster: LocalTestCluster, _ node: String) async throws -> Double {
+        try await cluster.metrics(of: node).split(separator: "\n")
+            .filter { $0.hasPrefix("dialer_node_calls_in_flight{") && $0.contains(#"stage="bridged""#) }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+            .reduce(0, +)
     }
 
     private struct LostCall: Sendable {
@@ -172,7 +192,7 @@ struct NodeLossClusterTests {
     /// the agents until each has left that call and taken another; returns the calls lost.
     private func afterCallsAreBridged(
         _ cluster: LocalTestCluster, agents: [SyntheticAgent], fault: NodeFault
-    ) async throws -> [LostCall] {
+    ) async throws -> (owner: String, lost: [LostCall]) {
         func calls() async -> [LostCall] {
             var calls: [LostCall] = []
             for (index, agent) in agents.enumerated() {
@@ -187,6 +207,11 @@ struct NodeLossClusterTests {
         try #require(bridged, "the agents were never all on calls with their attempts: \(onCalls)")
         let owner = try #require(try await cluster.table().queues.first { $0.id == "sales" }?.owner)
         let lost = await calls()
+        // The node's own count agrees (and the metric the woken node is checked by is there).
+        let counted = await cluster.waitUntil(timeout: .seconds(10)) {
+            try await Self.bridgedCalls(cluster, owner) == Double(Self.agents)
+        }
+        #expect(counted, "\(owner)'s metrics do not show the \(Self.agents) bridged calls")
 
         let signal: Int32 =
             switch fault {
@@ -217,6 +242,6 @@ struct NodeLossClusterTests {
         #expect(newOwner != nil && newOwner != owner)
         // A stopped node stays stopped: the manager closes its attempts after its lease, as for a
         // dead one (the cluster's shutdown wakes it to stop it).
-        return lost
+        return (owner, lost)
     }
 }
