@@ -20,13 +20,14 @@ struct GatewayHarness {
     let serving: Task<Void, Never>
     static let secret = ClusterSecret("harness-secret")
 
-    init() async throws {
+    /// A gateway on `port` (0: any free port).
+    init(port: Int = 0) async throws {
         service = ReservationService(clock: SystemClock(), logger: testLogger)
         registry = AgentSessionRegistry(
             service: service, authority: authority, clock: SystemClock(), grace: .seconds(30), logger: testLogger)
         let settings = ConnectionSettings(
             localID: "gateway", localRole: .gateway, secret: Self.secret, acceptedRoles: [.node, .agent])
-        server = try await ClusterServer.bind(host: "127.0.0.1", port: 0, settings: settings, violationLog: nil)
+        server = try await ClusterServer.bind(host: "127.0.0.1", port: port, settings: settings, violationLog: nil)
         let nodes = GatewayNodeListener(
             queueMap: GatewayQueueMap(logger: testLogger), reservations: service, clock: SystemClock(),
             logger: testLogger)

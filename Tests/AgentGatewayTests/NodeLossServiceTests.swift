@@ -140,3 +140,29 @@ struct NodeLossServiceTests {
         #expect(answer.answer == .granted && answer.agent == "ann")
     }
 }
+
+extension NodeLossServiceTests {
+    @Test func aNodeThatComesBackTooLateIsToldToHangUpTheCallsItLost() async throws {
+        let service = makeService()
+        let (connection, _) = try await annOnACall(service)
+        await service.nodeDisconnected(node1, connection: connection)
+        await service.queueOwners([(sales, MemberID("node-2"), Epoch(2))])
+        #expect(await state(service) == "wrap-up")
+        // The frozen process wakes and connects again: the customer must not stay on the line.
+        let woken = RecordingSink()
+        _ = await service.nodeConnected(node1, sink: woken)
+        let hangup = await woken.next { if case .hangupRequest = $0.message { true } else { false } }
+        guard case .hangupRequest(let message)? = hangup?.message else {
+            Issue.record("no hang-up for the lost call")
+            return
+        }
+        #expect(message.request == "r1")
+        // Told once.
+        let again = RecordingSink()
+        _ = await service.nodeConnected(node1, sink: again)
+        #expect(
+            await again.next(timeout: .milliseconds(200)) {
+                if case .hangupRequest = $0.message { true } else { false }
+            } == nil)
+    }
+}

@@ -68,3 +68,69 @@ struct SyntheticAgentGatewayTests {
         #expect(summary.tally.errors == 0)
     }
 }
+
+@Suite("Synthetic agents across a gateway restart", .serialized)
+struct SyntheticAgentReconnectionTests {
+    /// Two agents are ready on a gateway that then stops; a new gateway comes up on the same
+    /// port. The agents connect again (with their backoff), log in, go ready and take calls
+    /// there, and count their reconnections.
+    @Test func agentsReconnectToARestartedGatewayAndWorkOn() async throws {
+        let first = try await GatewayHarness()
+        let port = first.server.port
+        let pool = SyntheticAgentPool(
+            accounts: [.init(login: "ann", password: "secret"), .init(login: "bob", password: "secret")],
+            profile: SyntheticAgentProfile(
+                wrapUpSeconds: .fixed(seconds: 0.05), dispositions: [.init(name: "sale", weight: 1)]),
+            seed: 11)
+        let (dispositions, summary) = try await pool.run(
+            host: "127.0.0.1", port: port,
+            settings: { ConnectionSettings(localID: $0.login, localRole: .agent, secret: GatewayHarness.secret) },
+            clock: SystemClock()
+        ) { _ in
+            func allAvailable(on service: ReservationService) async -> Bool {
+                for login in ["ann", "bob"] where await service.session(of: AgentID(login))?.state.name != "available" {
+                    return false
+                }
+                return true
+            }
+            #expect(await eventually(timeout: .seconds(10)) { await allAvailable(on: first.service) })
+            await first.stop()
+            // Until the new gateway listens the agents keep trying, with their backoff.
+            let second = try await GatewayHarness(port: port)
+            await second.service.queueOwners([(QueueID("sales"), MemberID("node-1"), Epoch(1))])
+            #expect(await eventually(timeout: .seconds(20)) { await allAvailable(on: second.service) })
+
+            // Calls on the new gateway reach them, and their dispositions come back.
+            let client = GatewayReservations(prefix: "node-1-after-restart")
+            let node = try await second.connect("node-1", role: .node)
+            let attempts = try await node.run { link, inbound in
+                let reading = Task { try? await inbound.forEach { await client.receive($0) } }
+                defer { reading.cancel() }
+                await client.connected(link)
+                for index in 0..<2 {
+                    var card = Dialer_V1_ContactCard()
+                    card.attempt = "after-\(index)"
+                    let id = await client.makeRequestID()
+                    let answer = await client.request(
+                        .init(
+                            queue: QueueID("sales"), epoch: Epoch(1), kind: .connectAnsweredCall,
+                            deadline: .seconds(5), contact: card),
+                        id: id)
+                    guard case .granted = answer else {
+                        Issue.record("call \(index) got \(answer)")
+                        continue
+                    }
+                    try await client.confirm(id, epoch: Epoch(1), queue: QueueID("sales"))
+                    try await client.callEnded(id)
+                }
+                _ = await eventually(timeout: .seconds(10)) { second.authority.dispositions.count == 2 }
+                return second.authority.dispositions.map(\.attempt).sorted()
+            }
+            await second.stop()
+            return attempts
+        }
+        #expect(dispositions == ["after-0", "after-1"])
+        #expect(summary.tally.reconnections >= 2, "each agent reconnected: \(summary.tally)")
+        #expect(summary.failures.isEmpty, "\(summary.failures)")
+    }
+}

@@ -144,7 +144,7 @@ struct DemoAndLoadTestTests {
         for key in [
             "attempts", "attempts_per_second", "grants_per_second", "frames", "occupancy", "abandon_rate",
             "reservation_round_trip", "agent_operation_round_trip", "answer_to_bridge", "agent_ready_to_dial_decision",
-            "inbound_traffic", "agent_inbound_calls", "trunk", "errors", "processes",
+            "inbound_traffic", "agent_inbound_calls", "trunk", "errors", "agent_reconnections", "processes",
         ] {
             #expect(result.keys.contains(key), "\(key) missing")
         }

@@ -17,6 +17,10 @@ private struct ContactBody: Decodable {
     var attempts: Int
 }
 
+private struct AttemptsBody: Decodable {
+    var attempts: [AttemptBody]
+}
+
 private struct AttemptBody: Decodable {
     struct DispositionBody: Decodable { var name: String }
     var id: String
@@ -97,7 +101,7 @@ struct NodeLossClusterTests {
             profile: SyntheticAgentProfile(
                 wrapUpSeconds: .fixed(seconds: 2), dispositions: [.init(name: "sale", weight: 1)]),
             seed: 7)
-        let (outcome, summary) = try await pool.run(
+        let ((owner, outcome), summary) = try await pool.run(
             host: String(address[0]), port: Int(address[1])!,
             settings: { cluster.connectionSettings(for: $0.login) },
             clock: ScaledClock(base: SystemClock(), scale: 10),
@@ -112,15 +116,25 @@ struct NodeLossClusterTests {
         #expect(summary.failures.isEmpty, "\(summary.failures)")
 
         // Every disposition of a lost call is stored with its attempt, and final.
+        var stored: [String: AttemptBody] = [:]
+        let allStored = await cluster.waitUntil(timeout: .seconds(60)) {
+            for call in outcome where stored[call.attempt] == nil {
+                guard let contact = contacts.withLock({ $0[call.attempt] }) else { return false }
+                let history = try await api.get("v1/contacts/\(contact)/attempts", as: AttemptsBody.self)
+                if let attempt = history.attempts.first(where: { $0.id == call.attempt }),
+                    attempt.disposition?.name == "sale", attempt.outcome != nil
+                {
+                    stored[call.attempt] = attempt
+                }
+            }
+            return stored.count == outcome.count
+        }
+        #expect(allStored, "dispositions stored for \(stored.count) of \(outcome.count) lost calls")
         for call in outcome {
             let contact = try #require(contacts.withLock { $0[call.attempt] }, "no contact card for \(call.attempt)")
-            var last: AttemptBody?
-            let stored = await cluster.waitUntil(timeout: .seconds(60)) {
-                let attempts = try await api.get("v1/contacts/\(contact)/attempts", as: [AttemptBody].self)
-                last = attempts.first { $0.id == call.attempt }
-                return last?.disposition?.name == "sale" && last?.outcome != nil
-            }
-            #expect(stored, "the disposition of \(call.agent)'s call is stored: \(String(describing: last))")
+            let history = try await api.get("v1/contacts/\(contact)/attempts", as: AttemptsBody.self)
+            let last = history.attempts.first { $0.id == call.attempt }
+            #expect(last?.disposition?.name == "sale", "\(call.agent)'s disposition: \(String(describing: last))")
             #expect(last?.agent == call.agent)
             switch fault {
             case .kill, .stop:
@@ -138,6 +152,26 @@ struct NodeLossClusterTests {
         let report = try await api.get("v1/campaigns/spring/report", as: ReportBody.self)
         print("node loss (\(fault.rawValue)): \(report); agents: \(summary.tally)")
         if fault != .term { #expect(report.nodeLostOnCall >= outcome.count) }
+
+        if fault == .stop {
+            // The frozen node wakes: the gateway tells it to hang up the calls it lost, so that
+            // no customer stays on a line without an agent.
+            cluster.launcher.signal(owner, SIGCONT)
+            var bridged: Double?
+            let hungUp = await cluster.waitUntil(timeout: .seconds(30)) {
+                bridged = try await Self.bridgedCalls(cluster, owner)
+                return bridged == 0
+            }
+            #expect(hungUp, "the woken node still has \(String(describing: bridged)) calls bridged")
+        }
+    }
+
+    /// The calls `node` has bridged, by its metrics.
+    static func bridgedCalls(_ cluster: LocalTestCluster, _ node: String) async throws -> Double {
+        try await cluster.metrics(of: node).split(separator: "\n")
+            .filter { $0.hasPrefix("dialer_node_calls_in_flight{") && $0.contains(#"stage="bridged""#) }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+            .reduce(0, +)
     }
 
     private struct LostCall: Sendable {
@@ -158,7 +192,7 @@ struct NodeLossClusterTests {
     /// the agents until each has left that call and taken another; returns the calls lost.
     private func afterCallsAreBridged(
         _ cluster: LocalTestCluster, agents: [SyntheticAgent], fault: NodeFault
-    ) async throws -> [LostCall] {
+    ) async throws -> (owner: String, lost: [LostCall]) {
         func calls() async -> [LostCall] {
             var calls: [LostCall] = []
             for (index, agent) in agents.enumerated() {
@@ -169,9 +203,15 @@ struct NodeLossClusterTests {
             return calls
         }
         let bridged = await cluster.waitUntil(timeout: .seconds(60)) { await calls().count == Self.agents }
-        try #require(bridged, "the agents were never all on calls with their attempts: \(await calls().map(\.agent))")
+        let onCalls = await calls().map(\.agent)
+        try #require(bridged, "the agents were never all on calls with their attempts: \(onCalls)")
         let owner = try #require(try await cluster.table().queues.first { $0.id == "sales" }?.owner)
         let lost = await calls()
+        // The node's own count agrees (and the metric the woken node is checked by is there).
+        let counted = await cluster.waitUntil(timeout: .seconds(10)) {
+            try await Self.bridgedCalls(cluster, owner) == Double(Self.agents)
+        }
+        #expect(counted, "\(owner)'s metrics do not show the \(Self.agents) bridged calls")
 
         let signal: Int32 =
             switch fault {
@@ -196,10 +236,12 @@ struct NodeLossClusterTests {
             let now = await calls()
             return lost.allSatisfy { call in now.contains { $0.agent == call.agent && $0.request != call.request } }
         }
-        try #require(nextCalls, "not every agent took a next call: \(await calls().map(\.agent))")
+        let onNextCalls = await calls().map(\.agent)
+        try #require(nextCalls, "not every agent took a next call: \(onNextCalls)")
         let newOwner = try await cluster.table().queues.first { $0.id == "sales" }?.owner
         #expect(newOwner != nil && newOwner != owner)
-        if fault == .stop { cluster.launcher.signal(owner, SIGCONT) }
-        return lost
+        // A stopped node stays stopped: the manager closes its attempts after its lease, as for a
+        // dead one (the cluster's shutdown wakes it to stop it).
+        return (owner, lost)
     }
 }

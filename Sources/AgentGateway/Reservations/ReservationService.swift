@@ -121,6 +121,10 @@ public actor ReservationService {
     private var absentNodes: [MemberID: Task<Void, Never>] = [:]
     /// The manager's latest queue map, unassigned queues included.
     private var queueMap: [QueueID: (owner: MemberID?, epoch: Epoch)] = [:]
+    /// Calls ended for their agents because their node was lost, by node: if the node comes
+    /// back after all (a process that was frozen), it is told to hang them up, so that no
+    /// customer stays on a line without an agent.
+    private var lostCalls: [MemberID: [RequestID]] = [:]
     private var outboxes: [AgentID: AgentOutbox] = [:]
     private var timers: [UInt64: Task<Void, Never>] = [:]
     private var pictures: PictureSchedule
@@ -179,6 +183,12 @@ public actor ReservationService {
         nodeConnections[node, default: [:]][number] = sink
         // Back within the grace: the node still holds its calls and ends them itself.
         absentNodes.removeValue(forKey: node)?.cancel()
+        // Back too late: the calls it may still hold have no agent any more.
+        for id in lostCalls.removeValue(forKey: node) ?? [] {
+            var hangup = Dialer_V1_HangupRequest()
+            hangup.request = id.rawValue
+            sink.deliver(Envelope(.hangupRequest(hangup)))
+        }
         // A node that (re)connects needs the pictures of its queues now, not at the next change.
         for queue in book.queues(ownedBy: node) { pictures.markChanged(queue) }
         flushPictures()
@@ -204,6 +214,9 @@ public actor ReservationService {
         endMovedCalls(of: node)
         flushPictures()
     }
+
+    /// How many lost calls per node are remembered for a hang-up if the node comes back.
+    static let lostCallsKept = 1_000
 
     /// Whether the node has no connection to the gateway now.
     public func isAbsent(_ node: MemberID) -> Bool { nodeConnections[node] == nil }
@@ -240,6 +253,11 @@ public actor ReservationService {
             if let index = attempts[call.agent]?.firstIndex(where: { $0.request == call.request.id }) {
                 attempts[call.agent]?[index].nodeLost = true
             }
+            var lost = lostCalls[call.request.node, default: []]
+            lost.append(call.request.id)
+            // A node that never comes back must not grow the list without bound.
+            if lost.count > Self.lostCallsKept { lost.removeFirst(lost.count - Self.lostCallsKept) }
+            lostCalls[call.request.node] = lost
         }
         perform(actions, now: now)
         for call in ended { forgetIfDone(call.request.id) }
