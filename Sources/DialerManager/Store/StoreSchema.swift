@@ -33,13 +33,17 @@ enum StoreSchema {
             // A contact's history (GET /v1/contacts/{id}/attempts) without scanning every attempt.
             try db.execute(sql: "CREATE INDEX attempt_contact ON attempt (contact_id, started_at)")
         }
+        migrator.registerMigration("v12: import dry runs") { db in
+            // A dry run reads and checks a file like an import and changes no list.
+            try db.execute(sql: "ALTER TABLE import_job ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0")
+        }
     }
 
     /// The names of the migrations after v1, in order.
     static let migrationNames = [
         "v2: lists, campaigns, contacts", "v3: attempts", "v4: import jobs", "v5: do not call, dispositions",
         "v6: agents, teams", "v7: contacts by number", "v8: attempt call details",
-        "v9: attempts by contact",
+        "v9: attempts by contact", "v12: import dry runs",
     ]
 
     private static let listsCampaignsContacts = """
