@@ -1,3 +1,4 @@
+import DialerCore
 public import Logging
 import Synchronization
 
@@ -41,8 +42,10 @@ public final class ViolationLog: Sendable {
             return count
         }
         guard let suppressed else { return false }
-        var metadata: Logger.Metadata = ["remote": "\(host)", "code": "\(codeName)", "detail": "\(detail)"]
-        if let peer { metadata["peer"] = "\(peer)" }
+        var metadata: Logger.Metadata = [
+            "remote": "\(host)", "code": "\(codeName)", "detail": "\(LogText.escaped(detail))",
+        ]
+        if let peer { metadata["peer"] = "\(LogText.escaped(peer, limit: 64))" }
         if suppressed > 0 { metadata["suppressed_since_last"] = "\(suppressed)" }
         logger.warning("closing cluster connection after a protocol violation", metadata: metadata)
         return true

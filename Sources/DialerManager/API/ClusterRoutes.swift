@@ -44,7 +44,9 @@ enum ClusterRoutes {
             let wallNow = Date()
             let body = ClusterBody(
                 mapVersion: view.mapVersion, recovering: view.recovering,
-                nodes: view.members.map { member in
+                // Control members (dialerctl and other tools) register for a moment to ask or
+                // drain; they are not part of the cluster's table.
+                nodes: view.members.filter { $0.role == "node" || $0.role == "gateway" }.map { member in
                     MemberBody(
                         id: member.id, role: member.role, state: member.state, connected: member.connected,
                         httpAddress: member.httpAddress, clusterAddress: member.clusterAddress,

@@ -154,6 +154,20 @@ struct ImportRequest {
     var mode: ImportMode
     var options: ImportOptions
     var sourceName: String?
+    /// `dry_run=true`: read and check the file, change no list.
+    var dryRun = false
+
+    /// Reads the contact-list import's own parameters, `max_rejected` and `dry_run`.
+    mutating func readListParameters(_ query: inout Query) throws {
+        if let text = query.string("max_rejected") {
+            guard let limit = RejectionLimit(text) else {
+                throw APIError.invalid(
+                    "max_rejected: must be a count of rows (0 or more) or a percentage from 0% to 100%, not '\(text)'")
+            }
+            options.maximumRejected = limit
+        }
+        dryRun = try query.bool("dry_run")
+    }
 
     init(_ query: inout Query, defaultRegion: String) throws {
         format = try query.choice("format", of: ImportFormat.self) ?? .csv

@@ -74,7 +74,8 @@ enum ListRoutes {
         routes.add(.post, "/v1/lists/{id}/imports", role: .supervisor) { request, context in
             let list = try await existingList(context, store)
             var query = Query(request)
-            let importRequest = try ImportRequest(&query, defaultRegion: api.defaultRegion)
+            var importRequest = try ImportRequest(&query, defaultRegion: api.defaultRegion)
+            try importRequest.readListParameters(&query)
             let wait = try query.bool("wait")
             try query.checkAllUsed()
             let limit = api.settings.maxImportBytes
@@ -87,7 +88,8 @@ enum ListRoutes {
                 job = try await storing {
                     try await store.createImportJob(
                         list: list.id, format: importRequest.format, mode: importRequest.mode,
-                        requestedBy: context.caller?.name ?? "api", sourceName: importRequest.sourceName)
+                        requestedBy: context.caller?.name ?? "api", sourceName: importRequest.sourceName,
+                        dryRun: importRequest.dryRun)
                 }
             } catch {
                 try? FileManager.default.removeItem(atPath: file)

@@ -16,6 +16,8 @@ public struct ManagerClusterListener: Sendable {
     let leaseDuration: Duration
     let renewInterval: Duration
     let logger: Logger
+    /// Error frames peers send, logged once a minute per peer and code.
+    let peerErrors: RepeatedEventLog
     /// Serves gateways' directory, login and disposition messages (60–65).
     var gatewayDirectory: GatewayDirectoryService?
 
@@ -29,6 +31,7 @@ public struct ManagerClusterListener: Sendable {
         self.leaseDuration = leaseDuration
         self.renewInterval = renewInterval
         self.logger = logger
+        self.peerErrors = RepeatedEventLog(logger: logger)
     }
 
     /// A feeder request waiting for its answer, with the registration it came on.
@@ -161,9 +164,15 @@ public struct ManagerClusterListener: Sendable {
                 case .heartbeat:
                     break
                 case .error(let error):
-                    logger.notice(
-                        "peer reported an error",
-                        metadata: ["code": "\(error.code.name)", "detail": "\(error.message)"])
+                    // The message is the peer's text: escaped, so that it cannot forge log lines,
+                    // and rate-limited, so that a flood of error frames writes one line a minute.
+                    let peer = LogText.escaped(link.peer.memberID, limit: 64)
+                    peerErrors.log(
+                        .notice, "peer reported an error", key: "\(peer)|\(error.code.rawValue)",
+                        metadata: [
+                            "peer": "\(peer)", "code": "\(error.code.name)",
+                            "detail": "\(LogText.escaped(error.message))",
+                        ])
                 default:
                     link.close(with: .unexpectedMessage, "\(envelope.kindName) is not accepted by the manager")
                 }

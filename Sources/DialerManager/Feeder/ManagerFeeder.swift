@@ -92,7 +92,9 @@ public struct ManagerFeeder: Sendable {
         case .failure(let refusal):
             logger.notice(
                 "feeder request refused",
-                metadata: ["node": "\(node)", "code": "\(refusal.code.name)", "detail": "\(refusal.message)"])
+                metadata: [
+                    "node": "\(node)", "code": "\(refusal.code.name)", "detail": "\(LogText.escaped(refusal.message))",
+                ])
             return refusal.reply
         }
     }

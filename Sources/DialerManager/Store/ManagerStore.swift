@@ -234,7 +234,8 @@ public protocol ManagerStore: Sendable {
     ///
     /// - Throws: ``StoreError/notFound(_:)`` for a missing list.
     func createImportJob(
-        list: ContactListID, format: ImportFormat, mode: ImportMode, requestedBy: String, sourceName: String?
+        list: ContactListID, format: ImportFormat, mode: ImportMode, requestedBy: String, sourceName: String?,
+        dryRun: Bool
     ) async throws -> ImportJob
     /// Runs a queued import job: streams the file from `source`, normalises the numbers, skips
     /// duplicates, records rejected rows, and reports progress every
@@ -277,6 +278,14 @@ extension ManagerStore {
         try await recordDisposition(disposition, attempt: attempt, agent: agent, nodeLost: false, now: now)
     }
 
+    /// Creates an import job that changes its list (not a dry run).
+    public func createImportJob(
+        list: ContactListID, format: ImportFormat, mode: ImportMode, requestedBy: String, sourceName: String?
+    ) async throws -> ImportJob {
+        try await createImportJob(
+            list: list, format: format, mode: mode, requestedBy: requestedBy, sourceName: sourceName, dryRun: false)
+    }
+
     /// Creates an import job and runs it (see ``importContacts(job:options:from:progress:)``).
     public func importContacts<Source: AsyncSequence>(
         into list: ContactListID, format: ImportFormat, mode: ImportMode, options: ImportOptions,
@@ -284,7 +293,7 @@ extension ManagerStore {
         progress: @escaping @Sendable (ImportProgress) -> Void = { _ in }
     ) async throws -> ImportReport where Source.Element: Collection, Source.Element.Element == UInt8 {
         let job = try await createImportJob(
-            list: list, format: format, mode: mode, requestedBy: requestedBy, sourceName: sourceName)
+            list: list, format: format, mode: mode, requestedBy: requestedBy, sourceName: sourceName, dryRun: false)
         return try await importContacts(job: job.id, options: options, from: source, progress: progress)
     }
 }

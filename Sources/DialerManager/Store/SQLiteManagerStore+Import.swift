@@ -14,7 +14,8 @@ import GRDB
 
 extension SQLiteManagerStore {
     public func createImportJob(
-        list: ContactListID, format: ImportFormat, mode: ImportMode, requestedBy: String, sourceName: String?
+        list: ContactListID, format: ImportFormat, mode: ImportMode, requestedBy: String, sourceName: String?,
+        dryRun: Bool
     ) async throws -> ImportJob {
         let now = clock()
         return try await pool.write { db in
@@ -23,10 +24,12 @@ extension SQLiteManagerStore {
             }
             try db.execute(
                 sql: """
-                    INSERT INTO import_job (list_id, requested_by, source_name, format, mode, status, created_at) \
-                    VALUES (?, ?, ?, ?, ?, 'queued', ?)
+                    INSERT INTO import_job (list_id, requested_by, source_name, format, mode, status, created_at, \
+                    dry_run) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)
                     """,
-                arguments: [list.rawValue, requestedBy, sourceName, format.rawValue, mode.rawValue, now.storeValue])
+                arguments: [
+                    list.rawValue, requestedBy, sourceName, format.rawValue, mode.rawValue, now.storeValue, dryRun,
+                ])
             return try Self.fetchJob(db, ImportJobID(db.lastInsertedRowID))!
         }
     }
@@ -56,21 +59,31 @@ extension SQLiteManagerStore {
                 let configuration = CSVReader.Configuration(delimiter: options.csvDelimiter)
                 for try await item in source.csvContacts(mapping: options.mapping, configuration: configuration) {
                     importer.take(item)
+                    try Self.checkRejectedCount(importer.counts, options: options)
                     if importer.isBatchFull { try await flush(&importer, progress: progress) }
                 }
             case .json:
                 for try await item in source.jsonContacts(mapping: options.mapping) {
                     importer.take(item)
+                    try Self.checkRejectedCount(importer.counts, options: options)
                     if importer.isBatchFull { try await flush(&importer, progress: progress) }
                 }
             }
             try await flush(&importer, progress: progress)
+            // The percentage is known only once the whole file is read.
+            if let limit = options.maximumRejected,
+                limit.isExceeded(rejected: importer.counts.rejected, rowsRead: importer.counts.rowsRead)
+            {
+                throw ImportLimitExceeded(limit: limit, counts: importer.counts)
+            }
             progress(importer.progress(.applying))
             try Task.checkCancellation()
             let counts = importer.counts
             let finishedAt = clock()
             let finished = try await pool.write { db in
-                try Self.applyStaged(db, job: job, counts: counts, now: finishedAt)
+                job.dryRun
+                    ? try Self.closeDryRun(db, job: job, counts: counts, now: finishedAt)
+                    : try Self.applyStaged(db, job: job, counts: counts, now: finishedAt)
             }
             progress(
                 ImportProgress(
@@ -86,6 +99,9 @@ extension SQLiteManagerStore {
                 reason = error.description
                 thrown = StoreError.importFailed(job: id, reason: reason)
             case let error as JSONContactsError:
+                reason = error.description
+                thrown = StoreError.importFailed(job: id, reason: reason)
+            case let error as ImportLimitExceeded:
                 reason = error.description
                 thrown = StoreError.importFailed(job: id, reason: reason)
             case is CancellationError:
@@ -214,6 +230,49 @@ extension SQLiteManagerStore {
         return try fetchJob(db, job.id)!
     }
 
+    /// A count limit is known to be passed as soon as it is: the rest of a large file is not read.
+    private static func checkRejectedCount(_ counts: ImportCounts, options: ImportOptions) throws {
+        if case .count = options.maximumRejected, let limit = options.maximumRejected,
+            limit.isExceeded(rejected: counts.rejected, rowsRead: counts.rowsRead)
+        {
+            throw ImportLimitExceeded(limit: limit, counts: counts)
+        }
+    }
+
+    /// Closes a dry run: what the import would have added is counted against the list as it is
+    /// now, the staged rows are dropped, and the list does not change.
+    private static func closeDryRun(_ db: Database, job: ImportJob, counts: ImportCounts, now: Date) throws
+        -> ImportJob
+    {
+        if job.mode == .replace { try checkReplaceable(db, job.list) }
+        let wouldAdd: Int
+        if job.mode == .replace {
+            wouldAdd =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM import_staging WHERE job_id = ?", arguments: [job.id.rawValue]) ?? 0
+        } else {
+            wouldAdd =
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT COUNT(*) FROM import_staging s WHERE s.job_id = ? \
+                        AND NOT EXISTS (SELECT 1 FROM contact c WHERE c.list_id = ? AND c.phone = s.phone)
+                        """,
+                    arguments: [job.id.rawValue, job.list.rawValue]) ?? 0
+        }
+        try db.execute(sql: "DELETE FROM import_staging WHERE job_id = ?", arguments: [job.id.rawValue])
+        try db.execute(
+            sql: """
+                UPDATE import_job SET status = 'succeeded', finished_at = ?, rows_read = ?, accepted = ?, \
+                duplicates = ?, rejected = ? WHERE id = ?
+                """,
+            arguments: [
+                now.storeValue, counts.rowsRead, wouldAdd, counts.duplicates + counts.accepted - wouldAdd,
+                counts.rejected, job.id.rawValue,
+            ])
+        return try fetchJob(db, job.id)!
+    }
+
     /// A list a node is dialing cannot be replaced: the results of its open attempts must find
     /// their contacts.
     private static func checkReplaceable(_ db: Database, _ list: ContactListID) throws {
@@ -260,7 +319,7 @@ extension SQLiteManagerStore {
             sourceName: row["source_name"], format: format, mode: mode, status: status,
             createdAt: row.date("created_at") ?? Date(storeValue: 0), startedAt: row.date("started_at"),
             finishedAt: row.date("finished_at"), rowsRead: row["rows_read"], accepted: row["accepted"],
-            duplicates: row["duplicates"], rejected: row["rejected"], error: row["error"])
+            duplicates: row["duplicates"], rejected: row["rejected"], error: row["error"], dryRun: row["dry_run"])
     }
 }
 
@@ -401,5 +460,15 @@ struct ContactImporter {
         // A file of endless distinct zones must not grow the cache without bound.
         if zones.count < 1_000 { zones[zone] = known }
         return known
+    }
+}
+
+/// An import stopped by its ``ImportOptions/maximumRejected``.
+struct ImportLimitExceeded: Error, CustomStringConvertible {
+    let limit: RejectionLimit
+    let counts: ImportCounts
+
+    var description: String {
+        "\(counts.rejected) of \(counts.rowsRead) rows rejected, over max_rejected=\(limit): the list is as it was"
     }
 }

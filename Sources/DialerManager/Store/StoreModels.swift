@@ -509,14 +509,18 @@ public struct ImportJob: Hashable, Sendable, Codable, Identifiable {
     public var rejected: Int
     /// Why the job failed.
     public var error: String?
+    /// A dry run: the file was read and checked, and the counts say what an import would have
+    /// done (`accepted`: contacts it would have added), but no list changed.
+    public var dryRun: Bool
 
     /// A job record.
     public init(
         id: ImportJobID, list: ContactListID, requestedBy: String, sourceName: String? = nil, format: ImportFormat,
         mode: ImportMode, status: ImportStatus = .queued, createdAt: Date, startedAt: Date? = nil,
         finishedAt: Date? = nil, rowsRead: Int = 0, accepted: Int = 0, duplicates: Int = 0, rejected: Int = 0,
-        error: String? = nil
+        error: String? = nil, dryRun: Bool = false
     ) {
+        self.dryRun = dryRun
         self.id = id
         self.list = list
         self.requestedBy = requestedBy
@@ -549,6 +553,9 @@ public struct ImportOptions: Sendable, Hashable {
     public var storedRejectedRows: Int
     /// The most rejected rows a report returns (the rest are in the job's history).
     public var reportedRejectedRows: Int
+    /// Above this many rejected rows the import fails and the list stays as it was; `nil` for
+    /// no limit.
+    public var maximumRejected: RejectionLimit?
 
     /// Options; by default progress every 5,000 rows, 10,000 rejected rows kept, 100 returned.
     public init(
@@ -561,6 +568,41 @@ public struct ImportOptions: Sendable, Hashable {
         self.progressInterval = max(1, progressInterval)
         self.storedRejectedRows = max(0, storedRejectedRows)
         self.reportedRejectedRows = max(0, reportedRejectedRows)
+    }
+}
+
+/// How many rejected rows an import tolerates before it fails as a whole: a replace of a good
+/// list by a file that is mostly garbage must not leave the list with the few good rows.
+public enum RejectionLimit: Hashable, Sendable, CustomStringConvertible {
+    /// At most this many rejected rows.
+    case count(Int)
+    /// At most this percentage (0 to 100) of the rows read.
+    case percent(Double)
+
+    /// Whether `rejected` of `rowsRead` rows is over the limit.
+    public func isExceeded(rejected: Int, rowsRead: Int) -> Bool {
+        switch self {
+        case .count(let limit): rejected > limit
+        case .percent(let limit): rowsRead > 0 && Double(rejected) * 100 > limit * Double(rowsRead)
+        }
+    }
+
+    /// Parses `max_rejected`: a count (`10`) or a percentage (`5%`, `0.5%`).
+    public init?(_ text: String) {
+        if text.hasSuffix("%") {
+            guard let value = Double(text.dropLast()), value.isFinite, (0...100).contains(value) else { return nil }
+            self = .percent(value)
+        } else {
+            guard let value = Int(text), value >= 0 else { return nil }
+            self = .count(value)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .count(let count): "\(count)"
+        case .percent(let percent): "\(percent)%"
+        }
     }
 }
 

@@ -44,6 +44,10 @@ enum StoreSchema {
             // Why each abandoned call was abandoned, as its node reported (NULL: not said).
             try db.execute(sql: "ALTER TABLE attempt ADD COLUMN abandon_cause TEXT")
         }
+        migrator.registerMigration("v12: import dry runs") { db in
+            // A dry run reads and checks a file like an import and changes no list.
+            try db.execute(sql: "ALTER TABLE import_job ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0")
+        }
     }
 
     /// The names of the migrations after v1, in order.
@@ -51,6 +55,7 @@ enum StoreSchema {
         "v2: lists, campaigns, contacts", "v3: attempts", "v4: import jobs", "v5: do not call, dispositions",
         "v6: agents, teams", "v7: contacts by number", "v8: attempt call details",
         "v9: attempts by contact", "v10: calls whose node was lost", "v11: abandon causes",
+        "v12: import dry runs",
     ]
 
     private static let listsCampaignsContacts = """

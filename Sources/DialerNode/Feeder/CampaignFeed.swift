@@ -343,7 +343,9 @@ public actor CampaignFeed {
             refusedReports.increment()
             logger.warning(
                 "the manager refused a result",
-                metadata: ["attempt": "\(id)", "code": "\(error.code.name)", "detail": "\(error.message)"])
+                metadata: [
+                    "attempt": "\(id)", "code": "\(error.code.name)", "detail": "\(LogText.escaped(error.message))",
+                ])
             outbox[id] = nil
         default:
             // No answer in time: send it again on the same connection. A closed connection

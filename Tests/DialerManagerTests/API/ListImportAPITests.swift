@@ -130,6 +130,65 @@ struct ListImportAPITests {
         }
     }
 
+    /// A replace by one good row and garbage would leave a good list with one contact:
+    /// max_rejected (a count or a percentage) fails such an import and the list stays as it was.
+    @Test(arguments: ["max_rejected=2", "max_rejected=50%"])
+    func maxRejectedStopsAReplaceOfMostlyGarbage(limit: String) async throws {
+        let fixture = try await APIFixture()
+        try await fixture.test { client in
+            try await fixture.makeCampaign(client)
+            _ = try await fixture.importFile(client, "phone\n+12125550100\n+12125550101\n+12125550102\n")
+            let garbage = "phone\n+12125550199\nnot a number\n???\nalso bad\n"
+            let reply = try await fixture.importFile(client, query: "mode=replace&\(limit)", garbage)
+            #expect(reply.status == .unprocessableContent, "\(reply.text)")
+            let job = try #require(reply["job"] as? [String: Any])
+            #expect(job["status"] as? String == "failed")
+            #expect((job["error"] as? String)?.contains("3 of 4 rows rejected, over max_rejected=") == true, "\(job)")
+            let contacts = try await fixture.process.store.searchContacts(
+                ContactFilter(list: ContactListID("l1")), after: nil, limit: 10
+            ).contacts
+            #expect(contacts.count == 3)
+            // Under the limit the import goes through.
+            let fine = try await fixture.importFile(
+                client, query: "mode=replace&max_rejected=1", "phone\n+12125550199\nbad\n")
+            #expect(fine.status == .ok, "\(fine.text)")
+            #expect(try await client.call(.get, "/v1/lists/l1", token: fixture.adminToken).int("contact_count") == 1)
+            let bad = try await fixture.importFile(client, query: "max_rejected=lots", "phone\n+12125550199\n")
+            #expect(bad.status == .badRequest)
+            #expect(bad.message.hasPrefix("max_rejected: must be a count"))
+        }
+    }
+
+    /// dry_run=true reads and checks the file and says what the import would do; the list does
+    /// not change, and the job is marked as a dry run in the history.
+    @Test func aDryRunReportsWithoutChangingTheList() async throws {
+        let fixture = try await APIFixture()
+        try await fixture.test { client in
+            try await fixture.makeCampaign(client)
+            _ = try await fixture.importFile(client, "phone\n+12125550100\n+12125550101\n")
+            let before = try await fixture.process.store.searchContacts(
+                ContactFilter(list: ContactListID("l1")), after: nil, limit: 10)
+            var reply = try await fixture.importFile(
+                client, query: "dry_run=true", "phone\n+12125550100\n+12125550102\nbad\n+12125550102\n")
+            #expect(reply.status == .ok, "\(reply.text)")
+            var job = try #require(reply["job"] as? [String: Any])
+            #expect(job["dry_run"] as? Bool == true)
+            #expect(job["accepted"] as? Int == 1)
+            #expect(job["duplicates"] as? Int == 2)
+            #expect(job["rejected"] as? Int == 1)
+            #expect((reply["rejected_rows"] as? [[String: Any]])?.first?["row"] as? Int == 4)
+            reply = try await fixture.importFile(client, query: "dry_run=true&mode=replace", "phone\n+12125550199\n")
+            job = try #require(reply["job"] as? [String: Any])
+            #expect(job["accepted"] as? Int == 1 && job["status"] as? String == "succeeded")
+            let after = try await fixture.process.store.searchContacts(
+                ContactFilter(list: ContactListID("l1")), after: nil, limit: 10)
+            #expect(after == before)
+            #expect(try await (fixture.process.store as? SQLiteManagerStore)?.stagedRowCount() == 0)
+            let history = try await client.call(.get, "/v1/lists/l1/imports", token: fixture.adminToken)
+            #expect(history.array("imports").map { $0["dry_run"] as? Bool } == [true, true, false])
+        }
+    }
+
     @Test(arguments: [
         ("format=xml", "format: must be one of csv, json"),
         ("mode=merge", "mode: must be one of append, replace"),
