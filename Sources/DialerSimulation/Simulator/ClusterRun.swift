@@ -1,4 +1,4 @@
-public import DialerCore
+import DialerCore
 import Foundation
 import HeapModule
 
