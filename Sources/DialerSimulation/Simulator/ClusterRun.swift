@@ -272,10 +272,10 @@ extension ClusterRun {
                 sendPictures()
             case .network(let id, let progress, let hangsUpAt):
                 guard let call = calls[id], call.leg.allows(progress) else { return }
+                // The person's hang-up is planned before the runner hears of the answer: a bridge
+                // it makes at once (the agent was held for the verdict) then cancels it.
+                if let hangsUpAt { schedule(.customerHangsUp(id, token: call.customerToken), at: hangsUpAt) }
                 emit(progress, on: id)
-                if let hangsUpAt, let token = calls[id]?.customerToken {
-                    schedule(.customerHangsUp(id, token: token), at: hangsUpAt)
-                }
             case .customerHangsUp(let id, let token):
                 guard let call = calls[id], call.customerToken == token else { return }
                 emit(.hungUp(by: .customer, at: now), on: id)
