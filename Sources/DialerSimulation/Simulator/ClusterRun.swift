@@ -196,7 +196,8 @@ extension ClusterRun {
                             humansClassedAsMachines: 0, refusedByTrunk: 0)))
                 schedule(.toRunner(index, .leaseHeld(epoch)), at: .origin)
                 // Runners' ticks are spread over the tick, as separate nodes' would be.
-                schedule(.tick(runner: index), at: .origin + tick * Double(index + 1) / Double(scenario.campaigns.count + 1))
+                schedule(
+                    .tick(runner: index), at: .origin + tick * Double(index + 1) / Double(scenario.campaigns.count + 1))
             }
             var number = 0
             for team in scenario.teams {
@@ -764,10 +765,13 @@ extension ClusterRun {
             var remaining: Duration?
             switch session.state {
             case .onCall(let call):
-                if case .onCall = before {} else {
+                var wasOnCall = false
+                if case .onCall = before { wasOnCall = true }
+                if !wasOnCall {
                     let request = call.reservation.request
                     let attempt = attemptOfRequest[request]?.rawValue ?? request.rawValue
-                    perform(agents[index].behaviour.connected(request: request.rawValue, attempt: attempt), agent: index)
+                    perform(
+                        agents[index].behaviour.connected(request: request.rawValue, attempt: attempt), agent: index)
                 }
             case .wrapUp(let wrapUp):
                 remaining = max(.zero, wrapUp.endsAt - now)

@@ -219,7 +219,8 @@ public struct ClusterScenario: Sendable, Hashable {
         if inboundQueues.count > population.inbound.count {
             throw fail(
                 "inboundQueues",
-                "names \(inboundQueues.count) queue(s) but the population has \(population.inbound.count) inbound line(s)")
+                "names \(inboundQueues.count) queue(s) but the population has \(population.inbound.count) inbound line(s)"
+            )
         }
         for (index, queue) in inboundQueues.enumerated() {
             guard queues.insert(queue).inserted, !queue.rawValue.isEmpty else {
@@ -285,7 +286,9 @@ extension ClusterScenario: Decodable {
         if let agents = try c.decodeIfPresent(Int.self, forKey: "agents") {
             guard teams == nil else {
                 throw DecodingError.dataCorrupted(
-                    .init(codingPath: c.codingPath + [AnyKey(stringValue: "agents")], debugDescription: "give agents or teams, not both"))
+                    .init(
+                        codingPath: c.codingPath + [AnyKey(stringValue: "agents")],
+                        debugDescription: "give agents or teams, not both"))
             }
             // One team: the inbound queues first, then the campaigns.
             var ranks: [QueueID: Int] = [:]
@@ -336,7 +339,9 @@ extension ClusterScenario: Decodable {
             case "off": settings.answeringMachine = .off
             default:
                 throw DecodingError.dataCorrupted(
-                    .init(codingPath: c.codingPath + [AnyKey(stringValue: "answeringMachine")], debugDescription: "must be hangUp or off"))
+                    .init(
+                        codingPath: c.codingPath + [AnyKey(stringValue: "answeringMachine")],
+                        debugDescription: "must be hangUp or off"))
             }
             if let target = try c.decodeIfPresent(Double.self, forKey: "targetAbandonRate") {
                 guard target > 0, target <= 0.5 else {
@@ -380,7 +385,8 @@ extension ClusterScenario: Decodable {
             let c = try decoder.container(keyedBy: AnyKey.self)
             try c.rejectUnknown(["fromHour", "live"])
             step = AnswerRateStep(
-                fromHour: try c.decode(Double.self, forKey: "fromHour"), live: try c.decode(Double.self, forKey: "live"))
+                fromHour: try c.decode(Double.self, forKey: "fromHour"), live: try c.decode(Double.self, forKey: "live")
+            )
         }
     }
 
@@ -389,7 +395,8 @@ extension ClusterScenario: Decodable {
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: AnyKey.self)
             try c.rejectUnknown([
-                "acceptSeconds", "rejectProbability", "talkSeconds", "wrapUpSeconds", "pauseProbability", "pauseSeconds",
+                "acceptSeconds", "rejectProbability", "talkSeconds", "wrapUpSeconds", "pauseProbability",
+                "pauseSeconds",
             ])
             typealias D = SimulatedTrunk.Population.Distribution
             let defaults = SyntheticAgentProfile()

@@ -18,7 +18,11 @@ private func population(seed: UInt64, callersPerHour: Double) -> SimulatedTrunk.
     SimulatedTrunk.Population(
         seed: seed,
         inbound: callersPerHour > 0
-            ? [.init(did: "+18005550100", callsPerHour: callersPerHour, patienceSeconds: .logNormal(mean: 90, standardDeviation: 60))]
+            ? [
+                .init(
+                    did: "+18005550100", callsPerHour: callersPerHour,
+                    patienceSeconds: .logNormal(mean: 90, standardDeviation: 60))
+            ]
             : [],
         channels: 500, callsPerSecond: 50)
 }
@@ -53,7 +57,8 @@ struct ClusterRunTests {
 
     @Test func twoCampaignsShareATeam() {
         let scenario = ClusterScenario(
-            name: "two-campaigns", seed: 5, shiftHours: 0.25, timeScale: 1, population: population(seed: 5, callersPerHour: 0),
+            name: "two-campaigns", seed: 5, shiftHours: 0.25, timeScale: 1,
+            population: population(seed: 5, callersPerHour: 0),
             campaigns: [
                 .init(queue: sales, settings: ClusterScenario.Campaign.loadTestSettings(mode: .predictive)),
                 .init(queue: renewals, settings: ClusterScenario.Campaign.loadTestSettings(mode: .power)),
@@ -157,7 +162,8 @@ struct ClusterRunTests {
             directory = parent
         }
         directory.appendPathComponent("scenarios")
-        for name in ["cluster-agents-100", "cluster-blended-100", "cluster-two-campaigns", "cluster-answer-rate-jumps"] {
+        for name in ["cluster-agents-100", "cluster-blended-100", "cluster-two-campaigns", "cluster-answer-rate-jumps"]
+        {
             let path = directory.appendingPathComponent(name + ".json").path
             #expect(ClusterScenario.isClusterScenario(path: path))
             let scenario = try ClusterScenario.load(path: path)
