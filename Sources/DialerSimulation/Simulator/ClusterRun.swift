@@ -170,8 +170,14 @@ extension ClusterRun {
 
         init(scenario: ClusterScenario) {
             self.scenario = scenario
+            // The gateway's leases and timeouts are its defaults, in wall time.
+            let wall = ReservationBook.Configuration()
+            let callTime = { (duration: Duration) in scenario.callTime(wallMilliseconds: duration.seconds * 1000) }
             book = ReservationBook(
                 configuration: .init(
+                    outboundLease: callTime(wall.outboundLease), inboundLease: callTime(wall.inboundLease),
+                    previewLease: callTime(wall.previewLease), connectLease: callTime(wall.connectLease),
+                    offerTimeout: callTime(wall.offerTimeout),
                     wrapUpLength: scenario.callTime(wallMilliseconds: scenario.gatewayWrapUpSeconds * 1000),
                     logCapacity: 0))
             shiftEnd = .origin + .seconds(scenario.shiftHours * 3600)
