@@ -216,7 +216,8 @@ let package = Package(
         .executableTarget(
             name: "dialer-sim",
             dependencies: [
-                "DialerSimulation", "DialerCore",
+                // DialerLoad: `--replay` builds the load tester's and the demo's work from their own code.
+                "DialerSimulation", "DialerCore", "DialerLoad",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -259,16 +259,41 @@ public actor SimulatedTrunk: Trunk {
 
     // MARK: Outbound plans
 
-    /// Schedules what the network will report for a call placed at `start`.
+    /// Schedules what the network will report for a call placed at `start`: the ringing at
+    /// once, the rest on the agenda.
     private func plan(_ id: CallID, fate: Fate, request: OriginateRequest, at start: Moment) {
+        for report in Self.plan(fate: fate, request: request, at: start) {
+            if case .ringing = report.event {
+                emit(report.event, on: id)
+            } else {
+                agenda.schedule(.network(id, report.event, holdUntil: report.customerHangsUpAt), at: report.at)
+            }
+        }
+    }
+
+    /// One thing the network reports on an outbound call, planned when the call is placed.
+    public struct PlannedReport: Hashable, Sendable {
+        /// What is reported.
+        public var event: CallProgress
+        /// When.
+        public var at: Moment
+        /// For a live answer: when the person hangs up unless bridged by then (their patience
+        /// after the greeting, or at once if they gave up while the detector listened).
+        public var customerHangsUpAt: Moment?
+    }
+
+    /// What the network will report for a call with `fate` placed at `start`, in order: the
+    /// trunk's whole outbound plan, as a pure function, so that the cluster simulator
+    /// (``ClusterRun``) places its calls exactly as this trunk does.
+    public static func plan(fate: Fate, request: OriginateRequest, at start: Moment) -> [PlannedReport] {
         let timeout = max(request.ringTimeout, .zero)
         switch fate.outcome {
         case .live, .machine:
-            emit(.ringing(at: start), on: id)
+            let ringing = PlannedReport(event: .ringing(at: start), at: start)
             guard fate.ringTime <= timeout else {
-                agenda.schedule(.network(id, .noAnswer(at: start + timeout), holdUntil: nil), at: start + timeout)
-                return
+                return [ringing, PlannedReport(event: .noAnswer(at: start + timeout), at: start + timeout)]
             }
+            var reports = [ringing]
             let answeredAt = start + fate.ringTime
             let greetingEndsAt = answeredAt + fate.greetingLength
             // Without detection the answer is reported as it happens, and always as live.
@@ -278,7 +303,7 @@ public actor SimulatedTrunk: Trunk {
             var reportedAt = answeredAt
             var reportsMachine = false
             if request.detectsMachines {
-                agenda.schedule(.network(id, .answered(at: answeredAt), holdUntil: nil), at: answeredAt)
+                reports.append(PlannedReport(event: .answered(at: answeredAt), at: answeredAt))
                 reportedAt = answeredAt + fate.detectionTime
                 reportsMachine = fate.detectedAs == .machine
                 if let limit = request.detectionLimit, greetingEndsAt + max(limit, .zero) < reportedAt {
@@ -293,10 +318,13 @@ public actor SimulatedTrunk: Trunk {
             // A person holds on for their patience after the greeting; one who gave up while
             // the detector was still listening hangs up as soon as the answer is reported.
             let holdUntil = fate.outcome == .live ? max(greetingEndsAt + fate.patience, reportedAt) : nil
-            agenda.schedule(.network(id, event, holdUntil: holdUntil), at: reportedAt)
+            reports.append(PlannedReport(event: event, at: reportedAt, customerHangsUpAt: holdUntil))
+            return reports
         case .noAnswer:
-            emit(.ringing(at: start), on: id)
-            agenda.schedule(.network(id, .noAnswer(at: start + timeout), holdUntil: nil), at: start + timeout)
+            return [
+                PlannedReport(event: .ringing(at: start), at: start),
+                PlannedReport(event: .noAnswer(at: start + timeout), at: start + timeout),
+            ]
         case .busy, .invalid, .failed:
             let at = start + min(fate.signalTime, timeout)
             let event: CallProgress =
@@ -305,7 +333,7 @@ public actor SimulatedTrunk: Trunk {
                 case .invalid: .invalidNumber(at: at)
                 default: .networkFailure(at: at)
                 }
-            agenda.schedule(.network(id, event, holdUntil: nil), at: at)
+            return [PlannedReport(event: event, at: at)]
         }
     }
 
