@@ -351,7 +351,7 @@ extension ClusterRun {
                     id: draft.id, queue: runners[index].campaign.queue, epoch: epoch, node: node, kind: draft.kind,
                     namedAgent: draft.namedAgent, deadline: now + latency + wait)
                 schedule(.toGateway(.request(request)), at: now + latency)
-            case .confirm(let request):
+            case .confirm(let request, _):
                 schedule(.toGateway(.confirm(request)), at: now + latency)
             case .release(let request):
                 schedule(.toGateway(.release(request)), at: now + latency)
