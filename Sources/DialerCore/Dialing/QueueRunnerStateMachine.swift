@@ -161,6 +161,12 @@ public struct QueueRunnerStateMachine: Sendable {
         case held(Epoch)
         /// Finishing what is in hand; nothing new.
         case winding
+
+        /// Whether the lease is held and the runner dials.
+        public var isHeld: Bool {
+            if case .held = self { return true }
+            return false
+        }
     }
 
     /// Where one call stands.
@@ -211,6 +217,9 @@ public struct QueueRunnerStateMachine: Sendable {
         /// The answered call it is for (connect requests).
         var call: AttemptID?
         var deadline: Moment
+        /// Asked for at the answer, while the detector listened: the gateway waits longer than
+        /// the regulated deadline, so the runner withdraws it at that deadline.
+        var early = false
     }
 
     public let configuration: Configuration
@@ -310,7 +319,13 @@ public struct QueueRunnerStateMachine: Sendable {
         case .leaseHeld(let epoch):
             lease = .held(epoch)
             pace(now: now, into: &actions)
-        case .leaseLost, .drain:
+        case .drain:
+            // A drained queue still holds its lease until it hands it back: answered calls
+            // still get agents.
+            if case .held = lease { drainingWithLease = true }
+            windDown(into: &actions)
+        case .leaseLost:
+            drainingWithLease = false
             windDown(into: &actions)
         case .settingsChanged(let newSettings):
             if newSettings.mode != settings.mode || newSettings.dialRate != settings.dialRate
@@ -484,7 +499,11 @@ public struct QueueRunnerStateMachine: Sendable {
 
     private mutating func statistics(now: Moment) -> CampaignStatistics {
         let window = abandonWindow.counts(at: now)
-        return measured.statistics(window: window)
+        // Every attempt is resolved by the ring timeout plus the detector's verdict: only attempts
+        // that old count in the answer rate, so that the quick signals (busy, invalid) of the
+        // first seconds do not make it look low before the first answers come.
+        let maturity = max(settings.ringTimeout, .seconds(15)) + .seconds(5)
+        return measured.statistics(window: window, now: now, maturity: maturity)
     }
 
     private mutating func trimRecentAttempts(now: Moment) {
@@ -661,12 +680,12 @@ public struct QueueRunnerStateMachine: Sendable {
         case .answeredLive(let at, let greetingEndsAt):
             call.answeredAt = at
             call.liveAt = now
-            measured.recordAnswer(after: at - call.dialedAt, live: true)
+            measured.recordAnswer(after: at - call.dialedAt, live: true, dialedAt: call.dialedAt)
             calls[attempt] = call
             answeredLive(attempt, greetingEndsAt: greetingEndsAt, now: now, into: &actions)
         case .answeredByMachine(let at, _):
             call.answeredAt = at
-            measured.recordAnswer(after: at - call.dialedAt, live: false)
+            measured.recordAnswer(after: at - call.dialedAt, live: false, dialedAt: call.dialedAt)
             if case .classifying(let request?) = call.stage {
                 // The agent held for the verdict goes back, keeping their place in line.
                 giveUpEarlyRequest(request, into: &actions)
@@ -733,14 +752,14 @@ public struct QueueRunnerStateMachine: Sendable {
     ) {
         guard let call = calls[attempt] else { return }
         // Agentless calls need no agent; a progressive or preview line has its own.
-        guard settings.mode != .agentless, case .held = lease, !callHasGrantedAgent(call) else {
+        guard settings.mode != .agentless, mayConnectAnsweredCalls, !callHasGrantedAgent(call) else {
             calls[attempt]?.stage = .classifying(nil)
             return
         }
         let id = newRequestID()
         let deadline = answeredAt + configuration.classificationHold
         reservations[id] = Reservation(
-            kind: .connectAnsweredCall, state: .pending, call: attempt, deadline: deadline)
+            kind: .connectAnsweredCall, state: .pending, call: attempt, deadline: deadline, early: true)
         calls[attempt]?.stage = .classifying(id)
         actions.append(
             .requestAgent(
@@ -811,7 +830,7 @@ public struct QueueRunnerStateMachine: Sendable {
                 break
             }
         }
-        if case .held = lease {
+        if mayConnectAnsweredCalls {
             let id = newRequestID()
             reservations[id] = Reservation(
                 kind: .connectAnsweredCall, state: .pending, call: attempt, deadline: deadline)
@@ -871,7 +890,7 @@ public struct QueueRunnerStateMachine: Sendable {
         into actions: inout [QueueRunnerAction]
     ) {
         calls[attempt] = nil
-        if call.answeredAt == nil { measured.recordUnanswered() }
+        if call.answeredAt == nil { measured.recordUnanswered(dialedAt: call.dialedAt) }
         if case .waitingForAgent(let request, _) = call.stage {
             reservations[request] = nil
             actions.append(.cancel(request))
@@ -981,8 +1000,10 @@ public struct QueueRunnerStateMachine: Sendable {
     private mutating func expireWaits(now: Moment, into actions: inout [QueueRunnerAction]) {
         for (attempt, call) in calls {
             guard case .waitingForAgent(let request, let deadline) = call.stage, now >= deadline else { continue }
-            reservations[request] = nil
-            actions.append(.cancel(request))
+            // A request asked at the regulated deadline ends at the gateway at the same moment:
+            // its answer (no agent free, or a late grant) then names the cause. One asked at the
+            // answer would wait longer there, so it is withdrawn.
+            if reservations.removeValue(forKey: request)?.early == true { actions.append(.cancel(request)) }
             // A grant may still be on its way: then the cause becomes ``AbandonCause/grantedLate``.
             lateGrants[request] = attempt
             abandon(attempt, cause: .deadlinePassed, now: now, into: &actions)
@@ -1062,6 +1083,16 @@ public struct QueueRunnerStateMachine: Sendable {
 
     private var wound = false
 
+    /// Winding down after a drain with the lease still valid: answered calls may still be
+    /// given agents (a lost lease may not).
+    public private(set) var drainingWithLease = false
+
+    /// Whether an agent may be asked for an answered call now.
+    private var mayConnectAnsweredCalls: Bool {
+        if case .held = lease { return true }
+        return drainingWithLease
+    }
+
     private mutating func finishIfWoundDown(into actions: inout [QueueRunnerAction]) {
         guard case .winding = lease, !wound, calls.isEmpty, reservations.isEmpty, !contactsRequested else { return }
         wound = true
@@ -1073,8 +1104,11 @@ public struct QueueRunnerStateMachine: Sendable {
 ///
 /// Rates come from the most recent resolved attempts and durations from the most recent calls,
 /// not from everything since start-up, so that the estimates follow a list whose answer rate
-/// or talk time changes during the day. An attempt counts in the answer rate once it is
-/// resolved (answered, or ended unanswered), never while it is still ringing.
+/// or talk time changes during the day. An attempt counts in the answer rate once it is old
+/// enough to be resolved whatever its fate (the ring timeout and the detector's verdict), never
+/// earlier: counting attempts as they resolve would count the quick signals (busy, invalid,
+/// failed) before the slow answers and no-answers of the same moment, and a new campaign on a
+/// large floor would measure an answer rate near zero and overdial.
 struct MeasuredCalls: Hashable, Sendable {
     /// How many resolved attempts the rates are measured over.
     static let rateWindow = 400
@@ -1085,10 +1119,17 @@ struct MeasuredCalls: Hashable, Sendable {
         case live, machine, unanswered
     }
 
+    struct Resolved: Hashable, Sendable {
+        var dialedAt: Moment
+        var resolution: Resolution
+    }
+
     /// Attempts placed (refused ones taken back).
     var attempts = 0
     /// Live answers since start-up: the size of the sample behind the model.
     var liveAnswers = 0
+    /// Resolved attempts not yet old enough to count, in order of dialing.
+    private var maturing: Deque<Resolved> = []
     private var recent: Deque<Resolution> = []
     private var recentLive = 0
     private var recentMachines = 0
@@ -1096,22 +1137,33 @@ struct MeasuredCalls: Hashable, Sendable {
     var talkTime = RecentDurations(capacity: durationWindow)
     var wrapUpTime = RecentDurations(capacity: durationWindow)
 
-    mutating func recordAnswer(after delay: Duration, live: Bool) {
+    mutating func recordAnswer(after delay: Duration, live: Bool, dialedAt: Moment) {
         if live { liveAnswers += 1 }
-        resolve(live ? .live : .machine)
+        resolve(live ? .live : .machine, dialedAt: dialedAt)
         timeToAnswer.add(delay)
     }
 
-    mutating func recordUnanswered() { resolve(.unanswered) }
+    mutating func recordUnanswered(dialedAt: Moment) { resolve(.unanswered, dialedAt: dialedAt) }
 
     mutating func recordTalk(_ talk: Duration) { talkTime.add(talk) }
 
     mutating func recordWrapUp(_ wrapUp: Duration) { wrapUpTime.add(wrapUp) }
 
-    private mutating func resolve(_ resolution: Resolution) {
-        recent.append(resolution)
-        count(resolution, by: 1)
-        if recent.count > Self.rateWindow, let oldest = recent.popFirst() { count(oldest, by: -1) }
+    private mutating func resolve(_ resolution: Resolution, dialedAt: Moment) {
+        // Attempts resolve nearly in the order they were dialed: the insertion point is near the end.
+        var index = maturing.endIndex
+        while index > maturing.startIndex, maturing[index - 1].dialedAt > dialedAt { index -= 1 }
+        maturing.insert(Resolved(dialedAt: dialedAt, resolution: resolution), at: index)
+    }
+
+    /// Moves the attempts dialed at least `maturity` ago into the rate window.
+    private mutating func mature(now: Moment, maturity: Duration) {
+        while let first = maturing.first, now - first.dialedAt >= maturity {
+            maturing.removeFirst()
+            recent.append(first.resolution)
+            count(first.resolution, by: 1)
+            if recent.count > Self.rateWindow, let oldest = recent.popFirst() { count(oldest, by: -1) }
+        }
     }
 
     private mutating func count(_ resolution: Resolution, by step: Int) {
@@ -1122,7 +1174,9 @@ struct MeasuredCalls: Hashable, Sendable {
         }
     }
 
-    mutating func statistics(window: AbandonCounts) -> CampaignStatistics {
+    /// The statistics at `now`; rates over the attempts dialed at least `maturity` ago.
+    mutating func statistics(window: AbandonCounts, now: Moment, maturity: Duration) -> CampaignStatistics {
+        mature(now: now, maturity: maturity)
         let defaults = CampaignStatistics()
         let resolved = recent.count
         return CampaignStatistics(

@@ -116,7 +116,7 @@ public actor QueueRunner {
     public func handle(_ event: QueueRunnerEvent) {
         let now = clock.now()
         var actions: [QueueRunnerAction] = []
-        if case .held = machine.lease, !leaseIsValid() {
+        if machine.lease.isHeld || machine.drainingWithLease, !leaseIsValid() {
             logger.warning("the lease may have lapsed: placing nothing more", metadata: ["queue": "\(queue)"])
             actions += machine.handle(.leaseLost, now: now)
         }

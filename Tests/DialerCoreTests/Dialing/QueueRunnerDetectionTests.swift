@@ -1,5 +1,6 @@
-import DialerCore
 import Testing
+
+@testable import DialerCore
 
 /// Answering-machine detection and the 2-second rule: the runner secures an agent while the
 /// detector listens, hands it back on a machine, and gives every abandon its cause.
@@ -121,6 +122,52 @@ struct QueueRunnerDetectionTests {
         runner.send(.progress(attempt, .messageFinished(.noAgent, at: runner.now)))
         let report = try #require(reports(runner.send(.progress(attempt, .hungUp(by: .node, at: runner.now)))).first)
         #expect(report.abandonCause == cause)
+    }
+
+    @Test func theGatewayFindingNoAgentByTheDeadlineMakesTheAbandonOverdial() throws {
+        var (runner, attempt, request) = try ScriptedRunner.answeredAndWaitingForAnAgent()
+        runner.advance(.seconds(2))
+        #expect(runner.send(.tick).contains(.play(attempt, .noAgent)))
+        // The gateway's own wait ended at the deadline with no agent free.
+        runner.send(.agentNotGranted(request.id, because: .noAgentFree))
+        runner.send(.progress(attempt, .messageFinished(.noAgent, at: runner.now)))
+        let report = try #require(reports(runner.send(.progress(attempt, .hungUp(by: .node, at: runner.now)))).first)
+        #expect(report.abandonCause == .noAgentFree)
+    }
+
+    @Test func aDrainedQueueStillGivesAgentsToTheCallsAnsweredAfterIt() throws {
+        var (runner, attempt, _) = try Self.dialedOneCall()
+        runner.send(.drain)
+        let answeredAt = runner.now
+        let ask = try #require(agentRequests(runner.send(.progress(attempt, .answered(at: answeredAt)))).first)
+        runner.send(.agentGranted(ask.id, AgentID("ann")))
+        let verdict = runner.send(
+            .progress(attempt, .answeredLive(at: answeredAt, greetingEndsAt: answeredAt + .seconds(1))))
+        #expect(verdict.contains(.bridge(attempt, to: AgentID("ann"))))
+        // A lost lease, though, asks for nothing.
+        var (lost, lostAttempt, _) = try Self.dialedOneCall()
+        lost.send(.leaseLost)
+        let lostAnswer = lost.now
+        #expect(agentRequests(lost.send(.progress(lostAttempt, .answered(at: lostAnswer)))).isEmpty)
+        let abandon = lost.send(
+            .progress(lostAttempt, .answeredLive(at: lostAnswer, greetingEndsAt: lostAnswer + .seconds(1))))
+        #expect(abandon.contains(.play(lostAttempt, .noAgent)))
+    }
+
+    @Test func quickSignalsDoNotMakeTheAnswerRateLookLowBeforeTheAnswersCome() throws {
+        var measured = MeasuredCalls()
+        let start = Moment.origin + .seconds(1000)
+        // 100 calls dialed at once: 20 busy signals at 3 s, then 30 answers at 9 s, 50 no-answers at 25 s.
+        for _ in 0..<20 { measured.recordUnanswered(dialedAt: start) }
+        let early = measured.statistics(
+            window: AbandonCounts(window: .seconds(86_400)), now: start + .seconds(4), maturity: .seconds(30))
+        #expect(early.attempts == 0, "nothing counts before it could have been answered")
+        for _ in 0..<30 { measured.recordAnswer(after: .seconds(9), live: true, dialedAt: start) }
+        for _ in 0..<50 { measured.recordUnanswered(dialedAt: start) }
+        let later = measured.statistics(
+            window: AbandonCounts(window: .seconds(86_400)), now: start + .seconds(30), maturity: .seconds(30))
+        #expect(later.attempts == 100)
+        #expect(later.answerRate == 0.3)
     }
 
     @Test func aCustomerWhoHangsUpWhileWaitingIsAnAbandonOfTheirOwn() throws {

@@ -115,7 +115,8 @@ struct QueueRunnerStateMachineTests {
         #expect(!runner.send(.tick).contains(.play(attempt, CallMessage(id: "no-agent"))), "still within the grace")
         runner.advance(.milliseconds(100))
         let abandon = runner.send(.tick)
-        #expect(abandon.contains(.cancel(request.id)))
+        // The gateway's wait ends at the same deadline: its answer, not a withdrawal, says why.
+        #expect(!abandon.contains(.cancel(request.id)))
         #expect(abandon.contains(.play(attempt, CallMessage(id: "no-agent"))))
         // A late grant is given back at once.
         #expect(runner.send(.agentGranted(request.id, AgentID("late"))) == [.release(request.id)])
@@ -124,6 +125,7 @@ struct QueueRunnerStateMachineTests {
                 == [.hangUp(attempt)])
         let report = try #require(reports(runner.send(.progress(attempt, .hungUp(by: .node, at: runner.now)))).first)
         #expect(report.outcome == .abandoned)
+        #expect(report.abandonCause == .grantedLate, "an agent came, after the deadline")
         let counts = runner.machine.abandonCounts(at: runner.now)
         #expect(counts.liveAnswers == 1)
         #expect(counts.abandons == 1)
