@@ -1126,8 +1126,11 @@ struct MeasuredCalls: Hashable, Sendable {
 
     /// Attempts placed (refused ones taken back).
     var attempts = 0
-    /// Live answers since start-up: the size of the sample behind the model.
+    /// Live answers since start-up.
     var liveAnswers = 0
+    /// Live answers among the attempts old enough to count: with ``recent``, the sample behind
+    /// the rates, which pacing must not trust before it is large enough.
+    private var maturedLiveAnswers = 0
     /// Resolved attempts not yet old enough to count, in order of dialing.
     private var maturing: Deque<Resolved> = []
     private var recent: Deque<Resolution> = []
@@ -1160,6 +1163,7 @@ struct MeasuredCalls: Hashable, Sendable {
     private mutating func mature(now: Moment, maturity: Duration) {
         while let first = maturing.first, now - first.dialedAt >= maturity {
             maturing.removeFirst()
+            if first.resolution == .live { maturedLiveAnswers += 1 }
             recent.append(first.resolution)
             count(first.resolution, by: 1)
             if recent.count > Self.rateWindow, let oldest = recent.popFirst() { count(oldest, by: -1) }
@@ -1180,7 +1184,7 @@ struct MeasuredCalls: Hashable, Sendable {
         let defaults = CampaignStatistics()
         let resolved = recent.count
         return CampaignStatistics(
-            attempts: resolved, liveAnswers: liveAnswers,
+            attempts: resolved, liveAnswers: maturedLiveAnswers,
             answerRate: resolved > 0 ? Double(recentLive) / Double(resolved) : 0,
             machineRate: resolved > 0 ? Double(recentMachines) / Double(resolved) : 0,
             timeToAnswer: timeToAnswer.summary() ?? defaults.timeToAnswer,

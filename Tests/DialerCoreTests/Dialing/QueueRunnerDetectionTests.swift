@@ -162,12 +162,18 @@ struct QueueRunnerDetectionTests {
         let early = measured.statistics(
             window: AbandonCounts(window: .seconds(86_400)), now: start + .seconds(4), maturity: .seconds(30))
         #expect(early.attempts == 0, "nothing counts before it could have been answered")
+        // Answers that come before their cohort is old enough do not end the warm-up either.
+        for _ in 0..<25 { measured.recordAnswer(after: .seconds(2), live: true, dialedAt: start + .seconds(2)) }
+        let answered = measured.statistics(
+            window: AbandonCounts(window: .seconds(86_400)), now: start + .seconds(5), maturity: .seconds(30))
+        #expect(answered.liveAnswers == 0 && answered.attempts == 0, "the sample is still empty")
         for _ in 0..<30 { measured.recordAnswer(after: .seconds(9), live: true, dialedAt: start) }
         for _ in 0..<50 { measured.recordUnanswered(dialedAt: start) }
         let later = measured.statistics(
             window: AbandonCounts(window: .seconds(86_400)), now: start + .seconds(30), maturity: .seconds(30))
-        #expect(later.attempts == 100)
+        #expect(later.attempts == 100, "the cohort dialed at the start; the 25 dialed 2 s later are not yet counted")
         #expect(later.answerRate == 0.3)
+        #expect(later.liveAnswers == 30)
     }
 
     @Test func aCustomerWhoHangsUpWhileWaitingIsAnAbandonOfTheirOwn() throws {
