@@ -247,10 +247,18 @@ public struct QueueRunnerStateMachine: Sendable {
     private var lastDecision: PacingDecision?
     /// Requests withdrawn at their deadline, with the call they were for: a grant that still
     /// arrives tells that the agent came late.
-    private var lateGrants: [RequestID: AttemptID] = [:]
+    private var lateGrants: [RequestID: LateAnswer] = [:]
     /// When each agent's last call of this queue ended, until a picture shows them available
     /// again: the gap, less their time available, is their wrap-up.
     private var callEndedAt: [AgentID: Moment] = [:]
+    /// A request the runner stopped waiting for at its deadline, and the call it was for.
+    struct LateAnswer: Hashable, Sendable {
+        var attempt: AttemptID
+        /// Withdrawn by the runner: a refusal then says the request was still waiting at the
+        /// gateway, i.e. no agent had been free for it.
+        var withdrawn: Bool
+    }
+
     /// Abandons since the runner started, by cause.
     public private(set) var abandonsByCause: [AbandonCause: Int] = [:]
     /// No call is placed before this moment: the trunk refused one for its capacity or rate.
@@ -913,8 +921,10 @@ public struct QueueRunnerStateMachine: Sendable {
         guard var reservation = reservations[request], reservation.state == .pending else {
             // A grant nobody waits for any more: give the agent back at once. If it came for a
             // caller already abandoned at the deadline, the agent was there, only late.
-            lateGrants[request].map { attempt in
-                if calls[attempt]?.abandonCause == .deadlinePassed { calls[attempt]?.abandonCause = .grantedLate }
+            lateGrants[request].map { late in
+                if calls[late.attempt]?.abandonCause == .deadlinePassed {
+                    calls[late.attempt]?.abandonCause = .grantedLate
+                }
             }
             lateGrants[request] = nil
             actions.append(.release(request))
@@ -956,12 +966,13 @@ public struct QueueRunnerStateMachine: Sendable {
     private mutating func notGranted(
         _ request: RequestID, refusal: AgentRefusal, now: Moment, into actions: inout [QueueRunnerAction]
     ) {
-        if let attempt = lateGrants.removeValue(forKey: request), refusal == .noAgentFree,
-            calls[attempt]?.abandonCause == .deadlinePassed
+        if let late = lateGrants.removeValue(forKey: request),
+            refusal == .noAgentFree || (late.withdrawn && refusal == .refused),
+            calls[late.attempt]?.abandonCause == .deadlinePassed
         {
-            // The gateway, too, found no agent by the deadline: the abandon was a shortage of
-            // agents, not the answer's lateness.
-            calls[attempt]?.abandonCause = .noAgentFree
+            // The gateway, too, found no agent by the deadline (or still had the request waiting
+            // when it was withdrawn): the abandon was a shortage of agents, not lateness.
+            calls[late.attempt]?.abandonCause = .noAgentFree
         }
         guard let reservation = reservations.removeValue(forKey: request) else { return }
         switch reservation.kind {
@@ -1003,9 +1014,10 @@ public struct QueueRunnerStateMachine: Sendable {
             // A request asked at the regulated deadline ends at the gateway at the same moment:
             // its answer (no agent free, or a late grant) then names the cause. One asked at the
             // answer would wait longer there, so it is withdrawn.
-            if reservations.removeValue(forKey: request)?.early == true { actions.append(.cancel(request)) }
+            let withdrawn = reservations.removeValue(forKey: request)?.early == true
+            if withdrawn { actions.append(.cancel(request)) }
             // A grant may still be on its way: then the cause becomes ``AbandonCause/grantedLate``.
-            lateGrants[request] = attempt
+            lateGrants[request] = LateAnswer(attempt: attempt, withdrawn: withdrawn)
             abandon(attempt, cause: .deadlinePassed, now: now, into: &actions)
         }
     }

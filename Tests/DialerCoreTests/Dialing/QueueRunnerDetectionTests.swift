@@ -135,6 +135,21 @@ struct QueueRunnerDetectionTests {
         #expect(report.abandonCause == .noAgentFree)
     }
 
+    @Test func anEarlyRequestStillWaitingWhenWithdrawnAtTheDeadlineIsOverdial() throws {
+        var (runner, attempt, _) = try Self.dialedOneCall()
+        let answeredAt = runner.now
+        let ask = try #require(agentRequests(runner.send(.progress(attempt, .answered(at: answeredAt)))).first)
+        runner.advance(.seconds(1))
+        runner.send(.progress(attempt, .answeredLive(at: answeredAt, greetingEndsAt: answeredAt + .seconds(1))))
+        runner.advance(.seconds(2))
+        #expect(runner.send(.tick).contains(.cancel(ask.id)))
+        // The gateway answers the withdrawal: the request was still waiting, nobody was free.
+        runner.send(.agentNotGranted(ask.id, because: .refused))
+        runner.send(.progress(attempt, .messageFinished(.noAgent, at: runner.now)))
+        let report = try #require(reports(runner.send(.progress(attempt, .hungUp(by: .node, at: runner.now)))).first)
+        #expect(report.abandonCause == .noAgentFree)
+    }
+
     @Test func aDrainedQueueStillGivesAgentsToTheCallsAnsweredAfterIt() throws {
         var (runner, attempt, _) = try Self.dialedOneCall()
         runner.send(.drain)
