@@ -21,6 +21,12 @@ public final class ManualClock: DialerClock {
 
     public func now() -> Moment { state.withLock { $0.now } }
 
+    /// Whether someone sleeps until `deadline`: a test waits for a timer to be armed before it
+    /// moves the clock past it.
+    public func hasSleeper(until deadline: Moment) -> Bool {
+        state.withLock { $0.sleepers.contains { $0.deadline == deadline } }
+    }
+
     public func sleep(until deadline: Moment) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let resumeNow = state.withLock { state -> Bool in

@@ -75,9 +75,12 @@ struct NodeLossServiceTests {
     @Test func aNodeThatDoesNotComeBackWithinTheGraceLosesItsCalls() async throws {
         let service = makeService()
         let (connection, desk) = try await annOnACall(service)
+        let graceEnds = clock.now() + .seconds(10)
         await service.nodeDisconnected(node1, connection: connection)
+        // The grace's timer is armed; a second short of it, it has not fired.
+        #expect(await eventually { clock.hasSleeper(until: graceEnds) })
         clock.advance(by: .seconds(9))
-        try await Task.sleep(for: .milliseconds(50))
+        #expect(clock.hasSleeper(until: graceEnds))
         #expect(await state(service) == "on-call")
         clock.advance(by: .seconds(1))
         #expect(await eventually { await state(service) == "wrap-up" })
@@ -92,11 +95,14 @@ struct NodeLossServiceTests {
     @Test func aNodeThatComesBackWithinTheGraceKeepsItsCalls() async throws {
         let service = makeService()
         let (connection, _) = try await annOnACall(service)
+        let graceEnds = clock.now() + .seconds(10)
         await service.nodeDisconnected(node1, connection: connection)
+        #expect(await eventually { clock.hasSleeper(until: graceEnds) })
         clock.advance(by: .seconds(5))
         _ = await service.nodeConnected(node1, sink: RecordingSink())
         clock.advance(by: .seconds(20))
-        try await Task.sleep(for: .milliseconds(50))
+        // The grace ran out with the node back: it ended nothing.
+        #expect(await eventually { await service.nodeLossGracesEnded == 1 })
         #expect(await state(service) == "on-call")
         // The queue map repeating its owner changes nothing either.
         await service.queueOwners([(sales, node1, Epoch(1))])

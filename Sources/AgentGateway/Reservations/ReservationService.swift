@@ -215,6 +215,9 @@ public actor ReservationService {
         flushPictures()
     }
 
+    /// Node-loss graces that ran out (the node back by then or not), for tests to wait on.
+    private(set) var nodeLossGracesEnded = 0
+
     /// How many lost calls per node are remembered for a hang-up if the node comes back.
     static let lostCallsKept = 1_000
 
@@ -222,6 +225,7 @@ public actor ReservationService {
     public func isAbsent(_ node: MemberID) -> Bool { nodeConnections[node] == nil }
 
     private func nodeLossGraceEnded(_ node: MemberID) {
+        nodeLossGracesEnded += 1
         guard nodeConnections[node] == nil, absentNodes.removeValue(forKey: node) != nil else { return }
         endLostCalls(book.connectedCalls(ofNode: node).map(\.request.id), why: "the node did not come back")
         flushPictures()

@@ -131,6 +131,16 @@ public struct QueueRunnerStateMachine: Sendable {
         /// waited for: the longest detection plus the grace.
         public var classificationHold: Duration
 
+        /// The connect allowance for a trunk running `timeScale` seconds of call time per
+        /// second of wall time: a second (the detector then decides within a second of silence
+        /// after the greeting, as detectors are set to), or 40 ms of wall time for a round trip
+        /// on a busy machine, whichever is longer, and never more than 1.5 s (the detector keeps
+        /// at least half a second after the greeting).
+        public static func connectAllowance(timeScale: Double) -> Duration {
+            let scale = timeScale.isFinite ? min(max(timeScale, 0), 1_000_000) : 1
+            return min(.milliseconds(1500), max(.seconds(1), .milliseconds(Int64(40 * scale))))
+        }
+
         public init(
             queue: QueueID, node: MemberID, connectGrace: Duration = .seconds(2),
             noAgentMessage: CallMessage = CallMessage(id: "no-agent"),

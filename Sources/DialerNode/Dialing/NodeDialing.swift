@@ -27,16 +27,6 @@ public actor NodeDialing {
     private var running: [QueueID: Running] = [:]
     /// Distinguishes this process's request ids from an earlier run's under the same epoch.
     private let incarnation = UInt32.random(in: 1...UInt32.max)
-    /// The call time a runner keeps, of the 2-second grace, for connecting an agent it already
-    /// holds once a live answer is known: a second (the detector then decides within a second of
-    /// silence after the greeting, as detectors are set to), or 40 ms of wall time for a round
-    /// trip on a busy machine, whichever is longer, and never more than 1.5 s (the detector keeps
-    /// at least half a second after the greeting).
-    static func connectAllowance(timeScale: Double) -> Duration {
-        let scale = min(max(timeScale, 0), 1_000_000)
-        return min(.milliseconds(1500), max(.seconds(1), .milliseconds(Int64(40 * scale))))
-    }
-
     /// How often a queue without a campaign asks again.
     static let campaignPollInterval: Duration = .seconds(2)
 
@@ -128,7 +118,7 @@ public actor NodeDialing {
         let runner = QueueRunner(
             configuration: .init(
                 queue: queue, node: MemberID("\(node)~\(incarnation)~\(epoch.rawValue)"), calendar: calendar,
-                connectAllowance: Self.connectAllowance(timeScale: timeScale)),
+                connectAllowance: QueueRunnerStateMachine.Configuration.connectAllowance(timeScale: timeScale)),
             settings: details.settings, epoch: epoch, trunk: trunk,
             contacts: FeedContactSource(feed: feed, lease: lease, calendar: calendar),
             desk: GatewayDesk(reservations: reservations, clock: clock, timeScale: timeScale),

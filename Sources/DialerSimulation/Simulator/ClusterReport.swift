@@ -83,9 +83,12 @@ public struct ClusterReport: Sendable, Hashable, Codable {
     public func json() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        // Finite numbers, strings and nulls only: encoding cannot fail.
-        let data = try! encoder.encode(self)
-        return String(decoding: data, as: UTF8.self)
+        do {
+            return String(decoding: try encoder.encode(self), as: UTF8.self)
+        } catch {
+            // A number that JSON cannot hold (not finite): say so rather than stop the run.
+            return "{\"error\": \"the report could not be written as JSON: \(error)\"}"
+        }
     }
 
     /// The report as text: one summary table row, the causes, the campaigns and the callers.

@@ -157,8 +157,8 @@ public struct ClusterScenario: Sendable, Hashable {
     /// The connect allowance in force (see ``connectAllowanceSeconds``).
     public var connectAllowance: Duration {
         if let connectAllowanceSeconds { return .seconds(connectAllowanceSeconds) }
-        // As `NodeDialing.connectAllowance(timeScale:)` sets it.
-        return min(.milliseconds(1500), max(.milliseconds(500), .milliseconds(Int64(40 * timeScale))))
+        // As a node sets it.
+        return QueueRunnerStateMachine.Configuration.connectAllowance(timeScale: timeScale)
     }
 
     /// A wall-time figure in call time.
