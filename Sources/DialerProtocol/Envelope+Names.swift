@@ -91,7 +91,7 @@ extension ProtocolErrorCode {
         switch self {
         case .staleEpoch, .notOwner, .unknownQueue, .invalidArgument, .internal, .invalidState, .loginFailed,
             .notLoggedIn,
-            .forbidden, .unknownRequest, .notFound:
+            .forbidden, .unknownRequest, .notFound, .rateLimited:
             return false
         default: return true
         }
@@ -122,6 +122,7 @@ extension ProtocolErrorCode {
         case .forbidden: return "FORBIDDEN"
         case .unknownRequest: return "UNKNOWN_REQUEST"
         case .notFound: return "NOT_FOUND"
+        case .rateLimited: return "RATE_LIMITED"
         case .UNRECOGNIZED(let value): return "UNRECOGNIZED(\(value))"
         }
     }

@@ -141,6 +141,9 @@ public nonisolated enum Dialer_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseItera
 
   /// the campaign, agent or contact named does not exist
   case notFound // = 21
+
+  /// too many failed logins, or too many password checks at once: retry later
+  case rateLimited // = 30
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -171,6 +174,7 @@ public nonisolated enum Dialer_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseItera
     case 19: self = .forbidden
     case 20: self = .unknownRequest
     case 21: self = .notFound
+    case 30: self = .rateLimited
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -199,6 +203,7 @@ public nonisolated enum Dialer_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseItera
     case .forbidden: return 19
     case .unknownRequest: return 20
     case .notFound: return 21
+    case .rateLimited: return 30
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -227,6 +232,7 @@ public nonisolated enum Dialer_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseItera
     .forbidden,
     .unknownRequest,
     .notFound,
+    .rateLimited,
   ]
 
 }
@@ -1887,6 +1893,9 @@ public nonisolated struct Dialer_V1_AgentAuthenticate: Sendable {
 
   public var password: String = String()
 
+  /// the agent's address as the gateway saw it; empty when unknown
+  public var clientAddress: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2497,7 +2506,7 @@ nonisolated extension Dialer_V1_Role: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Dialer_V1_ErrorCode: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ERROR_CODE_UNSPECIFIED\0\u{1}FRAME_TOO_LARGE\0\u{1}MALFORMED_FRAME\0\u{1}UNKNOWN_MESSAGE\0\u{1}UNEXPECTED_MESSAGE\0\u{1}AUTHENTICATION_FAILED\0\u{1}UNSUPPORTED_VERSION\0\u{1}HEARTBEAT_TIMEOUT\0\u{1}STALE_EPOCH\0\u{1}NOT_OWNER\0\u{1}UNKNOWN_QUEUE\0\u{1}ROLE_NOT_ALLOWED\0\u{1}DUPLICATE_MEMBER\0\u{1}INVALID_ARGUMENT\0\u{1}SHUTTING_DOWN\0\u{1}INTERNAL\0\u{1}INVALID_STATE\0\u{1}LOGIN_FAILED\0\u{1}NOT_LOGGED_IN\0\u{1}FORBIDDEN\0\u{1}UNKNOWN_REQUEST\0\u{1}NOT_FOUND\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ERROR_CODE_UNSPECIFIED\0\u{1}FRAME_TOO_LARGE\0\u{1}MALFORMED_FRAME\0\u{1}UNKNOWN_MESSAGE\0\u{1}UNEXPECTED_MESSAGE\0\u{1}AUTHENTICATION_FAILED\0\u{1}UNSUPPORTED_VERSION\0\u{1}HEARTBEAT_TIMEOUT\0\u{1}STALE_EPOCH\0\u{1}NOT_OWNER\0\u{1}UNKNOWN_QUEUE\0\u{1}ROLE_NOT_ALLOWED\0\u{1}DUPLICATE_MEMBER\0\u{1}INVALID_ARGUMENT\0\u{1}SHUTTING_DOWN\0\u{1}INTERNAL\0\u{1}INVALID_STATE\0\u{1}LOGIN_FAILED\0\u{1}NOT_LOGGED_IN\0\u{1}FORBIDDEN\0\u{1}UNKNOWN_REQUEST\0\u{1}NOT_FOUND\0\u{2}\u{9}RATE_LIMITED\0")
 }
 
 nonisolated extension Dialer_V1_LeaseRejection: SwiftProtobuf._ProtoNameProviding {
@@ -5035,7 +5044,7 @@ nonisolated extension Dialer_V1_AgentDirectory: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Dialer_V1_AgentAuthenticate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AgentAuthenticate"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}login\0\u{1}password\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}login\0\u{1}password\0\u{4}\u{1c}client_address\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5045,6 +5054,7 @@ nonisolated extension Dialer_V1_AgentAuthenticate: SwiftProtobuf.Message, SwiftP
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.login) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.password) }()
+      case 30: try { try decoder.decodeSingularStringField(value: &self.clientAddress) }()
       default: break
       }
     }
@@ -5057,12 +5067,16 @@ nonisolated extension Dialer_V1_AgentAuthenticate: SwiftProtobuf.Message, SwiftP
     if !self.password.isEmpty {
       try visitor.visitSingularStringField(value: self.password, fieldNumber: 2)
     }
+    if !self.clientAddress.isEmpty {
+      try visitor.visitSingularStringField(value: self.clientAddress, fieldNumber: 30)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Dialer_V1_AgentAuthenticate, rhs: Dialer_V1_AgentAuthenticate) -> Bool {
     if lhs.login != rhs.login {return false}
     if lhs.password != rhs.password {return false}
+    if lhs.clientAddress != rhs.clientAddress {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

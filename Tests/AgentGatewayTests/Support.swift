@@ -76,7 +76,9 @@ final class FakeAuthority: AgentAuthority {
 
     var dispositions: [Dialer_V1_DispositionReport] { state.withLock { $0.dispositions } }
 
-    func authenticate(login: String, password: String) async throws(OperationRefused) -> DirectoryEntry? {
+    func authenticate(login: String, password: String, clientAddress: String?) async throws(OperationRefused)
+        -> DirectoryEntry?
+    {
         state.withLock { state in
             guard let (stored, entry) = state.agents[login], stored == password else { return nil }
             return entry

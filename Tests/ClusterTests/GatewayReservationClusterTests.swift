@@ -110,12 +110,25 @@ struct GatewayReservationClusterTests {
 
         // Wait until the inbound queue's picture shows every agent available.
         let availableNow = Mutex(0)
+        // Requests waiting at the gateway, per queue, as its pictures show them.
+        let pendingNow = PendingRequests()
         let (inboundOwner, _) = client(for: "in-1")
         let pictures = await inboundOwner.pictures(of: QueueID("in-1"))
         let watching = Task {
-            for await picture in pictures { availableNow.withLock { $0 = picture.available.count } }
+            for await picture in pictures {
+                availableNow.withLock { $0 = picture.available.count }
+                pendingNow.set("in-1", Int(picture.pendingRequests))
+            }
         }
         defer { watching.cancel() }
+        let campaignPictures = await client(for: "out-2").0.pictures(of: QueueID("out-2"))
+        let watchingCampaign = Task {
+            for await picture in campaignPictures {
+                pendingNow.set("out-2", Int(picture.pendingRequests))
+            }
+        }
+        defer { watchingCampaign.cancel() }
+        func pending() -> Int { pendingNow.total }
         let allReady = await cluster.waitUntil(timeout: .seconds(30)) {
             availableNow.withLock { $0 } == Self.agents
         }
@@ -187,11 +200,15 @@ struct GatewayReservationClusterTests {
                 }
             }
         }
-        try await Task.sleep(for: .milliseconds(500))
+        // Every waiting request has reached the gateway.
+        let allWaiting = await cluster.waitUntil(timeout: .seconds(8)) { pending() == 20 }
+        #expect(allWaiting, "requests waiting at the gateway: \(pending()) of 20")
         // Free agents one at a time: each takes the oldest inbound request while one waits.
         for id in calls.prefix(20) {
+            let before = pending()
             try await outbound.callEnded(id)
-            try await Task.sleep(for: .milliseconds(30))
+            let taken = await cluster.waitUntil(timeout: .seconds(8)) { pending() < before }
+            #expect(taken, "a freed agent took a waiting request")
         }
         await waiting.value
         for id in calls.dropFirst(20) { try? await outbound.callEnded(id) }
@@ -221,4 +238,11 @@ struct GatewayReservationClusterTests {
         #expect(phase2.prefix(10).allSatisfy { $0.queue == "in-1" }, "\(phase2.map(\.queue))")
         #expect(phase2.suffix(10).allSatisfy { $0.queue == "out-2" }, "\(phase2.map(\.queue))")
     }
+}
+
+/// Requests waiting at the gateway per queue, as the pictures the test watches show them.
+private final class PendingRequests: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+    func set(_ queue: String, _ count: Int) { counts.withLock { $0[queue] = count } }
+    var total: Int { counts.withLock { $0.values.reduce(0, +) } }
 }

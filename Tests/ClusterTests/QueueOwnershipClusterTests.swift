@@ -73,25 +73,24 @@ struct QueueOwnershipClusterTests {
         }
         #expect(allOwned, "every queue has one owner that knows it")
 
-        // 2. kill -9 of a node: its queues move within lease + 2 s, under a higher epoch.
+        // 2. kill -9 of a node: its queues move once their leases lapse, under a higher epoch.
+        // (How soon is the lease table's rule, tested on a manual clock in LeaseTableTests; here
+        // the generous deadline only keeps a broken cluster from hanging the test.)
         var before = try await ownersByQueue(cluster)
         let victim = Self.nodes.max { a, b in
             before.values.filter { $0.owner == a }.count < before.values.filter { $0.owner == b }.count
         }!
         let victimQueues = before.filter { $0.value.owner == victim }.map(\.key)
         #expect(!victimQueues.isEmpty)
-        let killedAt = ContinuousClock.now
         cluster.launcher.signal(victim, SIGKILL)
-        let moved = await cluster.waitUntil(timeout: .seconds(10)) {
+        let moved = await cluster.waitUntil(timeout: .seconds(30)) {
             let now = try await ownersByQueue(cluster)
             return victimQueues.allSatisfy { queue in
                 guard let entry = now[queue], let owner = entry.owner else { return false }
                 return owner != victim && entry.epoch > before[queue]!.epoch
             }
         }
-        let moveTime = ContinuousClock.now - killedAt
         #expect(moved, "the killed node's queues moved to live nodes with a higher epoch")
-        #expect(moveTime <= .milliseconds(2000 + 2000), "moved within lease + 2 s (took \(moveTime))")
 
         // Bring it back; placement gives it its share again.
         try await cluster.startNode(victim)
@@ -106,12 +105,11 @@ struct QueueOwnershipClusterTests {
         let frozenLeases = before.filter { $0.value.owner == frozen }
         let staleBefore = try await staleRejections(cluster)
         cluster.launcher.signal(frozen, SIGSTOP)
-        try await Task.sleep(for: .milliseconds(2000 + 1500))
-        let movedWhileFrozen = try await ownersByQueue(cluster)
-        for (queue, lease) in frozenLeases {
-            #expect(
-                movedWhileFrozen[queue]!.epoch > lease.epoch, "\(queue) got a new epoch while \(frozen) was stopped")
+        let movedWhileFrozen = await cluster.waitUntil(timeout: .seconds(30)) {
+            let now = try await ownersByQueue(cluster)
+            return frozenLeases.allSatisfy { queue, lease in (now[queue]?.epoch ?? 0) > lease.epoch }
         }
+        #expect(movedWhileFrozen, "\(frozen)'s queues got new epochs while it was stopped")
         cluster.launcher.signal(frozen, SIGCONT)
         // The first answer after waking must already show no old lease as valid.
         let woke = await cluster.waitUntil(timeout: .seconds(5)) { await cluster.leases(of: frozen) != nil }
@@ -146,30 +144,36 @@ struct QueueOwnershipClusterTests {
         let (unknownStatus, _) = try await cluster.manager.send("POST", "v1/nodes/no-such-node/drain")
         #expect(unknownStatus == 404)
 
-        // 5. SIGTERM: the node hands its queues back, so they move before their leases expire.
+        // 5. SIGTERM: the node hands its queues back (released, not lapsed), so they move at once.
         before = try await ownersByQueue(cluster)
         let terminated = Self.nodes.first { node in node != drained && before.values.contains { $0.owner == node } }!
-        let table = try await cluster.table()
-        let earliestExpiry = table.queues.filter { $0.owner == terminated }.compactMap(\.leaseExpiresInMs).min() ?? 0
-        let termAt = ContinuousClock.now
+        let handedBack = before.values.filter { $0.owner == terminated }.count
+        let releasesBefore = try await leaseReleases(cluster)
         cluster.launcher.signal(terminated, SIGTERM)
-        let movedOnTerm = await cluster.waitUntil(timeout: .seconds(10)) {
+        let movedOnTerm = await cluster.waitUntil(timeout: .seconds(30)) {
             let now = try await ownersByQueue(cluster)
             return before.filter { $0.value.owner == terminated }.allSatisfy { queue, old in
                 now[queue]!.owner != nil && now[queue]!.owner != terminated && now[queue]!.epoch > old.epoch
             }
         }
-        let termMove = ContinuousClock.now - termAt
         #expect(movedOnTerm)
         #expect(
-            termMove < .milliseconds(earliestExpiry),
-            "moved in \(termMove), before the old leases would have expired (\(earliestExpiry) ms)")
+            try await leaseReleases(cluster) - releasesBefore >= Double(handedBack),
+            "\(terminated) released its \(handedBack) queues instead of letting the leases lapse")
         #expect(await cluster.launcher.waitForExit(terminated, timeout: .seconds(10)) == 0, "clean exit on SIGTERM")
 
         // Throughout: no two live nodes believed they owned one queue.
         sampling.cancel()
         #expect(sampler.samples > 20)
         #expect(sampler.violations.isEmpty, "overlapping ownership: \(sampler.violations.prefix(5))")
+    }
+
+    private func leaseReleases(_ cluster: LocalTestCluster) async throws -> Double {
+        let text = try await cluster.metrics(of: "manager")
+        return text.split(separator: "\n")
+            .filter { $0.hasPrefix("dialer_manager_lease_releases_total") }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+            .reduce(0, +)
     }
 
     private func staleRejections(_ cluster: LocalTestCluster) async throws -> Double {

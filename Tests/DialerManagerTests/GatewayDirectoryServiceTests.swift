@@ -1,5 +1,6 @@
 import DialerCore
 import DialerProtocol
+import DialerTestSupport
 import DialerTransport
 import Foundation
 import Logging
@@ -57,6 +58,52 @@ struct GatewayDirectoryServiceTests {
             }
             #expect(!refused.ok && refused.agent.agent.isEmpty)
         }
+    }
+
+    /// Failed logins are limited per login: over the limit the password is not even checked
+    /// and the gateway is told when to try again; the budget comes back on the guard's clock.
+    @Test func repeatedFailedLoginsAreRateLimitedWithARetryTime() async throws {
+        try await addAnn()
+        let clock = ManualClock()
+        let service = GatewayDirectoryService(
+            store: store, changes: changes, clock: { StoreTime.monday },
+            logins: LoginGuard(
+                limiter: LoginRateLimiter(
+                    perLogin: .init(attempts: 2, period: .seconds(60)),
+                    perAddress: .init(attempts: 100, period: .seconds(60))),
+                clock: clock),
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        func attempt(_ password: String) async -> Envelope.OneOf_Message {
+            var message = Dialer_V1_AgentAuthenticate()
+            message.login = "ann"
+            message.password = password
+            message.clientAddress = "192.0.2.10"
+            // Through the guard's own task, as the gateway's message loop does.
+            let (answers, answer) = AsyncStream.makeStream(of: Envelope.OneOf_Message.self)
+            await service.startAuthenticating(message) { answer.yield($0) }
+            var iterator = answers.makeAsyncIterator()
+            return await iterator.next() ?? .heartbeat(.init())
+        }
+        for _ in 0..<2 {
+            guard case .agentAuthenticated(let refused) = await attempt("wrong") else {
+                Issue.record("a wrong password within the limit is checked")
+                return
+            }
+            #expect(!refused.ok)
+        }
+        // Even the right password is not checked now.
+        guard case .error(let limited) = await attempt("correct horse") else {
+            Issue.record("not limited")
+            return
+        }
+        #expect(limited.code == .rateLimited && !limited.code.isFatal)
+        #expect(limited.message.hasSuffix("retry in 30 s"), "\(limited.message)")
+        clock.advance(by: .seconds(30))
+        guard case .agentAuthenticated(let ok) = await attempt("correct horse") else {
+            Issue.record("not allowed again after the retry time")
+            return
+        }
+        #expect(ok.ok)
     }
 
     @Test func theDirectoryIsPushedAgainAfterAnAgentsChange() async throws {

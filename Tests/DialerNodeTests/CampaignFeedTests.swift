@@ -1,6 +1,7 @@
 import DialerConfig
 import DialerCore
 import DialerProtocol
+import DialerSimulation
 import DialerTestSupport
 import DialerTransport
 import Foundation
@@ -243,6 +244,69 @@ struct CampaignFeedTests {
         }
         let campaign = try await feed.campaign(for: lease)
         #expect(campaign.settings.mode == .agentless && campaign.settings.ivrPorts == 4)
+        await session.close()
+        await manager.shutdown()
+    }
+}
+
+extension CampaignFeedTests {
+    /// Bad settings over the wire never stop the node: a queue that has none good does not dial
+    /// (the feed says why, the manager's dialability names it), and a running queue given bad
+    /// settings goes on with its last good ones until they are corrected.
+    @Test func aNodeGivenBadSettingsKeepsRunningWithItsLastGoodOnes() async throws {
+        let manager = try await LoopbackManager()
+        _ = try await manager.makeCampaign(contacts: 3)
+        func setIVRPorts(_ ports: Int) async throws {
+            // As an older or broken manager could hold them: past the API's validation.
+            try await manager.store.pool.write { db in
+                try db.execute(
+                    sql: "UPDATE campaign SET settings = json_set(settings, '$.mode', 'agentless', '$.ivrPorts', ?)",
+                    arguments: [ports])
+            }
+        }
+        try await setIVRPorts(0)
+        let session = NodeSession()
+        let feed = CampaignFeed(
+            leaseIsValid: { lease in session.grants.withLock { $0.contains(lease) } }, logger: Logger(label: "node"))
+        try await session.connect(port: manager.server.port, feed: feed)
+        let lease = try #require(session.lease)
+        let validity = LeaseValidity(clock: SystemClock())
+        validity.publish([ValidLease(queue: lease.queue, epoch: lease.epoch, validUntil: SystemClock().now() + .seconds(3600))])
+        let trunk = try await SimulatedTrunk(
+            population: SimulatedTrunk.Population(seed: 3, timeScale: 1), clock: SystemClock())
+        let dialing = NodeDialing(
+            node: MemberID("node-1"), trunk: trunk, clock: trunk.clock, timeScale: 1, feed: feed,
+            reservations: GatewayReservations(prefix: "node-1"), validity: validity,
+            campaignPollInterval: .milliseconds(20), settingsRefreshInterval: .milliseconds(20),
+            logger: Logger(label: "node"))
+
+        // 1. No good settings: the queue waits for them, the node answers, the reason is known.
+        await dialing.start(lease.queue, epoch: lease.epoch)
+        #expect(await eventually { await feed.refusedSettings(of: lease.queue) != nil })
+        let problems = await feed.refusedSettings(of: lease.queue) ?? []
+        #expect(problems.contains { $0.hasPrefix("ivrPorts:") }, "\(problems)")
+        #expect(await dialing.settings(of: lease.queue) == nil, "no runner with refused settings")
+        #expect(try await manager.store.campaign(CampaignID("c1"))?.settings.validate().isEmpty == false)
+
+        // 2. Corrected: the queue starts with them.
+        try await setIVRPorts(4)
+        #expect(await eventually { await dialing.settings(of: lease.queue)?.ivrPorts == 4 })
+        #expect(await feed.refusedSettings(of: lease.queue) == nil)
+
+        // 3. Broken while running: refused, and the runner keeps dialing with the last good ones.
+        try await setIVRPorts(0)
+        let refusedBefore = await feed.refusedSettingsCount
+        await feed.forget(lease.queue)  // as a batch showing a new revision makes it fetch again
+        #expect(await eventually { await feed.refusedSettingsCount > refusedBefore })
+        #expect(await dialing.settings(of: lease.queue)?.ivrPorts == 4)
+
+        // 4. Corrected again: the runner takes them.
+        try await setIVRPorts(6)
+        await feed.forget(lease.queue)
+        #expect(await eventually { await dialing.settings(of: lease.queue)?.ivrPorts == 6 })
+
+        await dialing.shutDown(within: .seconds(5))
+        await trunk.shutDown()
         await session.close()
         await manager.shutdown()
     }

@@ -14,13 +14,20 @@ public actor AgentConnection {
     private let authority: any AgentAuthority
     private let sink: any EnvelopeSink
     private let logger: Logger
+    /// Where the agent connects from, when the transport knows it: logins are rate-limited
+    /// per address too.
+    private let clientAddress: String?
     private var number: UInt64?
     private var session: AgentSessionActor?
 
-    public init(registry: AgentSessionRegistry, authority: any AgentAuthority, sink: any EnvelopeSink, logger: Logger) {
+    public init(
+        registry: AgentSessionRegistry, authority: any AgentAuthority, sink: any EnvelopeSink,
+        clientAddress: String? = nil, logger: Logger
+    ) {
         self.registry = registry
         self.authority = authority
         self.sink = sink
+        self.clientAddress = clientAddress
         self.logger = logger
     }
 
@@ -80,7 +87,10 @@ public actor AgentConnection {
             return
         }
         do {
-            guard let entry = try await authority.authenticate(login: login.login, password: login.password) else {
+            guard
+                let entry = try await authority.authenticate(
+                    login: login.login, password: login.password, clientAddress: clientAddress)
+            else {
                 refuse(OperationRefused(.loginFailed, "unknown login or wrong password"), correlation)
                 return
             }

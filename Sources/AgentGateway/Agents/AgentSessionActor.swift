@@ -30,9 +30,13 @@ public struct DirectoryEntry: Hashable, Sendable {
 
 /// What checks agents' credentials and records their dispositions: the manager, in production.
 public protocol AgentAuthority: Sendable {
-    /// The agent with these credentials, or `nil` for an unknown login or a wrong password.
-    /// - Throws: ``OperationRefused`` when the check cannot be made now (no manager).
-    func authenticate(login: String, password: String) async throws(OperationRefused) -> DirectoryEntry?
+    /// The agent with these credentials, or `nil` for an unknown login or a wrong password;
+    /// `clientAddress` is where the agent connects from, when known (logins are rate-limited
+    /// per login and per address).
+    /// - Throws: ``OperationRefused`` when the check cannot be made now (no manager, or
+    ///   `RATE_LIMITED`: too many failures lately).
+    func authenticate(login: String, password: String, clientAddress: String?) async throws(OperationRefused)
+        -> DirectoryEntry?
     /// Records a disposition; a repeated one is acknowledged too.
     /// - Throws: ``OperationRefused`` with the manager's error (unknown disposition name ...).
     func reportDisposition(_ report: Dialer_V1_DispositionReport) async throws(OperationRefused)
@@ -52,6 +56,8 @@ public actor AgentSessionActor {
     private let logger: Logger
     /// Grows on every attach and detach, so a grace timer that fires after a reconnect is stale.
     private var generation: UInt64 = 0
+    /// The grace timer after the last connection closed; cancelled by the next attach or detach.
+    private var graceTimer: Task<Void, Never>?
 
     public init(
         agent: AgentID,
@@ -75,6 +81,8 @@ public actor AgentSessionActor {
         -> Dialer_V1_AgentStatus
     {
         generation += 1
+        graceTimer?.cancel()
+        graceTimer = nil
         outbox.attach(connection, sink)
         do {
             let session = try await service.logIn(agent, skills: skills, outbox: outbox)
@@ -89,9 +97,11 @@ public actor AgentSessionActor {
     /// period; if no connection comes back by then, the agent is logged out.
     public func detach(_ connection: UInt64) {
         generation += 1
+        graceTimer?.cancel()
+        graceTimer = nil
         guard outbox.detach(connection) == 0 else { return }
         let (expected, clock, deadline) = (generation, clock, clock.now() + grace)
-        Task {
+        graceTimer = Task {
             do { try await clock.sleep(until: deadline) } catch { return }
             await self.graceEnded(expected)
         }

@@ -58,13 +58,14 @@ public actor ManagerDirectory: AgentAuthority {
         return link
     }
 
-    public nonisolated func authenticate(login: String, password: String) async throws(OperationRefused)
-        -> DirectoryEntry?
-    {
+    public nonisolated func authenticate(
+        login: String, password: String, clientAddress: String?
+    ) async throws(OperationRefused) -> DirectoryEntry? {
         let link = try await currentLink()
         var message = Dialer_V1_AgentAuthenticate()
         message.login = login
         message.password = password
+        message.clientAddress = clientAddress ?? ""
         let reply: Envelope
         do {
             reply = try await link.request(.agentAuthenticate(message), timeout: timeout)

@@ -130,6 +130,8 @@ public actor ReservationService {
     private var pictures: PictureSchedule
     private var pictureSequence: [QueueID: UInt64] = [:]
     private var pictureWake: Moment?
+    /// The timer for ``pictureWake``; a nearer one replaces (cancels) it.
+    private var pictureTimer: Task<Void, Never>?
 
     public init(settings: Settings = Settings(), clock: any DialerClock, logger: Logger) {
         self.settings = settings
@@ -662,7 +664,8 @@ public actor ReservationService {
         guard let next, pictureWake.map({ next < $0 }) ?? true else { return }
         pictureWake = next
         let clock = self.clock
-        Task { [weak self] in
+        pictureTimer?.cancel()
+        pictureTimer = Task { [weak self] in
             do { try await clock.sleep(until: next) } catch { return }
             await self?.pictureWakeUp(next)
         }

@@ -36,6 +36,8 @@ public struct APIError: HTTPResponseError {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var response = try JSONResponse.make(APIErrorBody(error: code, message: message), status: status)
         if status == .unauthorized { response.headers[.init("WWW-Authenticate")!] = "Bearer" }
+        // Only password work answers 429: its queue frees within about a second.
+        if status == .tooManyRequests { response.headers[.retryAfter] = "1" }
         return response
     }
 

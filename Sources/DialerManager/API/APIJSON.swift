@@ -279,6 +279,8 @@ func storing<T>(_ body: () async throws -> T) async throws -> T {
         return try await body()
     } catch let error as StoreError {
         throw APIError(error)
+    } catch let busy as PasswordWork.Busy {
+        throw APIError(.tooManyRequests, "too_many_requests", busy.description)
     }
 }
 

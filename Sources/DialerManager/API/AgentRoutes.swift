@@ -149,7 +149,7 @@ enum AgentRoutes {
         let password = try body.password.map(checkPassword)
         var record = try await storing { try await api.store.updateAgent(profile, now: Date()) }
         if let password {
-            _ = try await api.store.setAgentPassword(current.id, password: password, now: Date())
+            _ = try await storing { try await api.store.setAgentPassword(current.id, password: password, now: Date()) }
             record = try await api.store.agent(current.id) ?? record
         }
         await api.changes.changed(.agents)

@@ -226,6 +226,9 @@ enum CampaignRoutes {
         if !ranked, campaign.settings.mode != .agentless { reasons.append(.noAgentRanked) }
         let callerID = campaign.settings.callerID
         if callerID.defaultNumber == nil, callerID.pool.isEmpty { reasons.append(.noCallerID) }
+        // The node checks the settings it receives the same way and does not dial with
+        // settings that fail (stored past the API's checks: an older manager, a hand edit).
+        if !campaign.settings.validate().isEmpty { reasons.append(.invalidSettings) }
         return reasons
     }
 
@@ -241,6 +244,9 @@ enum CampaignRoutes {
         /// It has neither a default caller ID nor a pool: only contacts with their own number
         /// present one.
         case noCallerID
+        /// Its stored settings fail the checks a node makes on receiving them: the node
+        /// refuses them and its queue does not dial until they are corrected.
+        case invalidSettings
     }
 
     static func existing(_ context: ManagerRequestContext, _ store: any ManagerStore) async throws -> Campaign {

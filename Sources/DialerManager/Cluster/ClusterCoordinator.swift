@@ -11,6 +11,12 @@ import Metrics
 /// It holds the ``LeaseTable`` (a pure state machine) and performs what it returns: grants,
 /// revocations and renewal answers go to nodes over their connections, queue map snapshots go
 /// to gateways, and every grant is journaled before it is sent.
+///
+/// The table's decisions are carried out in the order it made them. A step with grants waits
+/// for the journal (written off the cooperative pool); while it waits, later steps queue behind
+/// it and one effect loop, owned by the coordinator, performs them in turn. A grant whose
+/// journal write failed is not sent: the node never holds it, the lease lapses on the
+/// manager's clock and the queue is placed again, under a new epoch, with a new write.
 public actor ClusterCoordinator {
     /// A connected or formerly connected member, as shown on `/v1/cluster`.
     public struct MemberView: Sendable, Equatable {
@@ -66,7 +72,15 @@ public actor ClusterCoordinator {
     private let clock: any DialerClock
     private let journal: LeaseJournal
     private let logger: Logger
+    /// Decisions waiting for an earlier step's journal write, in the order they were made.
+    private var pendingSteps: [PendingStep] = []
+    /// The effect loop performing ``pendingSteps``, while there are any.
+    private var effects: Task<Void, Never>?
+    private let journalFailures = Counter(label: "dialer_manager_lease_journal_failures_total")
+    private let withheldGrants = Counter(label: "dialer_manager_lease_grants_withheld_total")
     private let grants = Counter(label: "dialer_manager_lease_grants_total")
+    /// Leases their node handed back (a drain, a SIGTERM), as opposed to leases that lapsed.
+    private let releases = Counter(label: "dialer_manager_lease_releases_total")
     private let revokes = Counter(label: "dialer_manager_lease_revokes_total")
     private let staleRejections = Counter(
         label: "dialer_manager_lease_rejections_total", dimensions: [("reason", "stale_epoch")])
@@ -119,7 +133,7 @@ public actor ClusterCoordinator {
     /// match its later disconnect) and, for a node, the answer to the leases it reported.
     func registered(
         peer: PeerIdentity, link: ClusterLink, register: Dialer_V1_Register
-    ) -> (connection: UInt64, renewal: Dialer_V1_LeaseRenewed?) {
+    ) async -> (connection: UInt64, renewal: Dialer_V1_LeaseRenewed?) {
         defer { updateGauges() }
         let now = clock.now()
         let id = MemberID(peer.memberID)
@@ -137,10 +151,11 @@ public actor ClusterCoordinator {
         switch peer.role {
         case .node:
             sweep.connected(id)
+            let connection = nextConnection
             var actions = table.nodeJoined(id, at: now)
             actions += table.renew(from: id, held: register.held.map(\.held), at: now)
-            let reply = perform(actions, replyTo: id)
-            return (nextConnection, reply)
+            let reply = await perform(actions, replyTo: id)
+            return (connection, reply)
         case .gateway:
             link.sendNow(Envelope(.queueMap(queueMap())))
             return (nextConnection, nil)
@@ -150,24 +165,24 @@ public actor ClusterCoordinator {
     }
 
     /// The connection `connection` of `member` closed (or missed its heartbeats).
-    public func disconnected(_ member: MemberID, connection: UInt64) {
+    public func disconnected(_ member: MemberID, connection: UInt64) async {
         guard var record = members[member], record.connection == connection else { return }
         record.link = nil
         members[member] = record
         logger.notice("member connection lost", metadata: ["member": "\(member)", "role": "\(record.role.label)"])
         if record.role == .node {
             sweep.disconnected(member, at: clock.now())
-            perform(table.nodeLost(member, at: clock.now()), replyTo: nil)
+            await perform(table.nodeLost(member, at: clock.now()), replyTo: nil)
         }
         updateGauges()
     }
 
     /// The node announced it shuts down: it leaves placement now, its releases follow.
-    func leaving(_ node: MemberID, connection: UInt64) {
+    func leaving(_ node: MemberID, connection: UInt64) async {
         guard members[node]?.connection == connection, members[node]?.role == .node else { return }
         logger.notice("node is leaving", metadata: ["node": "\(node)"])
         sweep.leaving(node)
-        perform(table.nodeLost(node, at: clock.now()), replyTo: nil)
+        await perform(table.nodeLost(node, at: clock.now()), replyTo: nil)
     }
 
     /// Any frame arrived from `member`.
@@ -179,7 +194,9 @@ public actor ClusterCoordinator {
     // MARK: Leases
 
     /// A node renews the leases it holds; returns the answer to send back.
-    func renew(from node: MemberID, connection: UInt64, request: UInt64, held: [HeldLease]) -> Dialer_V1_LeaseRenewed {
+    func renew(
+        from node: MemberID, connection: UInt64, request: UInt64, held: [HeldLease]
+    ) async -> Dialer_V1_LeaseRenewed {
         let now = clock.now()
         guard members[node]?.connection == connection else {
             return Dialer_V1_LeaseRenewed(
@@ -191,37 +208,39 @@ public actor ClusterCoordinator {
             member.lastRenewalRequest = max(member.lastRenewalRequest, request)
             members[node] = member
         }
-        return perform(table.renew(from: node, held: held, at: now), replyTo: node)
+        return await perform(table.renew(from: node, held: held, at: now), replyTo: node)
             ?? Dialer_V1_LeaseRenewed(renewed: [], rejected: [], leaseDuration: table.leaseDuration)
     }
 
     /// A node hands a queue back.
-    public func release(from node: MemberID, lease: HeldLease) {
-        perform(table.release(from: node, queue: lease.queue, epoch: lease.epoch, at: clock.now()), replyTo: nil)
+    public func release(from node: MemberID, lease: HeldLease) async {
+        let actions = table.release(from: node, queue: lease.queue, epoch: lease.epoch, at: clock.now())
+        if !actions.contains(where: { if case .releaseIgnored = $0 { true } else { false } }) { releases.increment() }
+        await perform(actions, replyTo: nil)
     }
 
     /// Time passes: expire lapsed leases and place unassigned queues.
-    public func tick() {
-        perform(table.tick(at: clock.now()), replyTo: nil)
+    public func tick() async {
+        await perform(table.tick(at: clock.now()), replyTo: nil)
     }
 
     /// The operator drains `node`: its queues move elsewhere, it gets nothing new.
-    public func drain(_ node: String) throws(DrainError) {
+    public func drain(_ node: String) async throws(DrainError) {
         let id = MemberID(node)
         guard table.state(of: id) != nil else { throw .unknownNode(node) }
         logger.notice("draining node", metadata: ["node": "\(node)"])
         members[id]?.link?.sendNow(Envelope(.drain(.init())))
-        perform(table.drain(id, at: clock.now()), replyTo: nil)
+        await perform(table.drain(id, at: clock.now()), replyTo: nil)
     }
 
     /// The operator puts a drained node back into placement.
-    public func resume(_ node: String) throws(DrainError) {
+    public func resume(_ node: String) async throws(DrainError) {
         let id = MemberID(node)
         guard table.state(of: id) != nil else { throw .unknownNode(node) }
         var message = Dialer_V1_Drain()
         message.resumed = true
         members[id]?.link?.sendNow(Envelope(.drain(message)))
-        perform(table.resume(id, at: clock.now()), replyTo: nil)
+        await perform(table.resume(id, at: clock.now()), replyTo: nil)
     }
 
     // MARK: The feeder
@@ -309,25 +328,72 @@ public actor ClusterCoordinator {
 
     // MARK: Performing actions
 
+    /// One decision of the table, waiting its turn: its grants' journal snapshot, and whoever
+    /// waits for it to be performed (with the renewal answer for `replyTo`).
+    private struct PendingStep {
+        var actions: [LeaseAction]
+        var journal: [QueueID: LeaseTable.LastGrant]?
+        var replyTo: MemberID?
+        var done: CheckedContinuation<Dialer_V1_LeaseRenewed?, Never>
+    }
+
+    /// Carries out the table's `actions`, after every earlier step and after their grants are
+    /// journaled; returns the renewal answer for `replyTo`, once it may be sent.
     @discardableResult
-    private func perform(_ actions: [LeaseAction], replyTo: MemberID?) -> Dialer_V1_LeaseRenewed? {
-        var reply: Dialer_V1_LeaseRenewed?
-        // Journal every grant of this step before any is sent.
-        let newGrants = actions.compactMap { action -> (QueueID, LeaseTable.LastGrant)? in
-            guard case .grant(let node, let queue, let epoch, _) = action else { return nil }
-            return (queue, LeaseTable.LastGrant(epoch: epoch, owner: node))
+    private func perform(_ actions: [LeaseAction], replyTo: MemberID?) async -> Dialer_V1_LeaseRenewed? {
+        var snapshot: [QueueID: LeaseTable.LastGrant]?
+        for case .grant(let node, let queue, let epoch, _) in actions {
+            lastGrants[queue] = LeaseTable.LastGrant(epoch: epoch, owner: node)
+            snapshot = lastGrants
         }
-        if !newGrants.isEmpty {
-            for (queue, grant) in newGrants { lastGrants[queue] = grant }
-            do {
-                try journal.save(lastGrants)
-            } catch {
-                logger.critical("cannot write the lease journal", metadata: ["error": "\(error)"])
+        if snapshot == nil, pendingSteps.isEmpty, effects == nil {
+            // Nothing to journal and nothing ahead: at once.
+            return send(actions, grantsJournaled: true, replyTo: replyTo)
+        }
+        return await withCheckedContinuation { done in
+            pendingSteps.append(PendingStep(actions: actions, journal: snapshot, replyTo: replyTo, done: done))
+            if effects == nil {
+                effects = Task { await self.performPendingSteps() }
             }
         }
+    }
+
+    /// The effect loop: performs the waiting steps in order, each after its journal write.
+    private func performPendingSteps() async {
+        while !pendingSteps.isEmpty {
+            let step = pendingSteps.removeFirst()
+            var journaled = true
+            if let snapshot = step.journal {
+                do {
+                    try await journal.save(snapshot)
+                } catch {
+                    journaled = false
+                    journalFailures.increment()
+                    logger.critical(
+                        "cannot write the lease journal: the step's grants are not sent",
+                        metadata: ["error": "\(error)"])
+                }
+            }
+            step.done.resume(returning: send(step.actions, grantsJournaled: journaled, replyTo: step.replyTo))
+        }
+        effects = nil
+    }
+
+    /// Sends what `actions` decided; grants only when `grantsJournaled`.
+    private func send(
+        _ actions: [LeaseAction], grantsJournaled: Bool, replyTo: MemberID?
+    ) -> Dialer_V1_LeaseRenewed? {
+        var reply: Dialer_V1_LeaseRenewed?
         for action in actions {
             switch action {
             case .grant(let node, let queue, let epoch, _):
+                guard grantsJournaled else {
+                    withheldGrants.increment()
+                    logger.error(
+                        "lease grant withheld: the journal was not written",
+                        metadata: ["queue": "\(queue)", "epoch": "\(epoch)", "node": "\(node)"])
+                    continue
+                }
                 grants.increment()
                 var grant = Dialer_V1_LeaseGrant()
                 grant.lease = Dialer_V1_QueueLease(HeldLease(queue: queue, epoch: epoch))

@@ -8,23 +8,27 @@ public import Logging
 /// subscribe and after every change of agents or teams; agents' logins; dispositions.
 ///
 /// A plain value: every call works on the store, so connections never wait on each other.
-/// Password checks are slow on purpose (PBKDF2): each runs in its own task, so neither the
-/// connection's message loop nor any actor waits on it.
+/// Password checks are slow on purpose (PBKDF2): the ``LoginGuard`` runs each in a task it owns,
+/// within the login rate limits, so neither the connection's message loop nor any actor waits
+/// on it.
 public struct GatewayDirectoryService: Sendable {
     let store: any ManagerStore
     let changes: ManagerChanges
     let clock: @Sendable () -> Date
     let logger: Logger
+    let logins: LoginGuard
 
     public init(
         store: any ManagerStore,
         changes: ManagerChanges,
         clock: @escaping @Sendable () -> Date = { Date() },
+        logins: LoginGuard = LoginGuard(),
         logger: Logger
     ) {
         self.store = store
         self.changes = changes
         self.clock = clock
+        self.logins = logins
         self.logger = logger
     }
 
@@ -35,9 +39,8 @@ public struct GatewayDirectoryService: Sendable {
         case .directorySubscribe:
             return await subscribe(envelope, link: link)
         case .agentAuthenticate(let authenticate):
-            // Detached from the message loop: the check takes a deliberate while.
-            Task {
-                let reply = await self.authenticate(authenticate)
+            // Off the message loop: the check takes a deliberate while.
+            await startAuthenticating(authenticate) { reply in
                 try? await link.send(Envelope(reply, correlationID: envelope.correlationID))
             }
         case .dispositionReport(let report):
@@ -103,14 +106,69 @@ public struct GatewayDirectoryService: Sendable {
         }
     }
 
+    /// Checks a login in the login guard's own task and hands the answer to `send`.
+    func startAuthenticating(
+        _ message: Dialer_V1_AgentAuthenticate, send: @escaping @Sendable (Envelope.OneOf_Message) async -> Void
+    ) async {
+        let found = FoundAgent()
+        let store = self.store
+        let (login, password) = (message.login, message.password)
+        await logins.start(
+            login: login, address: message.clientAddress.isEmpty ? nil : message.clientAddress,
+            check: {
+                guard let record = try await store.authenticateAgent(login: login, password: password) else {
+                    return false
+                }
+                await found.set(record)
+                return true
+            },
+            answer: { verdict in await send(await self.reply(to: verdict, found: found)) })
+    }
+
+    /// Checks a login now, in the caller's task (within the same limits).
     func authenticate(_ message: Dialer_V1_AgentAuthenticate) async -> Envelope.OneOf_Message {
-        var reply = Dialer_V1_AgentAuthenticated()
+        let found = FoundAgent()
+        let store = self.store
+        let (login, password) = (message.login, message.password)
+        let verdict: Result<LoginGuard.Verdict, any Error>
         do {
-            if let record = try await store.authenticateAgent(login: message.login, password: message.password) {
+            verdict = .success(
+                try await logins.verify(login: login, address: message.clientAddress.isEmpty ? nil : message.clientAddress) {
+                    guard let record = try await store.authenticateAgent(login: login, password: password) else {
+                        return false
+                    }
+                    await found.set(record)
+                    return true
+                })
+        } catch is PasswordWork.Busy {
+            verdict = .success(.limited(retryAfter: .seconds(1)))
+        } catch {
+            verdict = .failure(error)
+        }
+        return await reply(to: verdict, found: found)
+    }
+
+    private func reply(to verdict: Result<LoginGuard.Verdict, any Error>, found: FoundAgent) async
+        -> Envelope.OneOf_Message
+    {
+        var reply = Dialer_V1_AgentAuthenticated()
+        switch verdict {
+        case .success(.checked(succeeded: true)):
+            guard let record = await found.record else { return .agentAuthenticated(reply) }
+            do {
                 reply.ok = true
                 reply.agent = try await entry(record)
+            } catch {
+                logger.warning("agent authentication failed in the store", metadata: ["error": "\(error)"])
+                return .error(.init(code: .internal, message: "cannot check credentials now"))
             }
-        } catch {
+        case .success(.checked(succeeded: false)):
+            break
+        case .success(.limited(let retryAfter)):
+            let seconds = max(1, Int((Double(retryAfter.totalNanoseconds) / 1e9).rounded(.up)))
+            return .error(
+                .init(code: .rateLimited, message: "too many login attempts; retry in \(seconds) s"))
+        case .failure(let error):
             logger.warning("agent authentication failed in the store", metadata: ["error": "\(error)"])
             return .error(.init(code: .internal, message: "cannot check credentials now"))
         }
@@ -179,4 +237,10 @@ extension Dialer_V1_Error {
         self.code = code
         self.message = message
     }
+}
+
+/// The agent a successful check found, handed from the check to the answer.
+private actor FoundAgent {
+    private(set) var record: AgentRecord?
+    func set(_ record: AgentRecord) { self.record = record }
 }

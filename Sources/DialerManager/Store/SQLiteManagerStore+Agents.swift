@@ -6,8 +6,10 @@ import GRDB
 
 extension SQLiteManagerStore {
     public func createAgent(_ profile: AgentProfile, password: String, now: Date) async throws -> AgentRecord {
-        // Hashing is slow by design: outside the write transaction, which other writers wait for.
-        let hash = try passwords.hash(password)
+        // Hashing is slow by design: outside the write transaction, which other writers wait for,
+        // and on the password executor, off the cooperative pool.
+        let passwords = self.passwords
+        let hash = try await PasswordWork.shared.run { try passwords.hash(password) }
         return try await pool.write { db in
             guard try !Self.exists(db, "SELECT 1 FROM agent WHERE id = ?", [profile.id.rawValue]) else {
                 throw StoreError.alreadyExists("agent \(profile.id)")
@@ -42,7 +44,8 @@ extension SQLiteManagerStore {
     }
 
     public func setAgentPassword(_ id: AgentID, password: String, now: Date) async throws -> Bool {
-        let hash = try passwords.hash(password)
+        let passwords = self.passwords
+        let hash = try await PasswordWork.shared.run { try passwords.hash(password) }
         return try await pool.write { db in
             try db.execute(
                 sql: """
@@ -90,10 +93,13 @@ extension SQLiteManagerStore {
         }
         guard let (id, hash) = stored else {
             // Spend the time a real check takes, so that timing does not tell which logins exist.
-            _ = try PasswordHasher.verify(password, against: Self.decoyHash(iterations: passwords.iterations))
+            let decoy = Self.decoyHash(iterations: passwords.iterations)
+            _ = try await PasswordWork.shared.run { try PasswordHasher.verify(password, against: decoy) }
             return nil
         }
-        guard try PasswordHasher.verify(password, against: hash) else { return nil }
+        guard try await PasswordWork.shared.run({ try PasswordHasher.verify(password, against: hash) }) else {
+            return nil
+        }
         return try await agent(id)
     }
 

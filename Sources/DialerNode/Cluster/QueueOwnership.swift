@@ -23,6 +23,9 @@ public actor QueueOwnership {
     private struct Runner {
         var epoch: Epoch
         var subscribed = false
+        /// The subscription request waiting for the gateway's answer, cancelled when the queue
+        /// stops or the gateway connection changes.
+        var subscription: Task<Void, Never>?
     }
 
     private var book: NodeLeaseBook
@@ -113,6 +116,7 @@ public actor QueueOwnership {
     func shutdown() async {
         let actions = book.shutdown(at: clock.now())
         perform(actions, sendReleases: false)
+        for runner in runners.values { runner.subscription?.cancel() }
         try? await managerLink?.send(Envelope(.leaving(.init())))
         for case .release(let queue, let epoch) in actions {
             var release = Dialer_V1_LeaseRelease()
@@ -126,7 +130,11 @@ public actor QueueOwnership {
 
     func gatewayConnected(_ link: ClusterLink?) {
         gatewayLink = link
-        for queue in runners.keys { runners[queue]?.subscribed = false }
+        for queue in runners.keys {
+            runners[queue]?.subscribed = false
+            runners[queue]?.subscription?.cancel()
+            runners[queue]?.subscription = nil
+        }
         guard link != nil else { return }
         for (queue, runner) in runners { subscribe(queue, epoch: runner.epoch) }
     }
@@ -135,8 +143,9 @@ public actor QueueOwnership {
         guard let link = gatewayLink else { return }
         var message = Dialer_V1_QueueSubscribe()
         message.lease = Dialer_V1_QueueLease(HeldLease(queue: queue, epoch: epoch))
-        Task {
-            guard let reply = try? await link.request(.queueSubscribe(message)) else { return }
+        runners[queue]?.subscription?.cancel()
+        runners[queue]?.subscription = Task {
+            guard let reply = try? await link.request(.queueSubscribe(message)), !Task.isCancelled else { return }
             self.subscriptionAnswered(queue: queue, epoch: epoch, reply: reply)
         }
     }
@@ -191,6 +200,7 @@ public actor QueueOwnership {
                     "queue stopped", metadata: ["queue": "\(queue)", "epoch": "\(epoch)", "reason": "\(reason)"])
                 queueEventSink.yield(.stopped(queue, epoch))
                 if runners[queue]?.epoch == epoch {
+                    runners[queue]?.subscription?.cancel()
                     runners[queue] = nil
                     var message = Dialer_V1_QueueUnsubscribe()
                     message.lease = Dialer_V1_QueueLease(HeldLease(queue: queue, epoch: epoch))

@@ -25,15 +25,25 @@ public actor NodeDialing {
     private let validity: LeaseValidity
     private let logger: Logger
     private var running: [QueueID: Running] = [:]
+    /// Runners of stopped leases finishing their calls, each removed when it is done; the node's
+    /// shutdown hangs their calls up too.
+    private var finishing: [UInt64: (runner: QueueRunner, task: Task<Void, Never>)] = [:]
+    private var nextFinishing: UInt64 = 0
     /// Distinguishes this process's request ids from an earlier run's under the same epoch.
     private let incarnation = UInt32.random(in: 1...UInt32.max)
-    /// How often a queue without a campaign asks again.
-    static let campaignPollInterval: Duration = .seconds(2)
+    /// How often a queue without a campaign (or whose campaign's settings were refused) asks
+    /// again.
+    private let campaignPollInterval: Duration
+    /// How often a running queue looks for changed settings.
+    private let settingsRefreshInterval: Duration
 
     public init(
         node: MemberID, trunk: any Trunk, clock: any DialerClock, timeScale: Double, feed: CampaignFeed,
-        reservations: GatewayReservations, validity: LeaseValidity, logger: Logger
+        reservations: GatewayReservations, validity: LeaseValidity,
+        campaignPollInterval: Duration = .seconds(2), settingsRefreshInterval: Duration = .seconds(5), logger: Logger
     ) {
+        self.campaignPollInterval = campaignPollInterval
+        self.settingsRefreshInterval = settingsRefreshInterval
         self.node = node
         self.trunk = trunk
         self.clock = clock
@@ -59,11 +69,17 @@ public actor NodeDialing {
         guard let current = running[queue], current.epoch == epoch else { return }
         running[queue] = nil
         if let runner = current.runner {
-            Task {
-                await runner.drain()
-                await runner.waitUntilFinished()
-                current.task.cancel()
-            }
+            nextFinishing += 1
+            let id = nextFinishing
+            finishing[id] = (
+                runner,
+                Task {
+                    await runner.drain()
+                    await runner.waitUntilFinished()
+                    current.task.cancel()
+                    self.finished(id)
+                }
+            )
         } else {
             current.task.cancel()
         }
@@ -75,14 +91,24 @@ public actor NodeDialing {
     public func shutDown(within limit: Duration) async {
         let stopping = running
         running = [:]
+        let draining = finishing.values.map(\.runner)
         await withDiscardingTaskGroup { group in
-            for entry in stopping.values {
-                guard let runner = entry.runner else { continue }
+            for runner in stopping.values.compactMap(\.runner) + draining {
                 group.addTask { await runner.shutDown(within: limit) }
             }
         }
         for entry in stopping.values { entry.task.cancel() }
+        for entry in finishing.values { entry.task.cancel() }
         logger.notice("queue runners shut down", metadata: ["queues": "\(stopping.count)"])
+    }
+
+    private func finished(_ id: UInt64) {
+        finishing[id] = nil
+    }
+
+    /// The settings the queue's runner dials with, `nil` while it has no runner.
+    public func settings(of queue: QueueID) async -> CampaignSettings? {
+        await running[queue]?.runner?.settings
     }
 
     /// Calls in flight per queue, for the node's HTTP view.
@@ -107,7 +133,7 @@ public actor NodeDialing {
                         "no campaign to dial on this queue yet", metadata: ["queue": "\(queue)", "reason": "\(error)"])
                     told = true
                 }
-                try? await Task.sleep(for: Self.campaignPollInterval)
+                try? await Task.sleep(for: campaignPollInterval)
             }
         }
         guard let details, running[queue]?.epoch == epoch else { return }
@@ -151,12 +177,14 @@ public actor NodeDialing {
                     }
                 }
             }
+            let refresh = settingsRefreshInterval
             group.addTask {
                 // The feed fetches the settings again once a batch shows a new revision; pass each
-                // change on once.
+                // change on once. Settings the feed refuses (invalid) never reach the runner: it
+                // goes on with its last good ones, and the feed logs and counts the refusal.
                 var current = details.settings
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(5))
+                    try? await Task.sleep(for: refresh)
                     if let fresh = try? await self.feed.campaign(for: lease), fresh.settings != current {
                         current = fresh.settings
                         await runner.handle(.settingsChanged(fresh.settings))

@@ -8,8 +8,15 @@ import Metrics
 ///
 /// Every event goes through ``handle(_:)``; before each one the runner asks its lease check
 /// whether the lease is still valid by the node's own clock, so no call is placed, and no agent
-/// asked for, after the lease may have lapsed. Slow work (originating, gateway requests, the
-/// manager) runs in child tasks whose results come back as events.
+/// asked for, after the lease may have lapsed.
+///
+/// The machine's actions are carried out in the order it emitted them, by lanes the runner owns:
+/// one per call (its origination, bridge, the gateway's confirmation, messages, hang-up, the
+/// call's end at the gateway and its report, in that order) and one for the queue (contacts
+/// given back, requests withdrawn or released before they concern a call). Calls do not wait
+/// for each other. Long waits whose results come back as events (a contact request to the
+/// manager, an agent request at the gateway, a call's progress) run in tasks of their own,
+/// which the runner also owns and cancels when it stops.
 public actor QueueRunner {
     private var machine: QueueRunnerStateMachine
     private let trunk: any Trunk
@@ -21,19 +28,21 @@ public actor QueueRunner {
     private let tickInterval: Duration
     private let epoch: Epoch
     private var calls: [AttemptID: CallID] = [:]
-    /// Child work in flight (originations, gateway and manager requests, call progress), each
+    /// The lanes taking work, by what they serve.
+    private var lanes: [LaneKey: ActionLane] = [:]
+    /// Every lane and long wait still running (closed lanes finish what they hold), each
     /// removed when it ends so that a long day does not accumulate finished tasks.
     private var tasks: [UInt64: Task<Void, Never>] = [:]
     private var nextTask: UInt64 = 0
+    /// The call each confirmed request is for: the call's end at the gateway follows its
+    /// confirmation in the call's lane.
+    private var confirmedCalls: [RequestID: AttemptID] = [:]
     private var finished = false
     private var finishedWaiters: [CheckedContinuation<Void, Never>] = []
     private let metrics: QueueRunnerMetrics
     /// The agents logged in to the queue, as the last picture showed them: the manager hands
     /// out a private callback only while its agent is among them.
     private var presentAgents: [AgentID] = []
-    /// Confirmations sent to the gateway whose call has not ended yet: the call's end is sent
-    /// after its confirmation is answered.
-    private var confirmations: [RequestID: Task<Void, Never>] = [:]
     /// The node is stopping: a call the trunk places from now on is hung up at once.
     private var hangingUpAll = false
 
@@ -75,6 +84,8 @@ public actor QueueRunner {
             }
             handle(.tick)
         }
+        for lane in lanes.values { lane.close() }
+        lanes = [:]
         for task in tasks.values { task.cancel() }
     }
 
@@ -101,7 +112,7 @@ public actor QueueRunner {
         hangingUpAll = true
         handle(.drain)
         for attempt in calls.keys.sorted() { hangUpNow(attempt) }
-        // Then the reports, call ends and returns the machine asked for leave in child tasks.
+        // Then the reports, call ends and returns the machine asked for leave from the lanes.
         let deadline = ContinuousClock.now + limit
         while !(finished && tasks.isEmpty), ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
@@ -130,6 +141,8 @@ public actor QueueRunner {
     /// Live answers and abandons over the campaign's regulated window, as this runner counted
     /// them (what predictive pacing holds to its target).
     public func abandonCounts() -> AbandonCounts { machine.abandonCounts(at: clock.now()) }
+    /// The campaign settings the runner dials with now.
+    public var settings: CampaignSettings { machine.settings }
     /// The last pacing decision's dial level.
     public var dialLevel: Double { machine.lastPacingDecision?.dialLevel ?? 0 }
 
@@ -140,7 +153,7 @@ public actor QueueRunner {
             switch action {
             case .requestContacts(let count):
                 let present = presentAgents
-                spawn {
+                startLongWait {
                     do {
                         let batch = try await self.contacts.contacts(
                             queue: self.queue, epoch: self.epoch, count: count, presentAgents: present)
@@ -151,7 +164,7 @@ public actor QueueRunner {
                 }
             case .originate(let attempt, let request):
                 metrics.attempts.increment()
-                spawn {
+                lane(.call(attempt)).add {
                     do throws(TrunkError) {
                         let call = try await self.trunk.originate(request)
                         await self.follow(call, for: attempt)
@@ -167,7 +180,9 @@ public actor QueueRunner {
                     }
                 }
             case .requestAgent(let draft):
-                spawn {
+                // The answer may take until the deadline; withdrawing or releasing the request
+                // must not wait for it, so the wait is not in a lane.
+                startLongWait {
                     let answer = await self.desk.request(draft, queue: self.queue, epoch: self.epoch)
                     switch answer {
                     case .granted(let agent): await self.handle(.agentGranted(draft.id, agent))
@@ -175,21 +190,21 @@ public actor QueueRunner {
                     }
                 }
             case .confirm(let request, let target):
-                confirmations[request] = spawn {
+                // After the bridge the machine asked for first, in the same lane.
+                confirmedCalls[request] = target.attempt
+                lane(.call(target.attempt)).add {
                     await self.desk.confirm(request, target: target, queue: self.queue, epoch: self.epoch)
                 }
             case .release(let request):
-                spawn { await self.desk.release(request) }
+                lane(for: request).add { await self.desk.release(request) }
             case .cancel(let request):
-                spawn { await self.desk.cancel(request) }
+                lane(for: request).add { await self.desk.cancel(request) }
             case .callEnded(let request):
                 // The end must not overtake the confirmation at the gateway: an end refused for a
                 // call not yet connected there would leave the agent on the call for good.
-                let confirmation = confirmations.removeValue(forKey: request)
-                spawn {
-                    await confirmation?.value
-                    await self.desk.callEnded(request)
-                }
+                let lane = lane(for: request)
+                confirmedCalls[request] = nil
+                lane.add { await self.desk.callEnded(request) }
             case .bridge(let attempt, let agent):
                 onCall(attempt) { trunk, call in try await trunk.bridge(call, to: agent) }
             case .play(let attempt, let message):
@@ -197,29 +212,60 @@ public actor QueueRunner {
             case .hangUp(let attempt):
                 onCall(attempt) { trunk, call in try await trunk.hangUp(call) }
             case .report(let record):
-                calls[record.target.attempt] = nil
+                let attempt = record.target.attempt
+                calls[attempt] = nil
                 metrics.record(record)
-                spawn { await self.contacts.report(record, queue: self.queue, epoch: self.epoch) }
+                // The attempt's last action: its lane closes once the report has left.
+                lane(.call(attempt)).add {
+                    await self.contacts.report(record, queue: self.queue, epoch: self.epoch)
+                }
+                closeLane(.call(attempt))
+                confirmedCalls = confirmedCalls.filter { $0.value != attempt }
             case .returnContact(let target):
-                spawn { await self.contacts.giveBack(target, queue: self.queue, epoch: self.epoch) }
+                lane(.queue).add { await self.contacts.giveBack(target, queue: self.queue, epoch: self.epoch) }
+                closeLane(.call(target.attempt))
             case .finished:
                 finished = true
+                closeLane(.queue)
                 for waiter in finishedWaiters { waiter.resume() }
                 finishedWaiters = []
             }
         }
     }
 
-    @discardableResult
-    private func spawn(_ body: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
+    /// The lane for `key`, opened on first use.
+    private func lane(_ key: LaneKey) -> ActionLane {
+        if let lane = lanes[key] { return lane }
+        let (lane, operations) = ActionLane.make()
+        lanes[key] = lane
+        own { for await operation in operations { await operation() } }
+        return lane
+    }
+
+    /// The lane of the call a request concerns, else the queue's.
+    private func lane(for request: RequestID) -> ActionLane {
+        if let attempt = confirmedCalls[request] { return lane(.call(attempt)) }
+        return lane(.queue)
+    }
+
+    /// Takes no more work for `key`; the lane ends after what it holds.
+    private func closeLane(_ key: LaneKey) {
+        lanes.removeValue(forKey: key)?.close()
+    }
+
+    /// Starts a long wait whose result comes back as an event.
+    private func startLongWait(_ body: @escaping @Sendable () async -> Void) {
+        own(body)
+    }
+
+    /// Runs `body` in a task the runner keeps until it ends, and cancels when it stops.
+    private func own(_ body: @escaping @Sendable () async -> Void) {
         nextTask += 1
         let id = nextTask
-        let task = Task {
+        tasks[id] = Task {
             await body()
             self.taskEnded(id)
         }
-        tasks[id] = task
-        return task
     }
 
     private func taskEnded(_ id: UInt64) {
@@ -241,7 +287,7 @@ public actor QueueRunner {
     private func follow(_ call: OutboundCall, for attempt: AttemptID) {
         calls[attempt] = call.id
         if hangingUpAll { hangUpNow(attempt) }
-        spawn {
+        startLongWait {
             for await progress in call.progress {
                 await self.handle(.progress(attempt, progress))
                 if progress.isFinal { break }
@@ -254,7 +300,7 @@ public actor QueueRunner {
     ) {
         guard let call = calls[attempt] else { return }
         let trunk = self.trunk
-        spawn {
+        lane(.call(attempt)).add {
             do {
                 try await operation(trunk, call)
             } catch {
@@ -267,6 +313,31 @@ public actor QueueRunner {
     private func logOperationFailure(_ attempt: AttemptID, _ error: any Error) {
         logger.debug("trunk operation failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
     }
+}
+
+/// What a lane of the runner serves.
+private enum LaneKey: Hashable {
+    /// One call: everything the machine asks for about it, in order.
+    case call(AttemptID)
+    /// The queue: what concerns no call.
+    case queue
+}
+
+/// Operations performed one after another, in the order they were added, by the one task that
+/// reads them (the runner owns it).
+private struct ActionLane: Sendable {
+    typealias Operation = @Sendable () async -> Void
+    private let operations: AsyncStream<Operation>.Continuation
+
+    static func make() -> (ActionLane, AsyncStream<Operation>) {
+        let (stream, continuation) = AsyncStream.makeStream(of: Operation.self)
+        return (ActionLane(operations: continuation), stream)
+    }
+
+    func add(_ operation: @escaping Operation) { operations.yield(operation) }
+
+    /// No more operations; the reader ends after the ones added.
+    func close() { operations.finish() }
 }
 
 /// The runner's figures, per queue, through swift-metrics.

@@ -12,7 +12,9 @@ import Metrics
 /// It speaks over the node's manager connection (given by the node's manager session). Campaign
 /// settings are cached per queue and fetched again when a batch shows a new revision. Results go
 /// through an outbox: each is kept until the manager acknowledges it, and sent again after a
-/// timeout or a reconnection (the manager applies a result once, by attempt id).
+/// timeout or a reconnection (the manager applies a result once, by attempt id). One delivery
+/// loop per connection, owned by the feed and cancelled when the connection goes, sends them,
+/// with at most ``deliveryWindow`` awaiting their answers at a time.
 public actor CampaignFeed {
     /// A campaign as the manager describes it to the node owning its queue.
     public struct CampaignDetails: Sendable, Equatable {
@@ -80,6 +82,12 @@ public actor CampaignFeed {
     private var connection: UInt64 = 0
     private var campaigns: [QueueID: (epoch: Epoch, details: CampaignDetails, stale: Bool)] = [:]
     private var outbox: [AttemptID: Outgoing] = [:]
+    /// The delivery loop of the current connection.
+    private var delivering: Task<Void, Never>?
+    /// Wakes the delivery loop when the outbox has something new to send.
+    private var wake: AsyncStream<Void>.Continuation?
+    /// Results sent and not yet answered at most, per connection.
+    static let deliveryWindow = 256
     private let leaseIsValid: @Sendable (HeldLease) async -> Bool
     private let requestTimeout: Duration
     private let logger: Logger
@@ -89,6 +97,10 @@ public actor CampaignFeed {
     private let refusedSettings = Counter(label: "dialer_node_campaign_settings_refused_total")
     /// The campaign revision whose settings were last refused, per queue: logged once each.
     private var refusedRevisions: [QueueID: UInt64] = [:]
+    /// Why each queue's campaign settings were last refused, until settings are accepted again.
+    private var refusals: [QueueID: [String]] = [:]
+    /// Settings refused since the feed started.
+    public private(set) var refusedSettingsCount = 0
 
     /// A feed that asks only under leases `ownership` holds valid at the moment of asking.
     public init(ownership: QueueOwnership, requestTimeout: Duration = .seconds(5), logger: Logger) {
@@ -115,7 +127,25 @@ public actor CampaignFeed {
         self.link = link
         connection += 1
         for id in outbox.keys { outbox[id]?.inFlightOn = nil }
-        flush()
+        delivering?.cancel()
+        wake?.finish()
+        delivering = nil
+        wake = nil
+        if let link {
+            let (signals, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            self.wake = wake
+            let current = connection
+            delivering = Task { await self.deliver(on: link, connection: current, signals: signals) }
+        }
+        waitingReports.record(outbox.count)
+    }
+
+    /// Stops delivering (the node is stopping); what is not acknowledged stays in the outbox.
+    func stopDelivering() {
+        delivering?.cancel()
+        wake?.finish()
+        delivering = nil
+        wake = nil
     }
 
     // MARK: Campaign and contacts
@@ -145,6 +175,7 @@ public actor CampaignFeed {
         let problems = settings.validate()
         guard problems.isEmpty else { throw refuse(lease.queue, info, problems.map(\.description)) }
         refusedRevisions[lease.queue] = nil
+        refusals[lease.queue] = nil
         let details = CampaignDetails(
             campaign: CampaignID(info.campaign), queue: QueueID(info.queue), status: status,
             dialingAllowed: info.dialingAllowed, revision: info.revision, settings: settings)
@@ -157,6 +188,8 @@ public actor CampaignFeed {
         -> CampaignFeedError
     {
         refusedSettings.increment()
+        refusedSettingsCount += 1
+        refusals[queue] = problems
         if refusedRevisions[queue] != info.revision {
             refusedRevisions[queue] = info.revision
             logger.error(
@@ -192,6 +225,10 @@ public actor CampaignFeed {
         return Batch(attempts: attempts, dialingAllowed: batch.dialingAllowed, settingsChanged: settingsChanged)
     }
 
+    /// Why the queue's campaign settings were refused (each problem as "field: what is wrong"),
+    /// `nil` when the last settings fetched were accepted.
+    public func refusedSettings(of queue: QueueID) -> [String]? { refusals[queue] }
+
     /// Forgets the cached campaign of a queue the node stopped working.
     public func forget(_ queue: QueueID) {
         campaigns[queue] = nil
@@ -225,7 +262,7 @@ public actor CampaignFeed {
     /// after a timeout or a reconnection; a report of an attempt already reported replaces it.
     public func report(_ result: AttemptResult, lease: HeldLease) {
         outbox[result.attempt] = Outgoing(delivery: .report(Dialer_V1_AttemptReport(result, lease: lease)))
-        flush()
+        outboxChanged()
     }
 
     /// Gives back an attempt that was handed out and never dialed: the manager makes its contact
@@ -236,7 +273,7 @@ public actor CampaignFeed {
         message.lease = Dialer_V1_QueueLease(lease)
         message.attempt = attempt.rawValue
         outbox[attempt] = Outgoing(delivery: .giveBack(message))
-        flush()
+        outboxChanged()
     }
 
     /// Where an inbound call from `caller` to `did`, a number of `lease`'s queue, goes; opens an
@@ -307,23 +344,61 @@ public actor CampaignFeed {
         return outbox.isEmpty
     }
 
-    private func flush() {
+    private func outboxChanged() {
         waitingReports.record(outbox.count)
-        guard let link else { return }
-        let current = connection
-        for (id, outgoing) in outbox where outgoing.inFlightOn != current {
-            outbox[id]?.inFlightOn = current
-            let (delivery, timeout) = (outgoing.delivery, requestTimeout)
-            Task {
-                let reply: Envelope?
-                var timedOut = false
-                do {
-                    reply = try await link.request(delivery.message, timeout: timeout)
-                } catch {
-                    reply = nil
-                    timedOut = error is RequestTimedOut
+        wake?.yield()
+    }
+
+    /// What a child of the delivery loop comes back with.
+    private enum DeliveryEvent: Sendable {
+        /// The outbox changed (`false`: the loop is to stop).
+        case woken(Bool)
+        case answered(AttemptID, Delivery, Envelope?, timedOut: Bool)
+    }
+
+    /// The delivery loop of connection `current`: sends what waits in the outbox, at most
+    /// ``deliveryWindow`` at a time, and handles each answer as it comes.
+    private func deliver(on link: ClusterLink, connection current: UInt64, signals: AsyncStream<Void>) async {
+        let timeout = requestTimeout
+        await withTaskGroup(of: DeliveryEvent.self) { group in
+            func listen() {
+                group.addTask {
+                    var signal = signals.makeAsyncIterator()
+                    return .woken(await signal.next() != nil)
                 }
-                self.answered(id, delivery: delivery, on: current, reply: reply, timedOut: timedOut)
+            }
+            var inFlight = 0
+            func sendWaiting() {
+                for (id, outgoing) in outbox where outgoing.inFlightOn != current {
+                    guard inFlight < Self.deliveryWindow else { return }
+                    outbox[id]?.inFlightOn = current
+                    inFlight += 1
+                    let delivery = outgoing.delivery
+                    group.addTask {
+                        do {
+                            let reply = try await link.request(delivery.message, timeout: timeout)
+                            return .answered(id, delivery, reply, timedOut: false)
+                        } catch {
+                            return .answered(id, delivery, nil, timedOut: error is RequestTimedOut)
+                        }
+                    }
+                }
+            }
+            listen()
+            sendWaiting()
+            while let event = await group.next() {
+                switch event {
+                case .woken(let more):
+                    guard more, !Task.isCancelled else {
+                        group.cancelAll()
+                        return
+                    }
+                    listen()
+                case .answered(let id, let delivery, let reply, let timedOut):
+                    inFlight -= 1
+                    answered(id, delivery: delivery, on: current, reply: reply, timedOut: timedOut)
+                }
+                sendWaiting()
             }
         }
     }
@@ -352,7 +427,6 @@ public actor CampaignFeed {
             // waits for the next one, which sends everything again.
             guard timedOut, sent == connection else { return }
             outbox[id]?.inFlightOn = nil
-            flush()
         }
         waitingReports.record(outbox.count)
     }

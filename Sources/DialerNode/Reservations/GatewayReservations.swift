@@ -75,6 +75,9 @@ public actor GatewayReservations {
     private var counter: UInt64 = 0
     private var link: ClusterLink?
     private var waiting: [RequestID: CheckedContinuation<Answer, Never>] = [:]
+    /// Each waiting request's send, which watches for the gateway refusing it outright; owned
+    /// here, and cancelled once the request is answered or the connection is lost.
+    private var sends: [RequestID: Task<Void, Never>] = [:]
     /// The last picture of each queue, for listeners that come later.
     private var latestPictures: [QueueID: Dialer_V1_QueuePictureUpdate] = [:]
     private var pictureListeners: [QueueID: [Int: AsyncStream<Dialer_V1_QueuePictureUpdate>.Continuation]] = [:]
@@ -97,6 +100,8 @@ public actor GatewayReservations {
         self.link = link
         let lost = waiting
         waiting = [:]
+        for send in sends.values { send.cancel() }
+        sends = [:]
         for continuation in lost.values { continuation.resume(returning: .connectionLost) }
     }
 
@@ -106,6 +111,7 @@ public actor GatewayReservations {
     public func receive(_ envelope: Envelope) -> Bool {
         switch envelope.message {
         case .agentRequestAnswer(let answer):
+            sends.removeValue(forKey: RequestID(answer.request))?.cancel()
             guard let continuation = waiting.removeValue(forKey: RequestID(answer.request)) else { return true }
             switch answer.answer {
             case .granted:
@@ -158,13 +164,19 @@ public actor GatewayReservations {
             waiting[id] = continuation
             // The answer is matched by request id; an error the gateway sends instead (a request
             // it cannot take) is matched by the correlation id of this send.
-            Task {
+            sends[id] = Task {
                 let reply = try? await link.request(.agentRequest(message), timeout: timeout)
                 if let reply, case .error(let error) = reply.message {
                     self.refused(id, error)
                 }
+                self.sendEnded(id)
             }
         }
+    }
+
+    private func sendEnded(_ id: RequestID) {
+        // The send's reply came (or timed out): nothing more to watch. The answer may still come.
+        sends[id] = nil
     }
 
     private func refused(_ id: RequestID, _ error: Dialer_V1_Error) {

@@ -29,14 +29,27 @@ public struct ScaledClock: DialerClock {
 
     /// Sleeps on the base clock until its scaled time reaches `deadline`.
     public func sleep(until deadline: Moment) async throws {
-        // Rounding can leave the scaled time a nanosecond short of the deadline after the base
-        // sleep; callers rely on `now() >= deadline` after waking, so sleep again when it is.
+        // The base sleeps until the first base moment whose scaled time reaches the deadline.
+        // That moment depends on the deadline alone, never on the base's time when it was
+        // computed: the base may pass it meanwhile (another thread advancing a manual clock),
+        // and the sleep then returns at once. (Sleeping to "the base's now plus one" instead
+        // hung whenever the base reached the deadline between the two reads, on a clock that
+        // nobody advances any further.)
         while now() < deadline {
-            let baseDeadline = unscaledRoundingUp(deadline.nanosecondsSinceOrigin)
-            let current = base.now().nanosecondsSinceOrigin
-            let target = baseDeadline > current ? baseDeadline : current + 1
-            try await base.sleep(until: Moment(nanosecondsSinceOrigin: target))
+            try await base.sleep(until: Moment(nanosecondsSinceOrigin: firstBaseReaching(deadline.nanosecondsSinceOrigin)))
         }
+    }
+
+    /// The first base nanosecond at which the scaled time is at least `nanoseconds`, allowing
+    /// for the rounding of fractional scales.
+    private func firstBaseReaching(_ nanoseconds: Int64) -> Int64 {
+        var target = unscaledRoundingUp(nanoseconds)
+        var steps = 0
+        while scaled(target) < nanoseconds, target < .max, steps < 1 << 16 {
+            target += 1
+            steps += 1
+        }
+        return target
     }
 
     /// Scaled nanoseconds for base nanoseconds; exact for whole scales.

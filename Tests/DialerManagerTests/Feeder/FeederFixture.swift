@@ -27,12 +27,14 @@ final class FeederFixture: Sendable {
     var store: SQLiteManagerStore { temporary.store }
     var now: Date { feeder.wallTime.now() }
 
-    init(queues: [String] = ["q-c1"], store: TemporaryStore? = nil) async throws {
+    init(
+        queues: [String] = ["q-c1"], store: TemporaryStore? = nil, journal: LeaseJournal = LeaseJournal(path: nil)
+    ) async throws {
         temporary = try store ?? TemporaryStore()
         let logger = Logger(label: "feeder-test")
         coordinator = try ClusterCoordinator(
             leaseDuration: Self.leaseDuration, queues: queues.map { QueueSettings(id: $0) },
-            journal: LeaseJournal(path: nil), clock: clock, logger: logger)
+            journal: journal, clock: clock, logger: logger)
         feeder = ManagerFeeder(
             store: temporary.store, coordinator: coordinator, changes: changes,
             wallTime: WallTime(clock: clock, now: StoreTime.monday), logger: logger)
@@ -144,6 +146,9 @@ final class WireNode: Sendable {
         guard case .registered = reply.message else { throw ConnectionClosed() }
         return node
     }
+
+    /// Every lease granted to this connection, in order.
+    var allGrants: [HeldLease] { grants.leases.withLock { $0 } }
 
     /// The newest lease granted on `queue`.
     func lease(of queue: String) -> HeldLease? {

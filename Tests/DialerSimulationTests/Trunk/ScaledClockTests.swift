@@ -23,11 +23,9 @@ struct ScaledClockTests {
         #expect(clock.now() == atSecond(10))
     }
 
-    @Test(
-        .disabled(
-            "hangs about 1 run in 7 (a sleeper and the manual base clock's advance race); ScaledClock stays covered by the trunk tests at scale 60 and on the system clock"
-        ),
-        arguments: [60.0, 2.5, 0.5])
+    /// The sleeper and the base clock's advances interleave however the threads run them; in
+    /// particular the base may reach the deadline between the sleeper's reads of the time.
+    @Test(arguments: [60.0, 2.5, 0.5])
     func sleepWakesWhenTheScaledTimeReachesTheDeadline(scale: Double) async throws {
         let base = TrunkTestClock()
         let clock = ScaledClock(base: base, scale: scale)
@@ -48,6 +46,30 @@ struct ScaledClockTests {
         #expect(wokeAt >= deadline)
     }
 
+    /// The interleaving that hung one run in seven, forced: the base reaches the deadline right
+    /// after the sleeper first reads the time. The sleep must end (within a generous deadline
+    /// on the wall; it used to wait for a base moment one nanosecond later that never came).
+    @Test(arguments: [60.0, 2.5, 0.5])
+    func aBaseThatReachesTheDeadlineBetweenTwoReadsEndsTheSleep(scale: Double) async throws {
+        let baseDeadline = Moment(nanosecondsSinceOrigin: Int64((30e9 / scale).rounded(.up)))
+        let base = JumpingClock(start: Moment(nanosecondsSinceOrigin: baseDeadline.nanosecondsSinceOrigin - 1))
+        base.jump(to: baseDeadline, afterReads: 1)
+        let clock = ScaledClock(base: base, scale: scale)
+        let sleeper = Task { try await clock.sleep(until: atSecond(30)) }
+        let ended = Task {
+            try? await sleeper.value
+            return true
+        }
+        let timeout = Task {
+            try? await Task.sleep(for: .seconds(10))
+            sleeper.cancel()
+        }
+        defer { timeout.cancel() }
+        #expect(await ended.value)
+        #expect(!sleeper.isCancelled, "the sleep hung until it was cancelled")
+        #expect(clock.now() >= atSecond(30))
+    }
+
     @Test func cancellingASleepEndsIt() async {
         let base = TrunkTestClock()
         let clock = ScaledClock(base: base, scale: 60)
@@ -55,4 +77,33 @@ struct ScaledClockTests {
         sleeper.cancel()
         await #expect(throws: CancellationError.self) { try await sleeper.value }
     }
+}
+
+/// A manual clock that moves itself to a set moment right after its `n`th read, as another
+/// thread advancing it at the worst time would.
+private final class JumpingClock: DialerClock {
+    private let inner: TrunkTestClock
+    private let plan = Mutex<(target: Moment?, reads: Int)>((nil, 0))
+
+    init(start: Moment) {
+        inner = TrunkTestClock(start: start)
+    }
+
+    func jump(to moment: Moment, afterReads reads: Int) {
+        plan.withLock { $0 = (moment, reads) }
+    }
+
+    func now() -> Moment {
+        let current = inner.now()
+        let target = plan.withLock { plan -> Moment? in
+            plan.reads -= 1
+            guard plan.reads == 0, let target = plan.target else { return nil }
+            plan.target = nil
+            return target
+        }
+        if let target { inner.advance(to: target) }
+        return current
+    }
+
+    func sleep(until deadline: Moment) async throws { try await inner.sleep(until: deadline) }
 }
