@@ -271,7 +271,9 @@ extension CampaignFeedTests {
         try await session.connect(port: manager.server.port, feed: feed)
         let lease = try #require(session.lease)
         let validity = LeaseValidity(clock: SystemClock())
-        validity.publish([ValidLease(queue: lease.queue, epoch: lease.epoch, validUntil: SystemClock().now() + .seconds(3600))])
+        validity.publish([
+            ValidLease(queue: lease.queue, epoch: lease.epoch, validUntil: SystemClock().now() + .seconds(3600))
+        ])
         let trunk = try await SimulatedTrunk(
             population: SimulatedTrunk.Population(seed: 3, timeScale: 1), clock: SystemClock())
         let dialing = NodeDialing(

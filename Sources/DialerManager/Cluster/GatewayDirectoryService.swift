@@ -133,7 +133,9 @@ public struct GatewayDirectoryService: Sendable {
         let verdict: Result<LoginGuard.Verdict, any Error>
         do {
             verdict = .success(
-                try await logins.verify(login: login, address: message.clientAddress.isEmpty ? nil : message.clientAddress) {
+                try await logins.verify(
+                    login: login, address: message.clientAddress.isEmpty ? nil : message.clientAddress
+                ) {
                     guard let record = try await store.authenticateAgent(login: login, password: password) else {
                         return false
                     }

@@ -36,7 +36,8 @@ public struct ScaledClock: DialerClock {
         // hung whenever the base reached the deadline between the two reads, on a clock that
         // nobody advances any further.)
         while now() < deadline {
-            try await base.sleep(until: Moment(nanosecondsSinceOrigin: firstBaseReaching(deadline.nanosecondsSinceOrigin)))
+            try await base.sleep(
+                until: Moment(nanosecondsSinceOrigin: firstBaseReaching(deadline.nanosecondsSinceOrigin)))
         }
     }
 

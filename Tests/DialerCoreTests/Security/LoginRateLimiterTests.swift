@@ -14,7 +14,8 @@ struct LoginRateLimiterTests {
         }
         // Logins compare without case; a failure comes back every 10 s.
         #expect(
-            limiter.check(login: "ann", address: "10.0.0.2", at: start) == .limited(retryAfter: .seconds(10), by: .login))
+            limiter.check(login: "ann", address: "10.0.0.2", at: start)
+                == .limited(retryAfter: .seconds(10), by: .login))
         #expect(
             limiter.check(login: "ann", address: nil, at: start + .seconds(4))
                 == .limited(retryAfter: .seconds(6), by: .login))
