@@ -125,11 +125,12 @@ public struct ReservationBook: Sendable, Equatable {
     public let configuration: Configuration
     /// Every agent that ever logged in, by id.
     public private(set) var agents: [AgentID: AgentSession] = [:]
-    /// Index of available agents, kept in step with `agents` by `store(_:)`.
-    private var availableAgents: Set<AgentID> = []
     private var records: [RequestID: RequestRecord] = [:]
     /// Pending (not offered) requests per queue whose agents may take them, oldest first.
-    private var pendingByQueue: [QueueID: [RequestID]] = [:]
+    private var pendingByQueue: [QueueID: [PendingEntry]] = [:]
+    /// Derived indexes for matching and pictures, kept in step by `store(_:)`, `addRecord(_:)`
+    /// and `removeRecord(_:)`.
+    private var indexes = ReservationBookIndexes()
     private var owners: [QueueID: QueueOwner] = [:]
     private var wrapUpTimers: [AgentID: BookTimer] = [:]
     private var nextTimerID: UInt64 = 1
@@ -139,9 +140,25 @@ public struct ReservationBook: Sendable, Equatable {
     /// log tell which entries are new since it last looked.
     public private(set) var logEntriesRecorded = 0
 
+    /// A pending request in its queue's list: its arrival, so the list can be searched by age.
+    struct PendingEntry: Hashable, Sendable {
+        var arrival: UInt64
+        var id: RequestID
+    }
+
     /// An empty book.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
+    }
+
+    /// Books are equal when their sessions, requests, owners, timers and logs are; the indexes
+    /// derived from them are left out.
+    public static func == (lhs: ReservationBook, rhs: ReservationBook) -> Bool {
+        lhs.configuration == rhs.configuration && lhs.agents == rhs.agents && lhs.records == rhs.records
+            && lhs.pendingByQueue == rhs.pendingByQueue && lhs.owners == rhs.owners
+            && lhs.wrapUpTimers == rhs.wrapUpTimers && lhs.nextTimerID == rhs.nextTimerID
+            && lhs.nextArrival == rhs.nextArrival && lhs.logStorage == rhs.logStorage
+            && lhs.logEntriesRecorded == rhs.logEntriesRecorded
     }
 
     // MARK: Views
@@ -192,7 +209,8 @@ public struct ReservationBook: Sendable, Equatable {
             notReady: [],
             pending: []
         )
-        for session in agents.values.sorted(by: { $0.id < $1.id }) {
+        let members = (indexes.members[queue] ?? []).sorted().compactMap { agents[$0] }
+        for session in members {
             let rank = session.skills.rank(for: queue)
             switch session.state {
             case .loggedOut:
@@ -226,8 +244,8 @@ public struct ReservationBook: Sendable, Equatable {
         }
         picture.available.sort { ($0.since, $0.agent) < ($1.since, $1.agent) }
         picture.pendingAhead = pendingAhead(of: queue)
-        picture.pending = records.values
-            .filter { $0.request.queue == queue }
+        picture.pending = (indexes.requestsByQueue[queue] ?? [])
+            .compactMap { records[$0] }
             .sorted { $0.arrival < $1.arrival }
             .compactMap { record -> QueuePicture.PendingRequest? in
                 let offeredTo: AgentID?
@@ -249,17 +267,14 @@ public struct ReservationBook: Sendable, Equatable {
     /// Requests waiting on queues that some agent skilled for `queue` ranks above it.
     private func pendingAhead(of queue: QueueID) -> Int {
         var ahead: Set<QueueID> = []
-        for session in agents.values {
-            guard session.state != .loggedOut, let rank = session.skills.rank(for: queue) else { continue }
+        for agent in indexes.members[queue] ?? [] {
+            guard let session = agents[agent], let rank = session.skills.rank(for: queue) else { continue }
             for (other, otherRank) in session.skills.ranks where other != queue && otherRank < rank {
                 ahead.insert(other)
             }
         }
-        guard !ahead.isEmpty else { return 0 }
-        return records.values.count { record in
-            guard case .pending = record.status else { return false }
-            return ahead.contains(record.request.agentQueue)
-        }
+        // The pending lists hold exactly the pending (not offered) requests, by agent queue.
+        return ahead.reduce(0) { $0 + (pendingByQueue[$1]?.count ?? 0) }
     }
 
     private static func view(_ record: RequestRecord) -> HeldRequest {
@@ -310,15 +325,15 @@ public struct ReservationBook: Sendable, Equatable {
     /// (its lease lapsed, its queue moved on), end them with ``endLostCalls(_:now:)``.
     public mutating func nodeLost(_ node: MemberID, now: Moment) -> [ReservationAction] {
         var actions: [ReservationAction] = []
-        let affected = records.values.filter { $0.request.node == node }
+        let affected = (indexes.requestsByNode[node] ?? []).compactMap { records[$0] }
         endRequests(affected, reason: .nodeLost, rejection: .nodeLost, now: now, actions: &actions)
         return actions
     }
 
     /// The connected calls `node` holds, oldest first.
     public func connectedCalls(ofNode node: MemberID) -> [HeldRequest] {
-        records.values.filter {
-            guard $0.request.node == node, case .connected = $0.status else { return false }
+        (indexes.requestsByNode[node] ?? []).compactMap { records[$0] }.filter {
+            guard case .connected = $0.status else { return false }
             return true
         }
         .sorted { $0.arrival < $1.arrival }
@@ -347,7 +362,7 @@ public struct ReservationBook: Sendable, Equatable {
             apply(to: &session) { (session) throws(ReservationError) in
                 try session.endCall(id, wrapUpLength: wrapUpLength, now: now)
             }
-            records[id] = nil
+            removeRecord(id)
             store(session)
             appendLog(now, agent, id, record.request.queue, .callEnded)
             actions.append(.agentChanged(session))
@@ -464,7 +479,7 @@ public struct ReservationBook: Sendable, Equatable {
                 actions.append(
                     .grantRevoked(record.request.id, node: record.request.node, agent: agent, reason: .agentLost)
                 )
-                records[record.request.id] = nil
+                removeRecord(record.request.id)
             case .pending, .connected:
                 assertionFailure("reserved agent with a request in the wrong status")
                 return []
@@ -614,7 +629,7 @@ public struct ReservationBook: Sendable, Equatable {
             status: .pending(deadline: deadline)
         )
         nextArrival += 1
-        records[request.id] = record
+        addRecord(record)
         insertPending(record)
         actions.append(.scheduleTimer(deadline, at: request.deadline))
         matchRequest(request.id, now: now, actions: &actions)
@@ -701,7 +716,7 @@ public struct ReservationBook: Sendable, Equatable {
         }
         var session = try existing(agent)
         try session.endCall(request, wrapUpLength: wrapUp ?? configuration.wrapUpLength, now: now)
-        records[request] = nil
+        removeRecord(request)
         store(session)
         appendLog(now, agent, request, record.request.queue, .callEnded)
         var actions: [ReservationAction] = [.agentChanged(session)]
@@ -794,12 +809,20 @@ extension ReservationBook {
     }
 
     private mutating func store(_ session: AgentSession) {
-        agents[session.id] = session
-        if case .available = session.state {
-            availableAgents.insert(session.id)
-        } else {
-            availableAgents.remove(session.id)
-        }
+        let old = agents.updateValue(session, forKey: session.id)
+        indexes.sessionChanged(from: old, to: session, sessions: agents)
+    }
+
+    /// Holds a new request's record.
+    private mutating func addRecord(_ record: RequestRecord) {
+        records[record.request.id] = record
+        indexes.requestAdded(record.request)
+    }
+
+    /// Forgets a request's record.
+    private mutating func removeRecord(_ id: RequestID) {
+        guard let record = records.removeValue(forKey: id) else { return }
+        indexes.requestRemoved(record.request)
     }
 
     private mutating func makeTimer(_ purpose: BookTimer.Purpose) -> BookTimer {
@@ -850,22 +873,38 @@ extension ReservationBook {
     /// Puts a pending record in its queue's list, keeping arrival order (a skipped preview
     /// request comes back at its original age).
     private mutating func insertPending(_ record: RequestRecord) {
-        var list = pendingByQueue[record.request.agentQueue, default: []]
-        var low = 0
-        var high = list.count
-        while low < high {
-            let mid = (low + high) / 2
-            if records[list[mid]]!.arrival < record.arrival { low = mid + 1 } else { high = mid }
+        let entry = PendingEntry(arrival: record.arrival, id: record.request.id)
+        let queue = record.request.agentQueue
+        // Nearly always the newest: appended without a search.
+        if let last = pendingByQueue[queue]?.last, last.arrival > entry.arrival {
+            let index = Self.pendingIndex(of: entry.arrival, in: pendingByQueue[queue]!)
+            pendingByQueue[queue]!.insert(entry, at: index)
+        } else {
+            pendingByQueue[queue, default: []].append(entry)
         }
-        list.insert(record.request.id, at: low)
-        pendingByQueue[record.request.agentQueue] = list
     }
 
     private mutating func removePending(_ record: RequestRecord) {
         let queue = record.request.agentQueue
-        guard var list = pendingByQueue[queue], let index = list.firstIndex(of: record.request.id) else { return }
-        list.remove(at: index)
-        pendingByQueue[queue] = list.isEmpty ? nil : list
+        guard let list = pendingByQueue[queue] else { return }
+        let index = Self.pendingIndex(of: record.arrival, in: list)
+        guard index < list.count, list[index].id == record.request.id else { return }
+        if list.count == 1 {
+            pendingByQueue[queue] = nil
+        } else {
+            pendingByQueue[queue]!.remove(at: index)
+        }
+    }
+
+    /// Where an entry of `arrival` is, or belongs, in a list ordered by arrival: O(log n).
+    private static func pendingIndex(of arrival: UInt64, in list: [PendingEntry]) -> Int {
+        var low = 0
+        var high = list.count
+        while low < high {
+            let mid = (low + high) / 2
+            if list[mid].arrival < arrival { low = mid + 1 } else { high = mid }
+        }
+        return low
     }
 
     private mutating func changeOwner(
@@ -875,7 +914,9 @@ extension ReservationBook {
         actions: inout [ReservationAction]
     ) {
         owners[queue] = owner
-        let affected = records.values.filter { $0.request.queue == queue && $0.request.epoch < owner.epoch }
+        let affected = (indexes.requestsByQueue[queue] ?? []).compactMap { records[$0] }.filter {
+            $0.request.epoch < owner.epoch
+        }
         endRequests(affected, reason: .ownerChanged, rejection: .ownerChanged, now: now, actions: &actions)
     }
 
@@ -900,12 +941,12 @@ extension ReservationBook {
             case .connected:
                 continue
             case .pending(let deadline):
-                records[id] = nil
+                removeRecord(id)
                 removePending(record)
                 actions.append(.cancelTimer(deadline))
                 actions.append(answer)
             case .offered(let agent, _, let offerTimer, let deadline):
-                records[id] = nil
+                removeRecord(id)
                 actions.append(.cancelTimer(offerTimer))
                 actions.append(.cancelTimer(deadline))
                 actions.append(answer)
@@ -914,7 +955,7 @@ extension ReservationBook {
                 freed.append(agent)
             case .granted(let agent, _, let lease):
                 // Answered when it was granted: the node is told the grant is void instead.
-                records[id] = nil
+                removeRecord(id)
                 actions.append(.cancelTimer(lease))
                 actions.append(.grantRevoked(id, node: node, agent: agent, reason: reason))
                 freeAgent(agent, from: record, reason: reason, now: now, actions: &actions)
@@ -958,7 +999,7 @@ extension ReservationBook {
         actions: inout [ReservationAction]
     ) {
         guard case .granted(let agent, _, let lease) = record.status else { return }
-        records[record.request.id] = nil
+        removeRecord(record.request.id)
         actions.append(.cancelTimer(lease))
         if reason == .leaseExpired {
             actions.append(.grantRevoked(record.request.id, node: record.request.node, agent: agent, reason: reason))
@@ -971,18 +1012,16 @@ extension ReservationBook {
     private mutating func matchRequest(_ id: RequestID, now: Moment, actions: inout [ReservationAction]) {
         guard let record = records[id], case .pending = record.status else { return }
         let request = record.request
-        var best: (since: Moment, agent: AgentID)?
-        for agent in availableAgents {
-            guard let session = agents[agent], let since = session.availableSince,
-                session.skills.serves(request.agentQueue),
-                request.namedAgent == nil || request.namedAgent == agent,
-                !record.skipped.contains(agent)
-            else { continue }
-            if best == nil || (since, agent) < (best!.since, best!.agent) {
-                best = (since, agent)
-            }
+        if let named = request.namedAgent {
+            guard let session = agents[named], case .available = session.state,
+                session.skills.serves(request.agentQueue), !record.skipped.contains(named)
+            else { return }
+            assign(id, to: named, now: now, actions: &actions)
+            return
         }
-        if let best { assign(id, to: best.agent, now: now, actions: &actions) }
+        let agent = indexes.longestAvailable(
+            serving: request.agentQueue, excluding: record.skipped, sessions: agents)
+        if let agent { assign(id, to: agent, now: now, actions: &actions) }
     }
 
     /// Matches an available agent to the best pending request of their queues: lowest rank
@@ -992,7 +1031,8 @@ extension ReservationBook {
         var best: (rank: Int, arrival: UInt64, id: RequestID)?
         for (queue, rank) in session.skills.ranks {
             if let best, rank > best.rank { continue }
-            for id in pendingByQueue[queue] ?? [] {
+            for entry in pendingByQueue[queue] ?? [] {
+                let id = entry.id
                 guard let record = records[id] else { continue }
                 guard record.request.namedAgent == nil || record.request.namedAgent == agent,
                     !record.skipped.contains(agent)

@@ -47,6 +47,9 @@ struct ReservationFuzzer {
     /// Describes the step being run, built only when a failure is reported.
     var currentStep: () -> String = { "setup" }
     var counts: [String: Int] = [:]
+    /// Every how many steps the pictures are compared with the reference (it rebuilds them from
+    /// every session, which costs more than the step).
+    var picturesEvery = 4
 
     init(seed: UInt64, agents: Int) {
         rng = SeededGenerator(seed: seed)
@@ -487,6 +490,7 @@ struct ReservationFuzzer {
             return
         }
         compareStates()
+        if stepsRun % picturesEvery == 0 { comparePictures() }
         checkAgentChanges(lastChanged: lastChanged, before: before)
         checkLog()
         if let (request, agent) = model.missedMatch() {
@@ -571,6 +575,19 @@ struct ReservationFuzzer {
         }
     }
 
+    /// The book's pictures, built from its indexes, equal pictures built from every session and
+    /// request.
+    mutating func comparePictures() {
+        for (queue, _) in queues {
+            let picture = book.picture(of: queue, now: now)
+            let expected = ReservationPictureReference.picture(of: queue, in: book, now: now)
+            if picture != expected {
+                fail("picture of \(queue) is \(picture), expected \(expected)")
+                return
+            }
+        }
+    }
+
     /// Every agent whose session changed was pushed, and the last push is the current session.
     mutating func checkAgentChanges(lastChanged: [AgentID: AgentSession], before: ReservationBook) {
         for (id, session) in book.agents {
@@ -642,6 +659,22 @@ struct ReservationRandomizedTests {
         ] {
             #expect(
                 totals[kind, default: 0] >= Self.sequencesPerSeed / 5, "\(kind) ran \(totals[kind, default: 0]) times")
+        }
+    }
+
+    /// A larger floor, where the book's indexes (longest available per queue, members per queue)
+    /// hold many agents at once and stale entries pile up between matches.
+    @Test func aLargerFloorKeepsEveryInvariant() {
+        var seeds = SeededGenerator(seed: 99)
+        for sequence in 0..<8 {
+            let sequenceSeed = seeds.next()
+            var fuzzer = ReservationFuzzer(seed: sequenceSeed, agents: 48)
+            fuzzer.picturesEvery = 1
+            fuzzer.run(steps: 2_000)
+            if let failure = fuzzer.failure {
+                Issue.record("sequence \(sequence) (generator seed \(sequenceSeed)): \(failure)")
+                return
+            }
         }
     }
 
