@@ -12,9 +12,9 @@ import Metrics
 ///
 /// The machine's actions are carried out in the order it emitted them, by lanes the runner owns:
 /// one per call (its origination, bridge, the gateway's confirmation, messages, hang-up, the
-/// call's end at the gateway and its report, in that order) and one for the queue (contacts
-/// given back, requests withdrawn or released before they concern a call). Calls do not wait
-/// for each other. Long waits whose results come back as events (a contact request to the
+/// call's end at the gateway and its report, in that order), one for the queue (contacts given
+/// back), and one for each request withdrawn or released before it concerns a call. Calls do not
+/// wait for each other, nor do agents being freed. Long waits whose results come back as events (a contact request to the
 /// manager, an agent request at the gateway, a call's progress) run in tasks of their own,
 /// which the runner also owns and cancels when it stops.
 public actor QueueRunner {
@@ -196,9 +196,11 @@ public actor QueueRunner {
                     await self.desk.confirm(request, target: target, queue: self.queue, epoch: self.epoch)
                 }
             case .release(let request):
-                lane(for: request).add { await self.desk.release(request) }
+                requestLane(request).add { await self.desk.release(request) }
+                closeRequestLane(request)
             case .cancel(let request):
-                lane(for: request).add { await self.desk.cancel(request) }
+                requestLane(request).add { await self.desk.cancel(request) }
+                closeRequestLane(request)
             case .callEnded(let request):
                 // The end must not overtake the confirmation at the gateway: an end refused for a
                 // call not yet connected there would leave the agent on the call for good.
@@ -246,6 +248,18 @@ public actor QueueRunner {
     private func lane(for request: RequestID) -> ActionLane {
         if let attempt = confirmedCalls[request] { return lane(.call(attempt)) }
         return lane(.queue)
+    }
+
+    /// The lane of a request's release or cancellation: its call's lane once confirmed, else a
+    /// lane of the request's own, so that releases and cancellations of different requests (each
+    /// a gateway round trip) do not queue behind one another while agents wait to be freed.
+    private func requestLane(_ request: RequestID) -> ActionLane {
+        if let attempt = confirmedCalls[request] { return lane(.call(attempt)) }
+        return lane(.request(request))
+    }
+
+    private func closeRequestLane(_ request: RequestID) {
+        if confirmedCalls[request] == nil { closeLane(.request(request)) }
     }
 
     /// Takes no more work for `key`; the lane ends after what it holds.
@@ -319,6 +333,8 @@ public actor QueueRunner {
 private enum LaneKey: Hashable {
     /// One call: everything the machine asks for about it, in order.
     case call(AttemptID)
+    /// One request not (or no longer) tied to a confirmed call: its release or cancellation.
+    case request(RequestID)
     /// The queue: what concerns no call.
     case queue
 }
