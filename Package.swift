@@ -69,6 +69,7 @@ let package = Package(
             name: "DialerSIP",
             dependencies: [
                 "DialerCore",
+                .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
