@@ -55,6 +55,10 @@ struct SIPp {
                 "-sf", Self.scenario(scenario), "-i", "127.0.0.1", "-p", String(port), "-mp", String(try freePort()),
                 "-m", "1", "-nostdin", "-timeout", "30s", "-timeout_error",
             ] + arguments
+        // DIALER_SIPP_TRACE=dir keeps each run's messages in dir/<scenario>.log.
+        if let directory = ProcessInfo.processInfo.environment["DIALER_SIPP_TRACE"] {
+            process.arguments? += ["-trace_msg", "-message_file", "\(directory)/\(scenario).log"]
+        }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -199,12 +203,19 @@ struct SIPpTests {
         #expect(result.failoverStatus == 0)
     }
 
-    @Test("a 407 digest challenge is answered with the credentials; the node hangs up with BYE")
+    @Test("a 401 digest challenge is answered with the credentials (SIPp verifies them); the node hangs up")
     func digestChallenge() async throws {
         let result = try await outbound("carrier-auth.xml", hangUpAfter: 2)
         #expect(result.events == ["ringing", "answeredLive", "hungUp(node)"])
         #expect(result.sippStatus == 0)
         #expect(result.media?.codec == .pcmu)
+    }
+
+    @Test("a 407 proxy challenge with qop=auth is answered in Proxy-Authorization with nc and cnonce")
+    func proxyDigestChallenge() async throws {
+        let result = try await outbound("carrier-proxy-auth.xml", hangUpAfter: 2)
+        #expect(result.events == ["ringing", "answeredLive", "hungUp(node)"])
+        #expect(result.sippStatus == 0)
     }
 
     @Test("183 with SDP (early media) is ringing; the answer's SDP settles the media")
