@@ -191,7 +191,8 @@ public actor SIPTrunk: Trunk {
         throw .unsupported(.play(message), reason: Self.noMedia)
     }
 
-    static let noMedia = "the SIP trunk carries signalling only; no media layer is connected"
+    /// Why ``bridge(_:to:)`` and ``play(_:on:)`` are unsupported.
+    public static let noMedia = "the SIP trunk carries signalling only; no media layer is connected"
 
     public func hangUp(_ id: CallID) throws(TrunkError) {
         try prepare(id, for: .hangUp)

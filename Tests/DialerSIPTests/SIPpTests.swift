@@ -42,19 +42,20 @@ struct SIPp {
     let port: Int
 
     /// Starts sipp with `scenario`; as a UAC, `arguments` name the target.
-    static func start(_ scenario: String, port: Int? = nil, arguments: [String] = []) throws -> SIPp {
+    static func start(_ scenario: String, port: Int? = nil, arguments: [String] = [], tcp: Bool = false) throws -> SIPp {
         guard let executable else {
             Issue.record("sipp is required (DIALER_REQUIRE_TOOLS=1) but not installed")
             throw CancellationError()
         }
         let port = try port ?? freePort()
+        let transport = tcp ? ["-t", "t1"] : []
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments =
             [
                 "-sf", Self.scenario(scenario), "-i", "127.0.0.1", "-p", String(port), "-mp", String(try freePort()),
                 "-m", "1", "-nostdin", "-timeout", "30s", "-timeout_error",
-            ] + arguments
+            ] + transport + arguments
         // DIALER_SIPP_TRACE=dir keeps each run's messages in dir/<scenario>.log.
         if let directory = ProcessInfo.processInfo.environment["DIALER_SIPP_TRACE"] {
             process.arguments? += ["-trace_msg", "-message_file", "\(directory)/\(scenario).log"]
@@ -63,6 +64,21 @@ struct SIPp {
         process.standardError = FileHandle.nullDevice
         try process.run()
         return SIPp(process: process, port: port)
+    }
+
+    /// Waits until sipp accepts TCP connections (it starts listening a moment after launch).
+    func waitUntilListening(within limit: Duration = .seconds(10)) async throws {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: port).get()
+            {
+                try? await channel.close()
+                return
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("sipp did not listen on TCP port \(port)")
     }
 
     /// Waits for sipp to finish its one call; its exit status (0: the scenario ran through).
@@ -128,11 +144,13 @@ func kinds(_ events: [CallProgress]) -> [String] {
     }
 }
 
-func trunkConfiguration(proxyPort: Int, failoverPort: Int? = nil) -> SIPTrunkConfiguration {
+func trunkConfiguration(proxyPort: Int, failoverPort: Int? = nil, transport: SIPTransportKind = .udp)
+    -> SIPTrunkConfiguration
+{
     SIPTrunkConfiguration(
         name: "sipp", proxy: SIPEndpoint(host: "127.0.0.1", port: proxyPort),
         failoverProxy: failoverPort.map { SIPEndpoint(host: "127.0.0.1", port: $0) }, domain: "carrier.test",
-        bindHost: "127.0.0.1", bindPort: 0, credentials: SIPCredentials(username: "dialer", password: "secret"),
+        transport: transport, bindHost: "127.0.0.1", bindPort: 0, credentials: SIPCredentials(username: "dialer", password: "secret"),
         channels: 4, callsPerSecond: 10, mediaPorts: 40_000...40_099, keepAliveInterval: nil)
 }
 
@@ -142,14 +160,16 @@ struct SIPpTests {
 
     /// Runs one outbound call against `scenario`; `hangUpAfter` events the node hangs up.
     func outbound(
-        _ scenario: String, ringTimeout: Duration = .seconds(10), hangUpAfter: Int? = nil, failover: String? = nil
+        _ scenario: String, ringTimeout: Duration = .seconds(10), hangUpAfter: Int? = nil, failover: String? = nil,
+        transport: SIPTransportKind = .udp, whileConnected: (@Sendable (SIPTrunk, CallID) async -> Void)? = nil
     ) async throws -> (events: [String], sippStatus: Int32?, failoverStatus: Int32?, media: NegotiatedMedia?) {
-        let carrier = try SIPp.start(scenario)
+        let carrier = try SIPp.start(scenario, tcp: transport == .tcp)
+        if transport == .tcp { try await carrier.waitUntilListening() }
         defer { carrier.stop() }
         let second = try failover.map { try SIPp.start($0) }
         defer { second?.stop() }
         let trunk = try await SIPTrunk.start(
-            configuration: trunkConfiguration(proxyPort: carrier.port, failoverPort: second?.port))
+            configuration: trunkConfiguration(proxyPort: carrier.port, failoverPort: second?.port, transport: transport))
         var request = self.request
         request.ringTimeout = ringTimeout
         let call = try await trunk.originate(request)
@@ -158,6 +178,7 @@ struct SIPpTests {
         if let hangUpAfter {
             seen = await events(of: call.progress, count: hangUpAfter)
             media = await trunk.media(of: call.id)
+            await whileConnected?(trunk, call.id)
             try await trunk.hangUp(call.id)
         }
         seen += await events(of: call.progress)
@@ -170,6 +191,13 @@ struct SIPpTests {
     @Test("answered after ringing, ACKed; the customer hangs up with BYE")
     func answered() async throws {
         let result = try await outbound("carrier-answer.xml")
+        #expect(result.events == ["ringing", "answeredLive", "hungUp(customer)"])
+        #expect(result.sippStatus == 0)
+    }
+
+    @Test("over TCP: answered, ACKed and hung up by the customer on one connection, without retransmissions")
+    func answeredOverTCP() async throws {
+        let result = try await outbound("carrier-answer.xml", transport: .tcp)
         #expect(result.events == ["ringing", "answeredLive", "hungUp(customer)"])
         #expect(result.sippStatus == 0)
     }
@@ -218,9 +246,17 @@ struct SIPpTests {
         #expect(result.sippStatus == 0)
     }
 
-    @Test("183 with SDP (early media) is ringing; the answer's SDP settles the media")
+    @Test("183 with SDP (early media) is ringing; the answer's SDP settles the media; bridge and play are unsupported")
     func earlyMedia() async throws {
-        let result = try await outbound("carrier-early-media.xml", hangUpAfter: 2)
+        let result = try await outbound("carrier-early-media.xml", hangUpAfter: 2) { trunk, id in
+            // Signalling only: a connected call cannot be bridged or played to yet.
+            await #expect(throws: TrunkError.unsupported(.bridge(AgentID("a1")), reason: SIPTrunk.noMedia)) {
+                try await trunk.bridge(id, to: AgentID("a1"))
+            }
+            await #expect(throws: TrunkError.unsupported(.play(.noAgent), reason: SIPTrunk.noMedia)) {
+                try await trunk.play(.noAgent, on: id)
+            }
+        }
         #expect(result.events == ["ringing", "answeredLive", "hungUp(node)"])
         #expect(result.sippStatus == 0)
         #expect(result.media?.remoteAddress == "127.0.0.1")
