@@ -220,7 +220,9 @@ public struct NegotiatedMedia: Hashable, Sendable {
     /// telephone-event's payload type, if both sides support it.
     public var telephoneEventPayloadType: Int?
 
-    public init(remoteAddress: String, remotePort: Int, localPort: Int, codec: SDPCodec, telephoneEventPayloadType: Int?) {
+    public init(
+        remoteAddress: String, remotePort: Int, localPort: Int, codec: SDPCodec, telephoneEventPayloadType: Int?
+    ) {
         self.remoteAddress = remoteAddress
         self.remotePort = remotePort
         self.localPort = localPort
@@ -237,9 +239,11 @@ public enum SDPNegotiation {
         to offer: SessionDescription, supported: [SDPCodec], localAddress: String, localPort: Int, sessionID: UInt64
     ) throws(SDPError) -> (SessionDescription, NegotiatedMedia) {
         guard offer.audioPort > 0 else { throw .noAudio }
-        guard let voice = offer.codecs.first(where: { offered in
-            !offered.isTelephoneEvent && supported.contains { $0.sameEncoding(as: offered) }
-        }) else { throw .noCommonCodec }
+        guard
+            let voice = offer.codecs.first(where: { offered in
+                !offered.isTelephoneEvent && supported.contains { $0.sameEncoding(as: offered) }
+            })
+        else { throw .noCommonCodec }
         var codecs = [voice]
         let events = offer.telephoneEvent.flatMap { offered in
             supported.contains { $0.sameEncoding(as: offered) } ? offered : nil
@@ -262,11 +266,14 @@ public enum SDPNegotiation {
     }
 
     /// What an answer to our offer settles: its first voice codec that we offered.
-    public static func accept(answer: SessionDescription, offer: SessionDescription) throws(SDPError) -> NegotiatedMedia {
+    public static func accept(answer: SessionDescription, offer: SessionDescription) throws(SDPError) -> NegotiatedMedia
+    {
         guard answer.audioPort > 0 else { throw .noAudio }
-        guard let voice = answer.codecs.first(where: { answered in
-            !answered.isTelephoneEvent && offer.codecs.contains { $0.sameEncoding(as: answered) }
-        }) else { throw .noCommonCodec }
+        guard
+            let voice = answer.codecs.first(where: { answered in
+                !answered.isTelephoneEvent && offer.codecs.contains { $0.sameEncoding(as: answered) }
+            })
+        else { throw .noCommonCodec }
         return NegotiatedMedia(
             remoteAddress: answer.connectionAddress, remotePort: answer.audioPort, localPort: offer.audioPort,
             codec: voice, telephoneEventPayloadType: answer.telephoneEvent?.payloadType)

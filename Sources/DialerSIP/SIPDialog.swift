@@ -58,7 +58,9 @@ public struct SIPDialog: Hashable, Sendable {
     }
 
     /// A new request in the dialog (BYE, re-INVITE, OPTIONS), with the next CSeq.
-    public mutating func request(_ method: String, via: SIPVia, contact: SIPURI?, body: [UInt8] = [], contentType: String? = nil)
+    public mutating func request(
+        _ method: String, via: SIPVia, contact: SIPURI?, body: [UInt8] = [], contentType: String? = nil
+    )
         -> SIPRequest
     {
         // CSeq stays below 2³¹ (RFC 3261 §8.1.1.5); wrapping is not expected within a call.
@@ -69,10 +71,14 @@ public struct SIPDialog: Hashable, Sendable {
     /// The ACK for a 2xx to the INVITE whose CSeq was `inviteSequence` (RFC 3261 §13.2.2.4): a
     /// new branch, the INVITE's CSeq number.
     public func ack(inviteSequence: UInt32, via: SIPVia, body: [UInt8] = []) -> SIPRequest {
-        build("ACK", cseq: inviteSequence, via: via, contact: nil, body: body, contentType: body.isEmpty ? nil : "application/sdp")
+        build(
+            "ACK", cseq: inviteSequence, via: via, contact: nil, body: body,
+            contentType: body.isEmpty ? nil : "application/sdp")
     }
 
-    private func build(_ method: String, cseq: UInt32, via: SIPVia, contact: SIPURI?, body: [UInt8], contentType: String?)
+    private func build(
+        _ method: String, cseq: UInt32, via: SIPVia, contact: SIPURI?, body: [UInt8], contentType: String?
+    )
         -> SIPRequest
     {
         var headers = SIPHeaders()

@@ -68,7 +68,9 @@ public struct SIPDigestChallenge: Hashable, Sendable {
                 rest = rest[end...]
             }
             result[name] = value
-            if rest.hasPrefix(",") { rest = rest.dropFirst().trimmingSIPWhitespace() } else if !rest.isEmpty {
+            if rest.hasPrefix(",") {
+                rest = rest.dropFirst().trimmingSIPWhitespace()
+            } else if !rest.isEmpty {
                 throw .malformed("text after the value of \(name)")
             }
         }

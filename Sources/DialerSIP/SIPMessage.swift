@@ -120,7 +120,8 @@ public struct SIPURI: Hashable, Sendable, CustomStringConvertible {
         guard !host.isEmpty else { throw .invalidURI("empty host") }
         let allowed = host.unicodeScalars.allSatisfy { scalar in
             scalar.isASCII
-                && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-.[]:_".unicodeScalars.contains(scalar))
+                && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                    || "-.[]:_".unicodeScalars.contains(scalar))
         }
         guard allowed else { throw .invalidURI("bad characters in host \(excerpt(host))") }
         var port: Int?
@@ -610,7 +611,9 @@ enum SIPText {
 extension StringProtocol {
     func trimmingSIPWhitespace() -> Substring {
         let substring = Substring(self)
-        guard let first = substring.firstIndex(where: { $0 != " " && $0 != "\t" }) else { return substring[substring.endIndex...] }
+        guard let first = substring.firstIndex(where: { $0 != " " && $0 != "\t" }) else {
+            return substring[substring.endIndex...]
+        }
         let last = substring.lastIndex(where: { $0 != " " && $0 != "\t" })!
         return substring[first...last]
     }

@@ -218,4 +218,3 @@ public struct SIPParser: Sendable {
         return Array(text.utf8) + message.body
     }
 }
-

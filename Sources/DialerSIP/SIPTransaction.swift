@@ -130,7 +130,9 @@ public struct SIPClientTransaction: Hashable, Sendable {
             ]
         case (.completed, true):
             // A retransmitted final response: our ACK was lost.
-            if !response.isProvisional, !response.isSuccess, let ack { return [.send(.request(ack), retransmission: true)] }
+            if !response.isProvisional, !response.isSuccess, let ack {
+                return [.send(.request(ack), retransmission: true)]
+            }
             return []
         case (.trying, false), (.proceeding, false):
             if response.isProvisional {
@@ -175,7 +177,10 @@ public struct SIPClientTransaction: Hashable, Sendable {
     public mutating func transportFailed() -> [SIPTransactionAction] {
         guard state != .terminated, state != .completed else { return [] }
         state = .terminated
-        return [.cancelTimer(.a), .cancelTimer(.b), .cancelTimer(.e), .cancelTimer(.f), .timedOut(isInvite ? .b : .f), .terminated]
+        return [
+            .cancelTimer(.a), .cancelTimer(.b), .cancelTimer(.e), .cancelTimer(.f), .timedOut(isInvite ? .b : .f),
+            .terminated,
+        ]
     }
 
     /// The ACK for a non-2xx final response (RFC 3261 §17.1.1.3): same branch, Request-URI,
@@ -242,7 +247,10 @@ public struct SIPServerTransaction: Hashable, Sendable {
                 return actions
             }
             state = .completed
-            return [.send(.response(response), retransmission: false), .startTimer(.j, reliable ? .zero : timers.transactionTimeout)]
+            return [
+                .send(.response(response), retransmission: false),
+                .startTimer(.j, reliable ? .zero : timers.transactionTimeout),
+            ]
         default:
             return []
         }

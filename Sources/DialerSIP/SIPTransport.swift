@@ -46,8 +46,10 @@ public enum SIPTransports {
     ) async throws -> any SIPTransport {
         let group = group ?? MultiThreadedEventLoopGroup.singleton
         switch kind {
-        case .udp: return try await SIPUDPTransport.bind(host: host, port: port, parser: parser, events: events, group: group)
-        case .tcp: return try await SIPTCPTransport.bind(host: host, port: port, parser: parser, events: events, group: group)
+        case .udp:
+            return try await SIPUDPTransport.bind(host: host, port: port, parser: parser, events: events, group: group)
+        case .tcp:
+            return try await SIPTCPTransport.bind(host: host, port: port, parser: parser, events: events, group: group)
         }
     }
 }
@@ -251,7 +253,9 @@ final class SIPTCPTransport: SIPTransport {
 
         func errorCaught(context: ChannelHandlerContext, error: any Error) {
             // Framing is lost after a malformed message on a stream: close the connection.
-            if let remote, let parseError = error as? SIPParseError { events.yield(.malformed(parseError, from: remote)) }
+            if let remote, let parseError = error as? SIPParseError {
+                events.yield(.malformed(parseError, from: remote))
+            }
             context.close(promise: nil)
         }
     }

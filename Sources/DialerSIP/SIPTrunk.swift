@@ -98,7 +98,8 @@ public actor SIPTrunk: Trunk {
         self.metrics = SIPTrunkMetrics(trunk: configuration.name)
         (inboundCalls, inboundContinuation) = AsyncStream.makeStream(of: InboundCall.self)
         let low = configuration.mediaPorts.lowerBound + configuration.mediaPorts.lowerBound % 2
-        self.freeMediaPorts = Array(stride(from: low, through: configuration.mediaPorts.upperBound - 1, by: 2)).reversed()
+        self.freeMediaPorts = Array(stride(from: low, through: configuration.mediaPorts.upperBound - 1, by: 2))
+            .reversed()
     }
 
     private func run(_ events: AsyncStream<SIPTransportEvent>) {
@@ -166,7 +167,8 @@ public actor SIPTrunk: Trunk {
 
     public func accept(_ id: CallID) throws(TrunkError) {
         try prepare(id, for: .accept)
-        guard var call = calls[id], let key = call.serverInvite, let invite = serverTransactions[key]?.machine.request else {
+        guard var call = calls[id], let key = call.serverInvite, let invite = serverTransactions[key]?.machine.request
+        else {
             throw .unknownCall(id)
         }
         var body: [UInt8] = []
@@ -309,7 +311,9 @@ public actor SIPTrunk: Trunk {
             for route in invite.headers.values("Route") { headers.add("Route", route) }
             for name in ["From", "To", "Call-ID"] { if let value = invite.headers[name] { headers.add(name, value) } }
             headers.add("CSeq", "\(invite.headers.cseq?.number ?? 1) CANCEL")
-            startClient(SIPRequest(method: "CANCEL", uri: invite.uri, headers: headers), to: entry.destination, purpose: .cancel)
+            startClient(
+                SIPRequest(method: "CANCEL", uri: invite.uri, headers: headers), to: entry.destination, purpose: .cancel
+            )
         default:
             break
         }
@@ -320,7 +324,8 @@ public actor SIPTrunk: Trunk {
         let now = clock.now()
         if response.isProvisional {
             if pendingCancels.remove(key) != nil { cancel(key) }
-            guard response.statusCode == 180 || response.statusCode == 183, let call = calls[id], call.leg.state == .dialing
+            guard response.statusCode == 180 || response.statusCode == 183, let call = calls[id],
+                call.leg.state == .dialing
             else { return }
             emit(.ringing(at: now), on: id)
             return
@@ -369,13 +374,16 @@ public actor SIPTrunk: Trunk {
         call.authorized = false
         calls[id] = call
         logger.info("SIP call failing over", metadata: ["call": "\(id)", "trunk": "\(configuration.name)"])
-        sendInvite(for: id, to: failoverAddress, sipCallID: Self.token(12) + "@" + host, sequence: 1, authorization: nil)
+        sendInvite(
+            for: id, to: failoverAddress, sipCallID: Self.token(12) + "@" + host, sequence: 1, authorization: nil)
         return true
     }
 
     /// A 2xx to an INVITE: ACK it in the dialog; if the call is gone (cancelled or hung up
     /// meanwhile), BYE at once.
-    private func acknowledgeSuccess(_ response: SIPResponse, invite: SIPRequest, from destination: SocketAddress, call id: CallID) {
+    private func acknowledgeSuccess(
+        _ response: SIPResponse, invite: SIPRequest, from destination: SocketAddress, call id: CallID
+    ) {
         guard let dialog = SIPDialog.asCaller(invite: invite, response: response) else {
             logger.debug("SIP 2xx without To tag or Contact", metadata: ["call": "\(id)"])
             return
@@ -413,7 +421,8 @@ public actor SIPTrunk: Trunk {
 
     private func newRequest(_ request: SIPRequest, key: TransactionKey, from source: SocketAddress) {
         serverTransactions[key] = ServerEntry(
-            machine: SIPServerTransaction(request: request, reliable: configuration.transport.isReliable,
+            machine: SIPServerTransaction(
+                request: request, reliable: configuration.transport.isReliable,
                 timers: configuration.timers), source: source)
         let inDialog = request.headers.to?.tag != nil
         let callID = request.headers.callID.flatMap { sipCalls[$0] }
@@ -429,7 +438,9 @@ public actor SIPTrunk: Trunk {
                 return
             }
             respond(makeResponse(200, to: request), on: key)
-            guard inviteEntry.machine.state == .proceeding, let id = inviteEntry.call, let call = calls[id] else { return }
+            guard inviteEntry.machine.state == .proceeding, let id = inviteEntry.call, let call = calls[id] else {
+                return
+            }
             respond(makeResponse(487, to: inviteEntry.machine.request, toTag: call.localTag), on: inviteKey)
             emit(.hungUp(by: .customer, at: clock.now()), on: id)
         case "BYE":
@@ -457,7 +468,8 @@ public actor SIPTrunk: Trunk {
 
     private func inboundInvite(_ request: SIPRequest, key: TransactionKey, from source: SocketAddress) {
         let localTag = Self.token(6)
-        let did = request.uri.user.map { String($0.split(separator: ";").first ?? "") } ?? request.headers.to?.uri.user ?? ""
+        let did =
+            request.uri.user.map { String($0.split(separator: ";").first ?? "") } ?? request.headers.to?.uri.user ?? ""
         if let receivedNumbers, !receivedNumbers.contains(did) {
             respond(makeResponse(404, to: request, toTag: localTag), on: key)
             return
@@ -518,7 +530,8 @@ public actor SIPTrunk: Trunk {
         }
         var session =
             call.localAnswer ?? call.offer
-            ?? SessionDescription(sessionID: 1, connectionAddress: host, audioPort: call.mediaPort, codecs: configuration.codecs)
+            ?? SessionDescription(
+                sessionID: 1, connectionAddress: host, audioPort: call.mediaPort, codecs: configuration.codecs)
         session.sessionVersion += 1
         if !request.body.isEmpty, let offer = try? SessionDescription.parse(request.body),
             let (answer, media) = try? SDPNegotiation.answer(
@@ -570,7 +583,9 @@ public actor SIPTrunk: Trunk {
         headers.add("User-Agent", configuration.userAgent)
         if let authorization = registration.authorization { headers.add(authorization.header, authorization.value) }
         registration.authorization = nil
-        startClient(SIPRequest(method: "REGISTER", uri: SIPURI(host: domain), headers: headers), to: proxyAddress, purpose: .register)
+        startClient(
+            SIPRequest(method: "REGISTER", uri: SIPURI(host: domain), headers: headers), to: proxyAddress,
+            purpose: .register)
     }
 
     private func registerResponse(_ response: SIPResponse, request: SIPRequest) {
@@ -615,12 +630,17 @@ public actor SIPTrunk: Trunk {
         var headers = SIPHeaders()
         headers.add("Via", newVia().description)
         headers.add("Max-Forwards", "70")
-        headers.add("From", SIPNameAddress(uri: SIPURI(user: "dialer", host: domain), parameters: [SIPParameter("tag", Self.token(6))]).description)
+        headers.add(
+            "From",
+            SIPNameAddress(uri: SIPURI(user: "dialer", host: domain), parameters: [SIPParameter("tag", Self.token(6))])
+                .description)
         headers.add("To", SIPNameAddress(uri: SIPURI(host: domain)).description)
         headers.add("Call-ID", Self.token(12) + "@" + host)
         headers.add("CSeq", "1 OPTIONS")
         headers.add("User-Agent", configuration.userAgent)
-        startClient(SIPRequest(method: "OPTIONS", uri: SIPURI(host: domain), headers: headers), to: proxyAddress, purpose: .keepAlive)
+        startClient(
+            SIPRequest(method: "OPTIONS", uri: SIPURI(host: domain), headers: headers), to: proxyAddress,
+            purpose: .keepAlive)
         schedule(.keepAlive, at: clock.now() + interval)
     }
 
@@ -633,7 +653,11 @@ public actor SIPTrunk: Trunk {
             if logger.logLevel <= .debug {
                 logger.debug(
                     "SIP in",
-                    metadata: ["from": "\(source)", "message": "\(LogText.escaped(String(decoding: SIPParser.serialise(message), as: UTF8.self), limit: 4096))"])
+                    metadata: [
+                        "from": "\(source)",
+                        "message":
+                            "\(LogText.escaped(String(decoding: SIPParser.serialise(message), as: UTF8.self), limit: 4096))",
+                    ])
             }
             receive(message, from: source)
         case .malformed(let error, let source):
@@ -664,7 +688,8 @@ public actor SIPTrunk: Trunk {
             perform(actions, client: key)
         case .request(let request):
             guard let branch = request.headers.vias.first?.branch else { return }
-            let key = TransactionKey(branch: branch, method: request.method == "ACK" ? "INVITE" : request.method, server: true)
+            let key = TransactionKey(
+                branch: branch, method: request.method == "ACK" ? "INVITE" : request.method, server: true)
             if var entry = serverTransactions[key] {
                 let actions = entry.machine.receive(request)
                 serverTransactions[key] = entry
@@ -763,7 +788,9 @@ public actor SIPTrunk: Trunk {
             case .timedOut:
                 metrics.transactionTimeouts.increment()
                 // Our 2xx was never ACKed (timer H): the call is lost.
-                if let id = entry.call, let call = calls[id], call.dialog != nil, entry.machine.request.method == "INVITE" {
+                if let id = entry.call, let call = calls[id], call.dialog != nil,
+                    entry.machine.request.method == "INVITE"
+                {
                     end(call, sending: true)
                     emit(.networkFailure(at: clock.now()), on: id)
                 }
@@ -778,7 +805,11 @@ public actor SIPTrunk: Trunk {
         if logger.logLevel <= .debug {
             logger.debug(
                 "SIP out",
-                metadata: ["to": "\(destination)", "message": "\(LogText.escaped(String(decoding: SIPParser.serialise(message), as: UTF8.self), limit: 4096))"])
+                metadata: [
+                    "to": "\(destination)",
+                    "message":
+                        "\(LogText.escaped(String(decoding: SIPParser.serialise(message), as: UTF8.self), limit: 4096))",
+                ])
         }
         transport.send(message, to: destination)
     }

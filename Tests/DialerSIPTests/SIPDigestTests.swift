@@ -29,7 +29,8 @@ struct SIPDigestTests {
     @Test("a Proxy-Authenticate challenge parses, and the Authorization answers it")
     func challengeAndAnswer() throws {
         let challenge = try SIPDigestChallenge.parse(
-            "Digest realm=\"carrier.example\", nonce=\"abc123\", qop=\"auth,auth-int\", algorithm=SHA-256, opaque=\"xyz\"")
+            "Digest realm=\"carrier.example\", nonce=\"abc123\", qop=\"auth,auth-int\", algorithm=SHA-256, opaque=\"xyz\""
+        )
         #expect(challenge.realm == "carrier.example")
         #expect(challenge.algorithm == .sha256)
         #expect(challenge.qopOptions == ["auth", "auth-int"])
@@ -60,7 +61,9 @@ struct SIPDigestTests {
     func badChallenges() {
         #expect(throws: SIPDigestError.notDigest) { try SIPDigestChallenge.parse("Basic realm=\"x\"") }
         #expect(throws: SIPDigestError.missingField("nonce")) { try SIPDigestChallenge.parse("Digest realm=\"x\"") }
-        #expect(throws: SIPDigestError.self) { try SIPDigestChallenge.parse("Digest realm=\"x\", nonce=\"n\", algorithm=SHA-1") }
+        #expect(throws: SIPDigestError.self) {
+            try SIPDigestChallenge.parse("Digest realm=\"x\", nonce=\"n\", algorithm=SHA-1")
+        }
         #expect(throws: SIPDigestError.self) { try SIPDigestChallenge.parse("Digest realm=\"x, nonce=n") }
     }
 }
@@ -104,7 +107,8 @@ struct SDPTests {
     func offerAccepted() throws {
         let offer = SessionDescription(
             sessionID: 1, connectionAddress: "192.0.2.10", audioPort: 40002, codecs: [.pcmu, .pcma, .telephoneEvent])
-        let answer = SessionDescription(sessionID: 9, connectionAddress: "198.51.100.7", audioPort: 6000, codecs: [.pcmu])
+        let answer = SessionDescription(
+            sessionID: 9, connectionAddress: "198.51.100.7", audioPort: 6000, codecs: [.pcmu])
         let media = try SDPNegotiation.accept(answer: answer, offer: offer)
         #expect(media.codec == .pcmu)
         #expect(media.remoteAddress == "198.51.100.7")

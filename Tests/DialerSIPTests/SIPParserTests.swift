@@ -119,7 +119,9 @@ struct SIPParserTests {
     func unusualMethod() throws {
         let method = "!interesting-Method0123456789_*+`.%indeed'~"
         let bytes = wire(
-            ["\(method) sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com SIP/2.0"]
+            [
+                "\(method) sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com SIP/2.0"
+            ]
                 + basicHeaders.filter { !$0.hasPrefix("CSeq") } + ["CSeq: 139122385 \(method)", "Content-Length: 0"])
         guard case .request(let request) = try parser.parseDatagram(bytes) else {
             Issue.record("not a request")
@@ -153,16 +155,23 @@ struct SIPParserTests {
 
     @Test("an extra body beyond Content-Length in a datagram is cut off (RFC 4475 3.1.1.11 in spirit)")
     func datagramBodyCut() throws {
-        let bytes = wire(["MESSAGE sip:a@example.com SIP/2.0"] + basicHeaders.dropLast() + ["CSeq: 1 MESSAGE", "l: 3"], body: "abcdef")
+        let bytes = wire(
+            ["MESSAGE sip:a@example.com SIP/2.0"] + basicHeaders.dropLast() + ["CSeq: 1 MESSAGE", "l: 3"],
+            body: "abcdef")
         #expect(try parser.parseDatagram(bytes).body == Array("abc".utf8))
     }
 
     @Test("a response without a reason phrase, and one with a UTF-8 reason")
     func reasonPhrases() throws {
-        let tail = ["Via: SIP/2.0/UDP h;branch=z9hG4bK1", "From: <sip:a@x>;tag=1", "To: <sip:b@x>", "Call-ID: r@x", "CSeq: 1 INVITE"]
+        let tail = [
+            "Via: SIP/2.0/UDP h;branch=z9hG4bK1", "From: <sip:a@x>;tag=1", "To: <sip:b@x>", "Call-ID: r@x",
+            "CSeq: 1 INVITE",
+        ]
         guard case .response(let bare) = try parser.parseDatagram(wire(["SIP/2.0 100 "] + tail)) else { return }
         #expect(bare.reason == "")
-        guard case .response(let fancy) = try parser.parseDatagram(wire(["SIP/2.0 200 Det går fint 😀"] + tail)) else { return }
+        guard case .response(let fancy) = try parser.parseDatagram(wire(["SIP/2.0 200 Det går fint 😀"] + tail)) else {
+            return
+        }
         #expect(fancy.reason == "Det går fint 😀")
     }
 
@@ -182,9 +191,15 @@ struct SIPParserTests {
     // Invalid messages (RFC 4475 §3.1.2 and §3.3, written anew).
 
     static let invalid: [(String, [String], String)] = [
-        ("Content-Length larger than the body", ["INVITE sip:b@x SIP/2.0"] + basicHeaders + ["Content-Length: 50"], "short"),
+        (
+            "Content-Length larger than the body", ["INVITE sip:b@x SIP/2.0"] + basicHeaders + ["Content-Length: 50"],
+            "short"
+        ),
         ("negative Content-Length", ["INVITE sip:b@x SIP/2.0"] + basicHeaders + ["Content-Length: -5"], ""),
-        ("huge Content-Length", ["INVITE sip:b@x SIP/2.0"] + basicHeaders + ["Content-Length: 99999999999999999999"], ""),
+        (
+            "huge Content-Length", ["INVITE sip:b@x SIP/2.0"] + basicHeaders + ["Content-Length: 99999999999999999999"],
+            ""
+        ),
         ("CSeq beyond 2^31-1", ["INVITE sip:b@x SIP/2.0"] + basicHeaders.dropLast() + ["CSeq: 4294967301 INVITE"], ""),
         ("Max-Forwards beyond 255", ["INVITE sip:b@x SIP/2.0"] + basicHeaders + ["Max-Forwards: 300"], ""),
         ("status code with too many digits", ["SIP/2.0 4294967301 Funny"] + basicHeaders, ""),
@@ -198,18 +213,26 @@ struct SIPParserTests {
         ("missing Call-ID", ["INVITE sip:b@x SIP/2.0"] + basicHeaders.filter { !$0.hasPrefix("Call-ID") }, ""),
         ("missing Via", ["INVITE sip:b@x SIP/2.0"] + basicHeaders.filter { !$0.hasPrefix("Via") }, ""),
         ("Via without sent-by", ["INVITE sip:b@x SIP/2.0", "Via: SIP/2.0/UDP"] + basicHeaders.dropFirst(), ""),
-        ("unterminated quote in From", ["INVITE sip:b@x SIP/2.0", "From: \"Bob <sip:a@x>;tag=1"] + basicHeaders.filter { !$0.hasPrefix("From") }, ""),
+        (
+            "unterminated quote in From",
+            ["INVITE sip:b@x SIP/2.0", "From: \"Bob <sip:a@x>;tag=1"] + basicHeaders.filter { !$0.hasPrefix("From") },
+            ""
+        ),
         ("port out of range in the Request-URI", ["INVITE sip:b@x:70000 SIP/2.0"] + basicHeaders, ""),
         ("unknown URI scheme", ["INVITE http://example.com/ SIP/2.0"] + basicHeaders, ""),
         ("header line without a colon", ["INVITE sip:b@x SIP/2.0", "Garbage here"] + basicHeaders, ""),
         ("no blank line", ["INVITE sip:b@x SIP/2.0"], "NOBLANK"),
-        ("two different Content-Lengths", ["INVITE sip:b@x SIP/2.0"] + basicHeaders + ["Content-Length: 0", "l: 2"], "ab"),
+        (
+            "two different Content-Lengths", ["INVITE sip:b@x SIP/2.0"] + basicHeaders + ["Content-Length: 0", "l: 2"],
+            "ab"
+        ),
     ]
 
     @Test("malformed messages are refused with an error, never a trap", arguments: 0..<invalid.count)
     func malformed(_ index: Int) {
         let (name, lines, body) = Self.invalid[index]
-        let bytes: [UInt8] = body == "NOBLANK" ? Array((lines.joined(separator: "\r\n") + "\r\n").utf8) : wire(lines, body: body)
+        let bytes: [UInt8] =
+            body == "NOBLANK" ? Array((lines.joined(separator: "\r\n") + "\r\n").utf8) : wire(lines, body: body)
         #expect(throws: SIPParseError.self, "\(name)") { try parser.parseDatagram(bytes) }
     }
 
@@ -219,14 +242,17 @@ struct SIPParserTests {
         let long = wire(["INVITE sip:b@x SIP/2.0"] + basicHeaders + ["Subject: " + String(repeating: "x", count: 400)])
         #expect(throws: SIPParseError.messageTooLarge(limit: 300)) { try small.parseDatagram(long) }
         let wide = SIPParser(limits: SIPLimits(maxMessageBytes: 2000, maxHeaderFields: 8, maxLineBytes: 100))
-        let longLine = wire(["INVITE sip:b@x SIP/2.0"] + basicHeaders + ["Subject: " + String(repeating: "x", count: 150)])
+        let longLine = wire(
+            ["INVITE sip:b@x SIP/2.0"] + basicHeaders + ["Subject: " + String(repeating: "x", count: 150)])
         #expect(throws: SIPParseError.lineTooLong(limit: 100)) { try wide.parseDatagram(longLine) }
         let many = wire(["INVITE sip:b@x SIP/2.0"] + basicHeaders + (0..<5).map { "X-H\($0): 1" })
         #expect(throws: SIPParseError.tooManyHeaders(limit: 8)) { try wide.parseDatagram(many) }
         // Random bytes never trap.
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<200 {
-            let junk = (0..<Int.random(in: 0..<300, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let junk = (0..<Int.random(in: 0..<300, using: &generator)).map { _ in
+                UInt8.random(in: 0...255, using: &generator)
+            }
             _ = try? SIPParser().parseDatagram(junk)
         }
     }
@@ -236,7 +262,9 @@ struct SIPParserTests {
 struct SIPFramingTests {
     @Test("messages split across reads and joined in one read come out whole, keep-alive CRLFs skipped")
     func framing() throws {
-        let first = wire(["OPTIONS sip:a@x SIP/2.0"] + basicHeaders.dropLast() + ["CSeq: 1 OPTIONS", "Content-Length: 4"], body: "abcd")
+        let first = wire(
+            ["OPTIONS sip:a@x SIP/2.0"] + basicHeaders.dropLast() + ["CSeq: 1 OPTIONS", "Content-Length: 4"],
+            body: "abcd")
         let second = wire(["SIP/2.0 200 OK"] + basicHeaders + ["l: 0"])
         let stream = Array("\r\n\r\n".utf8) + first + second
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(SIPMessageDecoder()))
@@ -246,7 +274,11 @@ struct SIPFramingTests {
         let one = try channel.readInbound(as: SIPMessage.self)
         let two = try channel.readInbound(as: SIPMessage.self)
         #expect(one?.body == Array("abcd".utf8))
-        if case .response(let response)? = two { #expect(response.statusCode == 200) } else { Issue.record("no response") }
+        if case .response(let response)? = two {
+            #expect(response.statusCode == 200)
+        } else {
+            Issue.record("no response")
+        }
         #expect(try channel.readInbound(as: SIPMessage.self) == nil)
     }
 

@@ -65,7 +65,9 @@ struct SIPTrunkTests {
 
 @Suite("SIP dialogs")
 struct SIPDialogTests {
-    @Test("a caller's dialog from the INVITE and its 2xx: tags, route set reversed, CSeq growing, ACK on the INVITE's CSeq")
+    @Test(
+        "a caller's dialog from the INVITE and its 2xx: tags, route set reversed, CSeq growing, ACK on the INVITE's CSeq"
+    )
     func callerDialog() throws {
         let invite = request("INVITE")
         var ok = response(200, to: invite, toTag: "callee")
@@ -75,7 +77,8 @@ struct SIPDialogTests {
         #expect(dialog.localTag == "1")
         #expect(dialog.remoteTag == "callee")
         #expect(dialog.routeSet.map(\.uri.host) == ["p2.example", "p1.example"])
-        let via = SIPVia(transport: "UDP", host: "192.0.2.10", port: 5060, parameters: [SIPParameter("branch", "z9hG4bKack")])
+        let via = SIPVia(
+            transport: "UDP", host: "192.0.2.10", port: 5060, parameters: [SIPParameter("branch", "z9hG4bKack")])
         let ack = dialog.ack(inviteSequence: 1, via: via)
         #expect(ack.headers.cseq == SIPCSeq(1, "ACK"))
         #expect(ack.uri.host == "198.51.100.9")
@@ -83,7 +86,8 @@ struct SIPDialogTests {
         #expect(bye.headers.cseq == SIPCSeq(2, "BYE"))
         #expect(bye.headers.values("Route").count == 2)
         #expect(bye.headers.to?.tag == "callee")
-        let reinvite = dialog.request("INVITE", via: via, contact: SIPURI(host: "192.0.2.10"), body: [1], contentType: "application/sdp")
+        let reinvite = dialog.request(
+            "INVITE", via: via, contact: SIPURI(host: "192.0.2.10"), body: [1], contentType: "application/sdp")
         #expect(reinvite.headers.cseq == SIPCSeq(3, "INVITE"))
         // No To tag in the 2xx: no dialog.
         #expect(SIPDialog.asCaller(invite: invite, response: response(200, to: invite, toTag: nil)) == nil)

@@ -42,7 +42,8 @@ struct SIPp {
     let port: Int
 
     /// Starts sipp with `scenario`; as a UAC, `arguments` name the target.
-    static func start(_ scenario: String, port: Int? = nil, arguments: [String] = [], tcp: Bool = false) throws -> SIPp {
+    static func start(_ scenario: String, port: Int? = nil, arguments: [String] = [], tcp: Bool = false) throws -> SIPp
+    {
         guard let executable else {
             Issue.record("sipp is required (DIALER_REQUIRE_TOOLS=1) but not installed")
             throw CancellationError()
@@ -150,7 +151,8 @@ func trunkConfiguration(proxyPort: Int, failoverPort: Int? = nil, transport: SIP
     SIPTrunkConfiguration(
         name: "sipp", proxy: SIPEndpoint(host: "127.0.0.1", port: proxyPort),
         failoverProxy: failoverPort.map { SIPEndpoint(host: "127.0.0.1", port: $0) }, domain: "carrier.test",
-        transport: transport, bindHost: "127.0.0.1", bindPort: 0, credentials: SIPCredentials(username: "dialer", password: "secret"),
+        transport: transport, bindHost: "127.0.0.1", bindPort: 0,
+        credentials: SIPCredentials(username: "dialer", password: "secret"),
         channels: 4, callsPerSecond: 10, mediaPorts: 40_000...40_099, keepAliveInterval: nil)
 }
 
@@ -169,7 +171,8 @@ struct SIPpTests {
         let second = try failover.map { try SIPp.start($0) }
         defer { second?.stop() }
         let trunk = try await SIPTrunk.start(
-            configuration: trunkConfiguration(proxyPort: carrier.port, failoverPort: second?.port, transport: transport))
+            configuration: trunkConfiguration(proxyPort: carrier.port, failoverPort: second?.port, transport: transport)
+        )
         var request = self.request
         request.ringTimeout = ringTimeout
         let call = try await trunk.originate(request)
