@@ -210,6 +210,9 @@ public actor SIPTrunk: Trunk {
     /// The registration's state, for tests and the operations page.
     public var isRegistered: Bool { registration.registeredUntil.map { $0 > clock.now() } ?? false }
 
+    /// How long the current registration still runs, if there is one.
+    public var registrationExpiresIn: Duration? { registration.registeredUntil.map { $0 - clock.now() } }
+
     // MARK: Calls
 
     private func prepare(_ id: CallID, for operation: CallOperation) throws(TrunkError) {

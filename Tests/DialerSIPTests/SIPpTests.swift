@@ -266,6 +266,34 @@ struct SIPpTests {
         #expect(result.media?.codec.payloadType == 0)
     }
 
+    @Test("registration: a REGISTER challenged with 401 is answered (SIPp verifies it) and granted 120 s")
+    func registration() async throws {
+        let registrar = try SIPp.start("carrier-register.xml")
+        defer { registrar.stop() }
+        var configuration = trunkConfiguration(proxyPort: registrar.port)
+        configuration.registrationExpiry = .seconds(300)
+        let trunk = try await SIPTrunk.start(configuration: configuration)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !(await trunk.isRegistered), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(await trunk.isRegistered)
+        #expect(await trunk.registrationExpiresIn.map { $0 <= .seconds(120) && $0 > .seconds(100) } == true)
+        #expect(await registrar.exitStatus() == 0)
+        await trunk.shutDown()
+    }
+
+    @Test("keep-alive: the trunk sends OPTIONS to the proxy every interval")
+    func keepAlive() async throws {
+        let proxy = try SIPp.start("carrier-options.xml")
+        defer { proxy.stop() }
+        var configuration = trunkConfiguration(proxyPort: proxy.port)
+        configuration.keepAliveInterval = .seconds(1)
+        let trunk = try await SIPTrunk.start(configuration: configuration)
+        #expect(await proxy.exitStatus() == 0)
+        await trunk.shutDown()
+    }
+
     @Test("an inbound call to a received number is offered, accepted with SDP, and hung up by the caller")
     func inbound() async throws {
         let trunk = try await SIPTrunk.start(configuration: trunkConfiguration(proxyPort: 5060))
