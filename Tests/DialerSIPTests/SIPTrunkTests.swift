@@ -1,5 +1,6 @@
 import DialerCore
 import DialerSIP
+import DialerTestSupport
 import Testing
 
 @Suite("SIPTrunk without a carrier")
@@ -48,6 +49,47 @@ struct SIPTrunkTests {
             try await trunk.originate(
                 OriginateRequest(number: "+4522222222", callerID: "+4511111111", ringTimeout: .seconds(30)))
         }
+    }
+
+    /// Waits (generous deadline) until the trunk's timer sleeps until `deadline`.
+    func waitForTimer(_ clock: ManualClock, at deadline: Moment) async throws {
+        let limit = ContinuousClock.now + .seconds(10)
+        while !clock.hasSleeper(until: deadline), ContinuousClock.now < limit {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(clock.hasSleeper(until: deadline), "no timer armed for \(deadline)")
+    }
+
+    @Test("on a manual clock: an INVITE nobody answers fails at timer B (64·T1 = 32 s)")
+    func timerBOnTheTrunk() async throws {
+        let clock = ManualClock()
+        let trunk = try await SIPTrunk.start(
+            configuration: trunkConfiguration(proxyPort: try SIPp.freePort()), clock: clock)
+        let call = try await trunk.originate(
+            OriginateRequest(number: "+4522222222", callerID: "+4511111111", ringTimeout: .seconds(60)))
+        try await waitForTimer(clock, at: .origin + .milliseconds(500))
+        clock.advance(by: .seconds(31))
+        try await waitForTimer(clock, at: .origin + .seconds(32))
+        clock.advance(by: .seconds(1))
+        let seen = await events(of: call.progress)
+        #expect(kinds(seen) == ["networkFailure"])
+        #expect(seen.first?.moment == .origin + .seconds(32))
+        await trunk.shutDown()
+    }
+
+    @Test("on a manual clock: the ring timeout ends an unanswered call as no answer")
+    func ringTimeoutOnTheTrunk() async throws {
+        let clock = ManualClock()
+        let trunk = try await SIPTrunk.start(
+            configuration: trunkConfiguration(proxyPort: try SIPp.freePort()), clock: clock)
+        let call = try await trunk.originate(
+            OriginateRequest(number: "+4522222222", callerID: "+4511111111", ringTimeout: .seconds(5)))
+        try await waitForTimer(clock, at: .origin + .milliseconds(500))
+        clock.advance(by: .seconds(5))
+        let seen = await events(of: call.progress)
+        #expect(kinds(seen) == ["noAnswer"])
+        #expect(seen.first?.moment == .origin + .seconds(5))
+        await trunk.shutDown()
     }
 
     @Test("a configuration out of range is refused naming the field")
