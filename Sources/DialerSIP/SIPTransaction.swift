@@ -51,7 +51,7 @@ public enum SIPTransactionAction: Hashable, Sendable {
     case cancelTimer(SIPTimer)
     /// Client: a response for the transaction user (the first of each final, every provisional).
     case deliver(SIPResponse)
-    /// Server: the ACK to a 2xx... or any request the transaction user must see.
+    /// Server: the ACK that ends an INVITE answered 2xx, for the transaction user's dialog.
     case deliverRequest(SIPRequest)
     /// The transaction timed out (B, F, H): the transaction user treats it as 408 / no ACK.
     case timedOut(SIPTimer)

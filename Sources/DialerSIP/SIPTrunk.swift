@@ -199,7 +199,7 @@ public actor SIPTrunk: Trunk {
     public func hangUp(_ id: CallID) throws(TrunkError) {
         try prepare(id, for: .hangUp)
         guard let call = calls[id] else { throw .unknownCall(id) }
-        end(call, sending: true)
+        end(call)
         emit(.hungUp(by: .node, at: clock.now()), on: id)
     }
 
@@ -225,7 +225,7 @@ public actor SIPTrunk: Trunk {
 
     /// Sends what ends a call on the wire: BYE once there is a dialog, CANCEL while an outbound
     /// INVITE is pending, a 480 to an inbound INVITE not yet accepted.
-    private func end(_ call: Call, sending: Bool) {
+    private func end(_ call: Call) {
         if let dialog = call.dialog {
             var dialog = dialog
             let bye = dialog.request("BYE", via: newVia(), contact: nil)
@@ -794,7 +794,7 @@ public actor SIPTrunk: Trunk {
                 if let id = entry.call, let call = calls[id], call.dialog != nil,
                     entry.machine.request.method == "INVITE"
                 {
-                    end(call, sending: true)
+                    end(call)
                     emit(.networkFailure(at: clock.now()), on: id)
                 }
             case .terminated:
@@ -878,7 +878,7 @@ public actor SIPTrunk: Trunk {
         case .ring(let id):
             guard let call = calls[id], call.dialog == nil else { return }
             logger.info("SIP call ring timeout", metadata: ["call": "\(id)"])
-            end(call, sending: true)
+            end(call)
             emit(.noAnswer(at: clock.now()), on: id)
         case .register:
             register()

@@ -42,8 +42,9 @@ struct SIPp {
     let port: Int
 
     /// Starts sipp with `scenario`; as a UAC, `arguments` name the target.
-    static func start(_ scenario: String, port: Int? = nil, arguments: [String] = [], tcp: Bool = false) throws -> SIPp
-    {
+    static func start(
+        _ scenario: String, port: Int? = nil, arguments: [String] = [], tcp: Bool = false, calls: Int = 1
+    ) throws -> SIPp {
         guard let executable else {
             Issue.record("sipp is required (DIALER_REQUIRE_TOOLS=1) but not installed")
             throw CancellationError()
@@ -55,7 +56,7 @@ struct SIPp {
         process.arguments =
             [
                 "-sf", Self.scenario(scenario), "-i", "127.0.0.1", "-p", String(port), "-mp", String(try freePort()),
-                "-m", "1", "-nostdin", "-timeout", "30s", "-timeout_error",
+                "-m", String(calls), "-nostdin", "-timeout", "30s", "-timeout_error",
             ] + transport + arguments
         // DIALER_SIPP_TRACE=dir keeps each run's messages in dir/<scenario>.log.
         if let directory = ProcessInfo.processInfo.environment["DIALER_SIPP_TRACE"] {
