@@ -295,6 +295,24 @@ struct SIPpTests {
         await trunk.shutDown()
     }
 
+    @Test("an inbound caller who gives up while it rings: 200 to the CANCEL, 487 to the INVITE, hung up")
+    func inboundCancelled() async throws {
+        let trunk = try await SIPTrunk.start(configuration: trunkConfiguration(proxyPort: 5060))
+        let trunkPort = trunk.localAddress.port ?? 0
+        let caller = try SIPp.start(
+            "inbound-caller-cancel.xml", arguments: ["-s", "4544444444", "127.0.0.1:\(trunkPort)"])
+        defer { caller.stop() }
+        var arrivals = trunk.inboundCalls.makeAsyncIterator()
+        guard let call = await arrivals.next() else {
+            Issue.record("no inbound call")
+            return
+        }
+        #expect(kinds(await events(of: call.progress)) == ["hungUp(customer)"])
+        #expect(await caller.exitStatus() == 0)
+        await #expect(throws: TrunkError.unknownCall(call.id)) { try await trunk.accept(call.id) }
+        await trunk.shutDown()
+    }
+
     @Test("an inbound call to a received number is offered, accepted with SDP, and hung up by the caller")
     func inbound() async throws {
         let trunk = try await SIPTrunk.start(configuration: trunkConfiguration(proxyPort: 5060))
