@@ -64,6 +64,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // SIP signalling: parser, transactions, dialogs, digest, SDP, UDP/TCP shells and SIPTrunk.
+        .target(
+            name: "DialerSIP",
+            dependencies: [
+                "DialerCore",
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Contact-list import: streaming CSV and JSON readers, column mapping, phone numbers.
         .target(name: "DialerImport", swiftSettings: swiftSettings),
         // The cluster configuration file and its overrides.
@@ -246,6 +260,16 @@ let package = Package(
         .testTarget(
             name: "DialerSimulationTests", dependencies: ["DialerSimulation", "DialerCore"],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DialerSIPTests",
+            dependencies: [
+                "DialerSIP", "DialerCore", "DialerTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "DialerImportTests", dependencies: ["DialerImport"], swiftSettings: swiftSettings),
         .testTarget(name: "DialerConfigTests", dependencies: ["DialerConfig"], swiftSettings: swiftSettings),
         .testTarget(

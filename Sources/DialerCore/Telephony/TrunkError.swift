@@ -13,6 +13,9 @@ public enum TrunkError: Error, Hashable, Sendable, CustomStringConvertible {
     case operationNotAllowed(CallID, CallOperation, state: CallLegState)
     /// The trunk has been shut down.
     case closed
+    /// The trunk cannot perform the operation at all (a SIP trunk without a media layer cannot
+    /// bridge or play); `reason` says why.
+    case unsupported(CallOperation, reason: String)
 
     public var description: String {
         switch self {
@@ -22,6 +25,7 @@ public enum TrunkError: Error, Hashable, Sendable, CustomStringConvertible {
         case .operationNotAllowed(let id, let operation, let state):
             "call \(id): \(operation) is not allowed in state \(state)"
         case .closed: "the trunk is shut down"
+        case .unsupported(let operation, let reason): "\(operation) is not supported: \(reason)"
         }
     }
 }

@@ -1,0 +1,1057 @@
+public import DialerCore
+import HeapModule
+public import Logging
+import Metrics
+public import NIOCore
+
+/// A ``Trunk`` that places and receives calls over SIP through a carrier's proxy.
+///
+/// Signalling only: the call's media (RTP) is negotiated in SDP and exposed through
+/// ``media(of:)``, but no audio is sent or received here, so ``bridge(_:to:)`` and
+/// ``play(_:on:)`` throw ``TrunkError/unsupported(_:reason:)`` until a media layer is
+/// connected. Without a detector an answer is reported live at once (``CallProgress/answeredLive(at:greetingEndsAt:)``
+/// with the greeting ending at the answer).
+///
+/// How responses to an INVITE map to the call's progress: 180/183 ringing; 2xx answered (ACKed);
+/// 486/600 busy; 404/484/604 invalid number; 480/408 and the ring timeout no answer (a CANCEL is
+/// sent); 5xx network failure, after one try on the failover proxy if configured; a transaction
+/// timeout (timer B) network failure, likewise after the failover; 401/407 answered once with
+/// the credentials; anything else a network failure.
+///
+/// The actor owns every transaction, dialog and timer. Messages arrive from the transport on one
+/// stream, read by one task in order; timers are kept in one heap, with one sleeping task for the
+/// earliest. The value machines (``SIPClientTransaction``, ``SIPServerTransaction``,
+/// ``SIPDialog``) decide; the actor performs their actions in order.
+public actor SIPTrunk: Trunk {
+    public nonisolated let configuration: SIPTrunkConfiguration
+    public nonisolated let inboundCalls: AsyncStream<InboundCall>
+    private nonisolated let inboundContinuation: AsyncStream<InboundCall>.Continuation
+    /// The transport's bound address (its real port when 0 was configured).
+    public nonisolated let localAddress: SocketAddress
+    private let transport: any SIPTransport
+    private let clock: any DialerClock
+    private let logger: Logger
+    private let metrics: SIPTrunkMetrics
+    private let parser: SIPParser
+    private let proxyAddress: SocketAddress
+    private let failoverAddress: SocketAddress?
+    private let host: String
+    private var loop: Task<Void, Never>?
+    private var isClosed = false
+
+    private var calls: [CallID: Call] = [:]
+    /// SIP Call-IDs (one per INVITE attempt, several after a failover) to calls.
+    private var sipCalls: [String: CallID] = [:]
+    private var clientTransactions: [TransactionKey: ClientEntry] = [:]
+    private var serverTransactions: [TransactionKey: ServerEntry] = [:]
+    /// INVITEs to cancel once they have a provisional response (RFC 3261 §9.1).
+    private var pendingCancels: Set<TransactionKey> = []
+    private var timers = Heap<TimerEntry>()
+    private var timerGenerations: [TimerKey: Int] = [:]
+    private var nextGeneration = 0
+    private var timerTask: (deadline: Moment, task: Task<Void, Never>)?
+    private var recentOriginations: [Moment] = []
+    private var freeMediaPorts: [Int]
+    private var registration = Registration()
+    private var receivedNumbers: Set<String>?
+
+    // MARK: Starting and stopping
+
+    /// Binds the transport and starts the trunk (registration and keep-alives if configured).
+    public static func start(
+        configuration: SIPTrunkConfiguration, clock: any DialerClock = SystemClock(),
+        logger: Logger = Logger(label: "dialer.sip")
+    ) async throws -> SIPTrunk {
+        try configuration.validate()
+        let proxy = try SocketAddress.makeAddressResolvingHost(configuration.proxy.host, port: configuration.proxy.port)
+        let failover = try configuration.failoverProxy.map {
+            try SocketAddress.makeAddressResolvingHost($0.host, port: $0.port)
+        }
+        let (events, continuation) = AsyncStream.makeStream(of: SIPTransportEvent.self)
+        let parser = SIPParser(limits: configuration.limits)
+        let transport = try await SIPTransports.bind(
+            configuration.transport, host: configuration.bindHost, port: configuration.bindPort, parser: parser,
+            events: continuation)
+        let trunk = SIPTrunk(
+            configuration: configuration, transport: transport, clock: clock, logger: logger, parser: parser,
+            proxy: proxy, failover: failover)
+        await trunk.run(events)
+        return trunk
+    }
+
+    private init(
+        configuration: SIPTrunkConfiguration, transport: any SIPTransport, clock: any DialerClock, logger: Logger,
+        parser: SIPParser, proxy: SocketAddress, failover: SocketAddress?
+    ) {
+        self.configuration = configuration
+        self.transport = transport
+        self.localAddress = transport.localAddress
+        self.clock = clock
+        self.logger = logger
+        self.parser = parser
+        self.proxyAddress = proxy
+        self.failoverAddress = failover
+        let bound = transport.localAddress.ipAddress ?? "127.0.0.1"
+        self.host =
+            configuration.advertisedHost
+            ?? (configuration.bindHost == "0.0.0.0" || configuration.bindHost == "::" ? bound : configuration.bindHost)
+        self.metrics = SIPTrunkMetrics(trunk: configuration.name)
+        (inboundCalls, inboundContinuation) = AsyncStream.makeStream(of: InboundCall.self)
+        let low = configuration.mediaPorts.lowerBound + configuration.mediaPorts.lowerBound % 2
+        self.freeMediaPorts = Array(stride(from: low, through: configuration.mediaPorts.upperBound - 1, by: 2))
+            .reversed()
+    }
+
+    private func run(_ events: AsyncStream<SIPTransportEvent>) {
+        loop = Task { [weak self] in
+            for await event in events {
+                guard let self else { return }
+                await self.handle(event)
+            }
+        }
+        if configuration.registrationExpiry != nil { register() }
+        if let interval = configuration.keepAliveInterval { schedule(.keepAlive, at: clock.now() + interval) }
+    }
+
+    /// Ends every call (BYE or CANCEL), stops the timers and closes the transport.
+    public func shutDown() async {
+        guard !isClosed else { return }
+        for id in Array(calls.keys) { try? hangUp(id) }
+        isClosed = true
+        timerTask?.task.cancel()
+        timerTask = nil
+        loop?.cancel()
+        inboundContinuation.finish()
+        await transport.close()
+    }
+
+    // MARK: Trunk
+
+    public func originate(_ request: OriginateRequest) throws(TrunkError) -> OutboundCall {
+        guard !isClosed else { throw .closed }
+        let now = clock.now()
+        guard calls.count < configuration.channels else {
+            throw .channelCapacityExhausted(channels: configuration.channels)
+        }
+        recentOriginations.removeAll { now - $0 >= .seconds(1) }
+        guard recentOriginations.count < configuration.callsPerSecond else {
+            throw .callsPerSecondExceeded(limit: configuration.callsPerSecond)
+        }
+        guard let mediaPort = freeMediaPorts.popLast() else {
+            throw .channelCapacityExhausted(channels: configuration.channels)
+        }
+        recentOriginations.append(now)
+        let id = CallID(Self.token(12))
+        let (stream, continuation) = AsyncStream.makeStream(of: CallProgress.self)
+        let offer = SessionDescription(
+            sessionID: UInt64(now.nanosecondsSinceOrigin.magnitude % 1_000_000_000), connectionAddress: host,
+            audioPort: mediaPort, codecs: configuration.codecs)
+        var call = Call(
+            id: id, direction: .outbound, continuation: continuation, peer: proxyAddress, mediaPort: mediaPort,
+            localTag: Self.token(6))
+        call.offer = offer
+        call.number = request.number
+        call.callerID = request.callerID
+        calls[id] = call
+        metrics.callsPlaced.increment()
+        metrics.channelsInUse.record(calls.count)
+        sendInvite(for: id, to: proxyAddress, sipCallID: id.rawValue + "@" + host, sequence: 1, authorization: nil)
+        schedule(.ring(id), at: now + request.ringTimeout)
+        logger.info("SIP call placed", metadata: ["call": "\(id)", "trunk": "\(configuration.name)"])
+        return OutboundCall(id: id, number: request.number, originatedAt: now, progress: stream)
+    }
+
+    public func receiveCalls(to numbers: Set<String>?) {
+        receivedNumbers = numbers
+    }
+
+    public func accept(_ id: CallID) throws(TrunkError) {
+        try prepare(id, for: .accept)
+        guard var call = calls[id], let key = call.serverInvite, let invite = serverTransactions[key]?.machine.request
+        else {
+            throw .unknownCall(id)
+        }
+        var body: [UInt8] = []
+        if let answer = call.localAnswer { body = answer.bytes }
+        let response = makeResponse(
+            200, to: invite, toTag: call.localTag, contact: true, body: body,
+            contentType: body.isEmpty ? nil : "application/sdp")
+        call.dialog = SIPDialog.asCallee(invite: invite, localTag: call.localTag)
+        calls[id] = call
+        respond(response, on: key)
+        metrics.callFinished(status: 200)
+        emit(.accepted(at: clock.now()), on: id)
+    }
+
+    public func bridge(_ id: CallID, to agent: AgentID) throws(TrunkError) {
+        try prepare(id, for: .bridge(agent))
+        throw .unsupported(.bridge(agent), reason: Self.noMedia)
+    }
+
+    public func play(_ message: CallMessage, on id: CallID) throws(TrunkError) {
+        try prepare(id, for: .play(message))
+        throw .unsupported(.play(message), reason: Self.noMedia)
+    }
+
+    /// Why ``bridge(_:to:)`` and ``play(_:on:)`` are unsupported.
+    public static let noMedia = "the SIP trunk carries signalling only; no media layer is connected"
+
+    public func hangUp(_ id: CallID) throws(TrunkError) {
+        try prepare(id, for: .hangUp)
+        guard let call = calls[id] else { throw .unknownCall(id) }
+        end(call)
+        emit(.hungUp(by: .node, at: clock.now()), on: id)
+    }
+
+    /// The media negotiated for a call (remote RTP address and port, our port, the codec's
+    /// payload type), once an answer settled it.
+    public func media(of id: CallID) -> NegotiatedMedia? { calls[id]?.media }
+
+    /// The registration's state, for tests and the operations page.
+    public var isRegistered: Bool { registration.registeredUntil.map { $0 > clock.now() } ?? false }
+
+    /// How long the current registration still runs, if there is one.
+    public var registrationExpiresIn: Duration? { registration.registeredUntil.map { $0 - clock.now() } }
+
+    // MARK: Calls
+
+    private func prepare(_ id: CallID, for operation: CallOperation) throws(TrunkError) {
+        guard !isClosed else { throw .closed }
+        guard let call = calls[id] else { throw .unknownCall(id) }
+        do { try call.leg.check(operation) } catch {
+            throw .operationNotAllowed(id, operation, state: call.leg.state)
+        }
+    }
+
+    /// Sends what ends a call on the wire: BYE once there is a dialog, CANCEL while an outbound
+    /// INVITE is pending, a 480 to an inbound INVITE not yet accepted.
+    private func end(_ call: Call) {
+        if let dialog = call.dialog {
+            var dialog = dialog
+            let bye = dialog.request("BYE", via: newVia(), contact: nil)
+            calls[call.id]?.dialog = dialog
+            startClient(bye, to: call.peer, purpose: .bye)
+        } else if call.direction == .outbound, let key = call.invite {
+            cancel(key)
+        } else if call.direction == .inbound, let key = call.serverInvite,
+            let invite = serverTransactions[key]?.machine.request
+        {
+            respond(makeResponse(480, to: invite, toTag: call.localTag), on: key)
+        }
+    }
+
+    /// Reports `event` on the call's stream; a final event ends the call and frees its channel.
+    private func emit(_ event: CallProgress, on id: CallID) {
+        guard var call = calls[id] else { return }
+        do { try call.leg.apply(event) } catch {
+            logger.debug("SIP call event dropped", metadata: ["call": "\(id)", "error": "\(error)"])
+            return
+        }
+        calls[id] = call
+        call.continuation.yield(event)
+        guard event.isFinal else { return }
+        call.continuation.finish()
+        calls[id] = nil
+        for sipCallID in call.sipCallIDs { sipCalls[sipCallID] = nil }
+        cancelTimer(.ring(id))
+        freeMediaPorts.append(call.mediaPort)
+        metrics.channelsInUse.record(calls.count)
+        logger.info("SIP call ended", metadata: ["call": "\(id)", "event": "\(Self.eventName(event))"])
+    }
+
+    private static func eventName(_ event: CallProgress) -> String {
+        switch event {
+        case .busy: "busy"
+        case .noAnswer: "no-answer"
+        case .invalidNumber: "invalid-number"
+        case .networkFailure: "network-failure"
+        case .hungUp(.customer, _): "hung-up-by-customer"
+        case .hungUp(.node, _): "hung-up-by-node"
+        default: "other"
+        }
+    }
+
+    private func sendInvite(
+        for id: CallID, to destination: SocketAddress, sipCallID: String, sequence: UInt32,
+        authorization: (header: String, value: String)?
+    ) {
+        guard var call = calls[id], let offer = call.offer else { return }
+        let domain = configuration.requestDomain
+        let uri = SIPURI(user: call.number, host: domain, parameters: [SIPParameter("user", "phone")])
+        let caller = SIPURI(user: call.callerID, host: domain)
+        var headers = SIPHeaders()
+        headers.add("Via", newVia().description)
+        headers.add("Max-Forwards", "70")
+        headers.add("From", SIPNameAddress(uri: caller, parameters: [SIPParameter("tag", call.localTag)]).description)
+        headers.add("To", SIPNameAddress(uri: SIPURI(user: call.number, host: domain)).description)
+        headers.add("Call-ID", sipCallID)
+        headers.add("CSeq", "\(sequence) INVITE")
+        headers.add("Contact", "<\(contactURI())>")
+        headers.add("P-Asserted-Identity", "<\(caller)>")
+        headers.add("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")
+        headers.add("User-Agent", configuration.userAgent)
+        if let authorization { headers.add(authorization.header, authorization.value) }
+        headers.add("Content-Type", "application/sdp")
+        let invite = SIPRequest(method: "INVITE", uri: uri, headers: headers, body: offer.bytes)
+        call.peer = destination
+        call.sipCallIDs.insert(sipCallID)
+        sipCalls[sipCallID] = id
+        let key = startClient(invite, to: destination, purpose: .invite(id))
+        call.invite = key
+        calls[id] = call
+    }
+
+    private func cancel(_ inviteKey: TransactionKey) {
+        guard let entry = clientTransactions[inviteKey] else { return }
+        switch entry.machine.state {
+        case .calling:
+            pendingCancels.insert(inviteKey)
+        case .proceeding:
+            let invite = entry.machine.request
+            var headers = SIPHeaders()
+            if let via = invite.headers.values("Via").first { headers.add("Via", via) }
+            headers.add("Max-Forwards", "70")
+            for route in invite.headers.values("Route") { headers.add("Route", route) }
+            for name in ["From", "To", "Call-ID"] { if let value = invite.headers[name] { headers.add(name, value) } }
+            headers.add("CSeq", "\(invite.headers.cseq?.number ?? 1) CANCEL")
+            startClient(
+                SIPRequest(method: "CANCEL", uri: invite.uri, headers: headers), to: entry.destination, purpose: .cancel
+            )
+        default:
+            break
+        }
+    }
+
+    /// A response to one of our INVITEs.
+    private func inviteResponse(_ response: SIPResponse, call id: CallID, key: TransactionKey, entry: ClientEntry) {
+        let now = clock.now()
+        if response.isProvisional {
+            if pendingCancels.remove(key) != nil { cancel(key) }
+            guard response.statusCode == 180 || response.statusCode == 183, let call = calls[id],
+                call.leg.state == .dialing
+            else { return }
+            emit(.ringing(at: now), on: id)
+            return
+        }
+        pendingCancels.remove(key)
+        if response.isSuccess {
+            acknowledgeSuccess(response, invite: entry.machine.request, from: entry.destination, call: id)
+            return
+        }
+        guard var call = calls[id], call.invite == key else {
+            metrics.callFinished(status: response.statusCode)
+            return
+        }
+        let code = response.statusCode
+        if code == 401 || code == 407, let credentials = configuration.credentials, !call.authorized,
+            let challenge = response.headers[code == 401 ? "WWW-Authenticate" : "Proxy-Authenticate"]
+                .flatMap({ try? SIPDigestChallenge.parse($0) })
+        {
+            call.authorized = true
+            calls[id] = call
+            let invite = entry.machine.request
+            let value = SIPDigest.authorization(
+                challenge: challenge, credentials: credentials, method: "INVITE", uri: invite.uri.description,
+                nonceCount: 1, clientNonce: Self.token(8))
+            sendInvite(
+                for: id, to: entry.destination, sipCallID: invite.headers.callID ?? id.rawValue,
+                sequence: (invite.headers.cseq?.number ?? 1) + 1,
+                authorization: (code == 401 ? "Authorization" : "Proxy-Authorization", value))
+            return
+        }
+        if (500...599).contains(code), failOver(id) { return }
+        metrics.callFinished(status: code)
+        logger.info("SIP call refused", metadata: ["call": "\(id)", "status": "\(code)"])
+        switch code {
+        case 486, 600: emit(.busy(at: now), on: id)
+        case 404, 484, 604: emit(.invalidNumber(at: now), on: id)
+        case 480, 408, 487: emit(.noAnswer(at: now), on: id)
+        default: emit(.networkFailure(at: now), on: id)
+        }
+    }
+
+    /// Tries the failover proxy once; false when there is none or it was tried.
+    private func failOver(_ id: CallID) -> Bool {
+        guard let failoverAddress, var call = calls[id], !call.failedOver else { return false }
+        call.failedOver = true
+        call.authorized = false
+        calls[id] = call
+        logger.info("SIP call failing over", metadata: ["call": "\(id)", "trunk": "\(configuration.name)"])
+        sendInvite(
+            for: id, to: failoverAddress, sipCallID: Self.token(12) + "@" + host, sequence: 1, authorization: nil)
+        return true
+    }
+
+    /// A 2xx to an INVITE: ACK it in the dialog; if the call is gone (cancelled or hung up
+    /// meanwhile), BYE at once.
+    private func acknowledgeSuccess(
+        _ response: SIPResponse, invite: SIPRequest, from destination: SocketAddress, call id: CallID
+    ) {
+        guard let dialog = SIPDialog.asCaller(invite: invite, response: response) else {
+            logger.debug("SIP 2xx without To tag or Contact", metadata: ["call": "\(id)"])
+            return
+        }
+        let sequence = invite.headers.cseq?.number ?? 1
+        transportSend(.request(dialog.ack(inviteSequence: sequence, via: newVia())), to: destination)
+        guard var call = calls[id], call.dialog == nil, call.leg.state == .dialing || call.leg.state == .ringing else {
+            if calls[id]?.dialog == nil {
+                var late = dialog
+                startClient(late.request("BYE", via: newVia(), contact: nil), to: destination, purpose: .bye)
+            }
+            return
+        }
+        metrics.callFinished(status: response.statusCode)
+        call.dialog = dialog
+        call.peer = destination
+        if let offer = call.offer, let answer = try? SessionDescription.parse(response.body) {
+            call.media = try? SDPNegotiation.accept(answer: answer, offer: offer)
+        }
+        calls[id] = call
+        cancelTimer(.ring(id))
+        let now = clock.now()
+        emit(.answeredLive(at: now, greetingEndsAt: now), on: id)
+    }
+
+    /// A 2xx arrived again after its transaction ended: our ACK was lost; send it again.
+    private func strayResponse(_ response: SIPResponse, from source: SocketAddress) {
+        guard response.isSuccess, response.headers.cseq?.method == "INVITE", let callID = response.headers.callID,
+            let id = sipCalls[callID], let dialog = calls[id]?.dialog, let cseq = response.headers.cseq
+        else { return }
+        transportSend(.request(dialog.ack(inviteSequence: cseq.number, via: newVia())), to: source)
+    }
+
+    // MARK: Inbound requests
+
+    private func newRequest(_ request: SIPRequest, key: TransactionKey, from source: SocketAddress) {
+        serverTransactions[key] = ServerEntry(
+            machine: SIPServerTransaction(
+                request: request, reliable: configuration.transport.isReliable,
+                timers: configuration.timers), source: source)
+        let inDialog = request.headers.to?.tag != nil
+        let callID = request.headers.callID.flatMap { sipCalls[$0] }
+        switch request.method {
+        case "INVITE" where inDialog:
+            reInvite(request, key: key, call: callID)
+        case "INVITE":
+            inboundInvite(request, key: key, from: source)
+        case "CANCEL":
+            let inviteKey = TransactionKey(branch: key.branch, method: "INVITE", server: true)
+            guard let inviteEntry = serverTransactions[inviteKey] else {
+                respond(makeResponse(481, to: request), on: key)
+                return
+            }
+            respond(makeResponse(200, to: request), on: key)
+            guard inviteEntry.machine.state == .proceeding, let id = inviteEntry.call, let call = calls[id] else {
+                return
+            }
+            respond(makeResponse(487, to: inviteEntry.machine.request, toTag: call.localTag), on: inviteKey)
+            emit(.hungUp(by: .customer, at: clock.now()), on: id)
+        case "BYE":
+            guard let id = callID, var call = calls[id], var dialog = call.dialog, dialog.accept(request) else {
+                respond(makeResponse(481, to: request), on: key)
+                return
+            }
+            call.dialog = dialog
+            calls[id] = call
+            respond(makeResponse(200, to: request), on: key)
+            emit(.hungUp(by: .customer, at: clock.now()), on: id)
+        case "OPTIONS":
+            var response = makeResponse(200, to: request, toTag: inDialog ? nil : Self.token(6))
+            response.headers.add("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")
+            response.headers.add("Accept", "application/sdp")
+            respond(response, on: key)
+        case "INFO" where callID != nil, "NOTIFY" where callID != nil:
+            respond(makeResponse(200, to: request), on: key)
+        default:
+            var response = makeResponse(501, to: request, toTag: inDialog ? nil : Self.token(6))
+            response.headers.add("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")
+            respond(response, on: key)
+        }
+    }
+
+    private func inboundInvite(_ request: SIPRequest, key: TransactionKey, from source: SocketAddress) {
+        let localTag = Self.token(6)
+        let did =
+            request.uri.user.map { String($0.split(separator: ";").first ?? "") } ?? request.headers.to?.uri.user ?? ""
+        if let receivedNumbers, !receivedNumbers.contains(did) {
+            respond(makeResponse(404, to: request, toTag: localTag), on: key)
+            return
+        }
+        guard !isClosed, calls.count < configuration.channels, let mediaPort = freeMediaPorts.popLast() else {
+            respond(makeResponse(486, to: request, toTag: localTag), on: key)
+            return
+        }
+        var answer: SessionDescription?
+        var media: NegotiatedMedia?
+        let sessionID = UInt64(clock.now().nanosecondsSinceOrigin.magnitude % 1_000_000_000)
+        if request.body.isEmpty {
+            // No offer in the INVITE: ours goes in the 200 and the answer comes in the ACK.
+            answer = SessionDescription(
+                sessionID: sessionID, connectionAddress: host, audioPort: mediaPort, codecs: configuration.codecs)
+        } else {
+            do {
+                let offer = try SessionDescription.parse(request.body)
+                (answer, media) = try SDPNegotiation.answer(
+                    to: offer, supported: configuration.codecs, localAddress: host, localPort: mediaPort,
+                    sessionID: sessionID)
+            } catch {
+                freeMediaPorts.append(mediaPort)
+                var response = makeResponse(488, to: request, toTag: localTag)
+                response.headers.add("Warning", "399 \(host) \"\(error)\"")
+                respond(response, on: key)
+                return
+            }
+        }
+        let id = CallID(Self.token(12))
+        let (stream, continuation) = AsyncStream.makeStream(of: CallProgress.self)
+        var call = Call(
+            id: id, direction: .inbound, continuation: continuation, peer: source, mediaPort: mediaPort,
+            localTag: localTag)
+        call.serverInvite = key
+        call.localAnswer = answer
+        call.media = media
+        if let sipCallID = request.headers.callID {
+            call.sipCallIDs.insert(sipCallID)
+            sipCalls[sipCallID] = id
+        }
+        calls[id] = call
+        serverTransactions[key]?.call = id
+        metrics.channelsInUse.record(calls.count)
+        respond(makeResponse(100, to: request), on: key)
+        respond(makeResponse(180, to: request, toTag: localTag, contact: true), on: key)
+        let from = request.headers.from?.uri.user ?? ""
+        logger.info("SIP call arrived", metadata: ["call": "\(id)", "trunk": "\(configuration.name)"])
+        inboundContinuation.yield(InboundCall(id: id, from: from, did: did, arrivedAt: clock.now(), progress: stream))
+    }
+
+    /// A re-INVITE in a dialog (hold, a codec change, a session refresh): answered with our
+    /// session again.
+    private func reInvite(_ request: SIPRequest, key: TransactionKey, call id: CallID?) {
+        guard let id, var call = calls[id], var dialog = call.dialog, dialog.accept(request) else {
+            respond(makeResponse(481, to: request), on: key)
+            return
+        }
+        var session =
+            call.localAnswer ?? call.offer
+            ?? SessionDescription(
+                sessionID: 1, connectionAddress: host, audioPort: call.mediaPort, codecs: configuration.codecs)
+        session.sessionVersion += 1
+        if !request.body.isEmpty, let offer = try? SessionDescription.parse(request.body),
+            let (answer, media) = try? SDPNegotiation.answer(
+                to: offer, supported: configuration.codecs, localAddress: host, localPort: call.mediaPort,
+                sessionID: session.sessionID)
+        {
+            session = answer
+            session.sessionVersion = (call.localAnswer?.sessionVersion ?? 1) + 1
+            call.media = media
+        }
+        call.localAnswer = session
+        call.dialog = dialog
+        calls[id] = call
+        respond(
+            makeResponse(200, to: request, contact: true, body: session.bytes, contentType: "application/sdp"), on: key)
+    }
+
+    /// An ACK outside any server transaction: the ACK to our 2xx (a new branch).
+    private func ackForSuccess(_ request: SIPRequest) {
+        guard let callID = request.headers.callID, let id = sipCalls[callID], let key = calls[id]?.serverInvite,
+            var entry = serverTransactions[key]
+        else { return }
+        let actions = entry.machine.receive(request)
+        serverTransactions[key] = entry
+        perform(actions, server: key)
+    }
+
+    // MARK: Registration and keep-alive
+
+    private func register() {
+        guard let expiry = configuration.registrationExpiry, !isClosed else { return }
+        let domain = configuration.requestDomain
+        let user = configuration.credentials?.username ?? "dialer"
+        let aor = SIPURI(user: user, host: domain)
+        if registration.callID.isEmpty {
+            registration.callID = Self.token(12) + "@" + host
+            registration.tag = Self.token(6)
+        }
+        registration.sequence += 1
+        var headers = SIPHeaders()
+        headers.add("Via", newVia().description)
+        headers.add("Max-Forwards", "70")
+        headers.add("From", SIPNameAddress(uri: aor, parameters: [SIPParameter("tag", registration.tag)]).description)
+        headers.add("To", SIPNameAddress(uri: aor).description)
+        headers.add("Call-ID", registration.callID)
+        headers.add("CSeq", "\(registration.sequence) REGISTER")
+        headers.add("Contact", "<\(contactURI(user: user))>")
+        headers.add("Expires", String(expiry.components.seconds))
+        headers.add("User-Agent", configuration.userAgent)
+        if let authorization = registration.authorization { headers.add(authorization.header, authorization.value) }
+        registration.authorization = nil
+        startClient(
+            SIPRequest(method: "REGISTER", uri: SIPURI(host: domain), headers: headers), to: proxyAddress,
+            purpose: .register)
+    }
+
+    private func registerResponse(_ response: SIPResponse, request: SIPRequest) {
+        let now = clock.now()
+        let code = response.statusCode
+        if response.isProvisional { return }
+        if response.isSuccess {
+            registration.challenged = false
+            let granted =
+                response.headers.contact?.parameters.first { $0.name == "expires" }?.value
+                .flatMap { SIPNumbers.decimal($0, maxDigits: 9) }
+                ?? response.headers["Expires"].flatMap { SIPNumbers.decimal($0, maxDigits: 9) }
+                ?? Int(configuration.registrationExpiry?.components.seconds ?? 3600)
+            let seconds = Swift.max(10, Swift.min(granted, 86_400))
+            registration.registeredUntil = now + .seconds(seconds)
+            schedule(.register, at: now + .seconds(seconds / 2))
+            logger.info("SIP registered", metadata: ["trunk": "\(configuration.name)", "expires": "\(seconds)"])
+            return
+        }
+        if code == 401 || code == 407, let credentials = configuration.credentials, !registration.challenged,
+            let challenge = response.headers[code == 401 ? "WWW-Authenticate" : "Proxy-Authenticate"]
+                .flatMap({ try? SIPDigestChallenge.parse($0) })
+        {
+            registration.challenged = true
+            registration.authorization = (
+                code == 401 ? "Authorization" : "Proxy-Authorization",
+                SIPDigest.authorization(
+                    challenge: challenge, credentials: credentials, method: "REGISTER", uri: request.uri.description,
+                    nonceCount: 1, clientNonce: Self.token(8))
+            )
+            register()
+            return
+        }
+        registration.challenged = false
+        logger.warning("SIP registration refused", metadata: ["trunk": "\(configuration.name)", "status": "\(code)"])
+        schedule(.register, at: now + .seconds(30))
+    }
+
+    private func keepAlive() {
+        guard let interval = configuration.keepAliveInterval, !isClosed else { return }
+        let domain = configuration.requestDomain
+        var headers = SIPHeaders()
+        headers.add("Via", newVia().description)
+        headers.add("Max-Forwards", "70")
+        headers.add(
+            "From",
+            SIPNameAddress(uri: SIPURI(user: "dialer", host: domain), parameters: [SIPParameter("tag", Self.token(6))])
+                .description)
+        headers.add("To", SIPNameAddress(uri: SIPURI(host: domain)).description)
+        headers.add("Call-ID", Self.token(12) + "@" + host)
+        headers.add("CSeq", "1 OPTIONS")
+        headers.add("User-Agent", configuration.userAgent)
+        startClient(
+            SIPRequest(method: "OPTIONS", uri: SIPURI(host: domain), headers: headers), to: proxyAddress,
+            purpose: .keepAlive)
+        schedule(.keepAlive, at: clock.now() + interval)
+    }
+
+    // MARK: The effect loop
+
+    private func handle(_ event: SIPTransportEvent) {
+        guard !isClosed else { return }
+        switch event {
+        case .received(let message, let source):
+            if logger.logLevel <= .debug {
+                logger.debug(
+                    "SIP in",
+                    metadata: [
+                        "from": "\(source)",
+                        "message":
+                            "\(LogText.escaped(String(decoding: SIPParser.serialise(message), as: UTF8.self), limit: 4096))",
+                    ])
+            }
+            receive(message, from: source)
+        case .malformed(let error, let source):
+            metrics.malformed.increment()
+            logger.debug("SIP malformed message dropped", metadata: ["from": "\(source)", "error": "\(error)"])
+        case .sendFailed(let destination):
+            for (key, entry) in clientTransactions where entry.destination == destination {
+                var entry = entry
+                let actions = entry.machine.transportFailed()
+                clientTransactions[key] = entry
+                perform(actions, client: key)
+            }
+        }
+        catchUp()
+    }
+
+    private func receive(_ message: SIPMessage, from source: SocketAddress) {
+        switch message {
+        case .response(let response):
+            guard let branch = response.headers.vias.first?.branch, let cseq = response.headers.cseq else { return }
+            let key = TransactionKey(branch: branch, method: cseq.method, server: false)
+            guard var entry = clientTransactions[key] else {
+                strayResponse(response, from: source)
+                return
+            }
+            let actions = entry.machine.receive(response)
+            clientTransactions[key] = entry
+            perform(actions, client: key)
+        case .request(let request):
+            guard let branch = request.headers.vias.first?.branch else { return }
+            let key = TransactionKey(
+                branch: branch, method: request.method == "ACK" ? "INVITE" : request.method, server: true)
+            if var entry = serverTransactions[key] {
+                let actions = entry.machine.receive(request)
+                serverTransactions[key] = entry
+                perform(actions, server: key)
+            } else if request.method == "ACK" {
+                ackForSuccess(request)
+            } else {
+                newRequest(request, key: key, from: source)
+            }
+        }
+    }
+
+    @discardableResult
+    private func startClient(_ request: SIPRequest, to destination: SocketAddress, purpose: Purpose) -> TransactionKey {
+        var machine = SIPClientTransaction(
+            request: request, reliable: configuration.transport.isReliable, timers: configuration.timers)
+        let key = TransactionKey(branch: machine.branch ?? Self.token(8), method: request.method, server: false)
+        let actions = machine.start()
+        clientTransactions[key] = ClientEntry(machine: machine, destination: destination, purpose: purpose)
+        perform(actions, client: key)
+        return key
+    }
+
+    private func respond(_ response: SIPResponse, on key: TransactionKey) {
+        guard var entry = serverTransactions[key] else { return }
+        let actions = entry.machine.respond(response)
+        serverTransactions[key] = entry
+        perform(actions, server: key)
+    }
+
+    private func perform(_ actions: [SIPTransactionAction], client key: TransactionKey) {
+        for action in actions {
+            guard let entry = clientTransactions[key] else { return }
+            switch action {
+            case .send(let message, let retransmission):
+                if retransmission { metrics.retransmissions.increment() }
+                transportSend(message, to: entry.destination)
+            case .startTimer(let timer, let after):
+                schedule(.transaction(key, timer), at: clock.now() + after)
+            case .cancelTimer(let timer):
+                cancelTimer(.transaction(key, timer))
+            case .deliver(let response):
+                deliver(response, key: key, entry: entry)
+            case .deliverRequest:
+                break
+            case .timedOut:
+                metrics.transactionTimeouts.increment()
+                clientTimedOut(key: key, entry: entry)
+            case .terminated:
+                clientTransactions[key] = nil
+                for timer in SIPTimer.allCases { cancelTimer(.transaction(key, timer)) }
+            }
+        }
+    }
+
+    private func deliver(_ response: SIPResponse, key: TransactionKey, entry: ClientEntry) {
+        switch entry.purpose {
+        case .invite(let id): inviteResponse(response, call: id, key: key, entry: entry)
+        case .register: registerResponse(response, request: entry.machine.request)
+        case .keepAlive, .bye, .cancel: break
+        }
+    }
+
+    private func clientTimedOut(key: TransactionKey, entry: ClientEntry) {
+        switch entry.purpose {
+        case .invite(let id):
+            pendingCancels.remove(key)
+            guard calls[id]?.invite == key else { return }
+            if failOver(id) { return }
+            metrics.callFinished(status: 408)
+            emit(.networkFailure(at: clock.now()), on: id)
+        case .register:
+            logger.warning("SIP registration timed out", metadata: ["trunk": "\(configuration.name)"])
+            registration.challenged = false
+            schedule(.register, at: clock.now() + .seconds(30))
+        case .keepAlive:
+            logger.warning("SIP keep-alive OPTIONS unanswered", metadata: ["trunk": "\(configuration.name)"])
+        case .bye, .cancel:
+            break
+        }
+    }
+
+    private func perform(_ actions: [SIPTransactionAction], server key: TransactionKey) {
+        for action in actions {
+            guard let entry = serverTransactions[key] else { return }
+            switch action {
+            case .send(let message, let retransmission):
+                if retransmission { metrics.retransmissions.increment() }
+                transportSend(message, to: entry.source)
+            case .startTimer(let timer, let after):
+                schedule(.transaction(key, timer), at: clock.now() + after)
+            case .cancelTimer(let timer):
+                cancelTimer(.transaction(key, timer))
+            case .deliver, .deliverRequest:
+                break
+            case .timedOut:
+                metrics.transactionTimeouts.increment()
+                // Our 2xx was never ACKed (timer H): the call is lost.
+                if let id = entry.call, let call = calls[id], call.dialog != nil,
+                    entry.machine.request.method == "INVITE"
+                {
+                    end(call)
+                    emit(.networkFailure(at: clock.now()), on: id)
+                }
+            case .terminated:
+                serverTransactions[key] = nil
+                for timer in SIPTimer.allCases { cancelTimer(.transaction(key, timer)) }
+            }
+        }
+    }
+
+    private func transportSend(_ message: SIPMessage, to destination: SocketAddress) {
+        if logger.logLevel <= .debug {
+            logger.debug(
+                "SIP out",
+                metadata: [
+                    "to": "\(destination)",
+                    "message":
+                        "\(LogText.escaped(String(decoding: SIPParser.serialise(message), as: UTF8.self), limit: 4096))",
+                ])
+        }
+        transport.send(message, to: destination)
+    }
+
+    // MARK: Timers
+
+    private func schedule(_ key: TimerKey, at deadline: Moment) {
+        nextGeneration += 1
+        timerGenerations[key] = nextGeneration
+        timers.insert(TimerEntry(deadline: deadline, key: key, generation: nextGeneration))
+        armTimer()
+    }
+
+    private func cancelTimer(_ key: TimerKey) {
+        timerGenerations[key] = nil
+    }
+
+    private func armTimer() {
+        guard !isClosed else { return }
+        while let first = timers.min, timerGenerations[first.key] != first.generation { _ = timers.popMin() }
+        guard let next = timers.min?.deadline else { return }
+        if let timerTask, timerTask.deadline <= next { return }
+        timerTask?.task.cancel()
+        let clock = self.clock
+        let task = Task { [weak self] in
+            do { try await clock.sleep(until: next) } catch { return }
+            await self?.timerFired(deadline: next)
+        }
+        timerTask = (next, task)
+    }
+
+    private func timerFired(deadline: Moment) {
+        if timerTask?.deadline == deadline { timerTask = nil }
+        catchUp()
+    }
+
+    /// Fires every timer due by now, in order of deadline.
+    private func catchUp() {
+        let now = clock.now()
+        while let first = timers.min, first.deadline <= now {
+            _ = timers.popMin()
+            guard timerGenerations[first.key] == first.generation else { continue }
+            timerGenerations[first.key] = nil
+            fire(first.key)
+        }
+        armTimer()
+    }
+
+    private func fire(_ key: TimerKey) {
+        switch key {
+        case .transaction(let transaction, let timer):
+            if transaction.server {
+                guard var entry = serverTransactions[transaction] else { return }
+                let actions = entry.machine.timerFired(timer)
+                serverTransactions[transaction] = entry
+                perform(actions, server: transaction)
+            } else {
+                guard var entry = clientTransactions[transaction] else { return }
+                let actions = entry.machine.timerFired(timer)
+                clientTransactions[transaction] = entry
+                perform(actions, client: transaction)
+            }
+        case .ring(let id):
+            guard let call = calls[id], call.dialog == nil else { return }
+            logger.info("SIP call ring timeout", metadata: ["call": "\(id)"])
+            end(call)
+            emit(.noAnswer(at: clock.now()), on: id)
+        case .register:
+            register()
+        case .keepAlive:
+            keepAlive()
+        }
+    }
+
+    // MARK: Building blocks
+
+    private func newVia() -> SIPVia {
+        SIPVia(
+            transport: configuration.transport.viaName, host: host, port: localAddress.port,
+            parameters: [SIPParameter("branch", "z9hG4bK" + Self.token(10)), SIPParameter("rport")])
+    }
+
+    private func contactURI(user: String = "dialer") -> SIPURI {
+        SIPURI(
+            user: user, host: host, port: localAddress.port,
+            parameters: configuration.transport == .tcp ? [SIPParameter("transport", "tcp")] : [])
+    }
+
+    private func makeResponse(
+        _ code: Int, to request: SIPRequest, toTag: String? = nil, contact: Bool = false, body: [UInt8] = [],
+        contentType: String? = nil
+    ) -> SIPResponse {
+        var headers = SIPHeaders()
+        for via in request.headers.values("Via") { headers.add("Via", via) }
+        for route in request.headers.values("Record-Route") { headers.add("Record-Route", route) }
+        if let from = request.headers["From"] { headers.add("From", from) }
+        if var to = request.headers.to {
+            if to.tag == nil, let toTag, code > 100 { to.tag = toTag }
+            headers.add("To", to.description)
+        }
+        if let callID = request.headers.callID { headers.add("Call-ID", callID) }
+        if let cseq = request.headers["CSeq"] { headers.add("CSeq", cseq) }
+        if contact { headers.add("Contact", "<\(contactURI())>") }
+        headers.add("Server", configuration.userAgent)
+        if let contentType { headers.add("Content-Type", contentType) }
+        return SIPResponse(statusCode: code, headers: headers, body: body)
+    }
+
+    static func token(_ bytes: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for _ in 0..<bytes {
+            let byte = UInt8.random(in: 0...255, using: &generator)
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+// MARK: State kept by the trunk
+
+extension SIPTrunk {
+    struct TransactionKey: Hashable, Sendable {
+        var branch: String
+        var method: String
+        var server: Bool
+    }
+
+    enum Purpose: Hashable, Sendable {
+        case invite(CallID)
+        case cancel
+        case bye
+        case register
+        case keepAlive
+    }
+
+    struct ClientEntry: Sendable {
+        var machine: SIPClientTransaction
+        let destination: SocketAddress
+        let purpose: Purpose
+    }
+
+    struct ServerEntry: Sendable {
+        var machine: SIPServerTransaction
+        let source: SocketAddress
+        var call: CallID?
+    }
+
+    enum TimerKey: Hashable, Sendable {
+        case transaction(TransactionKey, SIPTimer)
+        case ring(CallID)
+        case register
+        case keepAlive
+    }
+
+    struct TimerEntry: Comparable, Sendable {
+        var deadline: Moment
+        var key: TimerKey
+        var generation: Int
+
+        static func < (lhs: Self, rhs: Self) -> Bool {
+            (lhs.deadline, lhs.generation) < (rhs.deadline, rhs.generation)
+        }
+
+        static func == (lhs: Self, rhs: Self) -> Bool {
+            lhs.deadline == rhs.deadline && lhs.generation == rhs.generation
+        }
+    }
+
+    struct Call: Sendable {
+        let id: CallID
+        let direction: CallDirection
+        var leg: CallLegStateMachine
+        let continuation: AsyncStream<CallProgress>.Continuation
+        /// Where the call's requests go: the proxy, or the address an inbound INVITE came from.
+        var peer: SocketAddress
+        let mediaPort: Int
+        let localTag: String
+        var number = ""
+        var callerID = ""
+        var sipCallIDs: Set<String> = []
+        /// Outbound: the current INVITE transaction and our offer.
+        var invite: TransactionKey?
+        var offer: SessionDescription?
+        var authorized = false
+        var failedOver = false
+        /// Inbound: the INVITE's server transaction and our answer (or offer).
+        var serverInvite: TransactionKey?
+        var localAnswer: SessionDescription?
+        var dialog: SIPDialog?
+        var media: NegotiatedMedia?
+
+        init(
+            id: CallID, direction: CallDirection, continuation: AsyncStream<CallProgress>.Continuation,
+            peer: SocketAddress, mediaPort: Int, localTag: String
+        ) {
+            self.id = id
+            self.direction = direction
+            self.leg = CallLegStateMachine(direction: direction)
+            self.continuation = continuation
+            self.peer = peer
+            self.mediaPort = mediaPort
+            self.localTag = localTag
+        }
+    }
+
+    struct Registration: Sendable {
+        var callID = ""
+        var tag = ""
+        var sequence: UInt32 = 0
+        var challenged = false
+        var authorization: (header: String, value: String)?
+        var registeredUntil: Moment?
+    }
+}
+
+/// The trunk's metrics, labelled with its name.
+struct SIPTrunkMetrics: Sendable {
+    let trunk: String
+    let callsPlaced: Counter
+    let channelsInUse: Gauge
+    let retransmissions: Counter
+    let transactionTimeouts: Counter
+    let malformed: Counter
+
+    init(trunk: String) {
+        self.trunk = trunk
+        let dimensions = [("trunk", trunk)]
+        callsPlaced = Counter(label: "dialer_sip_calls_placed_total", dimensions: dimensions)
+        channelsInUse = Gauge(label: "dialer_sip_channels_in_use", dimensions: dimensions)
+        retransmissions = Counter(label: "dialer_sip_retransmissions_total", dimensions: dimensions)
+        transactionTimeouts = Counter(label: "dialer_sip_transaction_timeouts_total", dimensions: dimensions)
+        malformed = Counter(label: "dialer_sip_malformed_messages_total", dimensions: dimensions)
+    }
+
+    /// Counts a call by the final SIP status of its INVITE (408 for a timeout).
+    func callFinished(status: Int) {
+        Counter(label: "dialer_sip_calls_total", dimensions: [("trunk", trunk), ("status", String(status))]).increment()
+    }
+}
