@@ -46,15 +46,25 @@ struct ReservationBookIndexes: Sendable {
         let oldIn = old.map { $0.state != .loggedOut } ?? false
         let newIn = new.state != .loggedOut
         guard !(sameSkills && oldWork == newWork && oldIn == newIn) else { return }
+        if sameSkills && oldIn == newIn {
+            // Only the work queue moved (a grant, a call's end, a wrap-up's end): membership
+            // changes only for a work queue the agent is not ranked for.
+            guard newIn else { return }
+            if let oldWork, !new.skills.serves(oldWork) { removeMember(new.id, from: oldWork) }
+            if let newWork, !new.skills.serves(newWork) { members[newWork, default: []].insert(new.id) }
+            return
+        }
         let before = old.map(Self.memberQueues) ?? []
         let after = Self.memberQueues(new)
-        for queue in before.subtracting(after) {
-            members[queue]?.remove(new.id)
-            if members[queue]?.isEmpty == true { members[queue] = nil }
-        }
+        for queue in before.subtracting(after) { removeMember(new.id, from: queue) }
         for queue in after.subtracting(before) {
             members[queue, default: []].insert(new.id)
         }
+    }
+
+    private mutating func removeMember(_ agent: AgentID, from queue: QueueID) {
+        members[queue]?.remove(agent)
+        if members[queue]?.isEmpty == true { members[queue] = nil }
     }
 
     /// The eligible available agent of `queue` available the longest (ties by agent id), leaving
