@@ -61,8 +61,9 @@ speak() {
   sox "$work/raw.wav" -r 8000 -c 1 -b 16 -e signed-integer "$5" norm "$4"
 }
 
-# hiss DURATION FILE: a quiet background (mean level about -46 dBFS, under the silence threshold).
-hiss() { sox -n -r 8000 -c 1 -b 16 -e signed-integer "$2" synth "$1" whitenoise vol 0.008; }
+# hiss DURATION FILE: a background hiss, mean absolute sample about 120 of 32768 (-49 dBFS):
+# under the default silence threshold (256), over a threshold of 64.
+hiss() { sox -n -r 8000 -c 1 -b 16 -e signed-integer "$2" synth "$1" whitenoise vol 0.02; }
 
 sox -n -r 8000 -c 1 -b 16 -e signed-integer "$work/beep.wav" synth 0.6 sine 1000 vol 0.5
 sox -n -r 8000 -c 1 -b 16 -e signed-integer "$work/pause.wav" trim 0 1.2

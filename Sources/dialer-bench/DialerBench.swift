@@ -1,5 +1,6 @@
 import ArgumentParser
 import DialerLoad
+import DialerMedia
 import Foundation
 
 /// Micro-benchmarks: the frame codec, one loopback connection, the reservation book.
@@ -19,11 +20,15 @@ struct DialerBench: AsyncParsableCommand {
     @Option(name: .long, help: "Also write the rows as JSON to this file.") var json: String?
     @Option(name: .long, help: "For --only amd: a corpus from scripts/amd-corpus.sh.") var corpus: String?
     @Flag(name: .long, help: "For --only amd: also print each recording's verdict.") var verbose = false
+    @Option(name: .long, help: "For --only amd: the silence threshold (mean absolute 16-bit sample).")
+    var amdSilenceThreshold = 256
 
     func run() async throws {
         if only == "amd" {
             guard let corpus else { throw ValidationError("--only amd needs --corpus DIR (scripts/amd-corpus.sh DIR)") }
-            print(try AMDBenchmark.report(corpus: corpus, verbose: verbose))
+            var settings = AMDSettings()
+            settings.silenceThreshold = amdSilenceThreshold
+            print(try AMDBenchmark.report(corpus: corpus, settings: settings, verbose: verbose))
             return
         }
         guard ["all", "codec", "connection", "book"].contains(only) else {
