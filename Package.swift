@@ -246,7 +246,7 @@ let package = Package(
         .executableTarget(
             name: "dialer-bench",
             dependencies: [
-                "DialerLoad", "DialerMedia",
+                "DialerLoad",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

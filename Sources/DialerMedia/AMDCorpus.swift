@@ -1,3 +1,4 @@
+public import DialerCore
 import Foundation
 
 /// What a corpus recording really is: the directory it sits in.

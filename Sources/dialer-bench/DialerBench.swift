@@ -1,6 +1,5 @@
 import ArgumentParser
 import DialerLoad
-import DialerMedia
 import Foundation
 
 /// Micro-benchmarks: the frame codec, one loopback connection, the reservation book.
@@ -26,9 +25,7 @@ struct DialerBench: AsyncParsableCommand {
     func run() async throws {
         if only == "amd" {
             guard let corpus else { throw ValidationError("--only amd needs --corpus DIR (scripts/amd-corpus.sh DIR)") }
-            var settings = AMDSettings()
-            settings.silenceThreshold = amdSilenceThreshold
-            print(try AMDBenchmark.report(corpus: corpus, settings: settings, verbose: verbose))
+            print(try AMDBenchmark.report(corpus: corpus, silenceThreshold: amdSilenceThreshold, verbose: verbose))
             return
         }
         guard ["all", "codec", "connection", "book"].contains(only) else {

@@ -1,3 +1,4 @@
+import DialerCore
 import DialerMedia
 import Foundation
 import Testing
@@ -146,19 +147,18 @@ struct AnsweringMachineDetectorTests {
     }
 
     @Test func settingsOutOfRangeAreRefusedNamingTheField() {
-        for (field, range, keyPath) in AMDSettings.ranges {
-            guard let writable = keyPath as? WritableKeyPath<AMDSettings, Int> else {
-                Issue.record("\(field) is not writable")
-                continue
-            }
-            for bad in [range.lowerBound - 1, range.upperBound + 1, Int.min, Int.max] {
+        for field in AMDSettings.fields {
+            for bad in [field.range.lowerBound - 1, field.range.upperBound + 1, Int.min, Int.max] {
                 var settings = AMDSettings()
-                settings[keyPath: writable] = bad
-                #expect(throws: AMDSettingsError(field: field, value: bad, range: range)) { try settings.validate() }
+                settings[keyPath: field.keyPath] = bad
+                let expected = AMDSettingsError(
+                    field: field.name, value: bad, range: field.range, isDuration: field.isDuration)
+                #expect(throws: expected) { try settings.validate() }
                 #expect(throws: AMDSettingsError.self) { try AnsweringMachineDetector(settings: settings) }
             }
         }
-        let error = AMDSettingsError(field: "greeting_ms", value: 0, range: 100...10_000)
-        #expect(error.description.contains("greeting_ms"))
+        let error = AMDSettingsError(field: "greeting", value: 20, range: 100...10_000, isDuration: true)
+        #expect(error.description.contains("greeting"))
+        #expect(error.message == "must be 0.1 s to 10 s (was 0.02 s)")
     }
 }
