@@ -154,10 +154,22 @@ let package = Package(
         .target(
             name: "DialerLoad",
             dependencies: [
-                "DialerCore", "DialerProtocol", "DialerTransport", "DialerRuntime", "DialerSimulation",
+                "DialerCore", "DialerProtocol", "DialerTransport", "DialerRuntime", "DialerSimulation", "DialerMedia",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Audio for real calls: G.711, WAV prompts, RTP packets, the prompt sender, the media relay
+        // and answering-machine detection. Plain values in (addresses, payload types, ptime): no SIP.
+        .target(
+            name: "DialerMedia",
+            dependencies: [
+                "DialerCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -251,6 +263,15 @@ let package = Package(
             dependencies: [
                 "DialerLoad",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DialerMediaTests",
+            dependencies: [
+                "DialerMedia", "DialerCore", "DialerTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -10,17 +10,32 @@ struct DialerBench: AsyncParsableCommand {
         abstract: "Micro-benchmarks of the frame codec, one cluster connection and the reservation book.",
         discussion: "Build in release mode for meaningful figures: swift build -c release --product dialer-bench")
 
-    @Option(name: .long, help: "What to run: all, codec, connection, book.") var only = "all"
+    @Option(name: .long, help: "What to run: all, codec, connection, book; amd (--corpus); relay (--frames packets).")
+    var only = "all"
     @Option(name: .long, help: "Frames for the codec and the connection.") var frames = 1_000_000
     @Option(name: .long, help: "Frame size in bytes.") var frameBytes = 500
     @Option(name: .long, help: "Grant cycles per book size.") var cycles = 200_000
     @Option(name: .long, help: "Book sizes (agents), comma-separated; ratios are against the first.")
     var agents = "10,2000"
     @Option(name: .long, help: "Also write the rows as JSON to this file.") var json: String?
+    @Option(name: .long, help: "For --only amd: a corpus from scripts/amd-corpus.sh.") var corpus: String?
+    @Flag(name: .long, help: "For --only amd: also print each recording's verdict.") var verbose = false
+    @Option(name: .long, help: "For --only amd: the silence threshold (mean absolute 16-bit sample).")
+    var amdSilenceThreshold = 256
 
     func run() async throws {
+        if only == "amd" {
+            guard let corpus else { throw ValidationError("--only amd needs --corpus DIR (scripts/amd-corpus.sh DIR)") }
+            print(try AMDBenchmark.report(corpus: corpus, silenceThreshold: amdSilenceThreshold, verbose: verbose))
+            return
+        }
+        if only == "relay" {
+            guard (1...1_000_000).contains(frames) else { throw ValidationError("--frames must be 1 to 1000000") }
+            print(try await RelayBenchmark.report(packets: frames))
+            return
+        }
         guard ["all", "codec", "connection", "book"].contains(only) else {
-            throw ValidationError("--only must be all, codec, connection or book (is \(only))")
+            throw ValidationError("--only must be all, codec, connection, book, amd or relay (is \(only))")
         }
         guard frames > 0, cycles > 0 else { throw ValidationError("--frames and --cycles must be above 0") }
         guard (16...65_536).contains(frameBytes) else { throw ValidationError("--frame-bytes must be 16 to 65536") }

@@ -445,6 +445,8 @@ public struct CampaignSettings: Hashable, Sendable, Codable {
     public var callingHours: CallingHours
     /// What answering-machine detection does.
     public var answeringMachine: AnsweringMachinePolicy
+    /// The thresholds answering-machine detection runs with (Asterisk's defaults).
+    public var answeringMachineDetection: AMDSettings
     /// The order in which dialable contacts are handed out, most significant key first.
     public var priorityOrder: [SortKey]
     /// Whether fresh contacts go before retries (after ``priorityOrder``).
@@ -474,6 +476,7 @@ public struct CampaignSettings: Hashable, Sendable, Codable {
         windows: [CallingWindow] = [],
         callingHours: CallingHours = .standard,
         answeringMachine: AnsweringMachinePolicy = .off,
+        answeringMachineDetection: AMDSettings = AMDSettings(),
         priorityOrder: [SortKey] = [SortKey(.priority)],
         freshVersusRetry: FreshRetryOrder = .freshFirst,
         compliance: ComplianceProfile? = nil
@@ -496,6 +499,7 @@ public struct CampaignSettings: Hashable, Sendable, Codable {
         self.windows = windows
         self.callingHours = callingHours
         self.answeringMachine = answeringMachine
+        self.answeringMachineDetection = answeringMachineDetection
         self.priorityOrder = priorityOrder
         self.freshVersusRetry = freshVersusRetry
         self.compliance = compliance
@@ -504,8 +508,8 @@ public struct CampaignSettings: Hashable, Sendable, Codable {
     private enum CodingKeys: String, CodingKey {
         case status, mode, callsPerReadyAgent, callsPerWrapUpAgent, dialRate, predictive, ivrPorts
         case ringTimeout, maximumAttempts, retryIntervals, overdialLimitPercent, attemptsPerFiveSeconds
-        case noAgentPolicy, callerID, timeZone, windows, callingHours, answeringMachine, priorityOrder
-        case freshVersusRetry, compliance
+        case noAgentPolicy, callerID, timeZone, windows, callingHours, answeringMachine, answeringMachineDetection
+        case priorityOrder, freshVersusRetry, compliance
     }
 
     /// Decodes settings (durations in seconds); a missing key takes its default.
@@ -533,6 +537,7 @@ public struct CampaignSettings: Hashable, Sendable, Codable {
         windows = try value(.windows, defaults.windows)
         callingHours = try value(.callingHours, defaults.callingHours)
         answeringMachine = try value(.answeringMachine, defaults.answeringMachine)
+        answeringMachineDetection = try value(.answeringMachineDetection, defaults.answeringMachineDetection)
         priorityOrder = try value(.priorityOrder, defaults.priorityOrder)
         freshVersusRetry = try value(.freshVersusRetry, defaults.freshVersusRetry)
         compliance = try container.decodeIfPresent(ComplianceProfile.self, forKey: .compliance)
@@ -558,6 +563,7 @@ public struct CampaignSettings: Hashable, Sendable, Codable {
         try container.encode(windows, forKey: .windows)
         try container.encode(callingHours, forKey: .callingHours)
         try container.encode(answeringMachine, forKey: .answeringMachine)
+        try container.encode(answeringMachineDetection, forKey: .answeringMachineDetection)
         try container.encode(priorityOrder, forKey: .priorityOrder)
         try container.encode(freshVersusRetry, forKey: .freshVersusRetry)
         try container.encodeIfPresent(compliance, forKey: .compliance)

@@ -220,6 +220,9 @@ extension CampaignSettings {
         if case .leaveMessage(let message) = answeringMachine, message.isEmpty {
             fail("answeringMachine.message", "must name the message left on machines")
         }
+        for error in answeringMachineDetection.errors {
+            fail("answeringMachineDetection.\(error.field)", error.message)
+        }
         var keys: Set<SortField> = []
         for (index, key) in priorityOrder.enumerated() {
             if case .field(let name) = key.field, name.isEmpty {

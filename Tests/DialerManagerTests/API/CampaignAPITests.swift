@@ -79,6 +79,19 @@ struct CampaignAPITests {
         (#""settings": {"maximum_attempts": 100000}"#, "settings.maximum_attempts: must be 1 to 1000"),
         (#""settings": {"ivr_ports": -1e18, "mode": "agentless"}"#, "settings.ivr_ports: must be 1 to 1000"),
         (#""settings": {"predictive": {"target_abandon_rate": 0.5}}"#, "settings.predictive.target_abandon_rate"),
+        // Answering-machine detection thresholds (issue 13).
+        (
+            #""settings": {"answering_machine_detection": {"initial_silence": 20}}"#,
+            "settings.answering_machine_detection.initial_silence: must be 0.1 s to 10 s (was 20 s)"
+        ),
+        (
+            #""settings": {"answering_machine_detection": {"maximum_words": 2.5}}"#,
+            "settings.answering_machine_detection.maximum_words: expected an integer"
+        ),
+        (
+            #""settings": {"answering_machine_detection": {"greting": 1}}"#,
+            "settings.answering_machine_detection.greting: is not a known field"
+        ),
         (
             #""settings": {"no_agent_policy": {"action": "hold", "message": "m", "maximum_hold": -1}}"#,
             "settings.no_agent_policy.maximum_hold: must be a number of seconds"
