@@ -88,7 +88,8 @@ enum ReportRoutes {
             var query = Query(request)
             let interval = try query.choice("interval", of: ReportInterval.self) ?? .hour
             let grouping = try query.choice("by", of: ReportGrouping.self) ?? .campaign
-            let zone = try ReportTime.zone(query.string("time_zone"))
+            let zoneName = query.string("time_zone")
+            let zone = try ReportTime.zone(zoneName)
             guard let fromText = query.string("from") else { throw APIError.invalid("from: is required") }
             guard let toText = query.string("to") else { throw APIError.invalid("to: is required") }
             let from = try ReportTime.parse(fromText, field: "from", zone: zone)
@@ -118,7 +119,7 @@ enum ReportRoutes {
             }
             return try reply(
                 ReportBody(
-                    interval: interval.rawValue, by: grouping.rawValue, timeZone: zone.identifier,
+                    interval: interval.rawValue, by: grouping.rawValue, timeZone: zoneName ?? "UTC",
                     from: ReportTime.format(from, in: zone), to: ReportTime.format(to, in: zone),
                     campaign: filter.campaign?.rawValue, agent: filter.agent?.rawValue, rows: rows,
                     totals: CountsBody(report.totals)))

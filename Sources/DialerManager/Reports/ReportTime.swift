@@ -126,7 +126,7 @@ public enum ReportTime {
             }
             return date
         }
-        guard bytes[10] == 0x54 || bytes[10] == 0x74, let hour = number(11, 2), bytes.count > 19,
+        guard bytes[10] == 0x54 || bytes[10] == 0x74, let hour = number(11, 2), bytes.count >= 19,
             bytes[13] == 0x3A, let minute = number(14, 2), bytes[16] == 0x3A, let second = number(17, 2)
         else { throw fail("not a date-time") }
         guard hour <= 23, minute <= 59, second <= 59 else { throw fail("the time of day is out of range") }

@@ -1,3 +1,4 @@
+import DialerCore
 public import FoundationEssentials
 
 /// The webhook worker's decisions, as a value: events in, actions out, no I/O and no clock of
@@ -59,12 +60,12 @@ public struct WebhookDeliveryMachine: Sendable {
     private var loading = false
     private var reloadWanted = false
     private var generation = 0
-    private var random: SplitMix
+    private var random: SeededGenerator
 
     /// - Parameter seed: the jitter's random sequence (fixed in tests).
     public init(settings: Settings = Settings(), seed: UInt64) {
         self.settings = settings
-        self.random = SplitMix(state: seed)
+        self.random = SeededGenerator(seed: seed)
     }
 
     public mutating func handle(_ event: Event) -> [Action] {
@@ -119,7 +120,7 @@ public struct WebhookDeliveryMachine: Sendable {
     public mutating func retryDelay(afterFailure failures: Int) -> Duration {
         let exponent = min(max(failures - 1, 0), 40)
         let full = min(settings.baseDelay.secondsValue * Double(1 << exponent), settings.maximumDelay.secondsValue)
-        let fraction = 0.5 + 0.5 * random.nextUnit()
+        let fraction = 0.5 + 0.5 * Double(random.next() >> 11) / Double(UInt64(1) << 53)
         return .milliseconds(Int64((full * fraction * 1000).rounded()))
     }
 
@@ -140,20 +141,4 @@ public struct WebhookDeliveryMachine: Sendable {
         loading = true
         return [.load(limit: free, excluding: inFlight, now: now)]
     }
-}
-
-/// A small, fast, seedable random sequence (SplitMix64) for the jitter.
-struct SplitMix: Sendable {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A number in [0, 1).
-    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

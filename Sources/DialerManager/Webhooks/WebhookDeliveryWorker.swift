@@ -50,6 +50,8 @@ public actor WebhookDeliveryWorker {
                                 let (due, next) = try await store.dueWebhookDeliveries(
                                     now: now, excluding: excluding, limit: limit)
                                 queue.append(.loaded(due, nextDueAt: next, now: wallTime.now()))
+                            } catch is CancellationError {
+                                break
                             } catch {
                                 logger.error("cannot read the webhook outbox", metadata: ["error": "\(error)"])
                                 queue.append(.loaded([], nextDueAt: nil, now: wallTime.now()))
@@ -69,6 +71,10 @@ public actor WebhookDeliveryWorker {
                         case .record(let record):
                             do {
                                 try await store.recordWebhookTry(record)
+                            } catch is CancellationError {
+                                // Stopping: the delivery stays pending as it was and is sent
+                                // again by the next run.
+                                break
                             } catch {
                                 // The delivery stays pending as it was: it is sent again.
                                 logger.error("cannot record a webhook try", metadata: ["error": "\(error)"])
