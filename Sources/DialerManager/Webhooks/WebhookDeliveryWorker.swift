@@ -59,9 +59,13 @@ public actor WebhookDeliveryWorker {
                         case .send(let delivery):
                             group.addTask {
                                 let started = clock.now()
-                                let result = await sender.send(
-                                    delivery, timestamp: Int64(wallTime.now().timeIntervalSince1970.rounded(.down)),
-                                    timeout: timeout)
+                                let timestamp = Int64(wallTime.now().timeIntervalSince1970.rounded(.down))
+                                // Shielded from the loop's cancellation: URLSession on Linux may
+                                // never resume a cancelled request, and the send's own timeout
+                                // bounds how long a stopping worker waits for it.
+                                let result = await Task {
+                                    await sender.send(delivery, timestamp: timestamp, timeout: timeout)
+                                }.value
                                 let elapsed = (clock.now() - started).totalMilliseconds
                                 continuation.yield(
                                     .finished(
