@@ -168,7 +168,8 @@ public enum ReportTime {
     static func zone(_ identifier: String?, field: String = "time_zone") throws(APIError) -> TimeZone {
         guard let identifier else { return TimeZone(identifier: "UTC")! }
         guard identifier.utf8.count <= 64, let zone = TimeZone(identifier: identifier) else {
-            throw APIError.invalid("\(field): '\(identifier.prefix(64))' is not an IANA time zone such as Europe/Copenhagen or UTC")
+            throw APIError.invalid(
+                "\(field): '\(identifier.prefix(64))' is not an IANA time zone such as Europe/Copenhagen or UTC")
         }
         return zone
     }

@@ -7,7 +7,9 @@ import GRDB
 extension SQLiteManagerStore {
     public func createWebhook(_ subscription: WebhookSubscription) async throws {
         try await pool.write { db in
-            guard try Row.fetchOne(db, sql: "SELECT 1 FROM webhook_subscription WHERE id = ?", arguments: [subscription.id]) == nil
+            guard
+                try Row.fetchOne(
+                    db, sql: "SELECT 1 FROM webhook_subscription WHERE id = ?", arguments: [subscription.id]) == nil
             else { throw StoreError.alreadyExists("webhook \(subscription.id)") }
             try db.execute(
                 sql: """
@@ -56,7 +58,8 @@ extension SQLiteManagerStore {
         -> (due: [WebhookDueDelivery], nextDueAt: Date?)
     {
         // The worker sends a handful at a time, so the exclusion list stays short.
-        let excluded = excluding.isEmpty ? "" : " AND d.id NOT IN (\(excluding.map(String.init).joined(separator: ",")))"
+        let excluded =
+            excluding.isEmpty ? "" : " AND d.id NOT IN (\(excluding.map(String.init).joined(separator: ",")))"
         return try await pool.read { db in
             let due = try Row.fetchAll(
                 db,
@@ -142,7 +145,8 @@ extension SQLiteManagerStore {
                 return WebhookDeliveryRecord(
                     id: id, subscription: row["subscription_id"], eventID: row["event_id"], event: event,
                     payload: row["payload"], state: state, attempts: row["attempts"],
-                    createdAt: row.date("created_at") ?? Date(storeValue: 0), nextAttemptAt: row.date("next_attempt_at"),
+                    createdAt: row.date("created_at") ?? Date(storeValue: 0),
+                    nextAttemptAt: row.date("next_attempt_at"),
                     lastAttemptAt: row.date("last_attempt_at"), lastStatus: row["last_status"],
                     lastError: row["last_error"], deliveredAt: row.date("delivered_at"), tries: tries)
             }

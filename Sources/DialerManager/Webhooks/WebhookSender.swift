@@ -1,8 +1,9 @@
 import FoundationEssentials
+
 #if canImport(FoundationNetworking)
-    import FoundationNetworking
+import FoundationNetworking
 #else
-    import Foundation
+import Foundation
 #endif
 
 /// Posts one signed delivery and says how the receiver answered.
@@ -30,7 +31,8 @@ public struct URLSessionWebhookSender: WebhookSender {
     {
         guard let url = URL(string: delivery.url) else { return .error("the URL cannot be read") }
         let body = Data(delivery.payload.utf8)
-        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout.secondsValue)
+        var request = URLRequest(
+            url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout.secondsValue)
         request.httpMethod = "POST"
         request.httpBody = body
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")

@@ -45,7 +45,8 @@ public enum WebhookSignature {
         else { return false }
         // HMAC's own comparison takes the same time wherever the first difference is.
         return HMAC<SHA256>.isValidAuthenticationCode(
-            expected, authenticating: Array("\(time).".utf8) + Array(body), using: SymmetricKey(data: Array(secret.utf8)))
+            expected, authenticating: Array("\(time).".utf8) + Array(body),
+            using: SymmetricKey(data: Array(secret.utf8)))
     }
 
     private static func hexBytes(_ text: String) -> [UInt8]? {

@@ -60,13 +60,15 @@ struct AttemptExportTests {
             try await store.insertAttemptsForTesting([
                 StoredAttempt(
                     id: "x1", agent: "ann", startedAt: at(1), outcome: "connected",
-                    disposition: #"said "no", then "yes""#, bridgedAt: at(1.5), callEndedAt: at(3), dispositionAt: at(4)),
+                    disposition: #"said "no", then "yes""#, bridgedAt: at(1.5), callEndedAt: at(3), dispositionAt: at(4)
+                ),
                 StoredAttempt(id: "x2", campaign: "c2", contact: 2, startedAt: at(2), outcome: "busy"),
                 StoredAttempt(
                     id: "x3", contact: 3, agent: "bob", startedAt: at(3), outcome: "connected",
                     disposition: "line one\nline two, with a comma", bridgedAt: at(3.1), callEndedAt: at(5),
                     dispositionAt: at(5)),
-                StoredAttempt(id: "x4", contact: 4, startedAt: at(4), outcome: "abandoned", abandonCause: "no-agent-free"),
+                StoredAttempt(
+                    id: "x4", contact: 4, startedAt: at(4), outcome: "abandoned", abandonCause: "no-agent-free"),
                 StoredAttempt(id: "x5", contact: 5, startedAt: at(5), outcome: nil),
             ])
             func export(_ query: String) async throws -> (Reply, [[String]]) {
@@ -94,8 +96,9 @@ struct AttemptExportTests {
             #expect(try await export("outcome=connected").1.dropFirst().map { $0[0] } == ["x1", "x3"])
             #expect(try await export("outcome=open").1.dropFirst().map { $0[0] } == ["x5"])
             #expect(
-                try await export("disposition=" + "line one\nline two, with a comma".addingPercentEncoding(
-                    withAllowedCharacters: .alphanumerics)!
+                try await export(
+                    "disposition=" + "line one\nline two, with a comma".addingPercentEncoding(
+                        withAllowedCharacters: .alphanumerics)!
                 ).1.dropFirst().map { $0[0] } == ["x3"])
             #expect(
                 try await export("from=2026-12-05T00:02:00Z&to=2026-12-05T00:04:00Z").1.dropFirst().map { $0[0] }

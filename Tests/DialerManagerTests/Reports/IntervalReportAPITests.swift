@@ -56,12 +56,16 @@ struct IntervalReportAPITests {
             #expect(sum(rows, "open") == (try await stored("outcome IS NULL")))
             #expect(sum(rows, "talk_calls") == (try await stored("bridged_at IS NOT NULL")))
             // Abandoned by cause adds up to the abandoned, with `unspecified` for no cause.
-            let causes = rows.flatMap { (($0["counts"] as? [String: Any])?["abandoned_by_cause"] as? [[String: Any]]) ?? [] }
+            let causes = rows.flatMap {
+                (($0["counts"] as? [String: Any])?["abandoned_by_cause"] as? [[String: Any]]) ?? []
+            }
             let byCause = Dictionary(grouping: causes, by: { $0["name"] as? String ?? "" })
                 .mapValues { $0.reduce(0) { $0 + ($1["count"] as? Int ?? 0) } }
             #expect(byCause["no-agent-free"] == (try await stored("abandon_cause = 'no-agent-free'")))
             #expect(byCause["unspecified"] == (try await stored("outcome = 'abandoned' AND abandon_cause IS NULL")))
-            let dispositions = rows.flatMap { (($0["counts"] as? [String: Any])?["dispositions"] as? [[String: Any]]) ?? [] }
+            let dispositions = rows.flatMap {
+                (($0["counts"] as? [String: Any])?["dispositions"] as? [[String: Any]]) ?? []
+            }
             #expect(
                 dispositions.filter { $0["name"] as? String == "sale" }.reduce(0) { $0 + ($1["count"] as? Int ?? 0) }
                     == (try await stored("disposition_name = 'sale'")))

@@ -54,7 +54,9 @@ extension SQLiteManagerStore {
 /// A repeatable mix of attempts over three days for campaigns c1 and c2 and agents a1 to a3.
 func attemptMix(count: Int, start: Date, seed: UInt64 = 7) -> [StoredAttempt] {
     var random = SeededGenerator(seed: seed)
-    let outcomes = ["connected", "abandoned", "machine", "busy", "noAnswer", "invalidNumber", "networkFailure", "unknown"]
+    let outcomes = [
+        "connected", "abandoned", "machine", "busy", "noAnswer", "invalidNumber", "networkFailure", "unknown",
+    ]
     let causes = [nil, "no-agent-free", "customer-hung-up", "granted-late"]
     let dispositions = ["sale", "no sale", "call back"]
     return (0..<count).map { index in

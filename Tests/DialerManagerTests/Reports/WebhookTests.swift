@@ -94,7 +94,8 @@ struct WebhookTests {
         // The same seed draws the same schedule.
         var again = WebhookDeliveryMachine(settings: settings, seed: 42)
         var replay = WebhookDeliveryMachine(settings: settings, seed: 42)
-        #expect((1...10).map { again.retryDelay(afterFailure: $0) } == (1...10).map { replay.retryDelay(afterFailure: $0) })
+        #expect(
+            (1...10).map { again.retryDelay(afterFailure: $0) } == (1...10).map { replay.retryDelay(afterFailure: $0) })
     }
 
     @Test func aSuccessIsRecordedAndTheInFlightLimitHolds() {
@@ -176,12 +177,17 @@ struct WebhookTests {
         try await store.executeForTesting(
             "UPDATE contact SET state = 'final', final_reason = 'outcome', updated_at = ? WHERE id = 1",
             [now.storeValue + 20])
-        #expect(try await store.dueWebhookDeliveries(now: now.addingTimeInterval(30), excluding: [], limit: 10).due.count == 1)
+        #expect(
+            try await store.dueWebhookDeliveries(now: now.addingTimeInterval(30), excluding: [], limit: 10).due.count
+                == 1)
         try await store.executeForTesting(
             "UPDATE contact SET state = 'final', final_reason = 'outcome', updated_at = ? WHERE id = 2",
             [now.storeValue + 30])
         due = try await store.dueWebhookDeliveries(now: now.addingTimeInterval(40), excluding: [], limit: 10).due
-        #expect(due.map(\.eventID).sorted() == ["campaign.list_exhausted:c1:\(String(format: "%.3f", now.storeValue + 30))", "disposition:t1"])
+        #expect(
+            due.map(\.eventID).sorted() == [
+                "campaign.list_exhausted:c1:\(String(format: "%.3f", now.storeValue + 30))", "disposition:t1",
+            ])
         let exhausted = try #require(due.first { $0.eventID.hasPrefix("campaign.list_exhausted") })
         #expect(exhausted.payload.contains(#""contacts":2"#))
         // Excluded (in flight) deliveries are left out, and the next due time says when.
@@ -250,7 +256,7 @@ struct WebhookTests {
         let temporary = try TemporaryStore()
         let store = temporary.store
         try await makeCampaign(store)
-        let receiver = Receiver(failFirst: 25)
+        let receiver = Receiver(failFirst: 40)
         let app = Application(router: receiver.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
             let port = try #require(client.port)
@@ -262,7 +268,8 @@ struct WebhookTests {
             let count = 20
             try await store.insertAttemptsForTesting(
                 (0..<count).map {
-                    StoredAttempt(id: "live-\($0)", contact: Int64($0 + 1), agent: "ann", startedAt: now, outcome: "connected")
+                    StoredAttempt(
+                        id: "live-\($0)", contact: Int64($0 + 1), agent: "ann", startedAt: now, outcome: "connected")
                 })
             try await store.executeForTesting(
                 #"UPDATE attempt SET disposition_name = 'sale', disposition = '{"name":"sale","action":"final"}', disposition_at = ?"#,
@@ -295,7 +302,7 @@ struct WebhookTests {
             await second.value
             let seen = receiver.state.withLock { $0 }
             #expect(seen.badSignatures == 0)
-            #expect(seen.refused == 25)
+            #expect(seen.refused == 40)
             #expect(Set(seen.accepted.keys) == Set((0..<count).map { "disposition:live-\($0)" }))
             #expect(seen.accepted.values.allSatisfy { $0 == 1 }, "\(seen.accepted)")
             // The delivery log shows the refused tries with their status codes.
@@ -304,7 +311,7 @@ struct WebhookTests {
             #expect(log.allSatisfy { $0.state == .delivered && $0.tries.last?.status == 204 })
             // Tries in flight when the first worker stopped reached the receiver but not the log.
             let logged = log.flatMap(\.tries).filter { $0.status == 503 }.count
-            #expect(logged <= 25 && logged >= 25 - fixed.maximumInFlight, "\(logged)")
+            #expect(logged <= 40 && logged >= 40 - fixed.maximumInFlight, "\(logged)")
         }
     }
 }
