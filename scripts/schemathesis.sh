@@ -53,6 +53,7 @@ contact=$(call POST lists/l1/contacts '{"phone": "+12125550100"}' | python3 -c '
 call POST teams '{"id": "t1", "name": "Blue", "queue_ranking": [{"queue": "q1", "rank": 1}]}' >/dev/null
 call POST agents '{"id": "a1", "login": "ann", "name": "Ann", "team": "t1", "password": "correct horse"}' >/dev/null
 call POST dnc '{"phone": "+12125550199"}' >/dev/null
+webhook=$(call POST webhooks '{"url": "http://127.0.0.1:9/hook", "events": ["disposition"]}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 curl -sS --fail-with-body -H "Authorization: Bearer $token" -H "Content-Type: text/csv" \
   --data-binary $'phone\n+12125550101\n' "$api/lists/l1/imports?wait=true" >/dev/null
 cat > "$run/schemathesis.toml" <<TOML
@@ -77,6 +78,9 @@ parameters = { "path.job" = 1 }
 [[operations]]
 include-path-regex = "^/v1/dnc/[{]"
 parameters = { "path.phone" = "+12125550199" }
+[[operations]]
+include-path-regex = "^/v1/webhooks/"
+parameters = { "path.id" = "$webhook" }
 # Never the token the run uses.
 [[operations]]
 include-path-regex = "^/v1/tokens/"

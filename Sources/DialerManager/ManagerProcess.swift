@@ -90,6 +90,8 @@ public struct ManagerProcess: Sendable {
         CampaignRoutes.add(to: routes, api)
         DoNotCallRoutes.add(to: routes, api)
         AgentRoutes.add(to: routes, api)
+        ReportRoutes.add(to: routes, api)
+        WebhookRoutes.add(to: routes, api)
         return (router, routes)
     }
 
@@ -107,9 +109,13 @@ public struct ManagerProcess: Sendable {
         let watchedFolders = WatchedFolderService(
             store: store, directory: manager.watchDirectory, interval: manager.watchInterval,
             defaultRegion: manager.defaultRegion, clock: clock, logger: logger)
+        let webhooks = WebhookDeliveryService(
+            worker: WebhookDeliveryWorker(
+                store: store, sender: URLSessionWebhookSender(), clock: clock,
+                wallTime: WallTime(clock: clock, now: Date()), logger: logger))
         return ProcessApplication.make(
-            router: router, address: manager.httpAddress, services: [cluster, watchedFolders], listening: listening,
-            logger: logger)
+            router: router, address: manager.httpAddress, services: [cluster, watchedFolders, webhooks],
+            listening: listening, logger: logger)
     }
 }
 

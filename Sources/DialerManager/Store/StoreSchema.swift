@@ -48,6 +48,14 @@ enum StoreSchema {
             // A dry run reads and checks a file like an import and changes no list.
             try db.execute(sql: "ALTER TABLE import_job ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v13: attempts by start") { db in
+            // Interval reports and the CSV export read attempts by their start across campaigns;
+            // the export pages by (started_at, rowid), which this index holds in order.
+            try db.execute(sql: "CREATE INDEX attempt_started ON attempt (started_at)")
+        }
+        migrator.registerMigration("v14: webhooks") { db in
+            try db.execute(sql: webhooks)
+        }
     }
 
     /// The names of the migrations after v1, in order.
@@ -55,7 +63,7 @@ enum StoreSchema {
         "v2: lists, campaigns, contacts", "v3: attempts", "v4: import jobs", "v5: do not call, dispositions",
         "v6: agents, teams", "v7: contacts by number", "v8: attempt call details",
         "v9: attempts by contact", "v10: calls whose node was lost", "v11: abandon causes",
-        "v12: import dry runs",
+        "v12: import dry runs", "v13: attempts by start", "v14: webhooks",
     ]
 
     private static let listsCampaignsContacts = """
@@ -262,5 +270,109 @@ enum StoreSchema {
             rank INTEGER NOT NULL,
             PRIMARY KEY (agent_id, queue_id)
         ) WITHOUT ROWID;
+        """
+
+    /// Webhook subscriptions and their durable outbox. Events are written to the outbox by
+    /// triggers, in the same transaction as the change they report: a disposition recorded is a
+    /// delivery queued, whatever wrote it, and a crash cannot keep one without the other.
+    /// Instants are the store's (seconds since the reference date; 978307200 is that date in
+    /// Unix seconds, for `strftime`).
+    private static let webhooks = """
+        CREATE TABLE webhook_subscription (
+            id TEXT NOT NULL PRIMARY KEY,
+            url TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            on_disposition INTEGER NOT NULL CHECK (on_disposition IN (0, 1)),
+            on_list_exhausted INTEGER NOT NULL CHECK (on_list_exhausted IN (0, 1)),
+            description TEXT NOT NULL DEFAULT '',
+            active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+
+        -- One row per event and subscription. event_id is the idempotency id the receiver sees;
+        -- it is derived from what happened (the attempt, the campaign and instant), so the
+        -- same event is never queued twice for a subscription.
+        CREATE TABLE webhook_delivery (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            subscription_id TEXT NOT NULL REFERENCES webhook_subscription(id) ON DELETE CASCADE,
+            event_id TEXT NOT NULL,
+            event TEXT NOT NULL CHECK (event IN ('disposition', 'campaign.list_exhausted')),
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+            next_attempt_at REAL,
+            last_attempt_at REAL,
+            last_status INTEGER,
+            last_error TEXT,
+            created_at REAL NOT NULL,
+            delivered_at REAL,
+            UNIQUE (subscription_id, event_id),
+            CHECK ((state = 'pending') = (next_attempt_at IS NOT NULL))
+        );
+        CREATE INDEX webhook_delivery_due ON webhook_delivery (next_attempt_at) WHERE state = 'pending';
+        CREATE INDEX webhook_delivery_per_subscription ON webhook_delivery (subscription_id, id);
+
+        -- Each try of a delivery: the delivery log.
+        CREATE TABLE webhook_delivery_try (
+            delivery_id INTEGER NOT NULL REFERENCES webhook_delivery(id) ON DELETE CASCADE,
+            attempt INTEGER NOT NULL,
+            at REAL NOT NULL,
+            status INTEGER,
+            error TEXT,
+            duration_ms INTEGER NOT NULL,
+            PRIMARY KEY (delivery_id, attempt)
+        ) WITHOUT ROWID;
+
+        -- An attempt's first disposition (the store records one per attempt).
+        CREATE TRIGGER webhook_on_disposition AFTER UPDATE OF disposition_name ON attempt
+        WHEN NEW.disposition_name IS NOT NULL AND OLD.disposition_name IS NULL
+        BEGIN
+            INSERT OR IGNORE INTO webhook_delivery
+                (subscription_id, event_id, event, payload, state, next_attempt_at, created_at)
+            SELECT s.id, 'disposition:' || NEW.id, 'disposition',
+                json_object(
+                    'id', 'disposition:' || NEW.id,
+                    'event', 'disposition',
+                    'occurred_at', strftime('%Y-%m-%dT%H:%M:%fZ', NEW.disposition_at + 978307200, 'unixepoch'),
+                    'data', json_object(
+                        'campaign', NEW.campaign_id,
+                        'attempt', NEW.id,
+                        'contact', printf('%012d', NEW.contact_id),
+                        'agent', NEW.agent,
+                        'outcome', NEW.outcome,
+                        'disposition', NEW.disposition_name,
+                        'action', json_extract(NEW.disposition, '$.action'),
+                        'callback_at', CASE WHEN json_extract(NEW.disposition, '$.callbackAt') IS NULL THEN NULL
+                            ELSE strftime('%Y-%m-%dT%H:%M:%fZ',
+                                json_extract(NEW.disposition, '$.callbackAt') + 978307200, 'unixepoch') END,
+                        'private_agent', json_extract(NEW.disposition, '$.privateAgent'))),
+                'pending', NEW.disposition_at, NEW.disposition_at
+            FROM webhook_subscription s WHERE s.on_disposition = 1 AND s.active = 1;
+        END;
+
+        -- The last contact of a campaign's list that could be dialed again became final.
+        CREATE TRIGGER webhook_on_list_exhausted AFTER UPDATE OF state ON contact
+        WHEN NEW.state = 'final' AND OLD.state != 'final'
+            AND NOT EXISTS (
+                SELECT 1 FROM contact c WHERE c.list_id = NEW.list_id
+                AND c.state IN ('fresh', 'scheduled', 'inAttempt'))
+        BEGIN
+            INSERT OR IGNORE INTO webhook_delivery
+                (subscription_id, event_id, event, payload, state, next_attempt_at, created_at)
+            SELECT s.id, 'campaign.list_exhausted:' || c.id || ':' || printf('%.3f', NEW.updated_at),
+                'campaign.list_exhausted',
+                json_object(
+                    'id', 'campaign.list_exhausted:' || c.id || ':' || printf('%.3f', NEW.updated_at),
+                    'event', 'campaign.list_exhausted',
+                    'occurred_at', strftime('%Y-%m-%dT%H:%M:%fZ', NEW.updated_at + 978307200, 'unixepoch'),
+                    'data', json_object(
+                        'campaign', c.id,
+                        'list', c.list_id,
+                        'contacts', (SELECT COUNT(*) FROM contact x WHERE x.list_id = NEW.list_id))),
+                'pending', NEW.updated_at, NEW.updated_at
+            FROM webhook_subscription s, campaign c
+            WHERE s.on_list_exhausted = 1 AND s.active = 1 AND c.list_id = NEW.list_id;
+        END;
         """
 }
