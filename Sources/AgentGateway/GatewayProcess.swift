@@ -72,6 +72,7 @@ public struct GatewayProcess: Sendable {
             return try JSONResponse.make(body)
         }
         ReservationLogRoute.add(to: router, reservations: reservations, clock: clock)
+        DesktopPages.assets.add(to: router, mount: "agent")
         let gateway = config.gateway
         let logger = self.logger
         let listening = ListeningAddresses.announcing(

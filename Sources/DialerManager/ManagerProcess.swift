@@ -76,6 +76,7 @@ public struct ManagerProcess: Sendable {
         let router = Router(context: ManagerRequestContext.self)
         router.add(middleware: TokenAuthenticator(store: store))
         OperationsRoutes.add(to: router, registry: registry, readiness: readiness)
+        ConsolePages.assets.add(to: router, mount: "console", extraPages: ["live": "live.html"])
         let routes = RouteTable(router: router)
         routes.noteExternal(OperationsRoutes.paths)
         ClusterRoutes.add(to: routes, coordinator: coordinator)
