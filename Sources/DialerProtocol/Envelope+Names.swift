@@ -66,6 +66,8 @@ extension Envelope {
         case .agentLogout: return "agent_logout"
         case .agentAck: return "agent_ack"
         case .agentOfferWithdrawn: return "agent_offer_withdrawn"
+        case .agentDeskRequest: return "agent_desk_request"
+        case .agentDesk: return "agent_desk"
         }
     }
 

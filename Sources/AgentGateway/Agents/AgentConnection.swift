@@ -52,6 +52,16 @@ public actor AgentConnection {
             } catch {
                 refuse(error, correlation)
             }
+        case .agentDeskRequest(let request):
+            guard let session else {
+                refuse(OperationRefused(.notLoggedIn, "log in first"), correlation)
+                return
+            }
+            do {
+                sink.deliver(Envelope(.agentDesk(try await session.desk(request.attempt)), correlationID: correlation))
+            } catch {
+                refuse(error, correlation)
+            }
         default:
             refuse(
                 OperationRefused(.invalidArgument, "\(envelope.kindName) is not an agent operation"), correlation)

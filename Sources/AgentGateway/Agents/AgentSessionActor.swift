@@ -33,9 +33,19 @@ public protocol AgentAuthority: Sendable {
     /// The agent with these credentials, or `nil` for an unknown login or a wrong password.
     /// - Throws: ``OperationRefused`` when the check cannot be made now (no manager).
     func authenticate(login: String, password: String) async throws(OperationRefused) -> DirectoryEntry?
+    /// The desk of an attempt: the campaign's script and dispositions, the contact's history.
+    /// - Throws: ``OperationRefused`` with the manager's error, or when there is no manager.
+    func desk(_ request: Dialer_V1_AgentDeskRequest) async throws(OperationRefused) -> Dialer_V1_AgentDesk
     /// Records a disposition; a repeated one is acknowledged too.
     /// - Throws: ``OperationRefused`` with the manager's error (unknown disposition name ...).
     func reportDisposition(_ report: Dialer_V1_DispositionReport) async throws(OperationRefused)
+}
+
+extension AgentAuthority {
+    /// Authorities that keep no campaigns (tests) have no desk to show.
+    public func desk(_ request: Dialer_V1_AgentDeskRequest) async throws(OperationRefused) -> Dialer_V1_AgentDesk {
+        throw OperationRefused(.internal, "no campaign information here")
+    }
 }
 
 /// One agent's session at the gateway: its connections (any transport), the grace period after
@@ -104,6 +114,16 @@ public actor AgentSessionActor {
     }
 
     /// Performs one agent operation; the answer is the agent's state after it.
+    /// The desk of an attempt the agent holds (offer, call, or a disposition still owed).
+    public func desk(_ attempt: String) async throws(OperationRefused) -> Dialer_V1_AgentDesk {
+        guard !attempt.isEmpty else { throw OperationRefused(.invalidArgument, "attempt is required") }
+        try await service.checkDesk(agent, attempt: AttemptID(attempt))
+        var request = Dialer_V1_AgentDeskRequest()
+        request.attempt = attempt
+        request.agent = agent.rawValue
+        return try await authority.desk(request)
+    }
+
     public func perform(_ message: Envelope.OneOf_Message) async throws(OperationRefused) -> Dialer_V1_AgentStatus {
         Dialer_V1_AgentStatus(try await operation(message), now: clock.now())
     }

@@ -450,6 +450,17 @@ public actor ReservationService {
         throw OperationRefused(.unknownRequest, "attempt \(attempt) was not connected to \(agent)")
     }
 
+    /// Whether the agent may see the desk (script, dispositions, history) of `attempt`: the
+    /// attempt of the offer, reservation or call the agent holds now, or of a call it talked on
+    /// whose disposition is still owed.
+    public func checkDesk(_ agent: AgentID, attempt: AttemptID) throws(OperationRefused) {
+        let session = try current(agent)
+        if attempts[agent]?.contains(where: { $0.attempt == attempt }) == true { return }
+        let request = Dialer_V1_AgentStatus(session, now: clock.now()).request
+        if !request.isEmpty, contacts[RequestID(request)]?.attempt == attempt.rawValue { return }
+        throw OperationRefused(.unknownRequest, "attempt \(attempt) is not offered or connected to \(agent)")
+    }
+
     /// The manager recorded the disposition: wrap-up for its call ends now.
     public func dispositionRecorded(_ agent: AgentID, attempt: AttemptID) throws(OperationRefused) -> AgentSession {
         let entry = attempts[agent]?.first { $0.attempt == attempt }
