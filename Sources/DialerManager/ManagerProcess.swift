@@ -23,6 +23,8 @@ public struct ManagerProcess: Sendable {
     public let store: any ManagerStore
     /// Writes through the API that the cluster must hear about (agents, campaigns).
     public let changes = ManagerChanges()
+    /// The supervisor's live panel's subscribers (`GET /v1/live/events`).
+    public let liveFeed = LiveFeed()
 
     /// Opens the store (migrating it), creates the first admin token if there is none, and
     /// builds the coordinator.
@@ -91,6 +93,7 @@ public struct ManagerProcess: Sendable {
         CampaignRoutes.add(to: routes, api)
         DoNotCallRoutes.add(to: routes, api)
         AgentRoutes.add(to: routes, api)
+        LiveRoutes.add(to: routes, feed: liveFeed)
         return (router, routes)
     }
 
@@ -108,8 +111,12 @@ public struct ManagerProcess: Sendable {
         let watchedFolders = WatchedFolderService(
             store: store, directory: manager.watchDirectory, interval: manager.watchInterval,
             defaultRegion: manager.defaultRegion, clock: clock, logger: logger)
+        let live = LiveFeedService(
+            feed: liveFeed, store: store, coordinator: coordinator, gateways: HTTPGatewayLiveSource(), clock: clock,
+            interval: .seconds(1), logger: logger)
         return ProcessApplication.make(
-            router: router, address: manager.httpAddress, services: [cluster, watchedFolders], listening: listening,
+            router: router, address: manager.httpAddress, services: [cluster, watchedFolders, live],
+            listening: listening,
             logger: logger)
     }
 }
