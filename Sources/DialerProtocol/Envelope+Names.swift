@@ -68,6 +68,7 @@ extension Envelope {
         case .agentOfferWithdrawn: return "agent_offer_withdrawn"
         case .agentDeskRequest: return "agent_desk_request"
         case .agentDesk: return "agent_desk"
+        case .agentTakenOver: return "agent_taken_over"
         }
     }
 

@@ -1030,6 +1030,14 @@ public nonisolated struct Dialer_V1_Envelope: Sendable {
     set {message = .agentDesk(newValue)}
   }
 
+  public var agentTakenOver: Dialer_V1_AgentTakenOver {
+    get {
+      if case .agentTakenOver(let v)? = message {return v}
+      return Dialer_V1_AgentTakenOver()
+    }
+    set {message = .agentTakenOver(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Message: Equatable, Sendable {
@@ -1100,6 +1108,7 @@ public nonisolated struct Dialer_V1_Envelope: Sendable {
     case agentOfferWithdrawn(Dialer_V1_AgentOfferWithdrawn)
     case agentDeskRequest(Dialer_V1_AgentDeskRequest)
     case agentDesk(Dialer_V1_AgentDesk)
+    case agentTakenOver(Dialer_V1_AgentTakenOver)
 
   }
 
@@ -2589,6 +2598,20 @@ public nonisolated struct Dialer_V1_DeskAttempt: Sendable {
   public init() {}
 }
 
+/// Gateway to agent (push): a later login of the same agent, elsewhere, took the session over;
+/// this connection's operations are refused from now on (NOT_LOGGED_IN).
+public nonisolated struct Dialer_V1_AgentTakenOver: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "dialer.v1"
@@ -2627,7 +2650,7 @@ nonisolated extension Dialer_V1_AnswerKind: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Dialer_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}correlation_id\0\u{2}\u{9}challenge\0\u{1}hello\0\u{1}welcome\0\u{1}error\0\u{1}heartbeat\0\u{2}\u{6}register\0\u{1}registered\0\u{3}lease_renew\0\u{3}lease_renewed\0\u{3}lease_grant\0\u{3}lease_revoke\0\u{3}lease_release\0\u{3}queue_map\0\u{1}drain\0\u{1}leaving\0\u{4}\u{b}queue_subscribe\0\u{3}queue_subscribed\0\u{3}queue_unsubscribe\0\u{4}\u{8}campaign_request\0\u{3}campaign_info\0\u{3}contact_request\0\u{3}contact_batch\0\u{3}attempt_report\0\u{3}attempt_report_ack\0\u{3}attempt_return\0\u{3}attempt_return_ack\0\u{3}inbound_route_request\0\u{3}inbound_route\0\u{3}directory_subscribe\0\u{3}agent_directory\0\u{3}agent_authenticate\0\u{3}agent_authenticated\0\u{3}disposition_report\0\u{3}disposition_report_ack\0\u{4}\u{5}agent_request\0\u{3}agent_request_answer\0\u{3}reservation_confirm\0\u{3}reservation_release\0\u{3}reservation_cancel\0\u{3}grant_revoked\0\u{3}queue_picture\0\u{3}call_ended\0\u{3}hangup_request\0\u{3}reservation_ack\0\u{4}\u{15}agent_login\0\u{3}agent_logged_in\0\u{3}agent_set_ready\0\u{3}agent_set_not_ready\0\u{3}agent_status\0\u{3}agent_offer\0\u{3}agent_offer_answer\0\u{3}agent_call\0\u{3}agent_hangup\0\u{3}agent_extend_wrap_up\0\u{3}agent_disposition\0\u{3}agent_logout\0\u{3}agent_ack\0\u{3}agent_offer_withdrawn\0\u{4}\u{11}agent_desk_request\0\u{3}agent_desk\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}correlation_id\0\u{2}\u{9}challenge\0\u{1}hello\0\u{1}welcome\0\u{1}error\0\u{1}heartbeat\0\u{2}\u{6}register\0\u{1}registered\0\u{3}lease_renew\0\u{3}lease_renewed\0\u{3}lease_grant\0\u{3}lease_revoke\0\u{3}lease_release\0\u{3}queue_map\0\u{1}drain\0\u{1}leaving\0\u{4}\u{b}queue_subscribe\0\u{3}queue_subscribed\0\u{3}queue_unsubscribe\0\u{4}\u{8}campaign_request\0\u{3}campaign_info\0\u{3}contact_request\0\u{3}contact_batch\0\u{3}attempt_report\0\u{3}attempt_report_ack\0\u{3}attempt_return\0\u{3}attempt_return_ack\0\u{3}inbound_route_request\0\u{3}inbound_route\0\u{3}directory_subscribe\0\u{3}agent_directory\0\u{3}agent_authenticate\0\u{3}agent_authenticated\0\u{3}disposition_report\0\u{3}disposition_report_ack\0\u{4}\u{5}agent_request\0\u{3}agent_request_answer\0\u{3}reservation_confirm\0\u{3}reservation_release\0\u{3}reservation_cancel\0\u{3}grant_revoked\0\u{3}queue_picture\0\u{3}call_ended\0\u{3}hangup_request\0\u{3}reservation_ack\0\u{4}\u{15}agent_login\0\u{3}agent_logged_in\0\u{3}agent_set_ready\0\u{3}agent_set_not_ready\0\u{3}agent_status\0\u{3}agent_offer\0\u{3}agent_offer_answer\0\u{3}agent_call\0\u{3}agent_hangup\0\u{3}agent_extend_wrap_up\0\u{3}agent_disposition\0\u{3}agent_logout\0\u{3}agent_ack\0\u{3}agent_offer_withdrawn\0\u{4}\u{11}agent_desk_request\0\u{3}agent_desk\0\u{3}agent_taken_over\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3416,6 +3439,19 @@ nonisolated extension Dialer_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
           self.message = .agentDesk(v)
         }
       }()
+      case 132: try {
+        var v: Dialer_V1_AgentTakenOver?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentTakenOver(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentTakenOver(v)
+        }
+      }()
       default: break
       }
     }
@@ -3669,6 +3705,10 @@ nonisolated extension Dialer_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
     case .agentDesk?: try {
       guard case .agentDesk(let v)? = self.message else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 131)
+    }()
+    case .agentTakenOver?: try {
+      guard case .agentTakenOver(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 132)
     }()
     case nil: break
     }
@@ -6573,6 +6613,36 @@ nonisolated extension Dialer_V1_DeskAttempt: SwiftProtobuf.Message, SwiftProtobu
     if lhs.outcome != rhs.outcome {return false}
     if lhs.disposition != rhs.disposition {return false}
     if lhs.agent != rhs.agent {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentTakenOver: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentTakenOver"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentTakenOver, rhs: Dialer_V1_AgentTakenOver) -> Bool {
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

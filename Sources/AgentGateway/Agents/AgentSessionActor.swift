@@ -85,7 +85,13 @@ public actor AgentSessionActor {
         -> Dialer_V1_AgentStatus
     {
         generation += 1
-        outbox.attach(connection, sink)
+        // The newest login takes the session over: the earlier desktops are told, and their
+        // operations are refused from now on.
+        var notice = Dialer_V1_AgentTakenOver()
+        notice.reason = "this agent logged in on another desktop"
+        for previous in outbox.replaceAll(with: connection, sink).values {
+            previous.deliver(Envelope(.agentTakenOver(notice)))
+        }
         do {
             let session = try await service.logIn(agent, skills: skills, outbox: outbox)
             return Dialer_V1_AgentStatus(session, now: clock.now())
@@ -94,6 +100,9 @@ public actor AgentSessionActor {
             throw error
         }
     }
+
+    /// Whether `connection` still holds the session (a later login takes it over).
+    public func holds(_ connection: UInt64) -> Bool { outbox.isAttached(connection) }
 
     /// A connection closed. When it was the last, the agent keeps their state for the grace
     /// period; if no connection comes back by then, the agent is logged out.

@@ -51,6 +51,18 @@ public final class AgentOutbox: Sendable {
         sinks.withLock { $0[id] = sink }
     }
 
+    /// Makes `id` the agent's only connection; returns the connections it replaced.
+    public func replaceAll(with id: UInt64, _ sink: any EnvelopeSink) -> [UInt64: any EnvelopeSink] {
+        sinks.withLock { sinks in
+            let previous = sinks.filter { $0.key != id }
+            sinks = [id: sink]
+            return previous
+        }
+    }
+
+    /// Whether `id` is one of the agent's connections.
+    public func isAttached(_ id: UInt64) -> Bool { sinks.withLock { $0[id] != nil } }
+
     /// Removes a connection; returns how many remain.
     @discardableResult
     public func detach(_ id: UInt64) -> Int {
