@@ -126,17 +126,18 @@ public struct StaticAssets: Sendable {
         to router: Router<Context>, mount: String, extraPages: [String: String] = [:]
     ) {
         let prefix = "/\(mount)/"
-        router.get(RouterPath(mount)) { _, _ in
-            Response(status: .movedPermanently, headers: [.location: prefix])
-        }
         let serve: @Sendable (Request, Bool) -> Response = { request, headOnly in
             let path = request.uri.path
-            guard path.hasPrefix(prefix) else { return self.response(for: "\u{0}", request: request) }
+            // The router treats "/agent" and "/agent/" alike; relative links need the slash.
+            guard path.hasPrefix(prefix) else {
+                return Response(status: .movedPermanently, headers: [.location: prefix])
+            }
             var relative = String(path.dropFirst(prefix.count))
             if let page = extraPages[relative] { relative = page }
             return self.response(for: relative, request: request, headOnly: headOnly)
         }
-        router.get(RouterPath("\(mount)/")) { request, _ in serve(request, false) }
+        router.get(RouterPath(mount)) { request, _ in serve(request, false) }
+        router.head(RouterPath(mount)) { request, _ in serve(request, true) }
         router.get(RouterPath("\(mount)/**")) { request, _ in serve(request, false) }
         router.head(RouterPath("\(mount)/**")) { request, _ in serve(request, true) }
     }

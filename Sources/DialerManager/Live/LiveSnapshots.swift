@@ -262,8 +262,16 @@ struct LiveSnapshotBuilder {
 /// `GET /v1/live/events`: the live panel's server-sent events.
 enum LiveRoutes {
     static func add(to routes: RouteTable, feed: LiveFeed) {
-        routes.add(.get, "/v1/live/events", role: .readOnly) { _, _ in
+        routes.add(.get, "/v1/live/events", role: .readOnly) { request, _ in
+            var limit = Int.max
+            if let text = request.uri.queryParameters.get("max_events") {
+                guard let value = Int(text), (1...1_000_000).contains(value) else {
+                    throw APIError.invalid("max_events: must be a whole number from 1 to 1000000 (was \(text))")
+                }
+                limit = value
+            }
             let (id, events) = await feed.subscribe()
+            let maximum = limit
             return Response(
                 status: .ok,
                 headers: [
@@ -272,8 +280,13 @@ enum LiveRoutes {
                 ],
                 body: ResponseBody { writer in
                     do {
+                        var sent = 0
                         for await event in events {
                             try await writer.write(ByteBuffer(string: event))
+                            if event.contains("event: snapshot\n") {
+                                sent += 1
+                                if sent >= maximum { break }
+                            }
                         }
                     } catch {
                         await feed.unsubscribe(id)
