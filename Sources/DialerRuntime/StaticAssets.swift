@@ -1,6 +1,6 @@
+import Foundation
 public import FoundationEssentials
 public import Hummingbird
-import Foundation
 import NIOCore
 
 /// The browser pages a process serves: files read once, at start, from a directory of the

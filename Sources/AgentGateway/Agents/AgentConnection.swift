@@ -72,7 +72,9 @@ public actor AgentConnection {
         guard await session.holds(number) else {
             self.session = nil
             self.number = nil
-            refuse(OperationRefused(.notLoggedIn, "this session was taken over by another login; log in again"), correlation)
+            refuse(
+                OperationRefused(.notLoggedIn, "this session was taken over by another login; log in again"),
+                correlation)
             return nil
         }
         return session

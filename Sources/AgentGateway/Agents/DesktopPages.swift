@@ -8,7 +8,9 @@ public enum DesktopPages {
     public static let assets: StaticAssets = load()
 
     private static func load() -> StaticAssets {
-        guard let directory = Bundle.module.url(forResource: "Pages", withExtension: nil)?.appendingPathComponent("agent"),
+        guard
+            let directory = Bundle.module.url(forResource: "Pages", withExtension: nil)?.appendingPathComponent(
+                "agent"),
             let assets = try? StaticAssets(directory: directory)
         else {
             // A process installed without its resource bundle serves no pages; its API still works.

@@ -494,7 +494,8 @@ public actor ReservationService {
                 var phone: String?
                 if case .onCall(let call) = session.state { phone = contacts[call.reservation.request]?.phone }
                 return GatewayLiveView.Agent(
-                    agent: session.id.rawValue, state: status.state, reason: status.reason.isEmpty ? nil : status.reason,
+                    agent: session.id.rawValue, state: status.state,
+                    reason: status.reason.isEmpty ? nil : status.reason,
                     queue: status.queue.isEmpty ? nil : status.queue,
                     request: status.request.isEmpty ? nil : status.request,
                     timeInStateMs: since.map { max(.zero, now - $0).totalMilliseconds } ?? 0,
@@ -503,7 +504,9 @@ public actor ReservationService {
         let queues = queueMap.keys.sorted { $0.rawValue < $1.rawValue }.map { queue -> GatewayLiveView.Queue in
             let picture = book.picture(of: queue, now: now)
             // A customer is on the line in an inbound call and in a predictive call answered.
-            let customers = picture.pending.filter { $0.request.kind == .inboundCall || $0.request.kind == .connectAnsweredCall }
+            let customers = picture.pending.filter {
+                $0.request.kind == .inboundCall || $0.request.kind == .connectAnsweredCall
+            }
             return GatewayLiveView.Queue(
                 queue: queue.rawValue, waiting: customers.count,
                 longestWaitMs: customers.map(\.waiting.totalMilliseconds).max() ?? 0,

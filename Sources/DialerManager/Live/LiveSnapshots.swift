@@ -7,7 +7,7 @@ import NIOCore
 import ServiceLifecycle
 
 #if canImport(FoundationNetworking)
-    import FoundationNetworking
+import FoundationNetworking
 #endif
 
 /// What the supervisor's live panel shows, in one JSON document per event.
@@ -195,7 +195,9 @@ struct LiveSnapshotBuilder {
                 }
                 for queue in body.queues {
                     let known = waitingByQueue[queue.queue] ?? (0, 0)
-                    waitingByQueue[queue.queue] = (known.waiting + queue.waiting, max(known.longest, queue.longestWaitMs))
+                    waitingByQueue[queue.queue] = (
+                        known.waiting + queue.waiting, max(known.longest, queue.longestWaitMs)
+                    )
                 }
                 for agent in body.agents where agent.state != "not-ready" {
                     staffed += 1

@@ -47,7 +47,8 @@ struct PagesBrowserTests {
                 """#)
             try await cluster.post("v1/campaigns/spring/dispositions", #"{"name": "sale", "kind": "final"}"#)
             try await cluster.post(
-                "v1/campaigns/spring/dispositions", #"{"name": "call back", "kind": "callback", "private_allowed": true}"#)
+                "v1/campaigns/spring/dispositions",
+                #"{"name": "call back", "kind": "callback", "private_allowed": true}"#)
             try await cluster.post(
                 "v1/agents",
                 #"""
@@ -82,7 +83,8 @@ struct PagesBrowserTests {
         try await save(browser, "agent-preview")
         try await browser.click("#accept")
         // The call: outbound, the script, the timer.
-        #expect(await browser.wait(for: .seconds(30)) { try await browser.isVisible("#call") }, "the call did not connect")
+        #expect(
+            await browser.wait(for: .seconds(30)) { try await browser.isVisible("#call") }, "the call did not connect")
         #expect(try await browser.text("#direction") == "Outbound call")
         #expect(await browser.wait { try await browser.text("#script")?.contains("spring offer") == true })
         #expect(await browser.wait { try await browser.text("#call-timer") != "0:00" })
@@ -91,7 +93,8 @@ struct PagesBrowserTests {
         // Wrap-up: a private callback, an hour from now on the contact's clock by default.
         #expect(await browser.wait { try await browser.isVisible("#wrapup") }, "no wrap-up after hanging up")
         try await browser.run(
-            "const s = document.getElementById('disposition'); s.value = 'call back'; s.dispatchEvent(new Event('change'));")
+            "const s = document.getElementById('disposition'); s.value = 'call back'; s.dispatchEvent(new Event('change'));"
+        )
         #expect(await browser.wait { try await browser.isVisible("#callback-at") })
         try await browser.click("#callback-private")
         try await browser.type("#notes", "Call after ten.")
@@ -176,7 +179,8 @@ struct PagesBrowserTests {
         try await save(browser, "console-campaign-errors")
         try await browser.type("#f-ring_timeout", "20")
         try await browser.click("#save-campaign")
-        #expect(await browser.wait { try await browser.run("return location.hash;") as? String == "#/campaigns/autumn" })
+        #expect(
+            await browser.wait { try await browser.run("return location.hash;") as? String == "#/campaigns/autumn" })
         let (status, body) = try await cluster.manager.send("GET", "v1/campaigns/autumn")
         #expect(status == 200)
         let settings = (try JSONSerialization.jsonObject(with: body) as? [String: Any])?["settings"] as? [String: Any]
@@ -253,7 +257,9 @@ struct PagesBrowserTests {
             let expected = report[figure] as? Int
             let matched = await browser.wait(for: .seconds(10)) { try await shown(figure) == expected }
             let panel = try await shown(figure)
-            #expect(matched, "\(figure): the panel shows \(String(describing: panel)), the API \(String(describing: expected))")
+            #expect(
+                matched,
+                "\(figure): the panel shows \(String(describing: panel)), the API \(String(describing: expected))")
         }
         try await expectNoConsoleErrors(browser)
     }

@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Headless Chromium driven over the W3C WebDriver protocol (chromedriver's HTTP port): enough
@@ -142,7 +142,8 @@ final class WebDriver {
 
     /// The text of the first element matching `css` (as the user sees it), or nil.
     func text(_ css: String) async throws -> String? {
-        try await run("const e = document.querySelector(arguments[0]); return e ? e.innerText : null;", [css]) as? String
+        try await run("const e = document.querySelector(arguments[0]); return e ? e.innerText : null;", [css])
+            as? String
     }
 
     /// Whether an element matching `css` is displayed (present, and not hidden).
@@ -154,7 +155,8 @@ final class WebDriver {
 
     /// A PNG of the viewport.
     func screenshot() async throws -> Data {
-        guard let base64 = try await command("GET", "screenshot", nil) as? String, let data = Data(base64Encoded: base64)
+        guard let base64 = try await command("GET", "screenshot", nil) as? String,
+            let data = Data(base64Encoded: base64)
         else { throw Failure(description: "no screenshot") }
         return data
     }
@@ -210,16 +212,17 @@ enum LoopbackHTTP {
     static func exchange(port: UInt16, method: String, path: String, body: Data?) async throws -> Data {
         try await withCheckedThrowingContinuation { continuation in
             queue.async {
-                continuation.resume(with: Result { try blockingExchange(port: port, method: method, path: path, body: body) })
+                continuation.resume(
+                    with: Result { try blockingExchange(port: port, method: method, path: path, body: body) })
             }
         }
     }
 
     private static func blockingExchange(port: UInt16, method: String, path: String, body: Data?) throws -> Data {
         #if canImport(Glibc)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
-            let fd = socket(AF_INET, SOCK_STREAM, 0)
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard fd >= 0 else { throw Failure(description: "socket: \(errno)") }
         defer { close(fd) }
@@ -273,7 +276,8 @@ enum LoopbackHTTP {
         var index = 0
         while index < bytes.count {
             guard let lineEnd = (index..<bytes.count - 1).first(where: { bytes[$0] == 13 && bytes[$0 + 1] == 10 }),
-                let size = Int(String(decoding: bytes[index..<lineEnd], as: UTF8.self).split(separator: ";")[0], radix: 16),
+                let size = Int(
+                    String(decoding: bytes[index..<lineEnd], as: UTF8.self).split(separator: ";")[0], radix: 16),
                 size > 0
             else { break }
             let start = lineEnd + 2
