@@ -111,6 +111,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            // The console and the live panel (HTML, CSS, JavaScript modules), served at /console/.
+            resources: [.copy("Pages")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -136,6 +138,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            // The agent's desktop (HTML, CSS, JavaScript modules), served at /agent/.
+            resources: [.copy("Pages")],
             swiftSettings: swiftSettings
         ),
         // Product code for the demo, tests and load tests: the simulated trunk, the simulator.

@@ -72,6 +72,8 @@ public struct GatewayProcess: Sendable {
             return try JSONResponse.make(body)
         }
         ReservationLogRoute.add(to: router, reservations: reservations, clock: clock)
+        DesktopPages.assets.add(to: router, mount: "agent")
+        router.get("v1/live") { _, _ in try JSONResponse.make(await reservations.liveView()) }
         let gateway = config.gateway
         let logger = self.logger
         let listening = ListeningAddresses.announcing(

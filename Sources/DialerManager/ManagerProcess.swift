@@ -23,6 +23,8 @@ public struct ManagerProcess: Sendable {
     public let store: any ManagerStore
     /// Writes through the API that the cluster must hear about (agents, campaigns).
     public let changes = ManagerChanges()
+    /// The supervisor's live panel's subscribers (`GET /v1/live/events`).
+    public let liveFeed = LiveFeed()
 
     /// Opens the store (migrating it), creates the first admin token if there is none, and
     /// builds the coordinator.
@@ -76,6 +78,7 @@ public struct ManagerProcess: Sendable {
         let router = Router(context: ManagerRequestContext.self)
         router.add(middleware: TokenAuthenticator(store: store))
         OperationsRoutes.add(to: router, registry: registry, readiness: readiness)
+        ConsolePages.assets.add(to: router, mount: "console", extraPages: ["live": "live.html"])
         let routes = RouteTable(router: router)
         routes.noteExternal(OperationsRoutes.paths)
         ClusterRoutes.add(to: routes, coordinator: coordinator)
@@ -92,6 +95,7 @@ public struct ManagerProcess: Sendable {
         AgentRoutes.add(to: routes, api)
         ReportRoutes.add(to: routes, api)
         WebhookRoutes.add(to: routes, api)
+        LiveRoutes.add(to: routes, feed: liveFeed)
         return (router, routes)
     }
 
@@ -113,8 +117,11 @@ public struct ManagerProcess: Sendable {
             worker: WebhookDeliveryWorker(
                 store: store, sender: URLSessionWebhookSender(), clock: clock,
                 wallTime: WallTime(clock: clock, now: Date()), logger: logger))
+        let live = LiveFeedService(
+            feed: liveFeed, store: store, coordinator: coordinator, gateways: HTTPGatewayLiveSource(), clock: clock,
+            interval: .seconds(1), logger: logger)
         return ProcessApplication.make(
-            router: router, address: manager.httpAddress, services: [cluster, watchedFolders, webhooks],
+            router: router, address: manager.httpAddress, services: [cluster, watchedFolders, webhooks, live],
             listening: listening, logger: logger)
     }
 }

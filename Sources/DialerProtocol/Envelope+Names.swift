@@ -66,6 +66,9 @@ extension Envelope {
         case .agentLogout: return "agent_logout"
         case .agentAck: return "agent_ack"
         case .agentOfferWithdrawn: return "agent_offer_withdrawn"
+        case .agentDeskRequest: return "agent_desk_request"
+        case .agentDesk: return "agent_desk"
+        case .agentTakenOver: return "agent_taken_over"
         }
     }
 

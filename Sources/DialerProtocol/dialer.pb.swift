@@ -1020,6 +1020,30 @@ public nonisolated struct Dialer_V1_Envelope: Sendable {
     set {message = .agentOfferWithdrawn(newValue)}
   }
 
+  public var agentDeskRequest: Dialer_V1_AgentDeskRequest {
+    get {
+      if case .agentDeskRequest(let v)? = message {return v}
+      return Dialer_V1_AgentDeskRequest()
+    }
+    set {message = .agentDeskRequest(newValue)}
+  }
+
+  public var agentDesk: Dialer_V1_AgentDesk {
+    get {
+      if case .agentDesk(let v)? = message {return v}
+      return Dialer_V1_AgentDesk()
+    }
+    set {message = .agentDesk(newValue)}
+  }
+
+  public var agentTakenOver: Dialer_V1_AgentTakenOver {
+    get {
+      if case .agentTakenOver(let v)? = message {return v}
+      return Dialer_V1_AgentTakenOver()
+    }
+    set {message = .agentTakenOver(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Message: Equatable, Sendable {
@@ -1088,6 +1112,9 @@ public nonisolated struct Dialer_V1_Envelope: Sendable {
     case agentLogout(Dialer_V1_AgentLogout)
     case agentAck(Dialer_V1_AgentAck)
     case agentOfferWithdrawn(Dialer_V1_AgentOfferWithdrawn)
+    case agentDeskRequest(Dialer_V1_AgentDeskRequest)
+    case agentDesk(Dialer_V1_AgentDesk)
+    case agentTakenOver(Dialer_V1_AgentTakenOver)
 
   }
 
@@ -2497,6 +2524,103 @@ public nonisolated struct Dialer_V1_AgentAck: Sendable {
   fileprivate var _status: Dialer_V1_AgentStatus? = nil
 }
 
+/// Agent to gateway (and the gateway to the manager, on its registered connection): what the
+/// desktop shows beside a contact card, for an attempt offered to or connected to the agent.
+public nonisolated struct Dialer_V1_AgentDeskRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var attempt: String = String()
+
+  /// gateway to manager: the agent asking (set by the gateway)
+  public var agent: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The answer: the campaign's script and dispositions, the contact's time zone and history.
+public nonisolated struct Dialer_V1_AgentDesk: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var attempt: String = String()
+
+  public var campaign: String = String()
+
+  public var campaignName: String = String()
+
+  public var script: String = String()
+
+  /// the contact's own IANA zone, else the campaign's
+  public var timeZone: String = String()
+
+  public var dispositions: [Dialer_V1_DeskDisposition] = []
+
+  /// the contact's attempts, oldest first
+  public var history: [Dialer_V1_DeskAttempt] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dialer_V1_DeskDisposition: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  /// final, retry, callback
+  public var kind: String = String()
+
+  public var privateAllowed: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dialer_V1_DeskAttempt: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var attempt: String = String()
+
+  /// 0 when never dialed
+  public var dialedAtMs: UInt64 = 0
+
+  /// empty while open
+  public var outcome: String = String()
+
+  public var disposition: String = String()
+
+  public var agent: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Gateway to agent (push): a later login of the same agent, elsewhere, took the session over;
+/// this connection's operations are refused from now on (NOT_LOGGED_IN).
+public nonisolated struct Dialer_V1_AgentTakenOver: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "dialer.v1"
@@ -2535,7 +2659,7 @@ nonisolated extension Dialer_V1_AnswerKind: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Dialer_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}correlation_id\0\u{2}\u{9}challenge\0\u{1}hello\0\u{1}welcome\0\u{1}error\0\u{1}heartbeat\0\u{2}\u{6}register\0\u{1}registered\0\u{3}lease_renew\0\u{3}lease_renewed\0\u{3}lease_grant\0\u{3}lease_revoke\0\u{3}lease_release\0\u{3}queue_map\0\u{1}drain\0\u{1}leaving\0\u{4}\u{b}queue_subscribe\0\u{3}queue_subscribed\0\u{3}queue_unsubscribe\0\u{4}\u{8}campaign_request\0\u{3}campaign_info\0\u{3}contact_request\0\u{3}contact_batch\0\u{3}attempt_report\0\u{3}attempt_report_ack\0\u{3}attempt_return\0\u{3}attempt_return_ack\0\u{3}inbound_route_request\0\u{3}inbound_route\0\u{3}directory_subscribe\0\u{3}agent_directory\0\u{3}agent_authenticate\0\u{3}agent_authenticated\0\u{3}disposition_report\0\u{3}disposition_report_ack\0\u{4}\u{5}agent_request\0\u{3}agent_request_answer\0\u{3}reservation_confirm\0\u{3}reservation_release\0\u{3}reservation_cancel\0\u{3}grant_revoked\0\u{3}queue_picture\0\u{3}call_ended\0\u{3}hangup_request\0\u{3}reservation_ack\0\u{4}\u{15}agent_login\0\u{3}agent_logged_in\0\u{3}agent_set_ready\0\u{3}agent_set_not_ready\0\u{3}agent_status\0\u{3}agent_offer\0\u{3}agent_offer_answer\0\u{3}agent_call\0\u{3}agent_hangup\0\u{3}agent_extend_wrap_up\0\u{3}agent_disposition\0\u{3}agent_logout\0\u{3}agent_ack\0\u{3}agent_offer_withdrawn\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}correlation_id\0\u{2}\u{9}challenge\0\u{1}hello\0\u{1}welcome\0\u{1}error\0\u{1}heartbeat\0\u{2}\u{6}register\0\u{1}registered\0\u{3}lease_renew\0\u{3}lease_renewed\0\u{3}lease_grant\0\u{3}lease_revoke\0\u{3}lease_release\0\u{3}queue_map\0\u{1}drain\0\u{1}leaving\0\u{4}\u{b}queue_subscribe\0\u{3}queue_subscribed\0\u{3}queue_unsubscribe\0\u{4}\u{8}campaign_request\0\u{3}campaign_info\0\u{3}contact_request\0\u{3}contact_batch\0\u{3}attempt_report\0\u{3}attempt_report_ack\0\u{3}attempt_return\0\u{3}attempt_return_ack\0\u{3}inbound_route_request\0\u{3}inbound_route\0\u{3}directory_subscribe\0\u{3}agent_directory\0\u{3}agent_authenticate\0\u{3}agent_authenticated\0\u{3}disposition_report\0\u{3}disposition_report_ack\0\u{4}\u{5}agent_request\0\u{3}agent_request_answer\0\u{3}reservation_confirm\0\u{3}reservation_release\0\u{3}reservation_cancel\0\u{3}grant_revoked\0\u{3}queue_picture\0\u{3}call_ended\0\u{3}hangup_request\0\u{3}reservation_ack\0\u{4}\u{15}agent_login\0\u{3}agent_logged_in\0\u{3}agent_set_ready\0\u{3}agent_set_not_ready\0\u{3}agent_status\0\u{3}agent_offer\0\u{3}agent_offer_answer\0\u{3}agent_call\0\u{3}agent_hangup\0\u{3}agent_extend_wrap_up\0\u{3}agent_disposition\0\u{3}agent_logout\0\u{3}agent_ack\0\u{3}agent_offer_withdrawn\0\u{4}\u{11}agent_desk_request\0\u{3}agent_desk\0\u{3}agent_taken_over\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3298,6 +3422,45 @@ nonisolated extension Dialer_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
           self.message = .agentOfferWithdrawn(v)
         }
       }()
+      case 130: try {
+        var v: Dialer_V1_AgentDeskRequest?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentDeskRequest(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentDeskRequest(v)
+        }
+      }()
+      case 131: try {
+        var v: Dialer_V1_AgentDesk?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentDesk(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentDesk(v)
+        }
+      }()
+      case 132: try {
+        var v: Dialer_V1_AgentTakenOver?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .agentTakenOver(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .agentTakenOver(v)
+        }
+      }()
       default: break
       }
     }
@@ -3543,6 +3706,18 @@ nonisolated extension Dialer_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
     case .agentOfferWithdrawn?: try {
       guard case .agentOfferWithdrawn(let v)? = self.message else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 113)
+    }()
+    case .agentDeskRequest?: try {
+      guard case .agentDeskRequest(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 130)
+    }()
+    case .agentDesk?: try {
+      guard case .agentDesk(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 131)
+    }()
+    case .agentTakenOver?: try {
+      guard case .agentTakenOver(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 132)
     }()
     case nil: break
     }
@@ -6267,6 +6442,221 @@ nonisolated extension Dialer_V1_AgentAck: SwiftProtobuf.Message, SwiftProtobuf._
 
   public static func ==(lhs: Dialer_V1_AgentAck, rhs: Dialer_V1_AgentAck) -> Bool {
     if lhs._status != rhs._status {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentDeskRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentDeskRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attempt\0\u{1}agent\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.attempt) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.agent) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.attempt.isEmpty {
+      try visitor.visitSingularStringField(value: self.attempt, fieldNumber: 1)
+    }
+    if !self.agent.isEmpty {
+      try visitor.visitSingularStringField(value: self.agent, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentDeskRequest, rhs: Dialer_V1_AgentDeskRequest) -> Bool {
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.agent != rhs.agent {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentDesk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentDesk"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attempt\0\u{1}campaign\0\u{3}campaign_name\0\u{1}script\0\u{3}time_zone\0\u{1}dispositions\0\u{1}history\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.attempt) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.campaign) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.campaignName) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.script) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.dispositions) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.history) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.attempt.isEmpty {
+      try visitor.visitSingularStringField(value: self.attempt, fieldNumber: 1)
+    }
+    if !self.campaign.isEmpty {
+      try visitor.visitSingularStringField(value: self.campaign, fieldNumber: 2)
+    }
+    if !self.campaignName.isEmpty {
+      try visitor.visitSingularStringField(value: self.campaignName, fieldNumber: 3)
+    }
+    if !self.script.isEmpty {
+      try visitor.visitSingularStringField(value: self.script, fieldNumber: 4)
+    }
+    if !self.timeZone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 5)
+    }
+    if !self.dispositions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.dispositions, fieldNumber: 6)
+    }
+    if !self.history.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.history, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentDesk, rhs: Dialer_V1_AgentDesk) -> Bool {
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.campaign != rhs.campaign {return false}
+    if lhs.campaignName != rhs.campaignName {return false}
+    if lhs.script != rhs.script {return false}
+    if lhs.timeZone != rhs.timeZone {return false}
+    if lhs.dispositions != rhs.dispositions {return false}
+    if lhs.history != rhs.history {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_DeskDisposition: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeskDisposition"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}kind\0\u{3}private_allowed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.privateAllowed) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 2)
+    }
+    if self.privateAllowed != false {
+      try visitor.visitSingularBoolField(value: self.privateAllowed, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_DeskDisposition, rhs: Dialer_V1_DeskDisposition) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.privateAllowed != rhs.privateAllowed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_DeskAttempt: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeskAttempt"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attempt\0\u{3}dialed_at_ms\0\u{1}outcome\0\u{1}disposition\0\u{1}agent\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.attempt) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.dialedAtMs) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.outcome) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.disposition) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.agent) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.attempt.isEmpty {
+      try visitor.visitSingularStringField(value: self.attempt, fieldNumber: 1)
+    }
+    if self.dialedAtMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.dialedAtMs, fieldNumber: 2)
+    }
+    if !self.outcome.isEmpty {
+      try visitor.visitSingularStringField(value: self.outcome, fieldNumber: 3)
+    }
+    if !self.disposition.isEmpty {
+      try visitor.visitSingularStringField(value: self.disposition, fieldNumber: 4)
+    }
+    if !self.agent.isEmpty {
+      try visitor.visitSingularStringField(value: self.agent, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_DeskAttempt, rhs: Dialer_V1_DeskAttempt) -> Bool {
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.dialedAtMs != rhs.dialedAtMs {return false}
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs.disposition != rhs.disposition {return false}
+    if lhs.agent != rhs.agent {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AgentTakenOver: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentTakenOver"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AgentTakenOver, rhs: Dialer_V1_AgentTakenOver) -> Bool {
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

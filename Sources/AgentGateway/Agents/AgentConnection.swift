@@ -48,10 +48,7 @@ public actor AgentConnection {
             await logIn(login, correlation: correlation)
         case .agentSetReady, .agentSetNotReady, .agentOfferAnswer, .agentHangup, .agentExtendWrapUp, .agentDisposition,
             .agentLogout:
-            guard let session else {
-                refuse(OperationRefused(.notLoggedIn, "log in first"), correlation)
-                return
-            }
+            guard let session = await heldSession(correlation) else { return }
             do {
                 var ack = Dialer_V1_AgentAck()
                 ack.status = try await session.perform(message)
@@ -59,10 +56,35 @@ public actor AgentConnection {
             } catch {
                 refuse(error, correlation)
             }
+        case .agentDeskRequest(let request):
+            guard let session = await heldSession(correlation) else { return }
+            do {
+                sink.deliver(Envelope(.agentDesk(try await session.desk(request.attempt)), correlationID: correlation))
+            } catch {
+                refuse(error, correlation)
+            }
         default:
             refuse(
                 OperationRefused(.invalidArgument, "\(envelope.kindName) is not an agent operation"), correlation)
         }
+    }
+
+    /// The session, if this connection still holds it; otherwise the operation is refused
+    /// (never logged in, or taken over by a later login elsewhere).
+    private func heldSession(_ correlation: UInt64) async -> AgentSessionActor? {
+        guard let session, let number else {
+            refuse(OperationRefused(.notLoggedIn, "log in first"), correlation)
+            return nil
+        }
+        guard await session.holds(number) else {
+            self.session = nil
+            self.number = nil
+            refuse(
+                OperationRefused(.notLoggedIn, "this session was taken over by another login; log in again"),
+                correlation)
+            return nil
+        }
+        return session
     }
 
     /// Input that is not an envelope (malformed JSON, say): answered with a clear error.

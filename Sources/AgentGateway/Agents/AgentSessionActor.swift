@@ -37,9 +37,19 @@ public protocol AgentAuthority: Sendable {
     ///   `RATE_LIMITED`: too many failures lately).
     func authenticate(login: String, password: String, clientAddress: String?) async throws(OperationRefused)
         -> DirectoryEntry?
+    /// The desk of an attempt: the campaign's script and dispositions, the contact's history.
+    /// - Throws: ``OperationRefused`` with the manager's error, or when there is no manager.
+    func desk(_ request: Dialer_V1_AgentDeskRequest) async throws(OperationRefused) -> Dialer_V1_AgentDesk
     /// Records a disposition; a repeated one is acknowledged too.
     /// - Throws: ``OperationRefused`` with the manager's error (unknown disposition name ...).
     func reportDisposition(_ report: Dialer_V1_DispositionReport) async throws(OperationRefused)
+}
+
+extension AgentAuthority {
+    /// Authorities that keep no campaigns (tests) have no desk to show.
+    public func desk(_ request: Dialer_V1_AgentDeskRequest) async throws(OperationRefused) -> Dialer_V1_AgentDesk {
+        throw OperationRefused(.internal, "no campaign information here")
+    }
 }
 
 /// One agent's session at the gateway: its connections (any transport), the grace period after
@@ -83,7 +93,13 @@ public actor AgentSessionActor {
         generation += 1
         graceTimer?.cancel()
         graceTimer = nil
-        outbox.attach(connection, sink)
+        // The newest login takes the session over: the earlier desktops are told, and their
+        // operations are refused from now on.
+        var notice = Dialer_V1_AgentTakenOver()
+        notice.reason = "this agent logged in on another desktop"
+        for previous in outbox.replaceAll(with: connection, sink).values {
+            previous.deliver(Envelope(.agentTakenOver(notice)))
+        }
         do {
             let session = try await service.logIn(agent, skills: skills, outbox: outbox)
             return Dialer_V1_AgentStatus(session, now: clock.now())
@@ -92,6 +108,9 @@ public actor AgentSessionActor {
             throw error
         }
     }
+
+    /// Whether `connection` still holds the session (a later login takes it over).
+    public func holds(_ connection: UInt64) -> Bool { outbox.isAttached(connection) }
 
     /// A connection closed. When it was the last, the agent keeps their state for the grace
     /// period; if no connection comes back by then, the agent is logged out.
@@ -114,6 +133,16 @@ public actor AgentSessionActor {
     }
 
     /// Performs one agent operation; the answer is the agent's state after it.
+    /// The desk of an attempt the agent holds (offer, call, or a disposition still owed).
+    public func desk(_ attempt: String) async throws(OperationRefused) -> Dialer_V1_AgentDesk {
+        guard !attempt.isEmpty else { throw OperationRefused(.invalidArgument, "attempt is required") }
+        try await service.checkDesk(agent, attempt: AttemptID(attempt))
+        var request = Dialer_V1_AgentDeskRequest()
+        request.attempt = attempt
+        request.agent = agent.rawValue
+        return try await authority.desk(request)
+    }
+
     public func perform(_ message: Envelope.OneOf_Message) async throws(OperationRefused) -> Dialer_V1_AgentStatus {
         Dialer_V1_AgentStatus(try await operation(message), now: clock.now())
     }

@@ -79,6 +79,23 @@ public actor ManagerDirectory: AgentAuthority {
         }
     }
 
+    public nonisolated func desk(_ request: Dialer_V1_AgentDeskRequest) async throws(OperationRefused)
+        -> Dialer_V1_AgentDesk
+    {
+        let link = try await currentLink()
+        let reply: Envelope
+        do {
+            reply = try await link.request(.agentDeskRequest(request), timeout: timeout)
+        } catch {
+            throw OperationRefused(.internal, "the manager did not answer; try again")
+        }
+        switch reply.message {
+        case .agentDesk(let desk): return desk
+        case .error(let error): throw OperationRefused(error.code.isFatal ? .internal : error.code, error.message)
+        default: throw OperationRefused(.internal, "the manager answered \(reply.kindName)")
+        }
+    }
+
     public nonisolated func reportDisposition(_ report: Dialer_V1_DispositionReport) async throws(OperationRefused) {
         let link = try await currentLink()
         let reply: Envelope

@@ -51,6 +51,18 @@ public final class AgentOutbox: Sendable {
         sinks.withLock { $0[id] = sink }
     }
 
+    /// Makes `id` the agent's only connection; returns the connections it replaced.
+    public func replaceAll(with id: UInt64, _ sink: any EnvelopeSink) -> [UInt64: any EnvelopeSink] {
+        sinks.withLock { sinks in
+            let previous = sinks.filter { $0.key != id }
+            sinks = [id: sink]
+            return previous
+        }
+    }
+
+    /// Whether `id` is one of the agent's connections.
+    public func isAttached(_ id: UInt64) -> Bool { sinks.withLock { $0[id] != nil } }
+
     /// Removes a connection; returns how many remain.
     @discardableResult
     public func detach(_ id: UInt64) -> Int {
@@ -115,6 +127,8 @@ public actor ReservationService {
     private var origins: [RequestID: UInt64] = [:]
     /// The contact of each held request, for the agent's offer and call.
     private var contacts: [RequestID: Dialer_V1_ContactCard] = [:]
+    /// Calls connected to each agent since the gateway started (the live panel's count).
+    private var callsConnected: [AgentID: Int] = [:]
     /// Attempts connected to each agent and not yet dispositioned, oldest first.
     private var attempts: [AgentID: [ConnectedAttempt]] = [:]
     /// Nodes whose last connection closed, with the task that ends their calls after the grace.
@@ -452,6 +466,58 @@ public actor ReservationService {
         throw OperationRefused(.unknownRequest, "attempt \(attempt) was not connected to \(agent)")
     }
 
+    /// Whether the agent may see the desk (script, dispositions, history) of `attempt`: the
+    /// attempt of the offer, reservation or call the agent holds now, or of a call it talked on
+    /// whose disposition is still owed.
+    public func checkDesk(_ agent: AgentID, attempt: AttemptID) throws(OperationRefused) {
+        let session = try current(agent)
+        if attempts[agent]?.contains(where: { $0.attempt == attempt }) == true { return }
+        let request = Dialer_V1_AgentStatus(session, now: clock.now()).request
+        if !request.isEmpty, contacts[RequestID(request)]?.attempt == attempt.rawValue { return }
+        throw OperationRefused(.unknownRequest, "attempt \(attempt) is not offered or connected to \(agent)")
+    }
+
+    /// What the supervisor's live panel shows of this gateway: every logged-in agent's state and
+    /// time in it, calls and current call, and every known queue's waiting customers.
+    public func liveView() -> GatewayLiveView {
+        let now = clock.now()
+        let agents = book.agents.values.filter { $0.state.isLoggedIn }.sorted { $0.id.rawValue < $1.id.rawValue }
+            .map { session -> GatewayLiveView.Agent in
+                let status = Dialer_V1_AgentStatus(session, now: now)
+                let since: Moment? =
+                    switch session.state {
+                    case .loggedOut: nil
+                    case .notReady(_, let since): since
+                    case .available(let since): since
+                    case .reserved(let reservation): reservation.reservedAt
+                    case .onCall(let call): call.connectedAt
+                    case .wrapUp(let wrapUp): wrapUp.startedAt
+                    }
+                var phone: String?
+                if case .onCall(let call) = session.state { phone = contacts[call.reservation.request]?.phone }
+                return GatewayLiveView.Agent(
+                    agent: session.id.rawValue, state: status.state,
+                    reason: status.reason.isEmpty ? nil : status.reason,
+                    queue: status.queue.isEmpty ? nil : status.queue,
+                    request: status.request.isEmpty ? nil : status.request,
+                    timeInStateMs: since.map { max(.zero, now - $0).totalMilliseconds } ?? 0,
+                    calls: callsConnected[session.id] ?? 0, phone: phone)
+            }
+        let queues = queueMap.keys.sorted { $0.rawValue < $1.rawValue }.map { queue -> GatewayLiveView.Queue in
+            let picture = book.picture(of: queue, now: now)
+            // A customer is on the line in an inbound call and in a predictive call answered.
+            let customers = picture.pending.filter {
+                $0.request.kind == .inboundCall || $0.request.kind == .connectAnsweredCall
+            }
+            return GatewayLiveView.Queue(
+                queue: queue.rawValue, waiting: customers.count,
+                longestWaitMs: customers.map(\.waiting.totalMilliseconds).max() ?? 0,
+                pendingRequests: picture.pending.count, available: picture.available.count,
+                onCall: picture.onCall.count, wrapUp: picture.wrapUp.count)
+        }
+        return GatewayLiveView(agents: agents, queues: queues)
+    }
+
     /// The manager recorded the disposition: wrap-up for its call ends now.
     public func dispositionRecorded(_ agent: AgentID, attempt: AttemptID) throws(OperationRefused) -> AgentSession {
         let entry = attempts[agent]?.first { $0.attempt == attempt }
@@ -614,6 +680,7 @@ public actor ReservationService {
         let contact = contacts[request.id]
         if let contact { call.contact = contact }
         outboxes[agent]?.push(.agentCall(call))
+        callsConnected[agent, default: 0] += 1
         guard let attempt = contact?.attempt, !attempt.isEmpty else { return }
         var list = attempts[agent, default: []]
         list.removeAll { $0.attempt == AttemptID(attempt) }
@@ -683,4 +750,32 @@ struct ConnectedAttempt: Sendable {
     var request: RequestID
     /// The gateway ended the call because its node was lost.
     var nodeLost = false
+}
+
+/// The gateway's part of the supervisor's live panel (`GET /v1/live` on its HTTP port).
+public struct GatewayLiveView: Codable, Sendable {
+    public struct Agent: Codable, Sendable {
+        public var agent: String
+        public var state: String
+        public var reason: String?
+        public var queue: String?
+        public var request: String?
+        public var timeInStateMs: Int64
+        public var calls: Int
+        /// The number of the current call's contact.
+        public var phone: String?
+    }
+    public struct Queue: Codable, Sendable {
+        public var queue: String
+        /// Customers on the line waiting for an agent.
+        public var waiting: Int
+        public var longestWaitMs: Int64
+        /// Every request not yet granted (reservations for calls not yet dialed too).
+        public var pendingRequests: Int
+        public var available: Int
+        public var onCall: Int
+        public var wrapUp: Int
+    }
+    public var agents: [Agent]
+    public var queues: [Queue]
 }

@@ -454,6 +454,8 @@ public struct CampaignSettings: Hashable, Sendable, Codable {
     /// The regulator's rules the settings keep; `nil` for the cluster's profile
     /// (`manager.compliance_profile`).
     public var compliance: ComplianceProfile?
+    /// What the agent's desktop shows during the campaign's calls: the call script, plain text.
+    public var script: String
 
     /// Settings; the defaults describe a disabled progressive campaign in UTC with no windows,
     /// US calling hours, and contacts ordered by ascending priority number, fresh first.
@@ -479,7 +481,8 @@ public struct CampaignSettings: Hashable, Sendable, Codable {
         answeringMachineDetection: AMDSettings = AMDSettings(),
         priorityOrder: [SortKey] = [SortKey(.priority)],
         freshVersusRetry: FreshRetryOrder = .freshFirst,
-        compliance: ComplianceProfile? = nil
+        compliance: ComplianceProfile? = nil,
+        script: String = ""
     ) {
         self.status = status
         self.mode = mode
@@ -503,13 +506,14 @@ public struct CampaignSettings: Hashable, Sendable, Codable {
         self.priorityOrder = priorityOrder
         self.freshVersusRetry = freshVersusRetry
         self.compliance = compliance
+        self.script = script
     }
 
     private enum CodingKeys: String, CodingKey {
         case status, mode, callsPerReadyAgent, callsPerWrapUpAgent, dialRate, predictive, ivrPorts
         case ringTimeout, maximumAttempts, retryIntervals, overdialLimitPercent, attemptsPerFiveSeconds
         case noAgentPolicy, callerID, timeZone, windows, callingHours, answeringMachine, answeringMachineDetection
-        case priorityOrder, freshVersusRetry, compliance
+        case priorityOrder, freshVersusRetry, compliance, script
     }
 
     /// Decodes settings (durations in seconds); a missing key takes its default.
@@ -541,6 +545,7 @@ public struct CampaignSettings: Hashable, Sendable, Codable {
         priorityOrder = try value(.priorityOrder, defaults.priorityOrder)
         freshVersusRetry = try value(.freshVersusRetry, defaults.freshVersusRetry)
         compliance = try container.decodeIfPresent(ComplianceProfile.self, forKey: .compliance)
+        script = try value(.script, defaults.script)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -567,6 +572,7 @@ public struct CampaignSettings: Hashable, Sendable, Codable {
         try container.encode(priorityOrder, forKey: .priorityOrder)
         try container.encode(freshVersusRetry, forKey: .freshVersusRetry)
         try container.encodeIfPresent(compliance, forKey: .compliance)
+        try container.encode(script, forKey: .script)
     }
 }
 

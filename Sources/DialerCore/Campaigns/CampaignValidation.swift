@@ -34,6 +34,8 @@ extension CampaignSettings {
     /// The highest abandon rate a campaign may aim at, whatever its compliance profile: above
     /// 10 % of live answers hung up on, pacing is not holding a rate but producing nuisance calls.
     public static let maximumTargetAbandonRate = 0.1
+    /// The longest call script, in characters: a page an agent can read during a call.
+    public static let maximumScriptLength = 20_000
 
     /// Every wrong setting and every invalid combination, in field order; empty when the
     /// settings are valid. The settings' own ``compliance`` profile is checked, if they name one.
@@ -60,6 +62,9 @@ extension CampaignSettings {
             value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
         }
 
+        if script.count > Self.maximumScriptLength {
+            fail("script", "must be at most \(Self.maximumScriptLength) characters (was \(script.count))")
+        }
         if status == .automatic, windows.isEmpty {
             fail("windows", "an automatic campaign needs at least one window")
         }

@@ -46,6 +46,9 @@ public struct GatewayDirectoryService: Sendable {
         case .dispositionReport(let report):
             let reply = await record(report)
             try? await link.send(Envelope(reply, correlationID: envelope.correlationID))
+        case .agentDeskRequest(let request):
+            let reply = await desk(request)
+            try? await link.send(Envelope(reply, correlationID: envelope.correlationID))
         default:
             break
         }
@@ -175,6 +178,47 @@ public struct GatewayDirectoryService: Sendable {
             return .error(.init(code: .internal, message: "cannot check credentials now"))
         }
         return .agentAuthenticated(reply)
+    }
+
+    /// The desk of an attempt: its campaign's script and dispositions, the contact's time zone
+    /// and attempts. The gateway checked that the agent holds the attempt.
+    func desk(_ request: Dialer_V1_AgentDeskRequest) async -> Envelope.OneOf_Message {
+        do {
+            guard let attempt = try await store.attempt(AttemptID(request.attempt)),
+                let contact = try await store.contact(attempt.contact),
+                let campaign = try await store.campaign(contact.campaign)
+            else {
+                return .error(.init(code: .unknownRequest, message: "attempt \(request.attempt) does not exist"))
+            }
+            var desk = Dialer_V1_AgentDesk()
+            desk.attempt = request.attempt
+            desk.campaign = campaign.id.rawValue
+            desk.campaignName = campaign.name
+            desk.script = campaign.settings.script
+            desk.timeZone = contact.timeZone ?? campaign.settings.timeZone
+            desk.dispositions = try await store.dispositions(of: campaign.id).map { definition in
+                var wire = Dialer_V1_DeskDisposition()
+                wire.name = definition.name
+                wire.kind = definition.kind.rawValue
+                wire.privateAllowed = definition.privateAllowed
+                return wire
+            }
+            desk.history = try await store.attempts(ofContact: contact.id).map { entry in
+                var wire = Dialer_V1_DeskAttempt()
+                wire.attempt = entry.record.id.rawValue
+                if let dialed = entry.record.dialedAt {
+                    wire.dialedAtMs = UInt64(clamping: Int64((dialed.timeIntervalSince1970 * 1000).rounded()))
+                }
+                wire.outcome = entry.record.outcome?.rawValue ?? ""
+                wire.disposition = entry.record.disposition?.name ?? ""
+                wire.agent = entry.record.agent?.rawValue ?? ""
+                return wire
+            }
+            return .agentDesk(desk)
+        } catch {
+            logger.warning("desk not read", metadata: ["error": "\(error)"])
+            return .error(.init(code: .internal, message: "cannot read the campaign now"))
+        }
     }
 
     /// Records a disposition with the named disposition of the attempt's campaign; a repeat is

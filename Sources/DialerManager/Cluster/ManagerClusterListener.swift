@@ -155,7 +155,7 @@ public struct ManagerClusterListener: Sendable {
                         return
                     }
                     await feederRequest(envelope, registration)
-                case .directorySubscribe, .agentAuthenticate, .dispositionReport:
+                case .directorySubscribe, .agentAuthenticate, .dispositionReport, .agentDeskRequest:
                     guard registration != nil, link.peer.role == .gateway, let gatewayDirectory else {
                         link.close(with: .unexpectedMessage, "\(envelope.kindName) needs a registered gateway")
                         return
