@@ -114,7 +114,9 @@ struct GatewayClusterService: Service {
         let serverSettings = ConnectionSettings(
             localID: config.gateway.id, localRole: .gateway, secret: secret,
             heartbeatInterval: config.cluster.heartbeatInterval, missedHeartbeats: config.cluster.missedHeartbeats,
-            maximumPayload: config.cluster.maxFrameBytes, acceptedRoles: [.node, .agent])
+            maximumPayload: config.cluster.maxFrameBytes, acceptedRoles: [.node, .agent],
+            outboundHighWater: config.cluster.outboundHighWaterBytes,
+            outboundHardLimit: config.cluster.outboundHardLimitBytes)
         let address = config.gateway.clusterAddress
         let server = try await ClusterServer.bind(
             host: address.host, port: address.port, settings: serverSettings, violationLog: ViolationLog(logger: logger)

@@ -130,7 +130,9 @@ struct ManagerClusterService: Service {
         let settings = ConnectionSettings(
             localID: config.manager.id, localRole: .manager, secret: ClusterSecret(try config.cluster.requiredSecret()),
             heartbeatInterval: config.cluster.heartbeatInterval, missedHeartbeats: config.cluster.missedHeartbeats,
-            maximumPayload: config.cluster.maxFrameBytes, acceptedRoles: [.node, .gateway, .control])
+            maximumPayload: config.cluster.maxFrameBytes, acceptedRoles: [.node, .gateway, .control],
+            outboundHighWater: config.cluster.outboundHighWaterBytes,
+            outboundHardLimit: config.cluster.outboundHardLimitBytes)
         let address = config.manager.clusterAddress
         let server = try await ClusterServer.bind(
             host: address.host, port: address.port, settings: settings,

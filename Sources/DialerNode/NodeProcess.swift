@@ -101,7 +101,9 @@ struct NodeClusterService: Service {
         let settings = ConnectionSettings(
             localID: node.id, localRole: .node, secret: ClusterSecret(try config.cluster.requiredSecret()),
             heartbeatInterval: config.cluster.heartbeatInterval, missedHeartbeats: config.cluster.missedHeartbeats,
-            maximumPayload: config.cluster.maxFrameBytes)
+            maximumPayload: config.cluster.maxFrameBytes,
+            outboundHighWater: config.cluster.outboundHighWaterBytes,
+            outboundHardLimit: config.cluster.outboundHardLimitBytes)
         let manager = ReconnectingClient(
             host: config.manager.clusterAddress.host, port: config.manager.clusterAddress.port, settings: settings,
             logger: logger)

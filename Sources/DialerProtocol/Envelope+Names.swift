@@ -122,6 +122,7 @@ extension ProtocolErrorCode {
         case .forbidden: return "FORBIDDEN"
         case .unknownRequest: return "UNKNOWN_REQUEST"
         case .notFound: return "NOT_FOUND"
+        case .slowConsumer: return "SLOW_CONSUMER"
         case .UNRECOGNIZED(let value): return "UNRECOGNIZED(\(value))"
         }
     }

@@ -12,6 +12,12 @@ enum ClusterPipeline {
         violationLog: ViolationLog?
     ) throws -> (NIOAsyncChannel<Envelope, Envelope>, EventLoopFuture<PeerIdentity>) {
         let promise = channel.eventLoop.makePromise(of: PeerIdentity.self)
+        // The channel turns unwritable above the high water and writable again below half of
+        // it; the connection handler stops and resumes reading on those changes.
+        try channel.syncOptions?.setOption(
+            .writeBufferWaterMark,
+            value: ChannelOptions.Types.WriteBufferWaterMark(
+                low: settings.outboundHighWater / 2, high: settings.outboundHighWater))
         let operations = channel.pipeline.syncOperations
         try operations.addHandler(ByteToMessageHandler(FrameDecoder(maximumPayload: settings.maximumPayload)))
         try operations.addHandler(MessageToByteHandler(FrameEncoder(maximumPayload: settings.maximumPayload)))
