@@ -94,7 +94,7 @@ public struct ManagerProcess: Sendable {
     }
 
     /// The application: run it with `runService()`.
-    public func application() -> some ApplicationProtocol {
+    public func application() throws -> some ApplicationProtocol {
         let (router, _) = makeRouter()
         let manager = config.manager
         let logger = self.logger
@@ -107,9 +107,9 @@ public struct ManagerProcess: Sendable {
         let watchedFolders = WatchedFolderService(
             store: store, directory: manager.watchDirectory, interval: manager.watchInterval,
             defaultRegion: manager.defaultRegion, clock: clock, logger: logger)
-        return ProcessApplication.make(
+        return try ProcessApplication.make(
             router: router, address: manager.httpAddress, services: [cluster, watchedFolders], listening: listening,
-            logger: logger)
+            tls: config.cluster.tls, logger: logger)
     }
 }
 
@@ -132,7 +132,8 @@ struct ManagerClusterService: Service {
             heartbeatInterval: config.cluster.heartbeatInterval, missedHeartbeats: config.cluster.missedHeartbeats,
             maximumPayload: config.cluster.maxFrameBytes, acceptedRoles: [.node, .gateway, .control],
             outboundHighWater: config.cluster.outboundHighWaterBytes,
-            outboundHardLimit: config.cluster.outboundHardLimitBytes)
+            outboundHardLimit: config.cluster.outboundHardLimitBytes,
+            tls: try config.cluster.tls.map(ClusterTLS.init(files:)))
         let address = config.manager.clusterAddress
         let server = try await ClusterServer.bind(
             host: address.host, port: address.port, settings: settings,

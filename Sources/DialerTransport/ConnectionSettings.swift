@@ -58,6 +58,8 @@ public struct ConnectionSettings: Sendable {
     /// Outbound bytes waiting for the peer above which the connection is closed with
     /// `Error SLOW_CONSUMER`: what was written to a peer that stopped reading is let go.
     public var outboundHardLimit: Int
+    /// TLS under the handshake, when configured; the HMAC handshake runs inside it.
+    public var tls: ClusterTLS?
 
     public init(
         localID: String,
@@ -69,7 +71,8 @@ public struct ConnectionSettings: Sendable {
         supportedVersions: ClosedRange<UInt32> = ProtocolVersion.supported,
         acceptedRoles: Set<Dialer_V1_Role> = [],
         outboundHighWater: Int = ConnectionSettings.defaultOutboundHighWater,
-        outboundHardLimit: Int = ConnectionSettings.defaultOutboundHardLimit
+        outboundHardLimit: Int = ConnectionSettings.defaultOutboundHardLimit,
+        tls: ClusterTLS? = nil
     ) {
         precondition(missedHeartbeats >= 1)
         precondition(outboundHighWater >= 2 && outboundHardLimit > outboundHighWater)
@@ -83,6 +86,7 @@ public struct ConnectionSettings: Sendable {
         self.acceptedRoles = acceptedRoles
         self.outboundHighWater = outboundHighWater
         self.outboundHardLimit = outboundHardLimit
+        self.tls = tls
     }
 
     /// 1 MiB: a few hundred answers in flight, far above what a reading peer leaves waiting.
