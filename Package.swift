@@ -148,6 +148,7 @@ let package = Package(
             dependencies: [
                 "DialerCore", "DialerProtocol", "DialerTransport", "DialerRuntime", "DialerSimulation",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

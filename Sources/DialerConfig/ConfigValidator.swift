@@ -91,7 +91,8 @@ struct ConfigValidator {
         if cluster.tlsClientAuthentication == .require, cluster.tls == nil {
             throw fail(
                 ["cluster.tls_client_auth"],
-                "cluster.tls_client_auth = \"require\" needs cluster.tls_certificate, cluster.tls_key and cluster.tls_ca")
+                "cluster.tls_client_auth = \"require\" needs cluster.tls_certificate, cluster.tls_key and cluster.tls_ca"
+            )
         }
         guard (1...1000).contains(cluster.missedHeartbeats) else {
             throw fail(

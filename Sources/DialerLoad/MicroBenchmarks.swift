@@ -2,6 +2,7 @@ import DialerCore
 public import DialerProtocol
 import DialerTransport
 import Foundation
+import Logging
 import NIOCore
 import Synchronization
 
@@ -102,8 +103,10 @@ public enum MicroBenchmarks {
         let serverSettings = ConnectionSettings(
             localID: "bench-gateway", localRole: .gateway, secret: secret, acceptedRoles: [.node])
         let clientSettings = ConnectionSettings(localID: "bench-node", localRole: .node, secret: secret)
+        // Violations either side finds are logged (stderr), so a dropped connection says why.
+        let violations = ViolationLog(logger: Logger(label: "dialer-bench"))
         let server = try await ClusterServer.bind(
-            host: "127.0.0.1", port: 0, settings: serverSettings, violationLog: nil)
+            host: "127.0.0.1", port: 0, settings: serverSettings, violationLog: violations)
         let received = FrameCounter()
         let serverTask = Task {
             try await server.run { connection in
@@ -114,7 +117,8 @@ public enum MicroBenchmarks {
         }
         defer { serverTask.cancel() }
         let envelope = envelope(frameBytes: frameBytes)
-        let client = try await ClusterClient.connect(host: "127.0.0.1", port: server.port, settings: clientSettings)
+        let client = try await ClusterClient.connect(
+            host: "127.0.0.1", port: server.port, settings: clientSettings, violationLog: violations)
         let rows = try await client.run { link, inbound in
             // The sender reads too: a dropped connection ends this loop, and the benchmark
             // fails with a message instead of waiting for frames that will never come.

@@ -1,9 +1,9 @@
 public import DialerConfig
+import DialerTransport
 public import Hummingbird
 public import HummingbirdCore
-public import Logging
-import DialerTransport
 import HummingbirdTLS
+public import Logging
 import NIOCore
 public import ServiceLifecycle
 

@@ -9,8 +9,9 @@ public import NIOCore
 /// waiting for the peer are over ``ConnectionSettings/outboundHighWater``, set as the
 /// channel's write-buffer water mark by the pipeline) it withholds `read()`, so a peer that
 /// sends without reading cannot make this process buffer the answers; reading resumes when
-/// the channel is writable again. Past ``ConnectionSettings/outboundHardLimit`` the
-/// connection is closed with `Error SLOW_CONSUMER` and what was waiting is let go.
+/// the channel is writable again. Past ``ConnectionSettings/outboundHardLimit``, with nothing
+/// taken by the peer for a heartbeat interval, the connection is closed with
+/// `Error SLOW_CONSUMER` and what was waiting is let go.
 public final class ClusterConnectionHandler: ChannelDuplexHandler {
     public typealias InboundIn = Envelope
     public typealias InboundOut = Envelope
@@ -29,6 +30,8 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
     private var readsPaused = false
     /// A `read()` arrived while paused; it is passed on when the channel is writable again.
     private var readWithheld = false
+    /// The bytes waiting for the peer at the last heartbeat tick (none seen yet: the most).
+    private var waitingAtLastTick = Int.max
 
     /// - Parameters:
     ///   - handshakePromise: succeeded with the peer when the handshake completes, failed with
@@ -100,7 +103,6 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
             return
         }
         context.write(data, promise: promise)
-        if !context.channel.isWritable { checkOutboundLimit(context: context) }
     }
 
     public func read(context: ChannelHandlerContext) {
@@ -120,17 +122,21 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
             }
         } else {
             readsPaused = true
-            checkOutboundLimit(context: context)
         }
         context.fireChannelWritabilityChanged()
     }
 
-    /// Closes a connection whose peer has let more than the hard limit pile up.
+    /// Closes a connection whose peer has let more than the hard limit pile up and took
+    /// nothing of it for a whole heartbeat interval. Checked on each tick, not on each write:
+    /// this process's own writers can burst past the limit for a moment (an async writer hands
+    /// the event loop a batch at once) to a peer that is reading them.
     private func checkOutboundLimit(context: ChannelHandlerContext) {
         guard !machine.isClosed,
-            let waiting = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes),
-            waiting > outboundHardLimit
+            let waiting = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)
         else { return }
+        let previous = waitingAtLastTick
+        waitingAtLastTick = waiting
+        guard waiting > outboundHardLimit, waiting >= previous else { return }
         let violation = ProtocolViolation(
             .slowConsumer, "\(waiting) bytes wait for the peer to read, above the limit of \(outboundHardLimit)")
         guard case .failAndClose(let violation) = machine.violation(violation) else { return }
@@ -158,6 +164,7 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
 
     private func scheduleHeartbeat(context: ChannelHandlerContext) {
         heartbeat = context.eventLoop.assumeIsolated().scheduleTask(in: heartbeatInterval) {
+            if !context.channel.isWritable { self.checkOutboundLimit(context: context) }
             self.perform(self.machine.heartbeatTick(listening: !self.readsPaused), context: context)
             if !self.machine.isClosed { self.scheduleHeartbeat(context: context) }
         }

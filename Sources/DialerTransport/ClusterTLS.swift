@@ -35,7 +35,9 @@ public struct ClusterTLS: Sendable {
         } catch {
             throw ClusterTLSError("cluster.tls_ca \(files.certificateAuthority): \(error)")
         }
-        guard !chain.isEmpty else { throw ClusterTLSError("cluster.tls_certificate \(files.certificate) holds no certificate") }
+        guard !chain.isEmpty else {
+            throw ClusterTLSError("cluster.tls_certificate \(files.certificate) holds no certificate")
+        }
         guard !authority.isEmpty else {
             throw ClusterTLSError("cluster.tls_ca \(files.certificateAuthority) holds no certificate")
         }

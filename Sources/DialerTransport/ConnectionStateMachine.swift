@@ -162,7 +162,8 @@ public struct ConnectionStateMachine: Sendable {
             guard silentTicks < settings.missedHeartbeats else {
                 return fail(.heartbeatTimeout, "peer missed \(settings.missedHeartbeats) heartbeats")
             }
-            state = .established(peer: peer, silentTicks: listening ? silentTicks + 1 : silentTicks, sequence: sequence + 1)
+            state = .established(
+                peer: peer, silentTicks: listening ? silentTicks + 1 : silentTicks, sequence: sequence + 1)
             var beat = Dialer_V1_Heartbeat()
             beat.sequence = sequence + 1
             return .send(Envelope(.heartbeat(beat)))

@@ -107,7 +107,8 @@ struct FloodClusterTests {
             highest = max(highest, try residentBytes(of: pid))
             // A desktop that reads is answered meanwhile.
             let good = try await RawWebSocket.connect(host: host, port: port)
-            good.channel.writeAndFlush(RawWebSocket.maskedText(#"{"correlationId":"7","agentSetReady":{}}"#), promise: nil)
+            good.channel.writeAndFlush(
+                RawWebSocket.maskedText(#"{"correlationId":"7","agentSetReady":{}}"#), promise: nil)
             #expect(await eventually(timeout: .seconds(20)) { good.received.contains("NOT_LOGGED_IN") })
             highest = max(highest, try residentBytes(of: pid))
             try? await flooder.channel.close()

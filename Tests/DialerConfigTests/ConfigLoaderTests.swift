@@ -589,7 +589,8 @@ struct ConfigLoaderTests {
                 continue
             }
             let companions = key.hasPrefix("cluster.tls_") ? tlsOn.filter { $0.key != key }.map { "\($0)=\($1)" } : []
-            let baseline = try load(overrides: companions + (tlsOn[key].map { ["\(key)=\($0)"] } ?? []), nodeID: "node-1")
+            let baseline = try load(
+                overrides: companions + (tlsOn[key].map { ["\(key)=\($0)"] } ?? []), nodeID: "node-1")
             #expect(
                 try load(overrides: companions + ["\(key)=\(sample)"], nodeID: "node-1") != baseline,
                 "\(key) has no effect")

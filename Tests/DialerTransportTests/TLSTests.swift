@@ -76,7 +76,8 @@ struct TLSTests {
         }
     }
 
-    private func connect(_ port: Int, _ files: TLSFiles?, host: String = "127.0.0.1") async throws -> ClusterConnection {
+    private func connect(_ port: Int, _ files: TLSFiles?, host: String = "127.0.0.1") async throws -> ClusterConnection
+    {
         var clientSettings = settings(id: "node-1", role: .node)
         clientSettings.tls = try files.map(ClusterTLS.init(files:))
         return try await ClusterClient.connect(host: host, port: port, settings: clientSettings)

@@ -92,7 +92,8 @@ enum AgentWebSocket {
         inbound: WebSocketInboundStream,
         outbound: WebSocketOutboundWriter,
         queue: OutboundQueue = OutboundQueue(
-            highWater: ConnectionSettings.defaultOutboundHighWater, hardLimit: ConnectionSettings.defaultOutboundHardLimit),
+            highWater: ConnectionSettings.defaultOutboundHighWater,
+            hardLimit: ConnectionSettings.defaultOutboundHardLimit),
         registry: AgentSessionRegistry,
         authority: any AgentAuthority,
         logger: Logger,
