@@ -48,7 +48,7 @@ public struct GatewayProcess: Sendable {
             logger: logger)
     }
 
-    public func application() -> some ApplicationProtocol {
+    public func application() throws -> some ApplicationProtocol {
         let router = Router()
         OperationsRoutes.add(to: router, registry: registry, readiness: readiness)
         let queueMap = self.queueMap
@@ -85,7 +85,11 @@ public struct GatewayProcess: Sendable {
         let address = gateway.httpAddress
         return Application(
             router: router,
-            server: AgentWebSocket.server(registry: sessions, authority: directory),
+            server: try .withOptionalTLS(
+                AgentWebSocket.server(
+                    registry: sessions, authority: directory, highWater: config.cluster.outboundHighWaterBytes,
+                    hardLimit: config.cluster.outboundHardLimitBytes),
+                tls: config.cluster.tls),
             configuration: ApplicationConfiguration(
                 address: .hostname(address.host, port: address.port), serverName: nil),
             services: [service],
@@ -116,7 +120,10 @@ struct GatewayClusterService: Service {
         let serverSettings = ConnectionSettings(
             localID: config.gateway.id, localRole: .gateway, secret: secret,
             heartbeatInterval: config.cluster.heartbeatInterval, missedHeartbeats: config.cluster.missedHeartbeats,
-            maximumPayload: config.cluster.maxFrameBytes, acceptedRoles: [.node, .agent])
+            maximumPayload: config.cluster.maxFrameBytes, acceptedRoles: [.node, .agent],
+            outboundHighWater: config.cluster.outboundHighWaterBytes,
+            outboundHardLimit: config.cluster.outboundHardLimitBytes,
+            tls: try config.cluster.tls.map(ClusterTLS.init(files:)))
         let address = config.gateway.clusterAddress
         let server = try await ClusterServer.bind(
             host: address.host, port: address.port, settings: serverSettings, violationLog: ViolationLog(logger: logger)

@@ -56,6 +56,29 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
     public var maxFrameBytes: Int
     /// How often connected processes send heartbeats.
     public var heartbeatInterval: Duration
+    /// Outbound bytes waiting for a cluster peer above which its connection is not read.
+    public var outboundHighWaterBytes: Int
+    /// Outbound bytes waiting for a cluster peer above which its connection is closed.
+    public var outboundHardLimitBytes: Int
+    /// `cluster.tls_certificate`: this process's PEM certificate chain.
+    public var tlsCertificate: String?
+    /// `cluster.tls_key`: the PEM private key of ``tlsCertificate``.
+    public var tlsKey: String?
+    /// `cluster.tls_ca`: the PEM certificate authority of the cluster's certificates.
+    public var tlsCertificateAuthority: String?
+    /// `cluster.tls_client_auth`: whether TLS servers require client certificates.
+    public var tlsClientAuthentication: TLSClientAuthentication
+
+    /// TLS for the cluster protocol and the HTTP surfaces when the three files are set;
+    /// `nil`: plain TCP (the validator refuses some set without the others).
+    public var tls: TLSFiles? {
+        guard let tlsCertificate, let tlsKey, let tlsCertificateAuthority,
+            !tlsCertificate.isEmpty, !tlsKey.isEmpty, !tlsCertificateAuthority.isEmpty
+        else { return nil }
+        return TLSFiles(
+            certificate: tlsCertificate, key: tlsKey, certificateAuthority: tlsCertificateAuthority,
+            clientAuthentication: tlsClientAuthentication)
+    }
     /// How many heartbeats in a row may be missed before the peer is considered gone.
     public var missedHeartbeats: Int
     /// How long a queue lease lasts.
@@ -81,6 +104,9 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
         secret: String? = nil,
         maxFrameBytes: Int = 1_048_576,
         heartbeatInterval: Duration = .milliseconds(1000),
+        outboundHighWaterBytes: Int = 1_048_576,
+        outboundHardLimitBytes: Int = 16_777_216,
+        tls: TLSFiles? = nil,
         missedHeartbeats: Int = 3,
         leaseDuration: Duration = .milliseconds(10_000),
         leaseRenewInterval: Duration = .milliseconds(2500),
@@ -93,6 +119,12 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
         self.secret = secret
         self.maxFrameBytes = maxFrameBytes
         self.heartbeatInterval = heartbeatInterval
+        self.outboundHighWaterBytes = outboundHighWaterBytes
+        self.outboundHardLimitBytes = outboundHardLimitBytes
+        self.tlsCertificate = tls?.certificate
+        self.tlsKey = tls?.key
+        self.tlsCertificateAuthority = tls?.certificateAuthority
+        self.tlsClientAuthentication = tls?.clientAuthentication ?? .none
         self.missedHeartbeats = missedHeartbeats
         self.leaseDuration = leaseDuration
         self.leaseRenewInterval = leaseRenewInterval
@@ -107,6 +139,8 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         "ClusterSettings(secret: \(secret == nil ? "nil" : "<redacted>"), maxFrameBytes: \(maxFrameBytes), "
             + "heartbeatInterval: \(heartbeatInterval), missedHeartbeats: \(missedHeartbeats), "
+            + "outboundHighWaterBytes: \(outboundHighWaterBytes), outboundHardLimitBytes: \(outboundHardLimitBytes), "
+            + "tls: \(tls.map { "\($0)" } ?? "nil"), "
             + "leaseDuration: \(leaseDuration), leaseRenewInterval: \(leaseRenewInterval), "
             + "leaseSafetyMargin: \(leaseSafetyMargin), logLevel: \(logLevel), runDirectory: \(runDirectory.quoted), "
             + "trunkTimeScale: \(trunkTimeScale), trunkPopulation: \(trunkPopulation?.quoted ?? "nil"))"
@@ -244,6 +278,39 @@ public enum ComplianceProfileName: String, Sendable, Equatable, CaseIterable {
     case usFTC = "us-ftc"
     /// The UK Ofcom persistent-misuse policy.
     case ukOfcom = "uk-ofcom"
+}
+
+/// The PEM files of a process's TLS (see docs/TLS.md): its certificate chain and key, the
+/// certificate authority its peers' certificates must be signed by, and whether a server
+/// requires clients to present such a certificate (mutual TLS).
+public struct TLSFiles: Sendable, Equatable, CustomStringConvertible {
+    public var certificate: String
+    public var key: String
+    public var certificateAuthority: String
+    public var clientAuthentication: TLSClientAuthentication
+
+    public init(
+        certificate: String, key: String, certificateAuthority: String,
+        clientAuthentication: TLSClientAuthentication = .none
+    ) {
+        self.certificate = certificate
+        self.key = key
+        self.certificateAuthority = certificateAuthority
+        self.clientAuthentication = clientAuthentication
+    }
+
+    public var description: String {
+        "TLSFiles(certificate: \(certificate.quoted), key: \(key.quoted), "
+            + "certificateAuthority: \(certificateAuthority.quoted), clientAuthentication: \(clientAuthentication))"
+    }
+}
+
+/// Whether TLS servers ask clients for a certificate.
+public enum TLSClientAuthentication: String, Sendable, Equatable, CaseIterable {
+    /// Clients are not asked for a certificate (the HMAC handshake still authenticates members).
+    case none
+    /// Clients must present a certificate signed by the configured authority.
+    case require
 }
 
 public enum LogLevel: String, Sendable, Equatable, CaseIterable {

@@ -210,6 +210,15 @@ struct ConfigBuilder {
         switch (key.section, key.name) {
         case (.cluster, "max_frame_bytes"): config.cluster.maxFrameBytes = try setting.integer(for: key)
         case (.cluster, "heartbeat_interval_ms"): config.cluster.heartbeatInterval = try setting.milliseconds(for: key)
+        case (.cluster, "outbound_high_water_bytes"):
+            config.cluster.outboundHighWaterBytes = try setting.integer(for: key)
+        case (.cluster, "outbound_hard_limit_bytes"):
+            config.cluster.outboundHardLimitBytes = try setting.integer(for: key)
+        case (.cluster, "tls_certificate"): config.cluster.tlsCertificate = try setting.string(for: key)
+        case (.cluster, "tls_key"): config.cluster.tlsKey = try setting.string(for: key)
+        case (.cluster, "tls_ca"): config.cluster.tlsCertificateAuthority = try setting.string(for: key)
+        case (.cluster, "tls_client_auth"):
+            config.cluster.tlsClientAuthentication = try setting.choice(for: key, of: TLSClientAuthentication.self)
         case (.cluster, "missed_heartbeats"): config.cluster.missedHeartbeats = try setting.integer(for: key)
         case (.cluster, "trunk_time_scale"): config.cluster.trunkTimeScale = try setting.integer(for: key)
         case (.cluster, "trunk_population"): config.cluster.trunkPopulation = try setting.string(for: key)

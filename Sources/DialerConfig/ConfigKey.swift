@@ -58,6 +58,25 @@ struct ConfigKey: Sendable, Equatable {
             section: .cluster, name: "max_frame_bytes", defaultText: "1048576",
             help: "Largest protocol frame in bytes, 1024 to 67108864."),
         ConfigKey(
+            section: .cluster, name: "outbound_high_water_bytes", defaultText: "1048576",
+            help: "Outbound bytes waiting for a cluster peer above which it is not read, 4096 to 1073741824."),
+        ConfigKey(
+            section: .cluster, name: "outbound_hard_limit_bytes", defaultText: "16777216",
+            help: "Outbound bytes waiting for a cluster peer above which it is closed (SLOW_CONSUMER); "
+                + "above outbound_high_water_bytes + max_frame_bytes, at most 4294967296."),
+        ConfigKey(
+            section: .cluster, name: "tls_certificate", defaultText: nil,
+            help: "PEM certificate (chain) of this process; with tls_key and tls_ca turns TLS on (docs/TLS.md)."),
+        ConfigKey(
+            section: .cluster, name: "tls_key", defaultText: nil,
+            help: "PEM private key of tls_certificate."),
+        ConfigKey(
+            section: .cluster, name: "tls_ca", defaultText: nil,
+            help: "PEM certificate authority that signs the cluster's certificates."),
+        ConfigKey(
+            section: .cluster, name: "tls_client_auth", defaultText: "none",
+            help: "none, or require: TLS servers refuse clients without a certificate signed by tls_ca."),
+        ConfigKey(
             section: .cluster, name: "heartbeat_interval_ms", defaultText: "1000",
             help: "Interval between heartbeats, in milliseconds."),
         ConfigKey(

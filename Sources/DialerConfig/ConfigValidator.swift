@@ -64,6 +64,36 @@ struct ConfigValidator {
                 "cluster.max_frame_bytes must be between 1024 and 67108864 (64 MiB), got \(cluster.maxFrameBytes)")
         }
         try within(cluster.heartbeatInterval, "cluster.heartbeat_interval_ms", 1...Self.hour)
+        guard (4096...(1 << 30)).contains(cluster.outboundHighWaterBytes) else {
+            throw fail(
+                ["cluster.outbound_high_water_bytes"],
+                "cluster.outbound_high_water_bytes must be 4096 to 1073741824, got \(cluster.outboundHighWaterBytes)")
+        }
+        // Room above the high water for the largest frame, so that one answer cannot close a peer.
+        let leastHardLimit = cluster.outboundHighWaterBytes + cluster.maxFrameBytes
+        guard (leastHardLimit...(1 << 32)).contains(cluster.outboundHardLimitBytes) else {
+            throw fail(
+                ["cluster.outbound_hard_limit_bytes", "cluster.outbound_high_water_bytes", "cluster.max_frame_bytes"],
+                "cluster.outbound_hard_limit_bytes must be at least outbound_high_water_bytes + max_frame_bytes "
+                    + "(\(leastHardLimit)) and at most 4294967296, got \(cluster.outboundHardLimitBytes)")
+        }
+        let tlsFiles = [
+            ("cluster.tls_certificate", cluster.tlsCertificate), ("cluster.tls_key", cluster.tlsKey),
+            ("cluster.tls_ca", cluster.tlsCertificateAuthority),
+        ]
+        let missing = tlsFiles.filter { $0.1 == nil || $0.1 == "" }.map(\.0)
+        if !missing.isEmpty, missing.count < tlsFiles.count {
+            throw fail(
+                tlsFiles.map(\.0),
+                "TLS needs cluster.tls_certificate, cluster.tls_key and cluster.tls_ca together; missing: "
+                    + missing.joined(separator: ", "))
+        }
+        if cluster.tlsClientAuthentication == .require, cluster.tls == nil {
+            throw fail(
+                ["cluster.tls_client_auth"],
+                "cluster.tls_client_auth = \"require\" needs cluster.tls_certificate, cluster.tls_key and cluster.tls_ca"
+            )
+        }
         guard (1...1000).contains(cluster.missedHeartbeats) else {
             throw fail(
                 ["cluster.missed_heartbeats"],

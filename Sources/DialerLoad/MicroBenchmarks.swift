@@ -2,6 +2,7 @@ import DialerCore
 public import DialerProtocol
 import DialerTransport
 import Foundation
+import Logging
 import NIOCore
 import Synchronization
 
@@ -102,8 +103,10 @@ public enum MicroBenchmarks {
         let serverSettings = ConnectionSettings(
             localID: "bench-gateway", localRole: .gateway, secret: secret, acceptedRoles: [.node])
         let clientSettings = ConnectionSettings(localID: "bench-node", localRole: .node, secret: secret)
+        // Violations either side finds are logged (stderr), so a dropped connection says why.
+        let violations = ViolationLog(logger: Logger(label: "dialer-bench"))
         let server = try await ClusterServer.bind(
-            host: "127.0.0.1", port: 0, settings: serverSettings, violationLog: nil)
+            host: "127.0.0.1", port: 0, settings: serverSettings, violationLog: violations)
         let received = FrameCounter()
         let serverTask = Task {
             try await server.run { connection in
@@ -114,16 +117,39 @@ public enum MicroBenchmarks {
         }
         defer { serverTask.cancel() }
         let envelope = envelope(frameBytes: frameBytes)
-        let client = try await ClusterClient.connect(host: "127.0.0.1", port: server.port, settings: clientSettings)
-        let rows = try await client.run { link, _ in
-            func waitFor(_ total: Int) async {
-                while received.count.load(ordering: .relaxed) < total { try? await Task.sleep(for: .microseconds(100)) }
+        let client = try await ClusterClient.connect(
+            host: "127.0.0.1", port: server.port, settings: clientSettings, violationLog: violations)
+        let rows = try await client.run { link, inbound in
+            // The sender reads too: a dropped connection ends this loop, and the benchmark
+            // fails with a message instead of waiting for frames that will never come.
+            let reader = Task {
+                try? await inbound.forEach { _ in }
+                received.closed.store(true, ordering: .releasing)
+            }
+            defer { reader.cancel() }
+            func waitFor(_ total: Int) async throws {
+                var seen = received.count.load(ordering: .relaxed)
+                var lastProgress = ContinuousClock.now
+                while seen < total {
+                    if received.closed.load(ordering: .acquiring) {
+                        throw LoadTestError(
+                            "the connection dropped: \(seen) of \(total) frames counted at the receiver")
+                    }
+                    try await Task.sleep(for: .microseconds(100))
+                    let now = received.count.load(ordering: .relaxed)
+                    if now != seen {
+                        seen = now
+                        lastProgress = .now
+                    } else if ContinuousClock.now - lastProgress > .seconds(10) {
+                        throw LoadTestError("no frame arrived for 10 s: \(seen) of \(total) frames counted")
+                    }
+                }
             }
             var rows: [Row] = []
             // Awaited writes: the outbound writer's back-pressure paces the sender.
             var start = ContinuousClock.now
             for _ in 0..<count { try await link.send(envelope) }
-            await waitFor(count)
+            try await waitFor(count)
             var seconds = (ContinuousClock.now - start).seconds
             rows.append(
                 Row(
@@ -135,9 +161,9 @@ public enum MicroBenchmarks {
             start = ContinuousClock.now
             for index in 0..<count {
                 link.sendNow(envelope)
-                if index % 1000 == 999 { await waitFor(count + index + 1 - window) }
+                if index % 1000 == 999 { try await waitFor(count + index + 1 - window) }
             }
-            await waitFor(2 * count)
+            try await waitFor(2 * count)
             seconds = (ContinuousClock.now - start).seconds
             rows.append(
                 Row(
@@ -229,4 +255,6 @@ public enum MicroBenchmarks {
 /// Frames counted by the receiving side of the connection benchmark.
 private final class FrameCounter: Sendable {
     let count = Atomic<Int>(0)
+    /// The sender's side of the connection closed.
+    let closed = Atomic<Bool>(false)
 }

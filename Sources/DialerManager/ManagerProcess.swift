@@ -100,7 +100,7 @@ public struct ManagerProcess: Sendable {
     }
 
     /// The application: run it with `runService()`.
-    public func application() -> some ApplicationProtocol {
+    public func application() throws -> some ApplicationProtocol {
         let (router, _) = makeRouter()
         let manager = config.manager
         let logger = self.logger
@@ -120,9 +120,9 @@ public struct ManagerProcess: Sendable {
         let live = LiveFeedService(
             feed: liveFeed, store: store, coordinator: coordinator, gateways: HTTPGatewayLiveSource(), clock: clock,
             interval: .seconds(1), logger: logger)
-        return ProcessApplication.make(
+        return try ProcessApplication.make(
             router: router, address: manager.httpAddress, services: [cluster, watchedFolders, webhooks, live],
-            listening: listening, logger: logger)
+            listening: listening, tls: config.cluster.tls, logger: logger)
     }
 }
 
@@ -143,7 +143,10 @@ struct ManagerClusterService: Service {
         let settings = ConnectionSettings(
             localID: config.manager.id, localRole: .manager, secret: ClusterSecret(try config.cluster.requiredSecret()),
             heartbeatInterval: config.cluster.heartbeatInterval, missedHeartbeats: config.cluster.missedHeartbeats,
-            maximumPayload: config.cluster.maxFrameBytes, acceptedRoles: [.node, .gateway, .control])
+            maximumPayload: config.cluster.maxFrameBytes, acceptedRoles: [.node, .gateway, .control],
+            outboundHighWater: config.cluster.outboundHighWaterBytes,
+            outboundHardLimit: config.cluster.outboundHardLimitBytes,
+            tls: try config.cluster.tls.map(ClusterTLS.init(files:)))
         let address = config.manager.clusterAddress
         let server = try await ClusterServer.bind(
             host: address.host, port: address.port, settings: settings,

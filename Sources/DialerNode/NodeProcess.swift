@@ -48,7 +48,7 @@ public struct NodeProcess: Sendable {
         self.reservations = GatewayReservations(prefix: "\(node.id)-\(UInt32.random(in: 1...UInt32.max))")
     }
 
-    public func application() -> some ApplicationProtocol {
+    public func application() throws -> some ApplicationProtocol {
         let router = Router()
         OperationsRoutes.add(to: router, registry: registry, readiness: readiness)
         let (ownership, nodeID) = (self.ownership, node.id)
@@ -80,8 +80,9 @@ public struct NodeProcess: Sendable {
         let service = NodeClusterService(
             config: config, node: node, ownership: ownership, feed: feed, reservations: reservations,
             readiness: readiness, clock: clock, logger: logger)
-        return ProcessApplication.make(
-            router: router, address: node.httpAddress, services: [service], listening: listening, logger: logger)
+        return try ProcessApplication.make(
+            router: router, address: node.httpAddress, services: [service], listening: listening,
+            tls: config.cluster.tls, logger: logger)
     }
 }
 
@@ -101,7 +102,10 @@ struct NodeClusterService: Service {
         let settings = ConnectionSettings(
             localID: node.id, localRole: .node, secret: ClusterSecret(try config.cluster.requiredSecret()),
             heartbeatInterval: config.cluster.heartbeatInterval, missedHeartbeats: config.cluster.missedHeartbeats,
-            maximumPayload: config.cluster.maxFrameBytes)
+            maximumPayload: config.cluster.maxFrameBytes,
+            outboundHighWater: config.cluster.outboundHighWaterBytes,
+            outboundHardLimit: config.cluster.outboundHardLimitBytes,
+            tls: try config.cluster.tls.map(ClusterTLS.init(files:)))
         let manager = ReconnectingClient(
             host: config.manager.clusterAddress.host, port: config.manager.clusterAddress.port, settings: settings,
             logger: logger)

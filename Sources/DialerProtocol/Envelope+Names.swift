@@ -126,6 +126,7 @@ extension ProtocolErrorCode {
         case .unknownRequest: return "UNKNOWN_REQUEST"
         case .notFound: return "NOT_FOUND"
         case .rateLimited: return "RATE_LIMITED"
+        case .slowConsumer: return "SLOW_CONSUMER"
         case .UNRECOGNIZED(let value): return "UNRECOGNIZED(\(value))"
         }
     }

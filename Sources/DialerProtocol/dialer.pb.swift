@@ -144,6 +144,9 @@ public nonisolated enum Dialer_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseItera
 
   /// too many failed logins, or too many password checks at once: retry later
   case rateLimited // = 30
+
+  /// the receiver of this error does not read: the sender's outbound buffer passed its hard bound (fatal)
+  case slowConsumer // = 31
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -175,6 +178,7 @@ public nonisolated enum Dialer_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseItera
     case 20: self = .unknownRequest
     case 21: self = .notFound
     case 30: self = .rateLimited
+    case 31: self = .slowConsumer
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -204,6 +208,7 @@ public nonisolated enum Dialer_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseItera
     case .unknownRequest: return 20
     case .notFound: return 21
     case .rateLimited: return 30
+    case .slowConsumer: return 31
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -233,6 +238,7 @@ public nonisolated enum Dialer_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseItera
     .unknownRequest,
     .notFound,
     .rateLimited,
+    .slowConsumer,
   ]
 
 }
@@ -2630,7 +2636,7 @@ nonisolated extension Dialer_V1_Role: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Dialer_V1_ErrorCode: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ERROR_CODE_UNSPECIFIED\0\u{1}FRAME_TOO_LARGE\0\u{1}MALFORMED_FRAME\0\u{1}UNKNOWN_MESSAGE\0\u{1}UNEXPECTED_MESSAGE\0\u{1}AUTHENTICATION_FAILED\0\u{1}UNSUPPORTED_VERSION\0\u{1}HEARTBEAT_TIMEOUT\0\u{1}STALE_EPOCH\0\u{1}NOT_OWNER\0\u{1}UNKNOWN_QUEUE\0\u{1}ROLE_NOT_ALLOWED\0\u{1}DUPLICATE_MEMBER\0\u{1}INVALID_ARGUMENT\0\u{1}SHUTTING_DOWN\0\u{1}INTERNAL\0\u{1}INVALID_STATE\0\u{1}LOGIN_FAILED\0\u{1}NOT_LOGGED_IN\0\u{1}FORBIDDEN\0\u{1}UNKNOWN_REQUEST\0\u{1}NOT_FOUND\0\u{2}\u{9}RATE_LIMITED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ERROR_CODE_UNSPECIFIED\0\u{1}FRAME_TOO_LARGE\0\u{1}MALFORMED_FRAME\0\u{1}UNKNOWN_MESSAGE\0\u{1}UNEXPECTED_MESSAGE\0\u{1}AUTHENTICATION_FAILED\0\u{1}UNSUPPORTED_VERSION\0\u{1}HEARTBEAT_TIMEOUT\0\u{1}STALE_EPOCH\0\u{1}NOT_OWNER\0\u{1}UNKNOWN_QUEUE\0\u{1}ROLE_NOT_ALLOWED\0\u{1}DUPLICATE_MEMBER\0\u{1}INVALID_ARGUMENT\0\u{1}SHUTTING_DOWN\0\u{1}INTERNAL\0\u{1}INVALID_STATE\0\u{1}LOGIN_FAILED\0\u{1}NOT_LOGGED_IN\0\u{1}FORBIDDEN\0\u{1}UNKNOWN_REQUEST\0\u{1}NOT_FOUND\0\u{2}\u{9}RATE_LIMITED\0\u{1}SLOW_CONSUMER\0")
 }
 
 nonisolated extension Dialer_V1_LeaseRejection: SwiftProtobuf._ProtoNameProviding {

@@ -1,5 +1,8 @@
 public import DialerConfig
+import DialerTransport
 public import Hummingbird
+public import HummingbirdCore
+import HummingbirdTLS
 public import Logging
 import NIOCore
 public import ServiceLifecycle
@@ -12,11 +15,13 @@ public enum ProcessApplication {
         address: HostPort,
         services: [any Service],
         listening: ListeningAddresses,
+        tls: TLSFiles? = nil,
         logger: Logger
-    ) -> some ApplicationProtocol where Context.Source == ApplicationRequestContextSource {
+    ) throws -> some ApplicationProtocol where Context.Source == ApplicationRequestContextSource {
         Application(
             router: router,
-            server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
+            server: try .withOptionalTLS(
+                .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])), tls: tls),
             configuration: ApplicationConfiguration(
                 address: .hostname(address.host, port: address.port), serverName: nil),
             services: services,
@@ -26,5 +31,14 @@ public enum ProcessApplication {
             },
             logger: logger
         )
+    }
+}
+
+extension HTTPServerBuilder {
+    /// `base` inside TLS when the cluster file configures it (docs/TLS.md), else `base`.
+    /// Bad files stop the process here, with the key and the file named.
+    public static func withOptionalTLS(_ base: HTTPServerBuilder, tls: TLSFiles?) throws -> HTTPServerBuilder {
+        guard let tls else { return base }
+        return try .tls(base, tlsConfiguration: try ClusterTLS(files: tls).serverConfiguration)
     }
 }

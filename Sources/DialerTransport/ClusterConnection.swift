@@ -112,6 +112,12 @@ public struct ClusterLink: Sendable {
     public func close() {
         channel.close(promise: nil)
     }
+
+    /// Bytes written to this connection that the peer has not taken yet (for diagnostics and
+    /// tests: a peer that stops reading leaves them here).
+    public func outboundBytesWaiting() async -> Int {
+        (try? await channel.getOption(.bufferedWritableBytes).get()) ?? 0
+    }
 }
 
 /// A request got no reply in time.

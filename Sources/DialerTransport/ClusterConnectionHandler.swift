@@ -4,6 +4,14 @@ public import NIOCore
 /// The channel handler that runs a ``ConnectionStateMachine``: it performs the handshake,
 /// sends and checks heartbeats, turns decoder violations into `Error` frames, and passes
 /// only application messages of an established connection on to the next handler.
+///
+/// It also applies backpressure to the peer: while the channel is not writable (the bytes
+/// waiting for the peer are over ``ConnectionSettings/outboundHighWater``, set as the
+/// channel's write-buffer water mark by the pipeline) it withholds `read()`, so a peer that
+/// sends without reading cannot make this process buffer the answers; reading resumes when
+/// the channel is writable again. Past ``ConnectionSettings/outboundHardLimit``, with nothing
+/// taken by the peer for a heartbeat interval, the connection is closed with
+/// `Error SLOW_CONSUMER` and what was waiting is let go.
 public final class ClusterConnectionHandler: ChannelDuplexHandler {
     public typealias InboundIn = Envelope
     public typealias InboundOut = Envelope
@@ -17,6 +25,13 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
     private var heartbeat: Scheduled<Void>?
     private var remoteHost = "unknown"
     private var makeNonce: () -> [UInt8]
+    private let outboundHardLimit: Int
+    /// Reads are withheld: the channel is not writable.
+    private var readsPaused = false
+    /// A `read()` arrived while paused; it is passed on when the channel is writable again.
+    private var readWithheld = false
+    /// The bytes waiting for the peer at the last heartbeat tick (none seen yet: the most).
+    private var waitingAtLastTick = Int.max
 
     /// - Parameters:
     ///   - handshakePromise: succeeded with the peer when the handshake completes, failed with
@@ -34,6 +49,7 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
         self.handshakePromise = handshakePromise
         self.violationLog = violationLog
         self.makeNonce = nonceSource
+        self.outboundHardLimit = settings.outboundHardLimit
     }
 
     /// 32 bytes from the system's cryptographically secure generator.
@@ -89,6 +105,56 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
         context.write(data, promise: promise)
     }
 
+    public func read(context: ChannelHandlerContext) {
+        guard !readsPaused else {
+            readWithheld = true
+            return
+        }
+        context.read()
+    }
+
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            readsPaused = false
+            if readWithheld {
+                readWithheld = false
+                context.read()
+            }
+        } else {
+            readsPaused = true
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Closes a connection whose peer has let more than the hard limit pile up and took
+    /// nothing of it for a whole heartbeat interval. Checked on each tick, not on each write:
+    /// this process's own writers can burst past the limit for a moment (an async writer hands
+    /// the event loop a batch at once) to a peer that is reading them.
+    private func checkOutboundLimit(context: ChannelHandlerContext) {
+        guard !machine.isClosed,
+            let waiting = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)
+        else { return }
+        let previous = waitingAtLastTick
+        waitingAtLastTick = waiting
+        guard waiting > outboundHardLimit, waiting >= previous else { return }
+        let violation = ProtocolViolation(
+            .slowConsumer, "\(waiting) bytes wait for the peer to read, above the limit of \(outboundHardLimit)")
+        guard case .failAndClose(let violation) = machine.violation(violation) else { return }
+        record(violation)
+        handshakePromise.fail(violation)
+        heartbeat?.cancel()
+        // The Error frame joins the queue the peer is not reading, so the close cannot wait for
+        // it: closing now lets go of everything queued.
+        context.writeAndFlush(wrapOutboundOut(.error(violation.code, violation.detail)), promise: nil)
+        context.close(promise: nil)
+    }
+
+    private func record(_ violation: ProtocolViolation) {
+        violationLog?.record(
+            host: remoteHost, code: violation.code.rawValue, codeName: violation.code.name,
+            detail: violation.detail, peer: machine.peer?.description)
+    }
+
     private func start(context: ChannelHandlerContext) {
         guard heartbeat == nil, !machine.isClosed else { return }
         if let address = context.channel.remoteAddress?.ipAddress { remoteHost = address }
@@ -98,7 +164,8 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
 
     private func scheduleHeartbeat(context: ChannelHandlerContext) {
         heartbeat = context.eventLoop.assumeIsolated().scheduleTask(in: heartbeatInterval) {
-            self.perform(self.machine.heartbeatTick(), context: context)
+            if !context.channel.isWritable { self.checkOutboundLimit(context: context) }
+            self.perform(self.machine.heartbeatTick(listening: !self.readsPaused), context: context)
             if !self.machine.isClosed { self.scheduleHeartbeat(context: context) }
         }
     }
@@ -115,9 +182,7 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
         case .forward(let envelope):
             context.fireChannelRead(wrapInboundOut(envelope))
         case .failAndClose(let violation):
-            violationLog?.record(
-                host: remoteHost, code: violation.code.rawValue, codeName: violation.code.name,
-                detail: violation.detail, peer: machine.peer?.description)
+            record(violation)
             handshakePromise.fail(violation)
             heartbeat?.cancel()
             let envelope = Envelope.error(violation.code, violation.detail)

@@ -9,10 +9,23 @@ enum ClusterPipeline {
         _ channel: any Channel,
         settings: ConnectionSettings,
         side: ConnectionStateMachine.Side,
+        host: String? = nil,
         violationLog: ViolationLog?
     ) throws -> (NIOAsyncChannel<Envelope, Envelope>, EventLoopFuture<PeerIdentity>) {
         let promise = channel.eventLoop.makePromise(of: PeerIdentity.self)
+        // The channel turns unwritable above the high water and writable again below half of
+        // it; the connection handler stops and resumes reading on those changes.
+        try channel.syncOptions?.setOption(
+            .writeBufferWaterMark,
+            value: ChannelOptions.Types.WriteBufferWaterMark(
+                low: settings.outboundHighWater / 2, high: settings.outboundHighWater))
         let operations = channel.pipeline.syncOperations
+        if let tls = settings.tls {
+            switch side {
+            case .server: try operations.addHandler(tls.serverHandler())
+            case .client: try operations.addHandler(tls.clientHandler(host: host ?? ""))
+            }
+        }
         try operations.addHandler(ByteToMessageHandler(FrameDecoder(maximumPayload: settings.maximumPayload)))
         try operations.addHandler(MessageToByteHandler(FrameEncoder(maximumPayload: settings.maximumPayload)))
         try operations.addHandler(
@@ -107,7 +120,8 @@ public enum ClusterClient {
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try ClusterPipeline.configure(
-                        channel, settings: settings, side: .client(nonce: nonce), violationLog: violationLog)
+                        channel, settings: settings, side: .client(nonce: nonce), host: host,
+                        violationLog: violationLog)
                 }
             }
         do {

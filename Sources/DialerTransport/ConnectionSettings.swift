@@ -51,6 +51,15 @@ public struct ConnectionSettings: Sendable {
     public var supportedVersions: ClosedRange<UInt32>
     /// Roles a server accepts; ignored by clients.
     public var acceptedRoles: Set<Dialer_V1_Role>
+    /// Outbound bytes waiting for the peer above which the connection stops reading from it
+    /// (reading resumes below half of it): a peer that does not read cannot make this process
+    /// buffer the answers to what it keeps sending.
+    public var outboundHighWater: Int
+    /// Outbound bytes waiting for the peer above which the connection is closed with
+    /// `Error SLOW_CONSUMER`: what was written to a peer that stopped reading is let go.
+    public var outboundHardLimit: Int
+    /// TLS under the handshake, when configured; the HMAC handshake runs inside it.
+    public var tls: ClusterTLS?
 
     public init(
         localID: String,
@@ -60,9 +69,13 @@ public struct ConnectionSettings: Sendable {
         missedHeartbeats: Int = 3,
         maximumPayload: Int = FrameFormat.defaultMaximumPayload,
         supportedVersions: ClosedRange<UInt32> = ProtocolVersion.supported,
-        acceptedRoles: Set<Dialer_V1_Role> = []
+        acceptedRoles: Set<Dialer_V1_Role> = [],
+        outboundHighWater: Int = ConnectionSettings.defaultOutboundHighWater,
+        outboundHardLimit: Int = ConnectionSettings.defaultOutboundHardLimit,
+        tls: ClusterTLS? = nil
     ) {
         precondition(missedHeartbeats >= 1)
+        precondition(outboundHighWater >= 2 && outboundHardLimit > outboundHighWater)
         self.localID = localID
         self.localRole = localRole
         self.secret = secret
@@ -71,5 +84,14 @@ public struct ConnectionSettings: Sendable {
         self.maximumPayload = maximumPayload
         self.supportedVersions = supportedVersions
         self.acceptedRoles = acceptedRoles
+        self.outboundHighWater = outboundHighWater
+        self.outboundHardLimit = outboundHardLimit
+        self.tls = tls
     }
+
+    /// 1 MiB: a few hundred answers in flight, far above what a reading peer leaves waiting.
+    public static let defaultOutboundHighWater = 1 << 20
+    /// 16 MiB: room for the largest frames (1 MiB) above the high water, and a bound on what
+    /// one connection can hold.
+    public static let defaultOutboundHardLimit = 16 << 20
 }

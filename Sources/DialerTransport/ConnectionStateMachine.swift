@@ -125,6 +125,11 @@ public struct ConnectionStateMachine: Sendable {
             switch message {
             case .challenge, .hello, .welcome:
                 return fail(.unexpectedMessage, "\(envelope.kindName) is only allowed during the handshake")
+            case .heartbeat:
+                // Liveness is this machine's business: a heartbeat (like any frame) reset the
+                // count above, and the owner of the connection never has to read one, so an
+                // owner that only writes cannot stall the reading of its peer's beats.
+                return .none
             default:
                 return .forward(envelope)
             }
@@ -132,7 +137,11 @@ public struct ConnectionStateMachine: Sendable {
     }
 
     /// One heartbeat interval passed.
-    public mutating func heartbeatTick() -> Action {
+    ///
+    /// - Parameter listening: `false` while this side has stopped reading the peer (its
+    ///   outbound bytes are over the high water): the peer's frames wait unread in the socket
+    ///   then, so the interval does not count as silent.
+    public mutating func heartbeatTick(listening: Bool = true) -> Action {
         switch state {
         case .initial, .closed:
             return .none
@@ -153,7 +162,8 @@ public struct ConnectionStateMachine: Sendable {
             guard silentTicks < settings.missedHeartbeats else {
                 return fail(.heartbeatTimeout, "peer missed \(settings.missedHeartbeats) heartbeats")
             }
-            state = .established(peer: peer, silentTicks: silentTicks + 1, sequence: sequence + 1)
+            state = .established(
+                peer: peer, silentTicks: listening ? silentTicks + 1 : silentTicks, sequence: sequence + 1)
             var beat = Dialer_V1_Heartbeat()
             beat.sequence = sequence + 1
             return .send(Envelope(.heartbeat(beat)))

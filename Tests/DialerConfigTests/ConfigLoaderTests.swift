@@ -548,7 +548,7 @@ struct ConfigLoaderTests {
                 == true)
         #expect(keys.first { $0.key == "cluster.secret" }?.help.contains("no default") == true)
         #expect(!keys.contains { $0.key == "node.id" || $0.key.hasPrefix("queue.") })
-        #expect(keys.count == 28)
+        #expect(keys.count == 34)
         #expect(ConfigLoader.environmentVariable(forKey: "manager.http_address") == "DIALER_MANAGER_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "node.http_address") == "DIALER_NODE_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "queue.kind") == nil)
@@ -577,17 +577,27 @@ struct ConfigLoaderTests {
             "manager.password_iterations": "1000", "manager.compliance_profile": "us-ftc",
             "gateway.agent_grace_ms": "5000", "gateway.picture_interval_ms": "250",
             "cluster.trunk_time_scale": "60", "cluster.trunk_population": "population.json",
+            "cluster.outbound_high_water_bytes": "65536", "cluster.outbound_hard_limit_bytes": "33554432",
+            "cluster.tls_certificate": "c.pem", "cluster.tls_key": "k.pem", "cluster.tls_ca": "ca.pem",
+            "cluster.tls_client_auth": "require",
         ]
-        let baseline = try load(nodeID: "node-1")
+        // TLS keys take effect only together: each is tried against a configuration with TLS on.
+        let tlsOn = ["cluster.tls_certificate": "a.pem", "cluster.tls_key": "b.pem", "cluster.tls_ca": "d.pem"]
         for (key, _) in ConfigLoader.overridableKeys where key != "cluster.secret_file" {
             guard let sample = samples[key] else {
                 Issue.record("no sample value for \(key)")
                 continue
             }
-            #expect(try load(overrides: ["\(key)=\(sample)"], nodeID: "node-1") != baseline, "\(key) has no effect")
+            let companions = key.hasPrefix("cluster.tls_") ? tlsOn.filter { $0.key != key }.map { "\($0)=\($1)" } : []
+            let baseline = try load(
+                overrides: companions + (tlsOn[key].map { ["\(key)=\($0)"] } ?? []), nodeID: "node-1")
+            #expect(
+                try load(overrides: companions + ["\(key)=\(sample)"], nodeID: "node-1") != baseline,
+                "\(key) has no effect")
             let variable = try #require(ConfigLoader.environmentVariable(forKey: key))
             #expect(
-                try load(environment: [variable: sample], nodeID: "node-1") != baseline, "\(variable) has no effect")
+                try load(overrides: companions, environment: [variable: sample], nodeID: "node-1") != baseline,
+                "\(variable) has no effect")
         }
     }
 }

@@ -4,7 +4,10 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
+import NIOCore
+import NIOWebSocket
 import SwiftProtobuf
+import Synchronization
 
 /// Agents over the cluster protocol (ROLE_AGENT): SDKs and synthetic agents.
 struct AgentClusterListener: Sendable {
@@ -35,22 +38,52 @@ enum AgentWebSocket {
     static let maximumMessage = 64 * 1024
 
     /// The HTTP/1 server with the upgrade to the agent WebSocket at ``path``.
-    static func server(registry: AgentSessionRegistry, authority: any AgentAuthority) -> HTTPServerBuilder {
-        .http1WebSocketUpgrade { request, _, logger in
+    ///
+    /// - Parameters:
+    ///   - highWater: bytes queued for a desktop above which its messages are not read (it
+    ///     reads again below half), so that a desktop that sends without reading cannot make
+    ///     the gateway hold its answers.
+    ///   - hardLimit: bytes queued for a desktop above which the WebSocket is closed (1008).
+    static func server(
+        registry: AgentSessionRegistry, authority: any AgentAuthority,
+        highWater: Int = ConnectionSettings.defaultOutboundHighWater,
+        hardLimit: Int = ConnectionSettings.defaultOutboundHardLimit
+    ) -> HTTPServerBuilder {
+        .http1WebSocketUpgrade { request, channel, logger in
             guard request.path?.split(separator: "?").first.map(String.init) == path else { return .dontUpgrade }
             return .upgrade([:]) { inbound, outbound, _ in
+                let queue = OutboundQueue(highWater: highWater, hardLimit: hardLimit)
                 await run(
-                    inbound: inbound, outbound: outbound, registry: registry, authority: authority, logger: logger)
+                    inbound: inbound, outbound: outbound, queue: queue, registry: registry, authority: authority,
+                    logger: logger,
+                    overflow: { queued in
+                        // The desktop is not reading: a close frame it would not read either is
+                        // sent for form's sake, and the close lets go of what was queued.
+                        var reason = ByteBuffer()
+                        reason.writeInteger(UInt16(1008))
+                        reason.writeString("slow consumer: \(queued) bytes queued, above \(hardLimit)")
+                        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: reason)
+                        channel.writeAndFlush(frame, promise: nil)
+                        channel.close(promise: nil)
+                    })
             }
         }
     }
 
-    /// An envelope sink that writes JSON text frames, in order, from its own task.
+    /// An envelope sink that writes JSON text frames, in order, from its own task, counting
+    /// the bytes queued for it.
     struct Sink: EnvelopeSink {
         let continuation: AsyncStream<String>.Continuation
+        let queue: OutboundQueue
+        let overflow: @Sendable (Int) -> Void
 
         func deliver(_ envelope: Envelope) {
             guard let text = try? envelope.jsonString() else { return }
+            if let queued = queue.add(text.utf8.count) {
+                continuation.finish()
+                overflow(queued)
+                return
+            }
             continuation.yield(text)
         }
     }
@@ -58,18 +91,26 @@ enum AgentWebSocket {
     static func run(
         inbound: WebSocketInboundStream,
         outbound: WebSocketOutboundWriter,
+        queue: OutboundQueue = OutboundQueue(
+            highWater: ConnectionSettings.defaultOutboundHighWater,
+            hardLimit: ConnectionSettings.defaultOutboundHardLimit),
         registry: AgentSessionRegistry,
         authority: any AgentAuthority,
-        logger: Logger
+        logger: Logger,
+        overflow: @escaping @Sendable (Int) -> Void = { _ in }
     ) async {
         let (frames, continuation) = AsyncStream.makeStream(of: String.self)
         let agent = AgentConnection(
-            registry: registry, authority: authority, sink: Sink(continuation: continuation), logger: logger)
+            registry: registry, authority: authority,
+            sink: Sink(continuation: continuation, queue: queue, overflow: overflow), logger: logger)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await text in frames {
                     do { try await outbound.write(.text(text)) } catch { break }
+                    queue.written(text.utf8.count)
                 }
+                // Nothing more will be written: a reader waiting for room must not wait forever.
+                queue.close()
             }
             do {
                 for try await message in inbound.messages(maxSize: maximumMessage) {
@@ -77,6 +118,9 @@ enum AgentWebSocket {
                     case .text(let text): await receive(text, on: agent)
                     case .binary: await agent.malformed("send text frames carrying JSON")
                     }
+                    // Backpressure: the next message is read only when the desktop has taken
+                    // enough of the answers.
+                    guard await queue.room() else { break }
                 }
             } catch {
                 logger.debug("agent websocket ended", metadata: ["error": "\(error)"])
@@ -100,6 +144,78 @@ enum AgentWebSocket {
             } else {
                 await agent.malformed("malformed JSON: \(error)")
             }
+        }
+    }
+}
+
+/// The bytes queued for one WebSocket desktop and not yet written: the reader waits for room
+/// above the high water, and the sink reports an overflow above the hard limit.
+final class OutboundQueue: Sendable {
+    private struct State {
+        var queued = 0
+        var closed = false
+        var waiter: CheckedContinuation<Bool, Never>?
+    }
+
+    let highWater: Int
+    let hardLimit: Int
+    private let state = Mutex(State())
+
+    init(highWater: Int, hardLimit: Int) {
+        self.highWater = highWater
+        self.hardLimit = hardLimit
+    }
+
+    /// The bytes queued now.
+    var queued: Int { state.withLock { $0.queued } }
+
+    /// Counts `bytes` queued; returns the total when it passes the hard limit (the queue is
+    /// then closed), `nil` otherwise.
+    func add(_ bytes: Int) -> Int? {
+        let (overflow, waiter) = state.withLock { state -> (Int?, CheckedContinuation<Bool, Never>?) in
+            guard !state.closed else { return (nil, nil) }
+            state.queued += bytes
+            guard state.queued > hardLimit else { return (nil, nil) }
+            state.closed = true
+            defer { state.waiter = nil }
+            return (state.queued, state.waiter)
+        }
+        waiter?.resume(returning: false)
+        return overflow
+    }
+
+    /// `bytes` were written; a waiting reader resumes below half the high water.
+    func written(_ bytes: Int) {
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            state.queued -= bytes
+            guard state.queued <= highWater / 2 else { return nil }
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: true)
+    }
+
+    /// Nothing more will be written.
+    func close() {
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            state.closed = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: false)
+    }
+
+    /// Returns at once while at most the high water is queued; otherwise waits until the
+    /// queue drains below half of it (`true`) or closes (`false`).
+    func room() async -> Bool {
+        await withCheckedContinuation { continuation in
+            let answer = state.withLock { state -> Bool? in
+                if state.closed { return false }
+                if state.queued <= highWater { return true }
+                state.waiter = continuation
+                return nil
+            }
+            if let answer { continuation.resume(returning: answer) }
         }
     }
 }
