@@ -141,56 +141,62 @@ struct GatewayClusterService: Service {
         let agents = AgentClusterListener(registry: sessions, authority: directory, logger: logger)
         let (readiness, queueMap, httpAddress) = (self.readiness, self.queueMap, config.gateway.httpAddress.description)
         let (reservations, directory) = (self.reservations, self.directory)
-        defer { Task { await reservations.shutdown() } }
-        try await cancelWhenGracefulShutdown {
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask {
-                    try await server.run { connection in
-                        if connection.peer.role == .agent {
-                            await agents.handle(connection)
-                        } else {
-                            await nodes.handle(connection)
+        // The reservation service's timers stop once the listeners are down, on every way out.
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask {
+                        try await server.run { connection in
+                            if connection.peer.role == .agent {
+                                await agents.handle(connection)
+                            } else {
+                                await nodes.handle(connection)
+                            }
                         }
                     }
-                }
-                group.addTask {
-                    await manager.run(
-                        whileConnected: { link in
-                            var register = Dialer_V1_Register()
-                            register.httpAddress = httpAddress
-                            register.clusterAddress = clusterAddress
-                            let reply = try await link.request(.register(register))
-                            guard case .registered = reply.message else {
-                                throw RegistrationRefused(reply: reply.kindName)
-                            }
-                            try await directory.connected(link)
-                            readiness.set("manager-connection", true)
-                            while true { try await Task.sleep(for: .seconds(3600)) }
-                        },
-                        onMessage: { envelope, _ in
-                            switch envelope.message {
-                            case .queueMap(let map):
-                                await queueMap.apply(map)
-                                await reservations.queueOwners(
-                                    map.entries.map {
-                                        (
-                                            QueueID($0.queue), $0.owner.isEmpty ? nil : MemberID($0.owner),
-                                            Epoch($0.epoch)
-                                        )
-                                    })
-                            case .agentDirectory(let agents):
-                                await directory.apply(agents)
-                            default:
-                                break
-                            }
-                        },
-                        onDisconnect: {
-                            readiness.set("manager-connection", false)
-                            await directory.disconnected()
-                        })
+                    group.addTask {
+                        await manager.run(
+                            whileConnected: { link in
+                                var register = Dialer_V1_Register()
+                                register.httpAddress = httpAddress
+                                register.clusterAddress = clusterAddress
+                                let reply = try await link.request(.register(register))
+                                guard case .registered = reply.message else {
+                                    throw RegistrationRefused(reply: reply.kindName)
+                                }
+                                try await directory.connected(link)
+                                readiness.set("manager-connection", true)
+                                while true { try await Task.sleep(for: .seconds(3600)) }
+                            },
+                            onMessage: { envelope, _ in
+                                switch envelope.message {
+                                case .queueMap(let map):
+                                    await queueMap.apply(map)
+                                    await reservations.queueOwners(
+                                        map.entries.map {
+                                            (
+                                                QueueID($0.queue), $0.owner.isEmpty ? nil : MemberID($0.owner),
+                                                Epoch($0.epoch)
+                                            )
+                                        })
+                                case .agentDirectory(let agents):
+                                    await directory.apply(agents)
+                                default:
+                                    break
+                                }
+                            },
+                            onDisconnect: {
+                                readiness.set("manager-connection", false)
+                                await directory.disconnected()
+                            })
+                    }
                 }
             }
+        } catch {
+            await reservations.shutdown()
+            throw error
         }
+        await reservations.shutdown()
     }
 }
 

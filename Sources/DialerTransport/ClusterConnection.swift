@@ -10,6 +10,8 @@ public struct ClusterConnection: Sendable {
     public let peer: PeerIdentity
     /// The peer's address as `host:port`, for logs.
     public let remoteAddress: String
+    /// The peer's IP address without the port (per-address limits), when known.
+    public let remoteHost: String?
     let asyncChannel: NIOAsyncChannel<Envelope, Envelope>
     let side: CorrelationSide
 
@@ -19,6 +21,7 @@ public struct ClusterConnection: Sendable {
         self.side = side
         let address = asyncChannel.channel.remoteAddress
         self.remoteAddress = address.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+        self.remoteHost = address?.ipAddress
     }
 
     /// Runs `body` with the connection's link and inbound messages, then closes the connection.

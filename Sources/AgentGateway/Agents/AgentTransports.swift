@@ -18,7 +18,10 @@ struct AgentClusterListener: Sendable {
     func handle(_ connection: ClusterConnection) async {
         let (registry, authority, logger) = (self.registry, self.authority, self.logger)
         _ = try? await connection.run { link, inbound in
-            let agent = AgentConnection(registry: registry, authority: authority, sink: LinkSink(link), logger: logger)
+            // Logins are rate-limited per address: the host, whatever port the agent came from.
+            let agent = AgentConnection(
+                registry: registry, authority: authority, sink: LinkSink(link),
+                clientAddress: connection.remoteHost, logger: logger)
             do {
                 try await inbound.forEach { await agent.receive($0) }
             } catch {
@@ -55,7 +58,7 @@ enum AgentWebSocket {
                 let queue = OutboundQueue(highWater: highWater, hardLimit: hardLimit)
                 await run(
                     inbound: inbound, outbound: outbound, queue: queue, registry: registry, authority: authority,
-                    logger: logger,
+                    clientAddress: channel.remoteAddress?.ipAddress, logger: logger,
                     overflow: { queued in
                         // The desktop is not reading: a close frame it would not read either is
                         // sent for form's sake, and the close lets go of what was queued.
@@ -96,13 +99,15 @@ enum AgentWebSocket {
             hardLimit: ConnectionSettings.defaultOutboundHardLimit),
         registry: AgentSessionRegistry,
         authority: any AgentAuthority,
+        clientAddress: String? = nil,
         logger: Logger,
         overflow: @escaping @Sendable (Int) -> Void = { _ in }
     ) async {
         let (frames, continuation) = AsyncStream.makeStream(of: String.self)
         let agent = AgentConnection(
             registry: registry, authority: authority,
-            sink: Sink(continuation: continuation, queue: queue, overflow: overflow), logger: logger)
+            sink: Sink(continuation: continuation, queue: queue, overflow: overflow), clientAddress: clientAddress,
+            logger: logger)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await text in frames {
