@@ -146,12 +146,7 @@ public final class LocalTestCluster: Sendable {
 
     /// Polls `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.
     public func waitUntil(timeout: Duration, _ condition: () async throws -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if (try? await condition()) == true { return true }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return false
+        await waitForCondition(timeout: timeout, condition)
     }
 
     /// Every process's log, for a failure message.

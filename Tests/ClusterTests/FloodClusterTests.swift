@@ -137,16 +137,11 @@ private func split(_ address: String) throws -> (String, Int) {
     return (String(address[..<colon]), port)
 }
 
-/// Polls `condition` every `interval` until it holds or `timeout` passes.
+/// Waits for `condition`, 10 s unless told (the shared condition wait of DialerTestSupport).
 private func eventually(
     timeout: Duration = .seconds(10), interval: Duration = .milliseconds(50), _ condition: () async -> Bool
 ) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: interval)
-    }
-    return await condition()
+    await waitForCondition(timeout: timeout, interval: interval, condition)
 }
 
 /// A WebSocket client from RFC 6455 on a bare NIO channel: upgrade, then masked text frames;

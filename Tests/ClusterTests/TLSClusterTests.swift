@@ -43,7 +43,7 @@ struct TLSClusterTests {
             try await cluster.startManager()
             try await cluster.startGateway()
             // The gateway's registration crossed the manager's TLS listener.
-            let registered = await waitUntil(timeout: .seconds(30)) {
+            let registered = await waitForCondition(timeout: .seconds(30), interval: .milliseconds(100)) {
                 cluster.logs().contains("member=gateway/gateway [DialerManager] member registered")
             }
             #expect(registered, "the gateway did not register over TLS")
@@ -62,13 +62,4 @@ struct TLSClusterTests {
             }
         }
     }
-}
-
-private func waitUntil(timeout: Duration, _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(100))
-    }
-    return condition()
 }

@@ -207,7 +207,9 @@ public struct GatewayDirectoryService: Sendable {
                 var wire = Dialer_V1_DeskAttempt()
                 wire.attempt = entry.record.id.rawValue
                 if let dialed = entry.record.dialedAt {
-                    wire.dialedAtMs = UInt64(clamping: Int64((dialed.timeIntervalSince1970 * 1000).rounded()))
+                    let milliseconds = (dialed.timeIntervalSince1970 * 1000).rounded()
+                    // A stored time outside the wire's range is sent as 0 (unknown), never trapped on.
+                    wire.dialedAtMs = milliseconds >= 0 && milliseconds < 9.0e15 ? UInt64(milliseconds) : 0
                 }
                 wire.outcome = entry.record.outcome?.rawValue ?? ""
                 wire.disposition = entry.record.disposition?.name ?? ""

@@ -162,7 +162,9 @@ public struct IntervalCounts: Sendable, Equatable {
     /// Whole milliseconds of a duration in seconds; a day at most per call, so a sum of a
     /// year of calls stays far inside `Int64`.
     private static func milliseconds(_ seconds: Double) -> Int64 {
-        Int64((min(seconds, 86_400) * 1000).rounded())
+        // The stored times may be anything a disk holds: no NaN or out-of-range value traps.
+        guard seconds.isFinite else { return 0 }
+        return Int64((min(max(seconds, 0), 86_400) * 1000).rounded())
     }
 }
 

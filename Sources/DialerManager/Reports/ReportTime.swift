@@ -43,7 +43,9 @@ public enum ReportTime {
     /// `2026-12-06T09:30:00.250Z` or, with an offset in seconds, `2026-12-06T10:30:00.250+01:00`;
     /// milliseconds only when there are any.
     public static func format(unixSeconds: Double, offsetSeconds: Int = 0) -> String {
-        let totalMilliseconds = Int((unixSeconds * 1000).rounded(.down)) + offsetSeconds * 1000
+        // Years 0001 to 9999 at most, so that no stored value can trap the conversion.
+        let bounded = unixSeconds.isFinite ? min(max(unixSeconds, -62_135_596_800), 253_402_300_799) : 0
+        let totalMilliseconds = Int((bounded * 1000).rounded(.down)) + offsetSeconds * 1000
         let (seconds, milliseconds) = floorDivide(totalMilliseconds, 1000)
         let (days, secondOfDay) = floorDivide(seconds, 86_400)
         let date = civil(days: days)
