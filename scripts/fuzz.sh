@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs one libFuzzer target (Linux, a swift.org toolchain: swiftc -sanitize=fuzzer).
 #
-#   scripts/fuzz.sh TARGET [SECONDS]      TARGET: frame, csv or toml; SECONDS: default 60
+#   scripts/fuzz.sh TARGET [SECONDS]      TARGET: frame, csv, toml or sip; SECONDS: default 60
 #
 # Each target is the module's own sources compiled with its entry point in fuzz/targets/
 # (fuzz/README.md). New inputs go to .build-fuzz/corpus-TARGET; the committed seeds in
@@ -11,7 +11,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-target=${1:?usage: scripts/fuzz.sh frame|csv|toml [SECONDS]}
+target=${1:?usage: scripts/fuzz.sh frame|csv|toml|sip [SECONDS]}
 seconds=${2:-60}
 out=.build-fuzz
 mkdir -p "$out/corpus-$target"
@@ -20,6 +20,13 @@ case "$target" in
   csv)
     sources=$(find Sources/DialerImport -name '*.swift')
     swiftc "${flags[@]}" -module-name DialerImport $sources fuzz/targets/csv.swift -o "$out/fuzz-csv"
+    ;;
+  sip)
+    # The parser, the message model and SDP are pure (no NIO): the transport's framer and
+    # sockets stay out.
+    sip=Sources/DialerSIP
+    swiftc "${flags[@]}" -module-name DialerSIP $sip/SIPParser.swift $sip/SIPMessage.swift $sip/SDP.swift \
+      fuzz/targets/sip.swift -o "$out/fuzz-sip"
     ;;
   toml)
     sources=$(find Sources/DialerConfig -name '*.swift')
@@ -47,7 +54,7 @@ case "$target" in
     swiftc "${flags[@]}" -module-name DialerProtocol -I "$debug/Modules" "${clang_modules[@]}" \
       Sources/DialerProtocol/*.swift fuzz/targets/frame.swift "${objects[@]}" -o "$out/fuzz-frame"
     ;;
-  *) echo "fuzz.sh: unknown target $target (frame, csv or toml)" >&2; exit 2 ;;
+  *) echo "fuzz.sh: unknown target $target (frame, csv, toml or sip)" >&2; exit 2 ;;
 esac
 exec "$out/fuzz-$target" -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
   -artifact_prefix="$out/" "$out/corpus-$target" "fuzz/corpus/$target"
