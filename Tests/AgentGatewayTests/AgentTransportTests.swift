@@ -209,7 +209,7 @@ struct AgentTransportTests {
         #expect(
             await node.next(timeout: .seconds(10)) { $0.answer?.request == "preview-1" }?.answer?.answer == .granted)
         try await service.confirm(RequestID("preview-1"), epoch: Epoch(1), from: MemberID("node-1"))
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(await eventually { await service.session(of: AgentID("ann"))?.state.name == "on-call" })
         try await service.callEnded(RequestID("preview-1"), from: MemberID("node-1"))
 
         let exited = await eventually(timeout: .seconds(15)) { !process.isRunning }

@@ -70,9 +70,13 @@ struct ReservationServiceTests {
         try await service.request(
             request("r1", deadline: clock.now() + .seconds(5)), contact: nil, connection: connection)
         try await service.confirm(RequestID("r1"), epoch: Epoch(1), from: MemberID("node-1"))
+        let wrapUpEnds = clock.now() + .seconds(30)
         try await service.callEnded(RequestID("r1"), from: MemberID("node-1"))
+        // The wrap-up timer is armed for 30 s after the call's end; a second short of it, it
+        // still waits (a timer armed earlier would have been woken and removed by the advance).
+        #expect(await eventually { clock.hasSleeper(until: wrapUpEnds) })
         clock.advance(by: .seconds(29))
-        try await Task.sleep(for: .milliseconds(50))
+        #expect(clock.hasSleeper(until: wrapUpEnds))
         #expect(await service.session(of: AgentID("ann"))?.state.name == "wrap-up")
         clock.advance(by: .seconds(1))
         #expect(await eventually { await service.session(of: AgentID("ann"))?.state.name == "available" })
@@ -204,7 +208,9 @@ struct ReservationServiceTests {
         _ = try await readyAgent("bob", on: service)
         try await service.request(
             request("r1", deadline: clock.now() + .seconds(5)), contact: nil, connection: connection)
-        try await Task.sleep(for: .milliseconds(50))
+        // Each change was awaited, and a due picture goes out from within the change: none went.
+        // The changes armed the wake-up for the end of the interval instead.
+        #expect(await eventually { clock.hasSleeper(until: clock.now() + .milliseconds(100)) })
         #expect(node.received.filter(isPicture).isEmpty)
         clock.advance(by: .milliseconds(100))
         let picture = await node.next(where: isPicture)
@@ -239,7 +245,8 @@ struct ReservationServiceTests {
         clock.advance(by: .seconds(20))
         _ = try await session.attach(2, sink: RecordingSink(), skills: AgentSkills([sales: 1]))
         clock.advance(by: .seconds(20))
-        try await Task.sleep(for: .milliseconds(50))
+        // The first grace period's timer has run out and found the agent back.
+        #expect(await eventually { await session.graceTimersRunOut == 1 })
         // Came back in time: still available, with the same session.
         #expect(await service.session(of: AgentID("ann"))?.state.name == "available")
         await session.detach(2)

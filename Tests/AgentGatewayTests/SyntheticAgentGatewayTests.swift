@@ -2,7 +2,9 @@ import DialerCore
 import DialerNode
 import DialerProtocol
 import DialerSimulation
+import DialerTestSupport
 import DialerTransport
+import Synchronization
 import Testing
 
 @testable import AgentGateway
@@ -21,12 +23,18 @@ struct SyntheticAgentGatewayTests {
                 wrapUpSeconds: .fixed(seconds: 0.05), dispositions: [.init(name: "sale", weight: 1)]),
             seed: 5)
         let client = GatewayReservations(prefix: "node-1-synthetic")
+        // Each agent's last answered operation: the pool stops the agents only once each one's
+        // return to ready has been answered, not merely made.
+        let lastAnswered = Mutex<[String: String]>([:])
         let node = try await harness.connect("node-1", role: .node)
         let port = harness.server.port
         let (calls, summary) = try await pool.run(
             host: "127.0.0.1", port: port,
             settings: { ConnectionSettings(localID: $0.login, localRole: .agent, secret: GatewayHarness.secret) },
-            clock: SystemClock()
+            clock: SystemClock(),
+            observe: { login, event in
+                if case .answered(let operation, _) = event { lastAnswered.withLock { $0[login] = operation } }
+            }
         ) { _ in
             try await node.run { link, inbound in
                 let reading = Task { try? await inbound.forEach { await client.receive($0) } }
@@ -44,19 +52,31 @@ struct SyntheticAgentGatewayTests {
                             queue: QueueID("sales"), epoch: Epoch(1), kind: .connectAnsweredCall,
                             deadline: .seconds(5), contact: card),
                         id: id)
-                    guard case .granted = answer else {
+                    guard case .granted(let agent, _) = answer else {
                         Issue.record("call \(index) got \(answer)")
                         continue
                     }
                     try await client.confirm(id, epoch: Epoch(1), queue: QueueID("sales"))
-                    try await Task.sleep(for: .milliseconds(20))
+                    // The call ends once the gateway has the agent on it.
+                    #expect(
+                        await waitForCondition(timeout: .seconds(30)) {
+                            await harness.service.session(of: agent)?.state.name == "on-call"
+                        })
                     try await client.callEnded(id)
                     connected += 1
                 }
-                // Let the last wrap-ups finish.
-                for _ in 0..<100 where harness.authority.dispositions.count < connected {
-                    try await Task.sleep(for: .milliseconds(20))
-                }
+                // The last wrap-ups finish with their dispositions, and both agents are ready
+                // again (their last operation answered) before the pool stops them.
+                #expect(
+                    await waitForCondition(timeout: .seconds(30)) {
+                        guard harness.authority.dispositions.count >= connected else { return false }
+                        for agent in ["ann", "bob"] {
+                            guard await harness.service.session(of: AgentID(agent))?.state.name == "available",
+                                lastAnswered.withLock({ $0[agent] }) == "agent_set_ready"
+                            else { return false }
+                        }
+                        return true
+                    }, "last answered operations: \(lastAnswered.withLock { $0 })")
                 return connected
             }
         }

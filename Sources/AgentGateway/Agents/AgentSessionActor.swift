@@ -126,7 +126,11 @@ public actor AgentSessionActor {
         }
     }
 
+    /// Grace periods whose timer ran out, the agent back by then or not: for tests to wait on.
+    private(set) var graceTimersRunOut = 0
+
     private func graceEnded(_ expected: UInt64) async {
+        graceTimersRunOut += 1
         guard generation == expected, outbox.connectionCount == 0 else { return }
         logger.info("agent did not come back within the grace period: logged out", metadata: ["agent": "\(agent)"])
         await service.agentLost(agent)
