@@ -33,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        // HTTPS with the cluster's own authority and client certificate, for the operator tools.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Domain types and pure state machines: values in, actions out. No I/O.
@@ -92,6 +94,8 @@ let package = Package(
                 "DialerConfig",
                 "DialerTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -224,7 +228,7 @@ let package = Package(
         .executableTarget(
             name: "dialerctl",
             dependencies: [
-                "DialerConfig", "DialerRuntime", "DialerLoad",
+                "DialerConfig", "DialerRuntime", "DialerLoad", "DialerTransport",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -2,6 +2,7 @@ import ArgumentParser
 import DialerConfig
 import DialerLoad
 import DialerRuntime
+import DialerTransport
 import Foundation
 import Synchronization
 import UnixSignals
@@ -42,7 +43,9 @@ struct ManagerLocation: ParsableArguments {
             token ?? environment["DIALER_TOKEN"]
             ?? (try? String(contentsOfFile: tokenFile, encoding: .utf8))?.trimmingCharacters(
                 in: .whitespacesAndNewlines)
-        return ManagerHTTPClient(address: manager ?? config.manager.httpAddress.description, token: token)
+        // With TLS in the cluster file, the API is HTTPS under the cluster's own authority.
+        let tls = try config.cluster.tls.map { try ClusterTLS(files: $0) }
+        return ManagerHTTPClient(address: manager ?? config.manager.httpAddress.description, token: token, tls: tls)
     }
 }
 

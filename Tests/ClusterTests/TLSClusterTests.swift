@@ -1,5 +1,6 @@
 import DialerConfig
 import DialerProtocol
+import DialerRuntime
 import DialerTestSupport
 import DialerTransport
 import Foundation
@@ -22,13 +23,7 @@ struct TLSClusterTests {
         let certificates = cluster.runDirectory + "/tls"
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts/make-certs.sh").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script, certificates]
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0)
+        try makeCertificates(script: script, into: certificates)
         let files = TLSFiles(
             certificate: certificates + "/member.pem", key: certificates + "/member.key",
             certificateAuthority: certificates + "/ca.pem", clientAuthentication: .require)
@@ -60,6 +55,59 @@ struct TLSClusterTests {
                     host: host, port: port, settings: cluster.connectionSettings(for: "control-2", role: .control),
                     connectTimeout: .seconds(3))
             }
+
+            // The manager's HTTP API is HTTPS under the same authority: the tools' client, given
+            // the cluster's TLS, reads it (presenting the member certificate the listener
+            // requires); a plain client and an HTTPS client without the certificate get nothing.
+            let api = cluster.httpAddress(of: "manager")
+            let tlsClient = ManagerHTTPClient(address: api, token: cluster.adminToken, tls: try ClusterTLS(files: files))
+            let health = try await tlsClient.send("GET", "healthz", timeout: 10)
+            #expect(health.status == 200)
+            let table = try await tlsClient.get("v1/cluster", as: ClusterTable.self, timeout: 10)
+            #expect(table.nodes.contains { $0.id == "gateway" })
+            await #expect(throws: (any Error).self) {
+                _ = try await ManagerHTTPClient(address: api, token: cluster.adminToken).send("GET", "healthz", timeout: 5)
+            }
+            let other = certificates + "/other"
+            try makeCertificates(script: script, into: other)
+            let stranger = TLSFiles(
+                certificate: other + "/member.pem", key: other + "/member.key",
+                certificateAuthority: files.certificateAuthority, clientAuthentication: .none)
+            await #expect(throws: (any Error).self) {
+                _ = try await ManagerHTTPClient(address: api, tls: try ClusterTLS(files: stranger)).send(
+                    "GET", "healthz", timeout: 5)
+            }
+
+            // dialerctl reads the TLS files from the cluster file and speaks HTTPS.
+            let status = try runDialerctl(["status", "--config", cluster.configPath, "--manager", api])
+            #expect(status.exitCode == 0, "\(status.output)")
+            #expect(status.output.contains("gateway"), "\(status.output)")
         }
+    }
+
+    /// `scripts/make-certs.sh DIRECTORY`: an authority (kept when the directory has one) and a
+    /// member certificate for localhost.
+    private func makeCertificates(script: String, into directory: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [script, directory]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0)
+    }
+
+    /// Runs the built `dialerctl` with `arguments`; its exit code and its output.
+    private func runDialerctl(_ arguments: [String]) throws -> (exitCode: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ClusterLauncher.ownBinDirectory + "/dialerctl")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

@@ -1,10 +1,19 @@
+import AsyncHTTPClient
+public import DialerTransport
 public import Foundation
+import NIOCore
+import NIOHTTP1
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 
-/// A small client of the manager's HTTP API for the operator tools and the tests.
+/// A small client of the manager's HTTP API (and of any process's operations endpoints) for
+/// the operator tools and the tests.
+///
+/// Plain HTTP by default; with the cluster's TLS (``init(address:token:tls:)``) it speaks
+/// HTTPS, trusting the cluster's own authority and presenting the member certificate when the
+/// server asks for one (mutual TLS), as docs/TLS.md sets up.
 public struct ManagerHTTPClient: Sendable {
     public struct HTTPError: Error, CustomStringConvertible {
         public var status: Int
@@ -14,15 +23,22 @@ public struct ManagerHTTPClient: Sendable {
 
     public let baseURL: URL
     public let token: String?
+    /// The cluster's TLS: HTTPS with its authority and certificate; `nil` for plain HTTP.
+    public let tls: ClusterTLS?
 
-    public init(baseURL: URL, token: String? = nil) {
+    /// The most body a response may carry: the API's JSON answers are far smaller.
+    static let maxResponseBytes = 64 << 20
+
+    public init(baseURL: URL, token: String? = nil, tls: ClusterTLS? = nil) {
         self.baseURL = baseURL
         self.token = token
+        self.tls = tls
     }
 
-    /// `http://host:port` for a `host:port` address.
-    public init(address: String, token: String? = nil) {
-        self.init(baseURL: URL(string: "http://\(address)")!, token: token)
+    /// `http://host:port` (or `https://` with `tls`) for a `host:port` address.
+    public init(address: String, token: String? = nil, tls: ClusterTLS? = nil) {
+        let scheme = tls == nil ? "http" : "https"
+        self.init(baseURL: URL(string: "\(scheme)://\(address)")!, token: token, tls: tls)
     }
 
     /// Sends a request; returns the status and body. `timeout` bounds the whole exchange.
@@ -35,13 +51,34 @@ public struct ManagerHTTPClient: Sendable {
         var components = URLComponents(
             url: baseURL.appendingPathComponent(String(parts.first ?? "")), resolvingAgainstBaseURL: false)!
         if parts.count > 1 { components.percentEncodedQuery = String(parts[1]) }
-        var request = URLRequest(url: components.url!, timeoutInterval: timeout)
+        let url = components.url!
+        if let tls { return try await sendOverTLS(method, url: url, body: body, timeout: timeout, tls: tls) }
+        var request = URLRequest(url: url, timeoutInterval: timeout)
         request.httpMethod = method
         request.httpBody = body
         if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         let (data, response) = try await URLSession.shared.data(for: request)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+    }
+
+    /// HTTPS with the cluster's authority: Foundation's URLSession on Linux cannot be given a
+    /// private authority or a client certificate per request, AsyncHTTPClient can.
+    private func sendOverTLS(
+        _ method: String, url: URL, body: Data?, timeout: TimeInterval, tls: ClusterTLS
+    ) async throws -> (status: Int, body: Data) {
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = HTTPMethod(rawValue: method)
+        request.tlsConfiguration = tls.clientConfiguration
+        if let body {
+            request.body = .bytes(ByteBuffer(bytes: body))
+            request.headers.add(name: "Content-Type", value: "application/json")
+        }
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        let limit = TimeAmount.milliseconds(Int64((min(max(timeout, 0.001), 86_400) * 1_000).rounded()))
+        let response = try await HTTPClient.shared.execute(request, timeout: limit)
+        let bytes = try await response.body.collect(upTo: Self.maxResponseBytes)
+        return (Int(response.status.code), Data(buffer: bytes))
     }
 
     /// GETs `path` and decodes the JSON body (snake_case keys) as `T`; non-2xx is an error.
