@@ -60,13 +60,15 @@ struct TLSClusterTests {
             // the cluster's TLS, reads it (presenting the member certificate the listener
             // requires); a plain client and an HTTPS client without the certificate get nothing.
             let api = cluster.httpAddress(of: "manager")
-            let tlsClient = ManagerHTTPClient(address: api, token: cluster.adminToken, tls: try ClusterTLS(files: files))
+            let tlsClient = ManagerHTTPClient(
+                address: api, token: cluster.adminToken, tls: try ClusterTLS(files: files))
             let health = try await tlsClient.send("GET", "healthz", timeout: 10)
             #expect(health.status == 200)
             let table = try await tlsClient.get("v1/cluster", as: ClusterTable.self, timeout: 10)
             #expect(table.nodes.contains { $0.id == "gateway" })
             await #expect(throws: (any Error).self) {
-                _ = try await ManagerHTTPClient(address: api, token: cluster.adminToken).send("GET", "healthz", timeout: 5)
+                _ = try await ManagerHTTPClient(address: api, token: cluster.adminToken).send(
+                    "GET", "healthz", timeout: 5)
             }
             let other = certificates + "/other"
             try makeCertificates(script: script, into: other)
