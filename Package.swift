@@ -278,7 +278,7 @@ let package = Package(
         .executableTarget(
             name: "dialer-bench",
             dependencies: [
-                "DialerLoad",
+                "DialerLoad", "DialerManager",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

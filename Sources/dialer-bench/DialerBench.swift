@@ -1,5 +1,6 @@
 import ArgumentParser
 import DialerLoad
+import DialerManager
 import Foundation
 
 /// Micro-benchmarks: the frame codec, one loopback connection, the reservation book.
@@ -10,7 +11,7 @@ struct DialerBench: AsyncParsableCommand {
         abstract: "Micro-benchmarks of the frame codec, one cluster connection and the reservation book.",
         discussion: "Build in release mode for meaningful figures: swift build -c release --product dialer-bench")
 
-    @Option(name: .long, help: "What to run: all, codec, connection, book; amd (--corpus); relay (--frames packets).")
+    @Option(name: .long, help: "What to run: all, codec, connection, book; amd (--corpus); relay (--frames packets); passwords.")
     var only = "all"
     @Option(name: .long, help: "Frames for the codec and the connection.") var frames = 1_000_000
     @Option(name: .long, help: "Frame size in bytes.") var frameBytes = 500
@@ -22,11 +23,20 @@ struct DialerBench: AsyncParsableCommand {
     @Flag(name: .long, help: "For --only amd: also print each recording's verdict.") var verbose = false
     @Option(name: .long, help: "For --only amd: the silence threshold (mean absolute 16-bit sample).")
     var amdSilenceThreshold = 256
+    @Option(name: .long, help: "For --only passwords: checks started at once.") var burst = 100
+    @Option(name: .long, help: "For --only passwords: PBKDF2 rounds (the store's default: 600000).")
+    var rounds = 600_000
 
     func run() async throws {
         if only == "amd" {
             guard let corpus else { throw ValidationError("--only amd needs --corpus DIR (scripts/amd-corpus.sh DIR)") }
             print(try AMDBenchmark.report(corpus: corpus, silenceThreshold: amdSilenceThreshold, verbose: verbose))
+            return
+        }
+        if only == "passwords" {
+            guard (1...10_000).contains(burst) else { throw ValidationError("--burst must be 1 to 10000") }
+            guard (1...10_000_000).contains(rounds) else { throw ValidationError("--rounds must be 1 to 10000000") }
+            print(try await PasswordBenchmark.run(rounds: rounds, burst: burst))
             return
         }
         if only == "relay" {
@@ -35,7 +45,7 @@ struct DialerBench: AsyncParsableCommand {
             return
         }
         guard ["all", "codec", "connection", "book"].contains(only) else {
-            throw ValidationError("--only must be all, codec, connection, book, amd or relay (is \(only))")
+            throw ValidationError("--only must be all, codec, connection, book, amd, relay or passwords (is \(only))")
         }
         guard frames > 0, cycles > 0 else { throw ValidationError("--frames and --cycles must be above 0") }
         guard (16...65_536).contains(frameBytes) else { throw ValidationError("--frame-bytes must be 16 to 65536") }

@@ -18,12 +18,14 @@ final class PasswordWork: Sendable {
     static let shared = PasswordWork(threads: 2, capacity: 64)
 
     let capacity: Int
+    let threads: Int
     private let pool: NIOThreadPool
     private let admitted = Atomic<Int>(0)
 
     init(threads: Int, capacity: Int) {
         self.capacity = max(1, capacity)
-        pool = NIOThreadPool(numberOfThreads: max(1, threads))
+        self.threads = max(1, threads)
+        pool = NIOThreadPool(numberOfThreads: self.threads)
         pool.start()
     }
 
