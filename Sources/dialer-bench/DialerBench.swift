@@ -11,7 +11,9 @@ struct DialerBench: AsyncParsableCommand {
         abstract: "Micro-benchmarks of the frame codec, one cluster connection and the reservation book.",
         discussion: "Build in release mode for meaningful figures: swift build -c release --product dialer-bench")
 
-    @Option(name: .long, help: "What to run: all, codec, connection, book; amd (--corpus); relay (--frames packets); passwords.")
+    @Option(
+        name: .long,
+        help: "What to run: all, codec, connection, book; amd (--corpus); relay (--frames packets); passwords.")
     var only = "all"
     @Option(name: .long, help: "Frames for the codec and the connection.") var frames = 1_000_000
     @Option(name: .long, help: "Frame size in bytes.") var frameBytes = 500
