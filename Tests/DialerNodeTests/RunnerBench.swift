@@ -274,6 +274,9 @@ struct RunnerBench {
     let log: TrunkLog
     let queue = QueueID("sales")
     private let tasks: [Task<Void, Never>]
+    /// Every job of the bench runs on one thread while it lives, so that ``settle()`` can tell
+    /// when nothing moves any more.
+    private let oneThread = OneThreadWhileAlive()
 
     /// A runner for `settings` over `population` (run at time scale 1 on the manual clock),
     /// with `agents` ready agents and the list `targets`.
@@ -352,27 +355,16 @@ struct RunnerBench {
         await trunk.shutDown()
     }
 
-    /// Waits until nothing moves any more at the current moment (after the test acted itself).
+    /// Waits until nothing moves any more at the current moment (after the test acted itself):
+    /// every task of the bench is suspended on the manual clock or on an event nobody sends.
     func settle() async {
-        var last = await fingerprint()
-        var unchanged = 0
-        while unchanged < 3 {
-            for _ in 0..<20 { await Task.yield() }
-            try? await Task.sleep(for: .milliseconds(1))
-            let current = await fingerprint()
-            if current == last {
-                unchanged += 1
-            } else {
-                unchanged = 0
-                last = current
-            }
-        }
+        await QuiescenceExecutor.shared.settle()
     }
+}
 
-    private func fingerprint() async -> [Int] {
-        [
-            log.count, await desk.operations, await contacts.reports.count, await contacts.givenBack.count,
-            await contacts.remaining, await runner.callsByStage.values.reduce(0, +),
-        ]
-    }
+/// Installs the ``QuiescenceExecutor`` for as long as it lives (a bench that fails halfway
+/// still gives the process its threads back).
+private final class OneThreadWhileAlive: Sendable {
+    init() { QuiescenceExecutor.shared.install() }
+    deinit { QuiescenceExecutor.shared.uninstall() }
 }

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 
 /// Runs contact-list imports in the background, so that an upload is answered 202 with its job
 /// at once and a client watches the job's progress (`GET /v1/imports/{job}`).
@@ -66,14 +67,18 @@ actor ImportRunner {
             throw APIError(.internalServerError, "internal_error", "cannot write the upload to the spool directory")
         }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        // Writes are blocking system calls: they run on NIO's thread pool, off the cooperative
+        // pool that serves requests and actors.
+        let files = NIOThreadPool.singleton
         do {
             var size = 0
             for try await buffer in body {
                 size += buffer.readableBytes
                 guard size <= limit else { throw APIError.bodyTooLarge(limit) }
-                try handle.write(contentsOf: Data(buffer.readableBytesView))
+                let chunk = Data(buffer.readableBytesView)
+                try await files.runIfActive { try handle.write(contentsOf: chunk) }
             }
-            try handle.close()
+            try await files.runIfActive { try handle.close() }
         } catch {
             try? handle.close()
             try? FileManager.default.removeItem(atPath: path)
@@ -88,7 +93,7 @@ extension APIError {
     }
 }
 
-/// A file as a sequence of chunks, read as they are needed.
+/// A file as a sequence of chunks, read as they are needed, each on NIO's thread pool.
 struct FileChunks: AsyncSequence, Sendable {
     typealias Element = Data
     let path: String
@@ -103,7 +108,9 @@ struct FileChunks: AsyncSequence, Sendable {
         mutating func next() async throws -> Data? {
             if let error { throw error }
             guard !done, let handle else { return nil }
-            let data = try handle.read(upToCount: chunkSize) ?? Data()
+            // A blocking read, on NIO's thread pool rather than the cooperative pool.
+            let chunkSize = chunkSize
+            let data = try await NIOThreadPool.singleton.runIfActive { try handle.read(upToCount: chunkSize) ?? Data() }
             if data.isEmpty {
                 done = true
                 try? handle.close()
