@@ -1,7 +1,7 @@
 public import DialerConfig
 import DialerTransport
 public import Hummingbird
-public import HummingbirdCore
+import HummingbirdCore
 public import Logging
 import NIOCore
 public import ServiceLifecycle
