@@ -85,11 +85,9 @@ public struct GatewayProcess: Sendable {
         let address = gateway.httpAddress
         return Application(
             router: router,
-            server: try .withOptionalTLS(
-                AgentWebSocket.server(
-                    registry: sessions, authority: directory, highWater: config.cluster.outboundHighWaterBytes,
-                    hardLimit: config.cluster.outboundHardLimitBytes),
-                tls: config.cluster.tls),
+            server: try AgentWebSocket.server(
+                registry: sessions, authority: directory, highWater: config.cluster.outboundHighWaterBytes,
+                hardLimit: config.cluster.outboundHardLimitBytes, tls: config.cluster.tls),
             configuration: ApplicationConfiguration(
                 address: .hostname(address.host, port: address.port), serverName: nil),
             services: [service],

@@ -1,14 +1,14 @@
 public import DialerConfig
 import DialerTransport
 public import Hummingbird
-public import HummingbirdCore
-import HummingbirdTLS
+import HummingbirdCore
 public import Logging
 import NIOCore
 public import ServiceLifecycle
 
-/// Builds the HTTP application of a process, with its other services run alongside it in one
-/// service group: SIGTERM or SIGINT shuts them all down gracefully, the HTTP server last.
+/// Builds the HTTP application of a process (HTTP/1.1 and HTTP/2, see ``HTTPVersionsChannel``),
+/// with its other services run alongside it in one service group: SIGTERM or SIGINT shuts them
+/// all down gracefully, the HTTP server last.
 public enum ProcessApplication {
     public static func make<Context: RequestContext>(
         router: Router<Context>,
@@ -20,8 +20,12 @@ public enum ProcessApplication {
     ) throws -> some ApplicationProtocol where Context.Source == ApplicationRequestContextSource {
         Application(
             router: router,
-            server: try .withOptionalTLS(
-                .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])), tls: tls),
+            server: try .http1And2(
+                tls: tls, streamConfiguration: .init(additionalChannelHandlers: [ExpectContinueHandler()])
+            ) { responder in
+                HTTP1Channel(
+                    responder: responder, configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()]))
+            },
             configuration: ApplicationConfiguration(
                 address: .hostname(address.host, port: address.port), serverName: nil),
             services: services,
@@ -31,14 +35,5 @@ public enum ProcessApplication {
             },
             logger: logger
         )
-    }
-}
-
-extension HTTPServerBuilder {
-    /// `base` inside TLS when the cluster file configures it (docs/TLS.md), else `base`.
-    /// Bad files stop the process here, with the key and the file named.
-    public static func withOptionalTLS(_ base: HTTPServerBuilder, tls: TLSFiles?) throws -> HTTPServerBuilder {
-        guard let tls else { return base }
-        return try .tls(base, tlsConfiguration: try ClusterTLS(files: tls).serverConfiguration)
     }
 }

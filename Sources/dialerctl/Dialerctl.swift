@@ -17,7 +17,7 @@ struct Dialerctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dialerctl",
         abstract: "Operate a dialer cluster.",
-        subcommands: [Demo.self, Up.self, Status.self, Drain.self, Resume.self])
+        subcommands: [Demo.self, Up.self, Status.self, Drain.self, Resume.self, Compose.self, Systemd.self])
 }
 
 /// Options that locate the manager's HTTP API.
@@ -257,6 +257,91 @@ extension Dialerctl {
             try await nodeOperation(location: location, path: "v1/nodes/\(node)/resume")
         }
     }
+}
+
+extension Dialerctl {
+    struct Compose: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a Docker Compose file running every process of a cluster file (docker/README.md).")
+
+        @Option(name: .long, help: "The cluster configuration file (hosts: the member ids; fixed ports).")
+        var config: String = "docker/cluster.toml"
+
+        @Option(name: .long, help: "The image every service runs.") var image = "swift-dialer:latest"
+
+        @Option(name: .long, help: "The build context, relative to the compose file.") var buildContext = ".."
+
+        @Option(name: .long, help: "The Dockerfile, relative to the build context.")
+        var dockerfile = "docker/Dockerfile"
+
+        @Option(
+            name: .long,
+            help: "The cluster file as the compose file names it, relative to it (default: ./ and its file name).")
+        var clusterFile: String?
+
+        func run() throws {
+            var options = Deployment.ComposeOptions()
+            options.image = image
+            options.buildContext = buildContext
+            options.dockerfile = dockerfile
+            options.clusterFile = clusterFile ?? "./" + URL(fileURLWithPath: config).lastPathComponent
+            options.generatedFrom = config
+            do {
+                print(try Deployment.compose(try loadForDeployment(config), options: options), terminator: "")
+            } catch {
+                throw CommandFailure("\(config): \(error)")
+            }
+        }
+    }
+
+    struct Systemd: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print (or write) systemd units for the processes of a cluster file.",
+            discussion: """
+                dialer-manager.service, dialer-gateway.service and the template dialer-node@.service \
+                (instance: the node id). Install them on each host with the cluster file.
+                """)
+
+        @Option(name: .long, help: "The cluster configuration file.") var config: String = "cluster-config/local.toml"
+
+        @Option(name: .long, help: "Where the executables are installed.") var binDirectory = "/usr/local/bin"
+
+        @Option(name: .long, help: "Where the cluster file is on each host.")
+        var configPath = "/etc/dialer/cluster.toml"
+
+        @Option(name: .long, help: "The user and group the processes run as.") var user = "dialer"
+
+        @Option(name: .long, help: "Write one file per unit into this directory instead of printing them.")
+        var outputDirectory: String?
+
+        func run() throws {
+            var options = Deployment.SystemdOptions()
+            options.binDirectory = binDirectory
+            options.configPath = configPath
+            options.user = user
+            let units: [Deployment.Unit]
+            do {
+                units = Deployment.systemdUnits(try loadForDeployment(config), options: options)
+            } catch {
+                throw CommandFailure("\(config): \(error)")
+            }
+            guard let outputDirectory else {
+                for unit in units { print("# ==== \(unit.name) ====\n\(unit.text)") }
+                return
+            }
+            for unit in units {
+                let path = URL(fileURLWithPath: outputDirectory).appendingPathComponent(unit.name).path
+                try unit.text.write(toFile: path, atomically: true, encoding: .utf8)
+                print(path)
+            }
+        }
+    }
+}
+
+/// The cluster file alone: a deployment is made from what the file says, not from this
+/// shell's `DIALER_*` variables, and needs no secret.
+private func loadForDeployment(_ path: String) throws -> ClusterConfig {
+    try ConfigLoader.load(path: path, overrides: [], environment: [:], nodeID: nil, requireSecret: false)
 }
 
 private func nodeOperation(location: ManagerLocation, path: String) async throws {

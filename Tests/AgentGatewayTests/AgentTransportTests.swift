@@ -178,7 +178,7 @@ struct AgentTransportTests {
         let router = Router()
         let app = Application(
             router: router,
-            server: AgentWebSocket.server(registry: harness.registry, authority: harness.authority),
+            server: try AgentWebSocket.server(registry: harness.registry, authority: harness.authority),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in portBox.set(channel.localAddress?.port ?? 0) },
             logger: testLogger)

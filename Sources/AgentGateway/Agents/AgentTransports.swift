@@ -1,4 +1,6 @@
+import DialerConfig
 import DialerProtocol
+import DialerRuntime
 import DialerTransport
 import Hummingbird
 import HummingbirdCore
@@ -40,19 +42,41 @@ enum AgentWebSocket {
     /// The largest message accepted from a desktop.
     static let maximumMessage = 64 * 1024
 
-    /// The HTTP/1 server with the upgrade to the agent WebSocket at ``path``.
+    /// The gateway's HTTP server: HTTP/1.1 with the upgrade to the agent WebSocket at ``path``,
+    /// and HTTP/2 (h2c with prior knowledge, or ALPN `h2` inside TLS) for the other routes.
+    /// The WebSocket stays on HTTP/1.1: the server does not offer extended CONNECT (RFC 8441),
+    /// so a browser opens its WebSocket on an HTTP/1.1 connection of its own.
     ///
     /// - Parameters:
     ///   - highWater: bytes queued for a desktop above which its messages are not read (it
     ///     reads again below half), so that a desktop that sends without reading cannot make
     ///     the gateway hold its answers.
     ///   - hardLimit: bytes queued for a desktop above which the WebSocket is closed (1008).
+    ///   - tls: the cluster's TLS files, or `nil` for plaintext.
     static func server(
         registry: AgentSessionRegistry, authority: any AgentAuthority,
         highWater: Int = ConnectionSettings.defaultOutboundHighWater,
-        hardLimit: Int = ConnectionSettings.defaultOutboundHardLimit
-    ) -> HTTPServerBuilder {
-        .http1WebSocketUpgrade { request, channel, logger in
+        hardLimit: Int = ConnectionSettings.defaultOutboundHardLimit,
+        tls: TLSFiles? = nil
+    ) throws -> HTTPServerBuilder {
+        try .http1And2(tls: tls) { responder in
+            HTTP1WebSocketUpgradeChannel(
+                responder: responder, configuration: .init(),
+                shouldUpgrade: upgrade(
+                    registry: registry, authority: authority, highWater: highWater, hardLimit: hardLimit)
+            )
+        }
+    }
+
+    /// Whether an HTTP/1.1 request becomes the agent WebSocket, and the session that runs it.
+    private static func upgrade(
+        registry: AgentSessionRegistry, authority: any AgentAuthority, highWater: Int, hardLimit: Int
+    )
+        -> @Sendable (HTTPRequest, any Channel, Logger) async throws -> ShouldUpgradeResult<
+            WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>
+        >
+    {
+        { request, channel, logger in
             guard request.path?.split(separator: "?").first.map(String.init) == path else { return .dontUpgrade }
             return .upgrade([:]) { inbound, outbound, _ in
                 let queue = OutboundQueue(highWater: highWater, hardLimit: hardLimit)
