@@ -127,6 +127,26 @@ final class WebDriver {
         _ = try await command("POST", "url", ["url": url])
     }
 
+    /// Opens a new tab and returns its handle (the current tab stays the current one).
+    func newTab() async throws -> String {
+        let value = try await command("POST", "window/new", ["type": "tab"]) as? [String: Any]
+        guard let handle = value?["handle"] as? String else { throw Failure(description: "no new tab: \(value ?? [:])") }
+        return handle
+    }
+
+    /// The current tab's handle.
+    func currentTab() async throws -> String {
+        guard let handle = try await command("GET", "window", nil) as? String else {
+            throw Failure(description: "no current tab")
+        }
+        return handle
+    }
+
+    /// Makes `handle`'s tab the one the commands act on.
+    func switchTo(_ handle: String) async throws {
+        _ = try await command("POST", "window", ["handle": handle])
+    }
+
     /// The first element matching `css`, or nil.
     func element(_ css: String) async throws -> String? {
         let reply = try await send("POST", "/session/\(session)/element", ["using": "css selector", "value": css])
@@ -181,10 +201,16 @@ final class WebDriver {
     }
 
     /// The browser's console log since the last call (chromedriver's log endpoint).
-    func browserLog() async throws -> [(level: String, message: String)] {
+    /// `source` is chromium's: "javascript" (an uncaught error), "console-api" (`console.error`
+    /// and the like), "network" (a failed request, a 4xx or 5xx answer among them) ...
+    func browserLog() async throws -> [(level: String, source: String, message: String)] {
         let reply = try await send("POST", "/session/\(session)/se/log", ["type": "browser"])
-        let entries = reply["value"] as? [[String: Any]] ?? []
-        return entries.map { (($0["level"] as? String) ?? "", ($0["message"] as? String) ?? "") }
+        guard let entries = reply["value"] as? [[String: Any]] else {
+            throw Failure(description: "the browser's log cannot be read: \(reply)")
+        }
+        return entries.map {
+            (($0["level"] as? String) ?? "", ($0["source"] as? String) ?? "", ($0["message"] as? String) ?? "")
+        }
     }
 
     /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
