@@ -205,6 +205,7 @@ struct PagesBrowserTests {
         try await save(browser, "console-campaign")
         // The wrong ring timeout's 400 above is the one refusal expected.
         try await expectNoConsoleErrors(browser, expectedRefusals: [("/v1/campaigns", 400)])
+        try await expectTheAccessibilityCheckFindsProblems(browser)
     }
 
     // MARK: The live panel
@@ -415,6 +416,20 @@ struct PagesBrowserTests {
         }
         return problems;
         """#
+
+    /// The accessibility check above can fail: a page with each problem gets each reported.
+    private func expectTheAccessibilityCheckFindsProblems(_ browser: WebDriver) async throws {
+        let page = """
+            <!doctype html><html><body style="background:#fff">
+            <p style="color:#bbb">Pale text</p><input id="unnamed"><button id="ordered" tabindex="2">Go</button>
+            <svg role="img" width="10" height="10"><rect width="10" height="10"/></svg></body></html>
+            """
+        try await browser.open("data:text/html;charset=utf-8," + (page.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+        let problems = (try await browser.run(Self.accessibilityCheck) as? [String] ?? []).joined(separator: "\n")
+        for expected in ["html has no lang", "contrast", "no accessible name: input#unnamed", "positive tabindex", "no text alternative: svg"] {
+            #expect(problems.contains(expected), "the check missed \(expected): \(problems)")
+        }
+    }
 
     /// The log check above can fail: an error the page writes is read back.
     private func expectTheConsoleLogIsRead(_ browser: WebDriver) async throws {
