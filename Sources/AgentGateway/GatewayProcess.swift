@@ -159,7 +159,9 @@ struct GatewayClusterService: Service {
                             whileConnected: { link in
                                 // The address the HTTP server bound (a configured port 0 is the
                                 // system's choice): the manager reads the live view there.
-                                guard let httpAddress = await listening.address(of: "http") else { throw CancellationError() }
+                                guard let httpAddress = await listening.address(of: "http") else {
+                                    throw CancellationError()
+                                }
                                 var register = Dialer_V1_Register()
                                 register.httpAddress = httpAddress
                                 register.clusterAddress = clusterAddress

@@ -195,7 +195,8 @@ struct LiveSnapshotBuilder {
     ) async throws -> LiveSnapshot {
         let view = await coordinator.view()
         let pacing = await board.current(
-            owners: Dictionary(view.queues.map { ($0.id, ($0.owner, $0.epoch)) }, uniquingKeysWith: { first, _ in first }))
+            owners: Dictionary(
+                view.queues.map { ($0.id, ($0.owner, $0.epoch)) }, uniquingKeysWith: { first, _ in first }))
         let members = view.members.filter { $0.role == "node" || $0.role == "gateway" }
         var problems: [String] = []
         var liveAgents: [LiveSnapshot.Agent] = []

@@ -124,6 +124,19 @@ struct PagesBrowserTests {
         let at = try #require((callback["at"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) })
         #expect(abs(at.timeIntervalSinceNow - 3600) < 600, "callback at \(at)")
         try await expectNoConsoleErrors(browser)
+        // Ann signs in again in another tab: this one says its session was taken over.
+        let first = try await browser.currentTab()
+        let second = try await browser.newTab()
+        try await browser.switchTo(second)
+        try await browser.open("http://\(cluster.httpAddress(of: "gateway"))/agent/")
+        try await browser.type("#login", "ann")
+        try await browser.type("#password", "secret-pass")
+        try await browser.click("#sign-in")
+        #expect(await browser.wait { try await browser.isVisible("#desk-view") }, "the second desk did not open")
+        try await browser.switchTo(first)
+        #expect(
+            await browser.wait { try await browser.text("#banner")?.contains("taken over") == true },
+            "the first desk does not say it was taken over")
         try await expectTheConsoleLogIsRead(browser)
     }
 
@@ -424,9 +437,13 @@ struct PagesBrowserTests {
             <p style="color:#bbb">Pale text</p><input id="unnamed"><button id="ordered" tabindex="2">Go</button>
             <svg role="img" width="10" height="10"><rect width="10" height="10"/></svg></body></html>
             """
-        try await browser.open("data:text/html;charset=utf-8," + (page.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+        try await browser.open(
+            "data:text/html;charset=utf-8," + (page.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
         let problems = (try await browser.run(Self.accessibilityCheck) as? [String] ?? []).joined(separator: "\n")
-        for expected in ["html has no lang", "contrast", "no accessible name: input#unnamed", "positive tabindex", "no text alternative: svg"] {
+        for expected in [
+            "html has no lang", "contrast", "no accessible name: input#unnamed", "positive tabindex",
+            "no text alternative: svg",
+        ] {
             #expect(problems.contains(expected), "the check missed \(expected): \(problems)")
         }
     }

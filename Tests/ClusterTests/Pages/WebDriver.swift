@@ -130,7 +130,9 @@ final class WebDriver {
     /// Opens a new tab and returns its handle (the current tab stays the current one).
     func newTab() async throws -> String {
         let value = try await command("POST", "window/new", ["type": "tab"]) as? [String: Any]
-        guard let handle = value?["handle"] as? String else { throw Failure(description: "no new tab: \(value ?? [:])") }
+        guard let handle = value?["handle"] as? String else {
+            throw Failure(description: "no new tab: \(value ?? [:])")
+        }
         return handle
     }
 
