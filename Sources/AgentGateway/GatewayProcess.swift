@@ -137,7 +137,7 @@ struct GatewayClusterService: Service {
             settings: clientSettings, logger: logger)
         let nodes = GatewayNodeListener(queueMap: queueMap, reservations: reservations, clock: clock, logger: logger)
         let agents = AgentClusterListener(registry: sessions, authority: directory, logger: logger)
-        let (readiness, queueMap, httpAddress) = (self.readiness, self.queueMap, config.gateway.httpAddress.description)
+        let (readiness, queueMap, listening) = (self.readiness, self.queueMap, self.listening)
         let (reservations, directory) = (self.reservations, self.directory)
         // The reservation service's timers stop once the listeners are down, on every way out.
         do {
@@ -155,6 +155,11 @@ struct GatewayClusterService: Service {
                     group.addTask {
                         await manager.run(
                             whileConnected: { link in
+                                // The address the HTTP server bound (a configured port 0 is the
+                                // system's choice): the manager reads the live view there.
+                                guard let httpAddress = await listening.address(of: "http") else {
+                                    throw CancellationError()
+                                }
                                 var register = Dialer_V1_Register()
                                 register.httpAddress = httpAddress
                                 register.clusterAddress = clusterAddress

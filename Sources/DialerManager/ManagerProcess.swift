@@ -25,6 +25,8 @@ public struct ManagerProcess: Sendable {
     public let changes = ManagerChanges()
     /// The supervisor's live panel's subscribers (`GET /v1/live/events`).
     public let liveFeed = LiveFeed()
+    /// Nodes' latest pacing reports, which the live panel shows.
+    let pacingBoard: PacingBoard
 
     /// Opens the store (migrating it), creates the first admin token if there is none, and
     /// builds the coordinator.
@@ -66,6 +68,7 @@ public struct ManagerProcess: Sendable {
         self.readyFile = readyFile
         self.clock = clock
         self.logger = logger
+        self.pacingBoard = PacingBoard(clock: clock)
         let journalPath = URL(fileURLWithPath: config.cluster.runDirectory)
             .appendingPathComponent("manager-lease-journal.json").path
         self.coordinator = try ClusterCoordinator(
@@ -109,7 +112,8 @@ public struct ManagerProcess: Sendable {
         let cluster = ManagerClusterService(
             config: config, coordinator: coordinator, store: store, changes: changes, readiness: readiness,
             listening: listening, clock: clock,
-            gatewayDirectory: GatewayDirectoryService(store: store, changes: changes, logger: logger), logger: logger)
+            gatewayDirectory: GatewayDirectoryService(store: store, changes: changes, logger: logger),
+            pacing: pacingBoard, logger: logger)
         let watchedFolders = WatchedFolderService(
             store: store, directory: manager.watchDirectory, interval: manager.watchInterval,
             defaultRegion: manager.defaultRegion, clock: clock, logger: logger)
@@ -118,8 +122,8 @@ public struct ManagerProcess: Sendable {
                 store: store, sender: URLSessionWebhookSender(), clock: clock,
                 wallTime: WallTime(clock: clock, now: Date()), logger: logger))
         let live = LiveFeedService(
-            feed: liveFeed, store: store, coordinator: coordinator, gateways: HTTPGatewayLiveSource(), clock: clock,
-            interval: .seconds(1), logger: logger)
+            feed: liveFeed, store: store, coordinator: coordinator, gateways: HTTPGatewayLiveSource(),
+            pacing: pacingBoard, clock: clock, interval: .seconds(1), logger: logger)
         return try ProcessApplication.make(
             router: router, address: manager.httpAddress, services: [cluster, watchedFolders, webhooks, live],
             listening: listening, tls: config.cluster.tls, logger: logger)
@@ -137,6 +141,7 @@ struct ManagerClusterService: Service {
     let listening: ListeningAddresses
     let clock: any DialerClock
     let gatewayDirectory: GatewayDirectoryService
+    let pacing: PacingBoard
     let logger: Logger
 
     func run() async throws {
@@ -160,7 +165,7 @@ struct ManagerClusterService: Service {
         let listener = ManagerClusterListener(
             coordinator: coordinator, feeder: feeder, leaseDuration: config.cluster.leaseDuration,
             renewInterval: config.cluster.leaseRenewInterval, logger: logger
-        ).serving(gatewayDirectory: gatewayDirectory)
+        ).serving(gatewayDirectory: gatewayDirectory).serving(pacing: pacing)
         let tickInterval = min(config.cluster.leaseDuration / 20, .milliseconds(250))
         try await cancelWhenGracefulShutdown {
             try await withThrowingDiscardingTaskGroup { group in

@@ -69,6 +69,7 @@ extension Envelope {
         case .agentDeskRequest: return "agent_desk_request"
         case .agentDesk: return "agent_desk"
         case .agentTakenOver: return "agent_taken_over"
+        case .pacingReport: return "pacing_report"
         }
     }
 

@@ -1050,6 +1050,15 @@ public nonisolated struct Dialer_V1_Envelope: Sendable {
     set {message = .agentTakenOver(newValue)}
   }
 
+  /// Node to manager: pacing, for the live panel (150-159).
+  public var pacingReport: Dialer_V1_PacingReport {
+    get {
+      if case .pacingReport(let v)? = message {return v}
+      return Dialer_V1_PacingReport()
+    }
+    set {message = .pacingReport(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Message: Equatable, Sendable {
@@ -1121,6 +1130,8 @@ public nonisolated struct Dialer_V1_Envelope: Sendable {
     case agentDeskRequest(Dialer_V1_AgentDeskRequest)
     case agentDesk(Dialer_V1_AgentDesk)
     case agentTakenOver(Dialer_V1_AgentTakenOver)
+    /// Node to manager: pacing, for the live panel (150-159).
+    case pacingReport(Dialer_V1_PacingReport)
 
   }
 
@@ -2627,6 +2638,49 @@ public nonisolated struct Dialer_V1_AgentTakenOver: Sendable {
   public init() {}
 }
 
+/// Node to manager, one-way: a leased queue's last pacing decision and its dial rate, for the
+/// supervisor's live panel. Sent when the decision changes (at most once a second) and every five
+/// seconds otherwise. The manager keeps the latest per queue and shows it only while the sender
+/// holds the lease under `lease.epoch`.
+public nonisolated struct Dialer_V1_PacingReport: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lease: Dialer_V1_QueueLease {
+    get {_lease ?? Dialer_V1_QueueLease()}
+    set {_lease = newValue}
+  }
+  /// Returns true if `lease` has been explicitly set.
+  public var hasLease: Bool {self._lease != nil}
+  /// Clears the value of `lease`. Subsequent reads from it will return its default value.
+  public mutating func clearLease() {self._lease = nil}
+
+  /// why the count is what it is: "dialing", "enough-in-flight", "no-agents", "preview-offers", "reserving-agents", "warming-up", "abandon-budget-exhausted", "no-contacts", or "capped:<limit>" with limit "five-second-cap", "maximum-dial-rate", "overdial-limit", "remaining-contacts", "abandon-limit"
+  public var reason: String = String()
+
+  /// calls the decision started
+  public var callsToStart: UInt32 = 0
+
+  /// agent reservations it asked the gateway for
+  public var reservationsToRequest: UInt32 = 0
+
+  /// lines dialing per agent, as the mode counts them
+  public var dialLevel: Double = 0
+
+  /// the queue's calls not yet ended
+  public var callsInFlight: UInt32 = 0
+
+  /// calls started in the last 60 seconds of wall time
+  public var attemptsLastMinute: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lease: Dialer_V1_QueueLease? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "dialer.v1"
@@ -2665,7 +2719,7 @@ nonisolated extension Dialer_V1_AnswerKind: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Dialer_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}correlation_id\0\u{2}\u{9}challenge\0\u{1}hello\0\u{1}welcome\0\u{1}error\0\u{1}heartbeat\0\u{2}\u{6}register\0\u{1}registered\0\u{3}lease_renew\0\u{3}lease_renewed\0\u{3}lease_grant\0\u{3}lease_revoke\0\u{3}lease_release\0\u{3}queue_map\0\u{1}drain\0\u{1}leaving\0\u{4}\u{b}queue_subscribe\0\u{3}queue_subscribed\0\u{3}queue_unsubscribe\0\u{4}\u{8}campaign_request\0\u{3}campaign_info\0\u{3}contact_request\0\u{3}contact_batch\0\u{3}attempt_report\0\u{3}attempt_report_ack\0\u{3}attempt_return\0\u{3}attempt_return_ack\0\u{3}inbound_route_request\0\u{3}inbound_route\0\u{3}directory_subscribe\0\u{3}agent_directory\0\u{3}agent_authenticate\0\u{3}agent_authenticated\0\u{3}disposition_report\0\u{3}disposition_report_ack\0\u{4}\u{5}agent_request\0\u{3}agent_request_answer\0\u{3}reservation_confirm\0\u{3}reservation_release\0\u{3}reservation_cancel\0\u{3}grant_revoked\0\u{3}queue_picture\0\u{3}call_ended\0\u{3}hangup_request\0\u{3}reservation_ack\0\u{4}\u{15}agent_login\0\u{3}agent_logged_in\0\u{3}agent_set_ready\0\u{3}agent_set_not_ready\0\u{3}agent_status\0\u{3}agent_offer\0\u{3}agent_offer_answer\0\u{3}agent_call\0\u{3}agent_hangup\0\u{3}agent_extend_wrap_up\0\u{3}agent_disposition\0\u{3}agent_logout\0\u{3}agent_ack\0\u{3}agent_offer_withdrawn\0\u{4}\u{11}agent_desk_request\0\u{3}agent_desk\0\u{3}agent_taken_over\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}correlation_id\0\u{2}\u{9}challenge\0\u{1}hello\0\u{1}welcome\0\u{1}error\0\u{1}heartbeat\0\u{2}\u{6}register\0\u{1}registered\0\u{3}lease_renew\0\u{3}lease_renewed\0\u{3}lease_grant\0\u{3}lease_revoke\0\u{3}lease_release\0\u{3}queue_map\0\u{1}drain\0\u{1}leaving\0\u{4}\u{b}queue_subscribe\0\u{3}queue_subscribed\0\u{3}queue_unsubscribe\0\u{4}\u{8}campaign_request\0\u{3}campaign_info\0\u{3}contact_request\0\u{3}contact_batch\0\u{3}attempt_report\0\u{3}attempt_report_ack\0\u{3}attempt_return\0\u{3}attempt_return_ack\0\u{3}inbound_route_request\0\u{3}inbound_route\0\u{3}directory_subscribe\0\u{3}agent_directory\0\u{3}agent_authenticate\0\u{3}agent_authenticated\0\u{3}disposition_report\0\u{3}disposition_report_ack\0\u{4}\u{5}agent_request\0\u{3}agent_request_answer\0\u{3}reservation_confirm\0\u{3}reservation_release\0\u{3}reservation_cancel\0\u{3}grant_revoked\0\u{3}queue_picture\0\u{3}call_ended\0\u{3}hangup_request\0\u{3}reservation_ack\0\u{4}\u{15}agent_login\0\u{3}agent_logged_in\0\u{3}agent_set_ready\0\u{3}agent_set_not_ready\0\u{3}agent_status\0\u{3}agent_offer\0\u{3}agent_offer_answer\0\u{3}agent_call\0\u{3}agent_hangup\0\u{3}agent_extend_wrap_up\0\u{3}agent_disposition\0\u{3}agent_logout\0\u{3}agent_ack\0\u{3}agent_offer_withdrawn\0\u{4}\u{11}agent_desk_request\0\u{3}agent_desk\0\u{3}agent_taken_over\0\u{4}\u{12}pacing_report\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3467,6 +3521,19 @@ nonisolated extension Dialer_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
           self.message = .agentTakenOver(v)
         }
       }()
+      case 150: try {
+        var v: Dialer_V1_PacingReport?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .pacingReport(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .pacingReport(v)
+        }
+      }()
       default: break
       }
     }
@@ -3724,6 +3791,10 @@ nonisolated extension Dialer_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
     case .agentTakenOver?: try {
       guard case .agentTakenOver(let v)? = self.message else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 132)
+    }()
+    case .pacingReport?: try {
+      guard case .pacingReport(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 150)
     }()
     case nil: break
     }
@@ -6663,6 +6734,70 @@ nonisolated extension Dialer_V1_AgentTakenOver: SwiftProtobuf.Message, SwiftProt
 
   public static func ==(lhs: Dialer_V1_AgentTakenOver, rhs: Dialer_V1_AgentTakenOver) -> Bool {
     if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_PacingReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PacingReport"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lease\0\u{1}reason\0\u{3}calls_to_start\0\u{3}reservations_to_request\0\u{3}dial_level\0\u{3}calls_in_flight\0\u{3}attempts_last_minute\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._lease) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.callsToStart) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.reservationsToRequest) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.dialLevel) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.callsInFlight) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.attemptsLastMinute) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lease {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
+    if self.callsToStart != 0 {
+      try visitor.visitSingularUInt32Field(value: self.callsToStart, fieldNumber: 3)
+    }
+    if self.reservationsToRequest != 0 {
+      try visitor.visitSingularUInt32Field(value: self.reservationsToRequest, fieldNumber: 4)
+    }
+    if self.dialLevel.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.dialLevel, fieldNumber: 5)
+    }
+    if self.callsInFlight != 0 {
+      try visitor.visitSingularUInt32Field(value: self.callsInFlight, fieldNumber: 6)
+    }
+    if self.attemptsLastMinute != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attemptsLastMinute, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_PacingReport, rhs: Dialer_V1_PacingReport) -> Bool {
+    if lhs._lease != rhs._lease {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.callsToStart != rhs.callsToStart {return false}
+    if lhs.reservationsToRequest != rhs.reservationsToRequest {return false}
+    if lhs.dialLevel != rhs.dialLevel {return false}
+    if lhs.callsInFlight != rhs.callsInFlight {return false}
+    if lhs.attemptsLastMinute != rhs.attemptsLastMinute {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -10,6 +10,9 @@ public final class ListeningAddresses: Sendable {
         var expected: Set<String>
         var addresses: [String: String] = [:]
         var fired = false
+        /// Tasks waiting in ``address(of:)``, by listener and waiter number.
+        var waiters: [String: [UInt64: CheckedContinuation<String?, Never>]] = [:]
+        var nextWaiter: UInt64 = 0
     }
 
     private let state: Mutex<State>
@@ -25,13 +28,39 @@ public final class ListeningAddresses: Sendable {
 
     /// Reports one listener's bound `host:port`.
     public func bound(_ name: String, address: String) {
-        let complete: [String: String]? = state.withLock { state in
+        let (complete, waiting): ([String: String]?, [CheckedContinuation<String?, Never>]) = state.withLock { state in
             state.addresses[name] = address
-            guard !state.fired, state.expected.isSubset(of: state.addresses.keys) else { return nil }
+            let waiting = Array((state.waiters.removeValue(forKey: name) ?? [:]).values)
+            guard !state.fired, state.expected.isSubset(of: state.addresses.keys) else { return (nil, waiting) }
             state.fired = true
-            return state.addresses
+            return (state.addresses, waiting)
         }
+        for waiter in waiting { waiter.resume(returning: address) }
         if let complete { onAllBound(complete) }
+    }
+
+    /// The `host:port` one listener bound, once it reported it: what a process tells others to
+    /// reach it at (a configured port 0 becomes the port the system chose). `nil` when the
+    /// waiting task is cancelled first.
+    public func address(of name: String) async -> String? {
+        let number = state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
+                let known: String?? = state.withLock { state in
+                    if let address = state.addresses[name] { return .some(address) }
+                    if Task.isCancelled { return .some(nil) }
+                    state.waiters[name, default: [:]][number] = continuation
+                    return .none
+                }
+                if let known { continuation.resume(returning: known) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.waiters[name]?.removeValue(forKey: number) }
+            waiter?.resume(returning: nil)
+        }
     }
 
     /// Waits for `names`, then logs the addresses and, when `readyFile` is set, writes them there

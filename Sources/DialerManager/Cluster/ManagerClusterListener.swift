@@ -20,6 +20,8 @@ public struct ManagerClusterListener: Sendable {
     let peerErrors: RepeatedEventLog
     /// Serves gateways' directory, login and disposition messages (60–65).
     var gatewayDirectory: GatewayDirectoryService?
+    /// Keeps nodes' pacing reports (150) for the live panel; without it they are dropped.
+    var pacing: PacingBoard?
 
     /// - Parameter feeder: answers feeder requests; without one they are unexpected messages.
     public init(
@@ -44,6 +46,13 @@ public struct ManagerClusterListener: Sendable {
     public func serving(gatewayDirectory: GatewayDirectoryService) -> ManagerClusterListener {
         var listener = self
         listener.gatewayDirectory = gatewayDirectory
+        return listener
+    }
+
+    /// The same listener, also keeping nodes' pacing reports on `board`.
+    public func serving(pacing board: PacingBoard) -> ManagerClusterListener {
+        var listener = self
+        listener.pacing = board
         return listener
     }
 
@@ -107,6 +116,7 @@ public struct ManagerClusterListener: Sendable {
         let member = MemberID(link.peer.memberID)
         let (coordinator, leaseDuration, renewInterval) = (self.coordinator, self.leaseDuration, self.renewInterval)
         let hasFeeder = feeder != nil
+        let pacing = self.pacing
         var registration: UInt64?
         do {
             try await inbound.forEach { envelope in
@@ -161,6 +171,12 @@ public struct ManagerClusterListener: Sendable {
                         return
                     }
                     if let push = await gatewayDirectory.handle(envelope, link: link) { onDirectoryPush(push) }
+                case .pacingReport(let report):
+                    guard registration != nil, link.peer.role == .node else {
+                        link.close(with: .unexpectedMessage, "pacing_report needs a registered node")
+                        return
+                    }
+                    await pacing?.received(report, from: link.peer.memberID)
                 case .heartbeat:
                     break
                 case .error(let error):

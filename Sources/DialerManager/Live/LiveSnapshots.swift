@@ -20,12 +20,29 @@ struct LiveSnapshot: Encodable {
         var queue: String
         /// The campaign's target abandon rate (predictive settings), for the gauge.
         var targetAbandonRate: Double
-        /// Attempts started in the last 60 seconds.
+        /// Attempts started in the last 60 seconds: as the dialing node counts them when it
+        /// reports its pacing, else from the attempts the manager handed out.
         var dialRatePerMinute: Int
+        /// The queue's last pacing decision, as its node reported it; `nil` when no node dials
+        /// the campaign's queue now (or its report is older than 15 seconds).
+        var pacing: Pacing?
         /// The campaign's report, as `GET /v1/campaigns/{id}/report` gives it.
         var report: CampaignRoutes.ReportBody?
         /// Its dialability, as `GET /v1/campaigns/{id}/dialability` gives it (refreshed less often).
         var dialability: CampaignRoutes.SummaryBody?
+    }
+    /// A queue's last pacing decision (the cluster protocol's `PacingReport`).
+    struct Pacing: Encodable {
+        var node: String
+        var epoch: UInt64
+        var reason: String
+        var callsToStart: Int
+        var reservationsToRequest: Int
+        var dialLevel: Double
+        var callsInFlight: Int
+        var attemptsLastMinute: Int
+        /// How long ago the manager received it.
+        var ageMs: Int64
     }
     struct Node: Encodable {
         var id: String
@@ -125,6 +142,7 @@ struct LiveFeedService: Service {
     let store: any ManagerStore
     let coordinator: ClusterCoordinator
     let gateways: any GatewayLiveSource
+    let pacing: PacingBoard
     let clock: any DialerClock
     let interval: Duration
     let logger: Logger
@@ -145,7 +163,8 @@ struct LiveFeedService: Service {
                     idleTicks = 0
                     do {
                         let snapshot = try await builder.build(
-                            store: store, coordinator: coordinator, gateways: gateways, now: wallTime.now())
+                            store: store, coordinator: coordinator, gateways: gateways, pacing: pacing,
+                            now: wallTime.now(), moment: clock.now())
                         if listening {
                             let json = String(decoding: try APIJSON.encoder().encode(snapshot), as: UTF8.self)
                             await feed.publish(snapshot: json)
@@ -171,9 +190,13 @@ struct LiveSnapshotBuilder {
     var builds = 0
 
     mutating func build(
-        store: any ManagerStore, coordinator: ClusterCoordinator, gateways: any GatewayLiveSource, now: Date
+        store: any ManagerStore, coordinator: ClusterCoordinator, gateways: any GatewayLiveSource,
+        pacing board: PacingBoard, now: Date, moment: Moment
     ) async throws -> LiveSnapshot {
         let view = await coordinator.view()
+        let pacing = await board.current(
+            owners: Dictionary(
+                view.queues.map { ($0.id, ($0.owner, $0.epoch)) }, uniquingKeysWith: { first, _ in first }))
         let members = view.members.filter { $0.role == "node" || $0.role == "gateway" }
         var problems: [String] = []
         var liveAgents: [LiveSnapshot.Agent] = []
@@ -232,13 +255,23 @@ struct LiveSnapshotBuilder {
             {
                 dialability[id] = CampaignRoutes.SummaryBody(campaign: campaign.id, summary)
             }
+            let decision = pacing[campaign.queue.rawValue].map { entry in
+                LiveSnapshot.Pacing(
+                    node: entry.node, epoch: entry.epoch, reason: entry.report.reason,
+                    callsToStart: Int(entry.report.callsToStart),
+                    reservationsToRequest: Int(entry.report.reservationsToRequest),
+                    dialLevel: entry.report.dialLevel, callsInFlight: Int(entry.report.callsInFlight),
+                    attemptsLastMinute: Int(entry.report.attemptsLastMinute),
+                    ageMs: max(.zero, moment - entry.receivedAt).totalMilliseconds)
+            }
             campaigns.append(
                 LiveSnapshot.CampaignLive(
                     id: id, name: campaign.name, status: campaign.settings.status.rawValue,
                     mode: campaign.settings.mode.rawValue, queue: campaign.queue.rawValue,
                     targetAbandonRate: campaign.settings.predictive.targetAbandonRate,
-                    dialRatePerMinute: max(0, (recent.last?.attempts ?? 0) - (recent.first?.attempts ?? 0)),
-                    report: report, dialability: dialability[id]))
+                    dialRatePerMinute: decision?.attemptsLastMinute
+                        ?? max(0, (recent.last?.attempts ?? 0) - (recent.first?.attempts ?? 0)),
+                    pacing: decision, report: report, dialability: dialability[id]))
         }
         let present = Set(campaigns.map(\.id))
         recentAttempts = recentAttempts.filter { present.contains($0.key) }

@@ -191,6 +191,18 @@ public actor NodeDialing {
                     }
                 }
             }
+            group.addTask {
+                // The live panel's view of the queue's pacing, sampled once a second (wall time).
+                var publisher = PacingPublisher()
+                let (started, scale) = (clock.now(), max(self.timeScale, 1e-6))
+                while !Task.isCancelled {
+                    let wall = (clock.now() - started) / scale
+                    if let sample = publisher.sample(await runner.pacing, at: wall) {
+                        await self.feed.publish(sample, lease: lease)
+                    }
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
             await runner.waitUntilFinished()
             group.cancelAll()
         }

@@ -45,6 +45,8 @@ public actor QueueRunner {
     private var presentAgents: [AgentID] = []
     /// The node is stopping: a call the trunk places from now on is hung up at once.
     private var hangingUpAll = false
+    /// Calls asked of the trunk since the runner started, for the dial rate the live panel shows.
+    private var attemptsStarted = 0
 
     public nonisolated let queue: QueueID
 
@@ -145,6 +147,12 @@ public actor QueueRunner {
     public var settings: CampaignSettings { machine.settings }
     /// The last pacing decision's dial level.
     public var dialLevel: Double { machine.lastPacingDecision?.dialLevel ?? 0 }
+    /// The last pacing decision and the counts the live panel shows beside it.
+    public var pacing: PacingState {
+        PacingState(
+            decision: machine.lastPacingDecision, attemptsStarted: attemptsStarted,
+            callsInFlight: machine.callsByStage.values.reduce(0, +))
+    }
 
     // MARK: - Carrying out decisions
 
@@ -164,6 +172,7 @@ public actor QueueRunner {
                 }
             case .originate(let attempt, let request):
                 metrics.attempts.increment()
+                attemptsStarted += 1
                 lane(.call(attempt)).add {
                     do throws(TrunkError) {
                         let call = try await self.trunk.originate(request)

@@ -330,6 +330,22 @@ public actor CampaignFeed {
             attemptNumber: Int(wire.attemptNumber), priority: Int(wire.priority), lease: lease)
     }
 
+    /// Sends a queue's pacing to the manager for its live panel: one-way, and only while
+    /// connected and the lease is valid (a report lost with a connection is replaced a few
+    /// seconds later).
+    public func publish(_ pacing: PacingSample, lease: HeldLease) async {
+        guard let link, await leaseIsValid(lease) else { return }
+        var report = Dialer_V1_PacingReport()
+        report.lease = Dialer_V1_QueueLease(lease)
+        report.reason = pacing.reason
+        report.callsToStart = UInt32(clamping: pacing.callsToStart)
+        report.reservationsToRequest = UInt32(clamping: pacing.reservationsToRequest)
+        report.dialLevel = pacing.dialLevel
+        report.callsInFlight = UInt32(clamping: pacing.callsInFlight)
+        report.attemptsLastMinute = UInt32(clamping: pacing.attemptsLastMinute)
+        try? await link.send(Envelope(.pacingReport(report)))
+    }
+
     /// Results not yet acknowledged by the manager.
     public var unacknowledgedReports: Int { outbox.count }
 

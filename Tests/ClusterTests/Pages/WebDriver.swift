@@ -1,3 +1,4 @@
+import DialerTestSupport
 import Foundation
 
 #if canImport(Glibc)
@@ -12,6 +13,11 @@ import Darwin
 /// The HTTP exchange is a small blocking socket client of its own (``LoopbackHTTP``), not
 /// Foundation's URLSession: chromedriver writes its headers without a space after the colon
 /// (`Content-Length:251`), which FoundationNetworking on Linux refuses ("Failed writing header").
+///
+/// chromedriver is started with ``ChildProcess`` (posix_spawn with the default signal mask), not
+/// Foundation's `Process`: a `Process` launched from a concurrency thread inherits that thread's
+/// blocked signals, SIGTERM among them, so chromedriver never ended and `waitUntilExit()` held the
+/// test for good after it had passed (the "hang" that kept these tests out of CI).
 final class WebDriver {
     /// Where chromium and chromedriver are, or why the browser tests cannot run here.
     enum Tools {
@@ -22,6 +28,9 @@ final class WebDriver {
         static var available: Bool { chromium != nil && chromedriver != nil }
         /// CI sets DIALER_REQUIRE_TOOLS=1: a missing browser fails there instead of skipping.
         static var required: Bool { ProcessInfo.processInfo.environment["DIALER_REQUIRE_TOOLS"] == "1" }
+        /// Whether the browser tests run: the tools are here, or CI requires them (and the tests
+        /// then fail on their absence instead of being skipped).
+        static var shouldRun: Bool { available || required }
 
         private static func find(_ names: [String]) -> String? {
             let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
@@ -39,39 +48,35 @@ final class WebDriver {
         var description: String
     }
 
-    private let driver: Process
+    private let driver: ChildProcess
     private let port: UInt16
+    private let log: URL
     private var session = ""
 
-    /// Starts chromedriver and a headless browser with a 1366×768 window.
+    /// Starts chromedriver on a port the system chooses and a headless browser with a 1366×768
+    /// window.
     init() async throws {
         guard let chromium = Tools.chromium, let chromedriver = Tools.chromedriver else {
-            throw Failure(description: "chromium and chromedriver are not installed")
+            throw Failure(
+                description:
+                    "chromium and chromedriver are not installed (apt-get install -y chromium chromium-driver)")
         }
-        let port = UInt16.random(in: 20_000...40_000)
+        log = FileManager.default.temporaryDirectory.appendingPathComponent("chromedriver-\(UUID().uuidString).log")
+        driver = try ChildProcess(chromedriver, ["--port=0", "--allowed-ips=127.0.0.1"], output: log.path)
+        // chromedriver says which port it bound: "ChromeDriver was started successfully on port N."
+        var found: UInt16?
+        let log = self.log
+        let started = await waitForCondition(timeout: .seconds(60), interval: .milliseconds(50)) {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            guard let range = text.range(of: "started successfully on port ") else { return false }
+            found = UInt16(text[range.upperBound...].prefix { $0.isNumber })
+            return found != nil
+        }
+        guard started, let port = found else {
+            driver.stop()
+            throw Failure(description: "chromedriver did not start: \(Self.tail(of: log))")
+        }
         self.port = port
-        driver = Process()
-        driver.executableURL = URL(fileURLWithPath: chromedriver)
-        driver.arguments = ["--port=\(port)", "--allowed-ips=127.0.0.1"]
-        driver.standardOutput = FileHandle.nullDevice
-        driver.standardError = FileHandle.nullDevice
-        try driver.run()
-        var ready = false
-        var problem = "no answer"
-        for _ in 0..<200 where !ready {
-            do {
-                let status = try await send("GET", "/status")
-                ready = (status["value"] as? [String: Any])?["ready"] as? Bool == true
-                problem = "\(status)"
-            } catch {
-                problem = "\(error)"
-            }
-            if !ready { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        guard ready else {
-            driver.terminate()
-            throw Failure(description: "chromedriver did not start on port \(port): \(problem)")
-        }
         let capabilities: [String: Any] = [
             "capabilities": [
                 "alwaysMatch": [
@@ -87,25 +92,61 @@ final class WebDriver {
                 ]
             ]
         ]
-        let reply = try await send("POST", "/session", capabilities)
+        let reply: [String: Any]
+        do {
+            reply = try await send("POST", "/session", capabilities)
+        } catch {
+            driver.stop()
+            throw Failure(description: "no session: \(error); chromedriver: \(Self.tail(of: log))")
+        }
         guard let value = reply["value"] as? [String: Any], let id = value["sessionId"] as? String else {
-            driver.terminate()
+            driver.stop()
             throw Failure(description: "no session: \(reply)")
         }
         session = id
     }
 
-    /// Ends the browser and chromedriver.
+    /// Ends the browser (the session), then chromedriver.
     func quit() async {
         _ = try? await send("DELETE", "/session/\(session)")
-        driver.terminate()
-        driver.waitUntilExit()
+        driver.signal(SIGTERM)
+        let driver = self.driver
+        if await !waitForCondition(timeout: .seconds(15), { driver.hasExited() }) {
+            driver.stop()
+        }
+        try? FileManager.default.removeItem(at: log)
+    }
+
+    private static func tail(of log: URL) -> String {
+        String(((try? String(contentsOf: log, encoding: .utf8)) ?? "(no output)").suffix(1_000))
     }
 
     // MARK: Commands
 
     func open(_ url: String) async throws {
         _ = try await command("POST", "url", ["url": url])
+    }
+
+    /// Opens a new tab and returns its handle (the current tab stays the current one).
+    func newTab() async throws -> String {
+        let value = try await command("POST", "window/new", ["type": "tab"]) as? [String: Any]
+        guard let handle = value?["handle"] as? String else {
+            throw Failure(description: "no new tab: \(value ?? [:])")
+        }
+        return handle
+    }
+
+    /// The current tab's handle.
+    func currentTab() async throws -> String {
+        guard let handle = try await command("GET", "window", nil) as? String else {
+            throw Failure(description: "no current tab")
+        }
+        return handle
+    }
+
+    /// Makes `handle`'s tab the one the commands act on.
+    func switchTo(_ handle: String) async throws {
+        _ = try await command("POST", "window", ["handle": handle])
     }
 
     /// The first element matching `css`, or nil.
@@ -162,20 +203,21 @@ final class WebDriver {
     }
 
     /// The browser's console log since the last call (chromedriver's log endpoint).
-    func browserLog() async throws -> [(level: String, message: String)] {
+    /// `source` is chromium's: "javascript" (an uncaught error), "console-api" (`console.error`
+    /// and the like), "network" (a failed request, a 4xx or 5xx answer among them) ...
+    func browserLog() async throws -> [(level: String, source: String, message: String)] {
         let reply = try await send("POST", "/session/\(session)/se/log", ["type": "browser"])
-        let entries = reply["value"] as? [[String: Any]] ?? []
-        return entries.map { (($0["level"] as? String) ?? "", ($0["message"] as? String) ?? "") }
+        guard let entries = reply["value"] as? [[String: Any]] else {
+            throw Failure(description: "the browser's log cannot be read: \(reply)")
+        }
+        return entries.map {
+            (($0["level"] as? String) ?? "", ($0["source"] as? String) ?? "", ($0["message"] as? String) ?? "")
+        }
     }
 
     /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
     func wait(for timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if (try? await condition()) == true { return true }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        return (try? await condition()) == true
+        await waitForCondition(timeout: timeout, interval: .milliseconds(100), condition)
     }
 
     // MARK: Wire
@@ -236,6 +278,12 @@ enum LoopbackHTTP {
             }
         }
         guard connected == 0 else { throw Failure(description: "connect to port \(port): \(errno)") }
+        // No exchange may block for good: a browser starting on a loaded machine takes seconds,
+        // not minutes.
+        var limit = timeval(tv_sec: 120, tv_usec: 0)
+        for option in [SO_RCVTIMEO, SO_SNDTIMEO] {
+            setsockopt(fd, SOL_SOCKET, option, &limit, socklen_t(MemoryLayout<timeval>.size))
+        }
         var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         request += "Content-Type: application/json\r\nContent-Length: \(body?.count ?? 0)\r\n\r\n"
         var bytes = Array(request.utf8) + Array(body ?? Data())
@@ -253,7 +301,13 @@ enum LoopbackHTTP {
             // Content-Length ends the answer; EOF too (chromedriver may keep the connection).
             if let headEnd, let expected, response.count >= headEnd + 4 + expected { break }
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 { throw Failure(description: "read: \(errno)") }
+            if count < 0 {
+                let code = errno
+                if code == EAGAIN || code == EWOULDBLOCK {
+                    throw Failure(description: "\(method) \(path): no answer within 120 seconds")
+                }
+                throw Failure(description: "read: \(code)")
+            }
             if count == 0 { break }
             response += buffer[0..<count]
             if headEnd == nil, let end = response.indices.first(where: { response[$0...].starts(with: separator) }) {
@@ -285,5 +339,61 @@ enum LoopbackHTTP {
             index = start + size + 2
         }
         return Data(out)
+    }
+}
+
+/// A child process started with posix_spawn, with no signal blocked and every signal's default
+/// action, in a process group of its own (so that its own children, the browser, can be ended
+/// with it).
+final class ChildProcess: Sendable {
+    let id: pid_t
+
+    init(_ path: String, _ arguments: [String], output: String) throws {
+        #if canImport(Glibc)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for argument in argv { free(argument) } }
+        var pid = pid_t()
+        let result = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
+        guard result == 0 else { throw WebDriver.Failure(description: "cannot start \(path): error \(result)") }
+        id = pid
+        #else
+        throw WebDriver.Failure(description: "starting chromedriver is written for Linux only")
+        #endif
+    }
+
+    func signal(_ signal: Int32) {
+        kill(id, signal)
+    }
+
+    /// Whether it ended (and, if so, reaps it).
+    func hasExited() -> Bool {
+        var status: Int32 = 0
+        let result = waitpid(id, &status, WNOHANG)
+        return result == id || (result < 0 && errno == ECHILD)
+    }
+
+    /// Kills it and what it started (its process group), and reaps it.
+    func stop() {
+        kill(-id, SIGKILL)
+        var status: Int32 = 0
+        while waitpid(id, &status, 0) < 0 && errno == EINTR {}
     }
 }

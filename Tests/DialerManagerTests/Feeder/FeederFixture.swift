@@ -20,6 +20,8 @@ final class FeederFixture: Sendable {
     let coordinator: ClusterCoordinator
     let changes = ManagerChanges()
     let feeder: ManagerFeeder
+    /// Nodes' pacing reports, as the listener keeps them.
+    let pacing: PacingBoard
     let server: ClusterServer
     let serving: Task<Void, Never>
     private let nodes = Mutex<[WireNode]>([])
@@ -38,9 +40,11 @@ final class FeederFixture: Sendable {
         feeder = ManagerFeeder(
             store: temporary.store, coordinator: coordinator, changes: changes,
             wallTime: WallTime(clock: clock, now: StoreTime.monday), logger: logger)
+        pacing = PacingBoard(clock: clock)
         let listener = ManagerClusterListener(
             coordinator: coordinator, feeder: feeder, leaseDuration: Self.leaseDuration,
-            renewInterval: .milliseconds(2500), logger: logger)
+            renewInterval: .milliseconds(2500), logger: logger
+        ).serving(pacing: pacing)
         server = try await ClusterServer.bind(
             host: "127.0.0.1", port: 0,
             settings: ConnectionSettings(

@@ -8,6 +8,7 @@ export function makeTranslator(catalogs) {
   const translatePage = (root = document) => {
     document.documentElement.lang = catalogs[language] ? language : "en";
     for (const element of root.querySelectorAll("[data-t]")) element.textContent = t(element.dataset.t);
+    for (const element of root.querySelectorAll("[data-t-label]")) element.setAttribute("aria-label", t(element.dataset.tLabel));
   };
   return { t, translatePage };
 }

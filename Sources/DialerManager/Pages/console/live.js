@@ -109,13 +109,28 @@ function renderCampaigns(campaigns) {
       h("td", {}, gauge(rate, c.target_abandon_rate), h("div", { class: "muted" },
         windows.map((w) => t("window", { window: w.window, rate: w.rate == null ? t("noRate") : percent(w.rate), answers: w.live_answers })).join(" · "))),
       h("td", {}, causes.length ? h("ul", { class: "causes" }, causes.map(([cause, n]) => h("li", {}, `${cause}: ${n}`))) : t("none")),
-      h("td", { class: "num" }, t("perMinute", { count: c.dial_rate_per_minute ?? 0 })),
+      h("td", { class: "num", dataset: { figure: "dial_rate" } }, t("perMinute", { count: c.dial_rate_per_minute ?? 0 })),
+      pacingCell(c.pacing),
       h("td", { class: "num", dataset: { figure: "contacts_left" } }, String(left)),
       h("td", { class: "num", dataset: { figure: "dialable_now" } }, String(c.dialability?.dialable_now ?? t("none")),
         c.dialability?.blocked_by?.length ? h("div", { class: "over" }, `${t("blockedBy")}: ${c.dialability.blocked_by.join(", ")}`) : null));
     return tr;
   });
   $("campaigns").tBodies[0].replaceChildren(...rows);
+}
+
+/** The queue's last pacing decision as its node reported it: the reason, then the figures. */
+function pacingCell(pacing) {
+  if (!pacing) return h("td", { dataset: { figure: "pacing" } }, t("noPacing"));
+  const reason = pacing.reason.startsWith("capped:")
+    ? t("reason.capped", { limit: t(`cap.${pacing.reason.slice(7)}`) })
+    : t(`reason.${pacing.reason}`);
+  return h("td", { dataset: { figure: "pacing", reason: pacing.reason } },
+    h("div", {}, reason),
+    h("div", { class: "muted" }, t("pacingFigures", {
+      level: pacing.dial_level.toFixed(2), start: pacing.calls_to_start, reserve: pacing.reservations_to_request,
+      inFlight: pacing.calls_in_flight, node: pacing.node, epoch: pacing.epoch,
+    })));
 }
 
 /** A horizontal gauge: the rate's bar against the target's mark (both on 0 … 2×target). */
