@@ -5,8 +5,8 @@ import NIOCore
 import NIOEmbedded
 import Testing
 
-/// Two full pipelines (decoder, encoder, connection handler) on embedded channels, with the
-/// bytes each writes delivered to the other by `pump()`.
+/// Two full pipelines (decoder, connection handler, which encodes) on embedded channels, with
+/// the bytes each writes delivered to the other by `pump()`.
 final class EmbeddedPair {
     let server: EmbeddedChannel
     let client: EmbeddedChannel
@@ -27,7 +27,6 @@ final class EmbeddedPair {
         ] {
             let operations = channel.pipeline.syncOperations
             try operations.addHandler(ByteToMessageHandler(FrameDecoder(maximumPayload: settings.maximumPayload)))
-            try operations.addHandler(MessageToByteHandler(FrameEncoder(maximumPayload: settings.maximumPayload)))
             try operations.addHandler(
                 ClusterConnectionHandler(settings: settings, side: side, handshakePromise: promise, violationLog: nil))
         }
