@@ -15,7 +15,8 @@ public import NIOCore
 /// the channel is writable again. The same writability paces this side's own senders:
 /// ``ClusterLink/send(_:)`` suspends while the channel is not writable. Past
 /// ``ConnectionSettings/outboundHardLimit``, if the peer took no byte for a whole heartbeat
-/// interval, the connection is closed with `Error SLOW_CONSUMER` and what was waiting is let go.
+/// interval (or past the high water, for more than the missed heartbeats), the connection is
+/// closed with `Error SLOW_CONSUMER` and what was waiting is let go.
 public final class ClusterConnectionHandler: ChannelDuplexHandler {
     public typealias InboundIn = Envelope
     public typealias InboundOut = Envelope
@@ -31,6 +32,7 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
     private var makeNonce: () -> [UInt8]
     private let outboundHardLimit: Int
     private let outboundHighWater: Int
+    private let missedHeartbeats: Int
     private let maximumPayload: Int
     /// Counts the bytes handed to the socket, to tell the bytes the peer took.
     private let handedToSocket = OutboundByteCounter()
@@ -43,6 +45,9 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
     /// The bytes the peer had taken (handed to the socket and gone from its buffer) at the
     /// last heartbeat tick; `nil` before the first.
     private var takenAtLastTick: Int?
+    /// Heartbeat intervals in a row in which the peer took no byte while more than the high
+    /// water waited for it.
+    private var stalledIntervals = 0
 
     /// - Parameters:
     ///   - handshakePromise: succeeded with the peer when the handshake completes, failed with
@@ -62,6 +67,7 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
         self.makeNonce = nonceSource
         self.outboundHardLimit = settings.outboundHardLimit
         self.outboundHighWater = settings.outboundHighWater
+        self.missedHeartbeats = settings.missedHeartbeats
         self.maximumPayload = settings.maximumPayload
     }
 
@@ -109,7 +115,13 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        perform(machine.received(unwrapInboundIn(data)), context: context)
+        let action = machine.received(unwrapInboundIn(data))
+        if case .forward = action {
+            // The frame as it came: no second boxing of the envelope per frame.
+            context.fireChannelRead(data)
+        } else {
+            perform(action, context: context)
+        }
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -180,11 +192,13 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
         context.fireChannelWritabilityChanged()
     }
 
-    /// Closes a connection whose peer has let more than the hard limit pile up and took no
-    /// byte for a whole heartbeat interval. The bytes the peer took are those handed to the
-    /// socket less those still waiting in it: a peer that reads at all is never closed, however
-    /// much this side queues (its senders are paced by writability; `sendNow` is not). Checked
-    /// on each tick, not on each write, so a burst past the limit to a reading peer is no fault.
+    /// Closes a connection whose peer took no byte for a whole heartbeat interval while more
+    /// than the hard limit waited for it, or for more than the missed heartbeats while more than
+    /// the high water waited (awaited sends, paced by writability, never reach the hard limit:
+    /// a peer that stopped reading must still be let go). The bytes the peer took are those
+    /// handed to the socket less those still waiting in it: a peer that reads at all is never
+    /// closed, however much this side queues. Checked on each tick, not on each write, so a
+    /// burst past the limit to a reading peer is no fault.
     private func checkOutboundLimit(context: ChannelHandlerContext) {
         guard !machine.isClosed,
             let waiting = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)
@@ -192,9 +206,17 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
         let taken = handedToSocket.bytes - waiting
         let previous = takenAtLastTick
         takenAtLastTick = taken
-        guard waiting > outboundHardLimit, let previous, taken <= previous else { return }
+        guard waiting > outboundHighWater, let previous, taken <= previous else {
+            stalledIntervals = 0
+            return
+        }
+        stalledIntervals += 1
+        guard waiting > outboundHardLimit || stalledIntervals > missedHeartbeats else { return }
+        let limit = waiting > outboundHardLimit ? outboundHardLimit : outboundHighWater
         let violation = ProtocolViolation(
-            .slowConsumer, "\(waiting) bytes wait for the peer to read, above the limit of \(outboundHardLimit)")
+            .slowConsumer,
+            "\(waiting) bytes wait for the peer to read, above the limit of \(limit), none taken for \(stalledIntervals) "
+                + (stalledIntervals == 1 ? "heartbeat interval" : "heartbeat intervals"))
         guard case .failAndClose(let violation) = machine.violation(violation) else { return }
         record(violation)
         handshakePromise.fail(violation)

@@ -159,6 +159,29 @@ struct BackpressureTests {
         #expect(!codes.contains(.slowConsumer))
     }
 
+    @Test func aPeerThatTakesNothingForMoreThanTheMissedBeatsIsClosedUnderTheHardLimit() throws {
+        let (pair, _) = try established(highWater: 4096, hardLimit: 16_384)
+        let peer = try StalledPeer.add(to: pair.server)
+        setWritable(false, pair.server)
+        let answer = Envelope.error(.internal, String(repeating: "x", count: 1000), correlationID: 2)
+        // Over the high water, under the hard limit: what paced senders leave waiting.
+        for _ in 0..<8 { pair.server.pipeline.syncOperations.writeAndFlush(NIOAny(answer), promise: nil) }
+        // The first tick notes what was taken; then three stalled intervals (the missed beats)
+        // are tolerated.
+        for _ in 0..<4 {
+            pair.server.embeddedEventLoop.advanceTime(by: .milliseconds(100))
+            #expect(pair.server.isActive)
+        }
+        pair.server.embeddedEventLoop.advanceTime(by: .milliseconds(100))
+        #expect(!pair.server.isActive)
+        let last = try #require(peer.writtenEnvelopes().last)
+        guard case .error(let error) = last.message else {
+            Issue.record("expected an Error frame last, got \(last.kindName)")
+            return
+        }
+        #expect(error.code == .slowConsumer)
+    }
+
     @Test func underTheHardLimitNothingIsClosed() throws {
         let (pair, _) = try established(highWater: 4096, hardLimit: 16_384)
         setWritable(false, pair.server)
