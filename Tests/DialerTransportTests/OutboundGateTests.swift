@@ -1,9 +1,10 @@
 import DialerProtocol
 import DialerTestSupport
-@testable import DialerTransport
 import NIOCore
 import NIOEmbedded
 import Testing
+
+@testable import DialerTransport
 
 @Suite("Outbound gate")
 struct OutboundGateTests {
@@ -186,7 +187,9 @@ struct AsyncPair {
         let clientSettings = settings(id: "node-1", role: .node)
         let (server, client) = (server, client)
         let (gate, serverHandshake) = try await loop.executeInContext {
-            func add(_ channel: NIOAsyncTestingChannel, _ settings: ConnectionSettings, _ side: ConnectionStateMachine.Side)
+            func add(
+                _ channel: NIOAsyncTestingChannel, _ settings: ConnectionSettings, _ side: ConnectionStateMachine.Side
+            )
                 throws -> (OutboundGate?, EventLoopFuture<PeerIdentity>)
             {
                 let promise = loop.makePromise(of: PeerIdentity.self)
