@@ -23,6 +23,18 @@ public enum MicroBenchmarks {
         /// `perSecond` over the baseline's, when the row has one.
         public var ratioToBaseline: Double?
         public var note: String
+        /// CPU time of the whole process (user + system, every thread) per operation, in
+        /// microseconds, where measured: unlike `perSecond`, hardly moved by other work on the
+        /// machine.
+        public var cpuMicrosecondsPerOperation: Double? = nil
+    }
+
+    /// User + system CPU seconds this process has used so far.
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     /// An envelope whose frame (4-byte length + payload) is `frameBytes` long.
@@ -55,26 +67,30 @@ public enum MicroBenchmarks {
         let envelope = envelope(frameBytes: frameBytes)
         var buffer = ByteBufferAllocator().buffer(capacity: 4096)
         let start = ContinuousClock.now
+        let cpuStart = processCPUSeconds()
         var decoded = 0
         for _ in 0..<count {
-            buffer.clear()
-            try FrameEncoder.encodeFrame(envelope, into: &buffer, maximumPayload: FrameFormat.defaultMaximumPayload)
-            if try FrameDecoder.decodeFrame(from: &buffer, maximumPayload: FrameFormat.defaultMaximumPayload) != nil {
+            // As the connection does it: each frame serialised into a buffer of its own.
+            var frame = try FrameEncoder.frame(envelope, maximumPayload: FrameFormat.defaultMaximumPayload)
+            if try FrameDecoder.decodeFrame(from: &frame, maximumPayload: FrameFormat.defaultMaximumPayload) != nil {
                 decoded += 1
             }
         }
         let codecSeconds = (ContinuousClock.now - start).seconds
+        let codecCPU = processCPUSeconds() - cpuStart
         precondition(decoded == count)
 
         let bytes = [UInt8](repeating: 0x78, count: frameBytes)
         var copied = 0
         let baselineStart = ContinuousClock.now
+        let baselineCPUStart = processCPUSeconds()
         for _ in 0..<count {
             buffer.clear()
             buffer.writeBytes(bytes)
             copied &+= buffer.readBytes(length: frameBytes)?.count ?? 0
         }
         let baselineSeconds = (ContinuousClock.now - baselineStart).seconds
+        let baselineCPU = processCPUSeconds() - baselineCPUStart
         precondition(copied == count * frameBytes)
 
         let codecRate = Double(count) / codecSeconds
@@ -84,11 +100,13 @@ public enum MicroBenchmarks {
                 benchmark: "codec: encode + decode \(frameBytes) B frames", operations: count, seconds: codecSeconds,
                 perSecond: codecRate, bytesPerSecond: codecRate * Double(frameBytes),
                 ratioToBaseline: codecRate / baselineRate,
-                note: "protobuf serialise, length prefix, parse, per frame"),
+                note: "protobuf serialise, length prefix, parse, per frame",
+                cpuMicrosecondsPerOperation: codecCPU * 1e6 / Double(count)),
             Row(
                 benchmark: "baseline: copy \(frameBytes) B in and out of a buffer", operations: count,
                 seconds: baselineSeconds, perSecond: baselineRate, bytesPerSecond: baselineRate * Double(frameBytes),
-                ratioToBaseline: 1, note: "ByteBuffer writeBytes + readBytes (the least any codec does)"),
+                ratioToBaseline: 1, note: "ByteBuffer writeBytes + readBytes (the least any codec does)",
+                cpuMicrosecondsPerOperation: baselineCPU * 1e6 / Double(count)),
         ]
     }
 
@@ -146,9 +164,18 @@ public enum MicroBenchmarks {
                 }
             }
             var rows: [Row] = []
-            // Awaited writes: the outbound writer's back-pressure paces the sender.
+            // Awaited writes: the channel's writability paces the sender.
             var start = ContinuousClock.now
-            for _ in 0..<count { try await link.send(envelope) }
+            var cpuStart = processCPUSeconds()
+            for index in 0..<count {
+                do {
+                    try await link.send(envelope)
+                } catch {
+                    throw LoadTestError(
+                        "the connection dropped after \(index) awaited sends (\(error)): "
+                            + "\(received.count.load(ordering: .relaxed)) frames counted at the receiver")
+                }
+            }
             try await waitFor(count)
             var seconds = (ContinuousClock.now - start).seconds
             rows.append(
@@ -156,9 +183,11 @@ public enum MicroBenchmarks {
                     benchmark: "one connection: awaited send, \(frameBytes) B frames", operations: count,
                     seconds: seconds, perSecond: Double(count) / seconds,
                     bytesPerSecond: Double(count * frameBytes) / seconds, ratioToBaseline: nil,
-                    note: "ClusterLink.send per frame, counted at the receiving side"))
+                    note: "ClusterLink.send per frame, counted at the receiving side",
+                    cpuMicrosecondsPerOperation: (processCPUSeconds() - cpuStart) * 1e6 / Double(count)))
             // Unawaited writes, a bounded window in flight.
             start = ContinuousClock.now
+            cpuStart = processCPUSeconds()
             for index in 0..<count {
                 link.sendNow(envelope)
                 if index % 1000 == 999 { try await waitFor(count + index + 1 - window) }
@@ -170,7 +199,8 @@ public enum MicroBenchmarks {
                     benchmark: "one connection: sendNow, \(frameBytes) B frames", operations: count, seconds: seconds,
                     perSecond: Double(count) / seconds, bytesPerSecond: Double(count * frameBytes) / seconds,
                     ratioToBaseline: nil,
-                    note: "ClusterLink.sendNow (write + flush per frame), at most \(window) frames in flight"))
+                    note: "ClusterLink.sendNow (queued, written in bursts), at most \(window) frames in flight",
+                    cpuMicrosecondsPerOperation: (processCPUSeconds() - cpuStart) * 1e6 / Double(count)))
             return rows
         }
         await server.close()
@@ -237,7 +267,7 @@ public enum MicroBenchmarks {
         let width = max(10, rows.map(\.benchmark.count).max() ?? 0)
         var text =
             "benchmark".padding(toLength: width + 2, withPad: " ", startingAt: 0)
-            + "ops        seconds   per second   bytes/s     ratio\n"
+            + "ops        seconds   per second   bytes/s     ratio   cpu µs/op\n"
         for row in rows {
             text += row.benchmark.padding(toLength: width + 2, withPad: " ", startingAt: 0)
             text += String(row.operations).padding(toLength: 11, withPad: " ", startingAt: 0)
@@ -245,7 +275,9 @@ public enum MicroBenchmarks {
             text += number(row.perSecond).padding(toLength: 13, withPad: " ", startingAt: 0)
             text += (row.bytesPerSecond.map { number($0) + "B" } ?? "-").padding(
                 toLength: 12, withPad: " ", startingAt: 0)
-            text += row.ratioToBaseline.map { String(format: "%.3f", $0) } ?? "-"
+            text += (row.ratioToBaseline.map { String(format: "%.3f", $0) } ?? "-").padding(
+                toLength: 8, withPad: " ", startingAt: 0)
+            text += row.cpuMicrosecondsPerOperation.map { String(format: "%.2f", $0) } ?? "-"
             text += "\n"
         }
         return text

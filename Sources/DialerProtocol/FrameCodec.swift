@@ -59,9 +59,8 @@ public struct FrameDecoder: ByteToMessageDecoder {
     public static func decodeEnvelope(_ payload: ByteBuffer) throws -> Envelope {
         let envelope: Envelope
         do {
-            envelope = try payload.withUnsafeReadableBytes { bytes in
-                try Envelope(serializedBytes: Array(bytes))
-            }
+            // Parsed in place from the received bytes: no copy of the payload.
+            envelope = try Envelope(serializedBytes: PayloadBytes(buffer: payload))
         } catch {
             throw ProtocolViolation(.malformedFrame, "payload is not a valid Envelope")
         }
@@ -91,14 +90,84 @@ public struct FrameEncoder: MessageToByteEncoder {
 
     /// Appends `envelope` as one frame to `out`.
     public static func encodeFrame(_ envelope: Envelope, into out: inout ByteBuffer, maximumPayload: Int) throws {
-        let payload: [UInt8] = try envelope.serializedBytes()
-        guard payload.count <= maximumPayload else {
+        let frame = try Self.frame(envelope, maximumPayload: maximumPayload)
+        out.writeImmutableBuffer(frame)
+    }
+
+    /// `envelope` as one frame in a buffer of its own: swift-protobuf serialises straight into
+    /// the buffer behind the length header, so the frame costs one allocation and no copy.
+    public static func frame(_ envelope: Envelope, maximumPayload: Int) throws -> ByteBuffer {
+        let frame: FrameBytes = try envelope.serializedBytes()
+        guard frame.count <= maximumPayload else {
             // The peer would reject it; refuse locally so the bug shows on the sender's side.
             throw ProtocolViolation(
-                .frameTooLarge, "outgoing frame of \(payload.count) bytes exceeds \(maximumPayload)")
+                .frameTooLarge, "outgoing frame of \(frame.count) bytes exceeds \(maximumPayload)")
         }
-        out.reserveCapacity(minimumWritableBytes: FrameFormat.headerLength + payload.count)
-        out.writeInteger(UInt32(payload.count))
-        out.writeBytes(payload)
+        return frame.buffer
+    }
+}
+
+/// A frame being serialised: swift-protobuf asks for a payload of the size it computed
+/// (`init(repeating:count:)`) and writes into it; the buffer holds the 4-byte length header
+/// before the payload, so what it writes is the whole frame.
+struct FrameBytes: SwiftProtobufContiguousBytes {
+    private(set) var buffer: ByteBuffer
+
+    init(repeating byte: UInt8, count: Int) {
+        buffer = ByteBufferAllocator().buffer(capacity: FrameFormat.headerLength + count)
+        // swift-protobuf refuses messages of 2 GiB or more before asking for the bytes.
+        buffer.writeInteger(UInt32(truncatingIfNeeded: count))
+        buffer.writeRepeatingByte(byte, count: count)
+    }
+
+    init<S: Sequence>(_ sequence: S) where S.Element == UInt8 {
+        buffer = ByteBufferAllocator().buffer(capacity: FrameFormat.headerLength)
+        buffer.writeInteger(UInt32(0))
+        let count = buffer.writeBytes(sequence)
+        buffer.setInteger(UInt32(truncatingIfNeeded: count), at: buffer.readerIndex)
+    }
+
+    /// The payload's bytes, without the header.
+    var count: Int { buffer.readableBytes - FrameFormat.headerLength }
+
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try buffer.withUnsafeReadableBytes { bytes in
+            try body(UnsafeRawBufferPointer(rebasing: bytes[FrameFormat.headerLength...]))
+        }
+    }
+
+    mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+        try buffer.withUnsafeMutableReadableBytes { bytes in
+            try body(UnsafeMutableRawBufferPointer(rebasing: bytes[FrameFormat.headerLength...]))
+        }
+    }
+}
+
+/// A received payload as swift-protobuf's input, read in place.
+struct PayloadBytes: SwiftProtobufContiguousBytes {
+    var buffer: ByteBuffer
+
+    init(buffer: ByteBuffer) {
+        self.buffer = buffer
+    }
+
+    init(repeating byte: UInt8, count: Int) {
+        buffer = ByteBufferAllocator().buffer(capacity: count)
+        buffer.writeRepeatingByte(byte, count: count)
+    }
+
+    init<S: Sequence>(_ sequence: S) where S.Element == UInt8 {
+        buffer = ByteBufferAllocator().buffer(capacity: 0)
+        buffer.writeBytes(sequence)
+    }
+
+    var count: Int { buffer.readableBytes }
+
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try buffer.withUnsafeReadableBytes(body)
+    }
+
+    mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+        try buffer.withUnsafeMutableReadableBytes(body)
     }
 }

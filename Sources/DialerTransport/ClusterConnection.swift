@@ -13,11 +13,13 @@ public struct ClusterConnection: Sendable {
     /// The peer's IP address without the port (per-address limits), when known.
     public let remoteHost: String?
     let asyncChannel: NIOAsyncChannel<Envelope, Envelope>
+    let gate: OutboundGate
     let side: CorrelationSide
 
-    init(peer: PeerIdentity, asyncChannel: NIOAsyncChannel<Envelope, Envelope>, side: CorrelationSide) {
+    init(peer: PeerIdentity, configured: ClusterPipeline.Configured, side: CorrelationSide) {
         self.peer = peer
-        self.asyncChannel = asyncChannel
+        self.asyncChannel = configured.asyncChannel
+        self.gate = configured.gate
         self.side = side
         let address = asyncChannel.channel.remoteAddress
         self.remoteAddress = address.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
@@ -28,9 +30,9 @@ public struct ClusterConnection: Sendable {
     public func run<Result: Sendable>(
         _ body: (ClusterLink, ClusterInbound) async throws -> Result
     ) async throws -> Result {
-        try await asyncChannel.executeThenClose { inbound, outbound in
+        try await asyncChannel.executeThenClose { inbound, _ in
             let link = ClusterLink(
-                peer: peer, outbound: outbound, channel: asyncChannel.channel, correlator: Correlator(side: side))
+                peer: peer, gate: gate, channel: asyncChannel.channel, correlator: Correlator(side: side))
             defer { link.correlator.failAll() }
             return try await body(link, ClusterInbound(stream: inbound, link: link))
         }
@@ -62,20 +64,30 @@ public struct ClusterInbound: Sendable {
 }
 
 /// The sending half of a connection; safe to share between tasks.
+///
+/// Every message sent through a link is encoded on the sending task's thread and queued; the
+/// connection's event loop writes what is queued a burst at a time, with one flush. Messages
+/// from one task go out in the order sent.
 public struct ClusterLink: Sendable {
     public let peer: PeerIdentity
-    let outbound: NIOAsyncChannelOutboundWriter<Envelope>
+    let gate: OutboundGate
     let channel: any Channel
     let correlator: Correlator
 
-    /// Sends one message.
+    /// Sends one message, paced by the peer: it returns once the message is queued and the
+    /// connection can take more, and suspends while the channel is not writable (the peer has
+    /// not taken the bytes over ``ConnectionSettings/outboundHighWater``).
+    ///
+    /// - Throws: ``ConnectionClosed`` once the connection is closed; `CancellationError` if the
+    ///   task is cancelled while waiting (the message is queued and still goes out).
     public func send(_ envelope: Envelope) async throws {
-        try await outbound.write(envelope)
+        try await gate.send(envelope)
     }
 
-    /// Sends one message without waiting for the channel's back-pressure.
+    /// Sends one message without waiting for the peer (a closed connection drops it). What
+    /// such messages pile up is bounded only by ``ConnectionSettings/outboundHardLimit``.
     public func sendNow(_ envelope: Envelope) {
-        channel.writeAndFlush(envelope, promise: nil)
+        try? gate.sendNow(envelope)
     }
 
     /// Sends a request and waits for the reply with the same correlation id.
@@ -92,8 +104,10 @@ public struct ClusterLink: Sendable {
             let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(timeout.totalNanoseconds)) {
                 correlator.fail(id, with: RequestTimedOut(kind: envelope.kindName))
             }
-            channel.writeAndFlush(envelope).whenComplete { result in
-                if case .failure(let error) = result { correlator.fail(id, with: error) }
+            do {
+                try gate.sendNow(envelope)
+            } catch {
+                correlator.fail(id, with: error)
             }
             correlator.attachTimer(id, timer)
         }
@@ -106,6 +120,8 @@ public struct ClusterLink: Sendable {
 
     /// Sends a fatal error and closes the connection.
     public func close(with code: ProtocolErrorCode, _ text: String) {
+        // From a task, this write reaches the event loop after the drains of what was sent
+        // before it (the loop runs its tasks in order); the close waits until it is written.
         channel.writeAndFlush(Envelope.error(code, text)).whenComplete { _ in
             channel.close(promise: nil)
         }

@@ -3,20 +3,25 @@ public import NIOCore
 
 /// The channel handler that runs a ``ConnectionStateMachine``: it performs the handshake,
 /// sends and checks heartbeats, turns decoder violations into `Error` frames, and passes
-/// only application messages of an established connection on to the next handler.
+/// only application messages of an established connection on to the next handler. It encodes
+/// what it writes (each `Envelope` as one frame), and writes the frames of the connection's
+/// ``ClusterLink`` a burst at a time (one write and one flush for all frames queued since the
+/// last drain, see ``OutboundGateState``).
 ///
 /// It also applies backpressure to the peer: while the channel is not writable (the bytes
 /// waiting for the peer are over ``ConnectionSettings/outboundHighWater``, set as the
 /// channel's write-buffer water mark by the pipeline) it withholds `read()`, so a peer that
 /// sends without reading cannot make this process buffer the answers; reading resumes when
-/// the channel is writable again. Past ``ConnectionSettings/outboundHardLimit``, with nothing
-/// taken by the peer for a heartbeat interval, the connection is closed with
-/// `Error SLOW_CONSUMER` and what was waiting is let go.
+/// the channel is writable again. The same writability paces this side's own senders:
+/// ``ClusterLink/send(_:)`` suspends while the channel is not writable. Past
+/// ``ConnectionSettings/outboundHardLimit``, if the peer took no byte for a whole heartbeat
+/// interval (or past the high water, for more than the missed heartbeats), the connection is
+/// closed with `Error SLOW_CONSUMER` and what was waiting is let go.
 public final class ClusterConnectionHandler: ChannelDuplexHandler {
     public typealias InboundIn = Envelope
     public typealias InboundOut = Envelope
     public typealias OutboundIn = Envelope
-    public typealias OutboundOut = Envelope
+    public typealias OutboundOut = ByteBuffer
 
     private var machine: ConnectionStateMachine
     private let heartbeatInterval: TimeAmount
@@ -26,12 +31,23 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
     private var remoteHost = "unknown"
     private var makeNonce: () -> [UInt8]
     private let outboundHardLimit: Int
+    private let outboundHighWater: Int
+    private let missedHeartbeats: Int
+    private let maximumPayload: Int
+    /// Counts the bytes handed to the socket, to tell the bytes the peer took.
+    private let handedToSocket = OutboundByteCounter()
+    /// The link's senders' way in, once the handler is in a pipeline.
+    private(set) var gate: OutboundGate?
     /// Reads are withheld: the channel is not writable.
     private var readsPaused = false
     /// A `read()` arrived while paused; it is passed on when the channel is writable again.
     private var readWithheld = false
-    /// The bytes waiting for the peer at the last heartbeat tick (none seen yet: the most).
-    private var waitingAtLastTick = Int.max
+    /// The bytes the peer had taken (handed to the socket and gone from its buffer) at the
+    /// last heartbeat tick; `nil` before the first.
+    private var takenAtLastTick: Int?
+    /// Heartbeat intervals in a row in which the peer took no byte while more than the high
+    /// water waited for it.
+    private var stalledIntervals = 0
 
     /// - Parameters:
     ///   - handshakePromise: succeeded with the peer when the handshake completes, failed with
@@ -50,6 +66,9 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
         self.violationLog = violationLog
         self.makeNonce = nonceSource
         self.outboundHardLimit = settings.outboundHardLimit
+        self.outboundHighWater = settings.outboundHighWater
+        self.missedHeartbeats = settings.missedHeartbeats
+        self.maximumPayload = settings.maximumPayload
     }
 
     /// 32 bytes from the system's cryptographically secure generator.
@@ -59,6 +78,15 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
+        // Nearest the socket, under TLS if there is any: it sees the bytes the socket buffers.
+        try? context.pipeline.syncOperations.addHandler(handedToSocket, position: .first)
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        gate = OutboundGate(
+            eventLoop: context.eventLoop, pendingLimit: outboundHighWater, maximumPayload: maximumPayload
+        ) {
+            handler.value.drainGate(context: contextBound.value)
+        }
         if context.channel.isActive { start(context: context) }
     }
 
@@ -67,6 +95,9 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
         heartbeat?.cancel()
         heartbeat = nil
         handshakePromise.fail(ConnectionClosed())
+        // The gate's drain holds this handler: let go of it both ways.
+        gate?.close()
+        gate = nil
     }
 
     public func channelActive(context: ChannelHandlerContext) {
@@ -78,12 +109,19 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
         heartbeat?.cancel()
         heartbeat = nil
         machine.connectionClosed()
+        gate?.close()
         handshakePromise.fail(ConnectionClosed())
         context.fireChannelInactive()
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        perform(machine.received(unwrapInboundIn(data)), context: context)
+        let action = machine.received(unwrapInboundIn(data))
+        if case .forward = action {
+            // The frame as it came: no second boxing of the envelope per frame.
+            context.fireChannelRead(data)
+        } else {
+            perform(action, context: context)
+        }
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -102,7 +140,34 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
             promise?.fail(ConnectionClosed())
             return
         }
-        context.write(data, promise: promise)
+        do {
+            let frame = try FrameEncoder.frame(unwrapOutboundIn(data), maximumPayload: maximumPayload)
+            context.write(wrapOutboundOut(frame), promise: promise)
+        } catch {
+            promise?.fail(error)
+        }
+    }
+
+    /// Writes what the link's senders queued, with one flush.
+    private func drainGate(context: ChannelHandlerContext) {
+        guard let gate, let frames = gate.takePending(channelWritable: context.channel.isWritable) else { return }
+        guard machine.peer != nil else { return }
+        context.writeAndFlush(wrapOutboundOut(frames), promise: nil)
+        // The write may have crossed the high water: senders learn it from the handler's
+        // writability event, or here if the channel reported none.
+        if !context.channel.isWritable { gate.writabilityChanged(false) }
+    }
+
+    /// Writes one of this handler's own messages (handshake, heartbeat, error) and flushes.
+    private func writeAndFlush(
+        _ envelope: Envelope, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil
+    ) {
+        do {
+            let frame = try FrameEncoder.frame(envelope, maximumPayload: maximumPayload)
+            context.writeAndFlush(wrapOutboundOut(frame), promise: promise)
+        } catch {
+            promise?.fail(error)
+        }
     }
 
     public func read(context: ChannelHandlerContext) {
@@ -123,29 +188,42 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
         } else {
             readsPaused = true
         }
+        gate?.writabilityChanged(context.channel.isWritable)
         context.fireChannelWritabilityChanged()
     }
 
-    /// Closes a connection whose peer has let more than the hard limit pile up and took
-    /// nothing of it for a whole heartbeat interval. Checked on each tick, not on each write:
-    /// this process's own writers can burst past the limit for a moment (an async writer hands
-    /// the event loop a batch at once) to a peer that is reading them.
+    /// Closes a connection whose peer took no byte for a whole heartbeat interval while more
+    /// than the hard limit waited for it, or for more than the missed heartbeats while more than
+    /// the high water waited (awaited sends, paced by writability, never reach the hard limit:
+    /// a peer that stopped reading must still be let go). The bytes the peer took are those
+    /// handed to the socket less those still waiting in it: a peer that reads at all is never
+    /// closed, however much this side queues. Checked on each tick, not on each write, so a
+    /// burst past the limit to a reading peer is no fault.
     private func checkOutboundLimit(context: ChannelHandlerContext) {
         guard !machine.isClosed,
             let waiting = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)
         else { return }
-        let previous = waitingAtLastTick
-        waitingAtLastTick = waiting
-        guard waiting > outboundHardLimit, waiting >= previous else { return }
+        let taken = handedToSocket.bytes - waiting
+        let previous = takenAtLastTick
+        takenAtLastTick = taken
+        guard waiting > outboundHighWater, let previous, taken <= previous else {
+            stalledIntervals = 0
+            return
+        }
+        stalledIntervals += 1
+        guard waiting > outboundHardLimit || stalledIntervals > missedHeartbeats else { return }
+        let limit = waiting > outboundHardLimit ? outboundHardLimit : outboundHighWater
         let violation = ProtocolViolation(
-            .slowConsumer, "\(waiting) bytes wait for the peer to read, above the limit of \(outboundHardLimit)")
+            .slowConsumer,
+            "\(waiting) bytes wait for the peer to read, above the limit of \(limit), none taken for \(stalledIntervals) "
+                + (stalledIntervals == 1 ? "heartbeat interval" : "heartbeat intervals"))
         guard case .failAndClose(let violation) = machine.violation(violation) else { return }
         record(violation)
         handshakePromise.fail(violation)
         heartbeat?.cancel()
         // The Error frame joins the queue the peer is not reading, so the close cannot wait for
         // it: closing now lets go of everything queued.
-        context.writeAndFlush(wrapOutboundOut(.error(violation.code, violation.detail)), promise: nil)
+        writeAndFlush(.error(violation.code, violation.detail), context: context)
         context.close(promise: nil)
     }
 
@@ -164,7 +242,7 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
 
     private func scheduleHeartbeat(context: ChannelHandlerContext) {
         heartbeat = context.eventLoop.assumeIsolated().scheduleTask(in: heartbeatInterval) {
-            if !context.channel.isWritable { self.checkOutboundLimit(context: context) }
+            self.checkOutboundLimit(context: context)
             self.perform(self.machine.heartbeatTick(listening: !self.readsPaused), context: context)
             if !self.machine.isClosed { self.scheduleHeartbeat(context: context) }
         }
@@ -175,9 +253,9 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
         case .none:
             break
         case .send(let envelope):
-            context.writeAndFlush(wrapOutboundOut(envelope), promise: nil)
+            writeAndFlush(envelope, context: context)
         case .established(let peer, let reply):
-            if let reply { context.writeAndFlush(wrapOutboundOut(reply), promise: nil) }
+            if let reply { writeAndFlush(reply, context: context) }
             handshakePromise.succeed(peer)
         case .forward(let envelope):
             context.fireChannelRead(wrapInboundOut(envelope))
@@ -185,10 +263,9 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
             record(violation)
             handshakePromise.fail(violation)
             heartbeat?.cancel()
-            let envelope = Envelope.error(violation.code, violation.detail)
-            context.writeAndFlush(wrapOutboundOut(envelope)).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
-            }
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            promise.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            writeAndFlush(.error(violation.code, violation.detail), context: context, promise: promise)
         case .closeAfterPeerError(let code, let message):
             handshakePromise.fail(PeerRejection(code: code, message: message))
             heartbeat?.cancel()
@@ -199,6 +276,23 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
 
 @available(*, unavailable)
 extension ClusterConnectionHandler: Sendable {}
+
+/// Counts the bytes written through it: placed next to the socket, the bytes the socket was
+/// handed, so that those it no longer buffers are the bytes the peer took.
+final class OutboundByteCounter: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private(set) var bytes = 0
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        bytes &+= unwrapOutboundIn(data).readableBytes
+        context.write(data, promise: promise)
+    }
+}
+
+@available(*, unavailable)
+extension OutboundByteCounter: Sendable {}
 
 /// The connection closed before the operation could complete.
 public struct ConnectionClosed: Error, Hashable, Sendable, CustomStringConvertible {

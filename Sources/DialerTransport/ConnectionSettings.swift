@@ -53,10 +53,13 @@ public struct ConnectionSettings: Sendable {
     public var acceptedRoles: Set<Dialer_V1_Role>
     /// Outbound bytes waiting for the peer above which the connection stops reading from it
     /// (reading resumes below half of it): a peer that does not read cannot make this process
-    /// buffer the answers to what it keeps sending.
+    /// buffer the answers to what it keeps sending. This side's awaited sends
+    /// (``ClusterLink/send(_:)``) wait above it too.
     public var outboundHighWater: Int
     /// Outbound bytes waiting for the peer above which the connection is closed with
-    /// `Error SLOW_CONSUMER`: what was written to a peer that stopped reading is let go.
+    /// `Error SLOW_CONSUMER` once the peer took no byte for a heartbeat interval: what was
+    /// written to a peer that stopped reading is let go. (Above the high water, the same
+    /// happens after more than ``missedHeartbeats`` intervals without a byte taken.)
     public var outboundHardLimit: Int
     /// TLS under the handshake, when configured; the HMAC handshake runs inside it.
     public var tls: ClusterTLS?

@@ -297,6 +297,7 @@ struct MicroBenchmarkTests {
     @Test func oneConnectionCarriesEveryFrame() async throws {
         let rows = try await MicroBenchmarks.connection(count: 2_000, window: 500)
         #expect(rows.map(\.operations) == [2_000, 2_000])
+        #expect(rows.allSatisfy { ($0.cpuMicrosecondsPerOperation ?? 0) > 0 }, "each row has its CPU cost")
     }
 
     @Test func theBookCyclesAtEachSize() throws {

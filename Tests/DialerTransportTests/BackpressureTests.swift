@@ -15,6 +15,48 @@ final class ReadCounter: ChannelOutboundHandler, @unchecked Sendable {
     }
 }
 
+/// The socket of a peer that reads only when told: flushes are held, so the bytes stay in the
+/// channel's outbound buffer (counted as waiting) until ``takeEverything()``.
+final class StalledPeer: ChannelOutboundHandler, @unchecked Sendable {
+    typealias OutboundIn = ByteBuffer
+    private var context: ChannelHandlerContext?
+    private var written: [ByteBuffer] = []
+
+    /// Adds the peer next to `channel`'s socket.
+    static func add(to channel: EmbeddedChannel) throws -> StalledPeer {
+        let peer = StalledPeer()
+        try channel.pipeline.syncOperations.addHandler(peer, position: .first)
+        return peer
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        written.append(unwrapOutboundIn(data))
+        context.write(data, promise: promise)
+    }
+
+    func flush(context: ChannelHandlerContext) {}
+
+    /// The peer reads everything written so far.
+    func takeEverything() {
+        context?.flush()
+    }
+
+    /// Every frame written towards this peer, read or not.
+    func writtenEnvelopes() -> [Envelope] {
+        var envelopes: [Envelope] = []
+        for var bytes in written {
+            while let envelope = try? FrameDecoder.decodeFrame(from: &bytes, maximumPayload: 1 << 20) {
+                envelopes.append(envelope)
+            }
+        }
+        return envelopes
+    }
+}
+
 @Suite("Backpressure")
 struct BackpressureTests {
     private func established(
@@ -78,20 +120,61 @@ struct BackpressureTests {
 
     @Test func pastTheHardLimitWithNoProgressTheConnectionIsClosedWithSlowConsumer() throws {
         let (pair, _) = try established(highWater: 4096, hardLimit: 16_384)
+        let peer = try StalledPeer.add(to: pair.server)
         setWritable(false, pair.server)
         let answer = Envelope.error(.internal, String(repeating: "x", count: 1000), correlationID: 2)
-        // Unflushed writes stay in the channel's outbound buffer, like bytes a peer does not read.
-        for _ in 0..<20 { pair.server.pipeline.syncOperations.write(NIOAny(answer), promise: nil) }
-        // A burst past the limit alone closes nothing: the peer gets a heartbeat interval.
+        for _ in 0..<20 { pair.server.pipeline.syncOperations.writeAndFlush(NIOAny(answer), promise: nil) }
+        // The first tick only notes what the peer has taken; a burst past the limit alone
+        // closes nothing.
         pair.server.embeddedEventLoop.advanceTime(by: .milliseconds(100))
         #expect(pair.server.isActive)
-        // The tick's heartbeat flushed the embedded channel's queue into its outbound list (a
-        // socket would still count those bytes): the same bytes are queued again, so the next
-        // tick finds no progress in the interval, and closes.
-        for _ in 0..<20 { pair.server.pipeline.syncOperations.write(NIOAny(answer), promise: nil) }
+        // A whole interval in which the peer took no byte, over the limit: closed.
         pair.server.embeddedEventLoop.advanceTime(by: .milliseconds(100))
         #expect(!pair.server.isActive)
-        let last = try #require(EmbeddedPair.decodeOutbound(pair.server).last)
+        let last = try #require(peer.writtenEnvelopes().last)
+        guard case .error(let error) = last.message else {
+            Issue.record("expected an Error frame last, got \(last.kindName)")
+            return
+        }
+        #expect(error.code == .slowConsumer)
+    }
+
+    @Test func aPeerThatKeepsReadingIsNeverClosedHoweverMuchWaits() throws {
+        let (pair, _) = try established(highWater: 4096, hardLimit: 16_384)
+        let peer = try StalledPeer.add(to: pair.server)
+        setWritable(false, pair.server)
+        let answer = Envelope.error(.internal, String(repeating: "x", count: 1000), correlationID: 2)
+        // Every interval this side queues more than the hard limit, and the peer takes what
+        // waited before: at every tick more than the limit waits, yet the peer reads.
+        for _ in 0..<20 {
+            for _ in 0..<20 { pair.server.pipeline.syncOperations.writeAndFlush(NIOAny(answer), promise: nil) }
+            pair.server.embeddedEventLoop.advanceTime(by: .milliseconds(100))
+            #expect(pair.server.isActive)
+            peer.takeEverything()
+        }
+        #expect(pair.server.isActive)
+        let codes = peer.writtenEnvelopes().compactMap { envelope -> ProtocolErrorCode? in
+            if case .error(let error) = envelope.message { error.code } else { nil }
+        }
+        #expect(!codes.contains(.slowConsumer))
+    }
+
+    @Test func aPeerThatTakesNothingForMoreThanTheMissedBeatsIsClosedUnderTheHardLimit() throws {
+        let (pair, _) = try established(highWater: 4096, hardLimit: 16_384)
+        let peer = try StalledPeer.add(to: pair.server)
+        setWritable(false, pair.server)
+        let answer = Envelope.error(.internal, String(repeating: "x", count: 1000), correlationID: 2)
+        // Over the high water, under the hard limit: what paced senders leave waiting.
+        for _ in 0..<8 { pair.server.pipeline.syncOperations.writeAndFlush(NIOAny(answer), promise: nil) }
+        // The first tick notes what was taken; then three stalled intervals (the missed beats)
+        // are tolerated.
+        for _ in 0..<4 {
+            pair.server.embeddedEventLoop.advanceTime(by: .milliseconds(100))
+            #expect(pair.server.isActive)
+        }
+        pair.server.embeddedEventLoop.advanceTime(by: .milliseconds(100))
+        #expect(!pair.server.isActive)
+        let last = try #require(peer.writtenEnvelopes().last)
         guard case .error(let error) = last.message else {
             Issue.record("expected an Error frame last, got \(last.kindName)")
             return

@@ -5,8 +5,8 @@ import NIOCore
 import NIOEmbedded
 import Testing
 
-/// Two full pipelines (decoder, encoder, connection handler) on embedded channels, with the
-/// bytes each writes delivered to the other by `pump()`.
+/// Two full pipelines (decoder, connection handler, which encodes) on embedded channels, with
+/// the bytes each writes delivered to the other by `pump()`.
 final class EmbeddedPair {
     let server: EmbeddedChannel
     let client: EmbeddedChannel
@@ -27,7 +27,6 @@ final class EmbeddedPair {
         ] {
             let operations = channel.pipeline.syncOperations
             try operations.addHandler(ByteToMessageHandler(FrameDecoder(maximumPayload: settings.maximumPayload)))
-            try operations.addHandler(MessageToByteHandler(FrameEncoder(maximumPayload: settings.maximumPayload)))
             try operations.addHandler(
                 ClusterConnectionHandler(settings: settings, side: side, handshakePromise: promise, violationLog: nil))
         }
@@ -197,6 +196,29 @@ struct HandshakeTests {
         }
         #expect(error.code == code, "\(name)")
         #expect(!pair.server.isActive, "\(name)")
+    }
+
+    @Test func anyFrameCountsAsLifeNotOnlyHeartbeats() throws {
+        let pair = try EmbeddedPair(
+            server: settings(id: "manager", role: .manager), client: settings(id: "node-1", role: .node))
+        pair.pump()
+        _ = try pair.serverHandshake.wait()
+        let loop = pair.server.embeddedEventLoop
+        var disposition = Dialer_V1_AgentDisposition()
+        disposition.attempt = "attempt-1"
+        var frame = ByteBuffer()
+        try FrameEncoder.encodeFrame(
+            Envelope(.agentDisposition(disposition), correlationID: 1), into: &frame, maximumPayload: 1 << 20)
+        // The client's heartbeats are lost; an application frame arrives in every interval.
+        for _ in 0..<10 {
+            loop.advanceTime(by: .milliseconds(100))
+            while (try? pair.client.readOutbound(as: ByteBuffer.self)) != nil {}
+            try pair.server.writeInbound(frame)
+            _ = try pair.server.readInbound(as: Envelope.self)
+        }
+        #expect(pair.server.isActive, "frames other than heartbeats keep the peer alive")
+        let sent = EmbeddedPair.decodeOutbound(pair.server)
+        #expect(!sent.contains { if case .error = $0.message { true } else { false } })
     }
 
     @Test func silentPeerIsDeclaredDeadAfterTheMissedBeats() throws {
