@@ -17,11 +17,15 @@ public struct OriginateRequest: Hashable, Sendable {
     /// The node sets it from the connect grace, less the time it needs to connect an agent, so
     /// that a live answer is always known while the customer can still be connected in time.
     public var detectionLimit: Duration?
+    /// The detector's thresholds (the campaign's `answering_machine_detection`), for a trunk
+    /// that listens to the audio itself; the simulated trunk draws its verdicts instead.
+    public var machineDetection: AMDSettings
 
     public init(
         number: String, callerID: String, ringTimeout: Duration, detectsMachines: Bool = true,
-        detectionLimit: Duration? = nil
+        detectionLimit: Duration? = nil, machineDetection: AMDSettings = AMDSettings()
     ) {
+        self.machineDetection = machineDetection
         self.number = number
         self.callerID = callerID
         self.ringTimeout = ringTimeout
