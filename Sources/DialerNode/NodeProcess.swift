@@ -278,8 +278,10 @@ extension NodeClusterService {
             logger.error("the trunk cannot start: this node will not dial", metadata: ["error": "\(error)"])
             return nil
         }
+        // Bridges go to the phone each agent gave at login.
+        let trunk = AgentPhoneTrunk(trunk: telephony.trunk, reservations: reservations)
         let dialing = NodeDialing(
-            node: MemberID(node.id), trunk: telephony.trunk, clock: telephony.clock, timeScale: telephony.timeScale,
+            node: MemberID(node.id), trunk: trunk, clock: telephony.clock, timeScale: telephony.timeScale,
             feed: feed, reservations: reservations, validity: ownership.validity, logger: logger)
         var lines: [String: InboundCalls.Line] = [:]
         for queue in config.queues {
@@ -288,7 +290,7 @@ extension NodeClusterService {
         let calendar = CalendarAnchor(
             moment: telephony.clock.now(), date: Date(), clockSecondsPerSecond: telephony.timeScale)
         let inbound = InboundCalls(
-            trunk: telephony.trunk, timeScale: telephony.timeScale, calendar: calendar, feed: feed,
+            trunk: trunk, timeScale: telephony.timeScale, calendar: calendar, feed: feed,
             reservations: reservations, validity: ownership.validity, lines: lines, logger: logger)
         return (dialing, inbound, telephony)
     }

@@ -292,6 +292,19 @@ public actor SIPTrunk: Trunk {
         return await withCheckedContinuation { media.send(.snapshot(id, $0)) }
     }
 
+    /// Bridges to the agent's phone `phone` (remembered for later bridges), or to the phone
+    /// set before when `nil`; a phone that is not a usable SIP URI is logged and the agent is
+    /// bridged without audio.
+    public func bridge(_ id: CallID, to agent: AgentID, phone: String?) throws(TrunkError) {
+        if let phone, agentPhones[agent]?.text != phone {
+            do { try setAgentPhone(agent, to: phone) } catch {
+                logger.warning("agent's phone cannot be used", metadata: ["agent": "\(agent)", "error": "\(error)"])
+                agentPhones[agent] = nil
+            }
+        }
+        try bridge(id, to: agent)
+    }
+
     /// Tells the trunk an agent's phone (a SIP URI: `sip:1001@192.0.2.10:5062`), or that the
     /// agent has none (`nil`). Bridges to the agent call it from then on.
     public func setAgentPhone(_ agent: AgentID, to uri: String?) throws(SIPConfigurationError) {
@@ -310,7 +323,7 @@ public actor SIPTrunk: Trunk {
         do { address = try SocketAddress.makeAddressResolvingHost(parsed.host, port: parsed.port ?? 5060) } catch {
             throw SIPConfigurationError(field: "phone", reason: "\(parsed.host) cannot be resolved: \(error)")
         }
-        agentPhones[agent] = AgentPhone(uri: parsed, address: address)
+        agentPhones[agent] = AgentPhone(text: uri, uri: parsed, address: address)
     }
 
     public func hangUp(_ id: CallID) throws(TrunkError) {
@@ -1331,6 +1344,8 @@ extension SIPTrunk {
 
     /// An agent's phone: its URI and where its requests go.
     struct AgentPhone: Sendable {
+        /// As the agent gave it.
+        let text: String
         let uri: SIPURI
         let address: SocketAddress
     }

@@ -389,8 +389,8 @@ struct SIPpTests {
         defer { phone.stop() }
         let result = try await callWithAudio(customer: Self.tone(1000), detectsMachines: false, count: 2) {
             trunk, id, _ in
-            try await trunk.setAgentPhone(AgentID("a1"), to: "sip:agent@127.0.0.1:\(phone.port)")
-            try await trunk.bridge(id, to: AgentID("a1"))
+            // The phone as the agent's grant carries it to the node.
+            try await trunk.bridge(id, to: AgentID("a1"), phone: "sip:agent@127.0.0.1:\(phone.port)")
             // The customer's audio reaches the agent's port when the phone's echo comes back.
             let deadline = ContinuousClock.now + .seconds(15)
             var relay = await trunk.relay(of: id)

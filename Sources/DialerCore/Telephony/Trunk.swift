@@ -115,6 +115,10 @@ public protocol Trunk: Sendable {
     /// Connects an answered call to an agent (stopping any message playing).
     func bridge(_ call: CallID, to agent: AgentID) async throws(TrunkError)
 
+    /// Connects an answered call to an agent whose phone is `phone` (a SIP URI the agent gave
+    /// at login; `nil`: none). A trunk without phones ignores it (the default).
+    func bridge(_ call: CallID, to agent: AgentID, phone: String?) async throws(TrunkError)
+
     /// Plays a message into an answered call, replacing any message playing.
     func play(_ message: CallMessage, on call: CallID) async throws(TrunkError)
 
@@ -123,6 +127,10 @@ public protocol Trunk: Sendable {
 }
 
 extension Trunk {
+    public func bridge(_ call: CallID, to agent: AgentID, phone: String?) async throws(TrunkError) {
+        try await bridge(call, to: agent)
+    }
+
     /// Places a call; see ``originate(_:)``.
     public func originate(
         number: String,
