@@ -345,7 +345,7 @@ let package = Package(
             name: "ClusterTests",
             dependencies: [
                 "DialerTestSupport", "DialerProtocol", "DialerTransport", "DialerCore", "DialerRuntime", "DialerNode",
-                "DialerManager", "DialerSimulation", "DialerLoad",
+                "DialerManager", "DialerSimulation", "DialerLoad", "DialerMedia",
             ],
             swiftSettings: swiftSettings
         ),

@@ -48,9 +48,20 @@ final class SIPCallMedia: Sendable {
     private let logger: Logger
     /// From the customer's 200 OK to the first agent packet sent to the customer.
     private let firstAgentAudio: Metrics.Timer
+    /// RTP packets relayed from each leg to the other, counted when a call's media closes.
+    private let relayed: [MediaLeg: Counter]
 
     init(host: String, trunk: String, clock: any DialerClock, logger: Logger) {
         firstAgentAudio = Metrics.Timer(label: "dialer_sip_first_agent_audio_seconds", dimensions: [("trunk", trunk)])
+        relayed = Dictionary(
+            uniqueKeysWithValues: MediaLeg.allCases.map {
+                (
+                    $0,
+                    Counter(
+                        label: "dialer_sip_rtp_relayed_packets_total",
+                        dimensions: [("trunk", trunk), ("from", "\($0)")])
+                )
+            })
         (commandStream, commands) = AsyncStream.makeStream(of: SIPMediaCommand.self)
         (events, eventContinuation) = AsyncStream.makeStream(of: SIPMediaEvent.self)
         self.host = host
@@ -112,7 +123,11 @@ final class SIPCallMedia: Sendable {
                 continuation.resume(returning: try? await relays[id]?.snapshot())
             case .close(let id):
                 if let relay = relays.removeValue(forKey: id) {
-                    if let latency = try? await relay.snapshot().firstAgentAudioLatency {
+                    let state = try? await relay.snapshot()
+                    for leg in MediaLeg.allCases {
+                        relayed[leg]?.increment(by: Int64(state?.counters(for: leg).forwarded ?? 0))
+                    }
+                    if let latency = state?.firstAgentAudioLatency {
                         firstAgentAudio.recordNanoseconds(latency.totalNanoseconds)
                         logger.debug(
                             "first agent audio", metadata: ["call": "\(id)", "ms": "\(latency.totalMilliseconds)"])

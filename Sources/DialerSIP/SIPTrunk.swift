@@ -412,7 +412,10 @@ public actor SIPTrunk: Trunk {
         guard var call = calls[id], let offer = call.offer else { return }
         let domain = configuration.requestDomain
         let uri = SIPURI(user: call.number, host: domain, parameters: [SIPParameter("user", "phone")])
-        let caller = SIPURI(user: call.callerID, host: domain)
+        // No caller ID: anonymous (RFC 3323 §4.1.1.3), never an empty user part.
+        let caller =
+            call.callerID.isEmpty
+            ? SIPURI(user: "anonymous", host: "anonymous.invalid") : SIPURI(user: call.callerID, host: domain)
         var headers = SIPHeaders()
         headers.add("Via", newVia().description)
         headers.add("Max-Forwards", "70")
@@ -421,7 +424,7 @@ public actor SIPTrunk: Trunk {
         headers.add("Call-ID", sipCallID)
         headers.add("CSeq", "\(sequence) INVITE")
         headers.add("Contact", "<\(contactURI())>")
-        headers.add("P-Asserted-Identity", "<\(caller)>")
+        if !call.callerID.isEmpty { headers.add("P-Asserted-Identity", "<\(caller)>") }
         headers.add("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")
         headers.add("User-Agent", configuration.userAgent)
         if let authorization { headers.add(authorization.header, authorization.value) }
