@@ -85,11 +85,51 @@ struct SIPClusterTests {
     /// audio reached the agent's port, whose echo came back).
     @Test func aProgressiveCampaignRunsOverSIPWithAgentsPhones() async throws {
         let contacts = 12
-        let agents = 3
+        try await runCampaign(contacts: contacts, settings: #""mode": "progressive""#) { last, metrics in
+            #expect(last.attempts == contacts, "one attempt per contact")
+            #expect(last.attemptsByOutcome["connected"] == contacts, "every answered call reached an agent: \(last)")
+            #expect(last.attemptsByDisposition["sale"] == contacts, "the agents' dispositions were recorded")
+            // The node's relay counted the customer's packets to the agent's port, and the
+            // phones' echo back: RTP went both ways through the node for the bridged calls.
+            let relayed = { (leg: String) -> Double in
+                metrics.split(separator: "\n").filter {
+                    $0.hasPrefix("dialer_sip_rtp_relayed_packets_total") && $0.contains("from=\"\(leg)\"")
+                }.compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+            }
+            #expect(relayed("customer") >= Double(contacts * 10), "customer audio reached the agents' ports")
+            #expect(relayed("agent") >= Double(contacts * 10), "the phones' audio reached the customers")
+            #expect(metrics.contains("dialer_sip_first_agent_audio_seconds"))
+        } done: { now in
+            // The last dispositions come after their calls' ends.
+            now.attemptsByDisposition["sale"] == contacts
+        }
+    }
+
+    /// A predictive campaign with answering-machine detection (hang up on machines): the
+    /// carrier's customers all answer with a long greeting (a steady tone), which the node's
+    /// detector classifies from their RTP; every attempt ends `machine` and none reaches an agent.
+    @Test func aPredictiveCampaignDetectsMachinesOnTheCustomersAudio() async throws {
+        let contacts = 8
+        try await runCampaign(
+            contacts: contacts, settings: #""mode": "predictive", "answering_machine": {"action": "hangUp"}"#
+        ) { last, _ in
+            #expect(last.attempts == contacts, "one attempt per contact")
+            #expect(last.attemptsByOutcome["machine"] == contacts, "every answer was detected a machine: \(last)")
+            #expect(last.attemptsByOutcome["connected"] == nil)
+        }
+    }
+
+    /// Runs a campaign of `contacts` with `settings` over SIPp until every contact is final (and
+    /// `done`), then checks the campaign's report and the node's metrics.
+    private func runCampaign(
+        contacts: Int, agents: Int = 3, settings: String,
+        check: @escaping @Sendable (Report, String) -> Void, done: @escaping @Sendable (Report) -> Bool = { _ in true }
+    ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "sip-cluster-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
+        // The customers' audio, looped: a steady tone (a person would not talk without a pause).
         let tone = (0..<8000).map { Int16(8000 * sin(Double($0) * 2 * .pi * 440 / 8000)) }
         try Data(WAVWriter.data(tone, encoding: .muLaw)).write(to: directory.appendingPathComponent("customer.wav"))
 
@@ -134,7 +174,7 @@ struct SIPClusterTests {
             try await post(
                 "v1/campaigns",
                 #"""
-                {"id": "spring", "name": "Spring", "list": "leads", "queue": "sales", "settings": {"mode": "progressive",
+                {"id": "spring", "name": "Spring", "list": "leads", "queue": "sales", "settings": {\#(settings),
                  "status": "enabled", "maximum_attempts": 1, "time_zone": "Europe/Copenhagen",
                  "calling_hours": {"start": "00:00", "end": "24:00"}}}
                 """#)
@@ -158,28 +198,13 @@ struct SIPClusterTests {
             ) { _ in
                 await cluster.waitUntil(timeout: .seconds(90)) {
                     let now = try await report()
-                    // The last dispositions come after their calls' ends.
-                    return now.contactsByState["final"] == contacts && now.openAttempts == 0
-                        && now.attemptsByDisposition["sale"] == contacts
+                    return now.contactsByState["final"] == contacts && now.openAttempts == 0 && done(now)
                 }
             }
             let last = try await report()
             try #require(finished, "the campaign did not finish: \(last)")
             #expect(summary.failures.isEmpty, "\(summary.failures)")
-            #expect(last.attempts == contacts, "one attempt per contact")
-            #expect(last.attemptsByOutcome["connected"] == contacts, "every answered call reached an agent: \(last)")
-            #expect(last.attemptsByDisposition["sale"] == contacts, "the agents' dispositions were recorded")
-            // The node's relay counted the customer's packets to the agent's port, and the phones'
-            // echo back: RTP went both ways through the node for the bridged calls.
-            let metrics = try await cluster.metrics(of: "node-1")
-            let relayed = { (leg: String) -> Double in
-                metrics.split(separator: "\n").filter {
-                    $0.hasPrefix("dialer_sip_rtp_relayed_packets_total") && $0.contains("from=\"\(leg)\"")
-                }.compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
-            }
-            #expect(relayed("customer") >= Double(contacts * 10), "customer audio reached the agents' ports")
-            #expect(relayed("agent") >= Double(contacts * 10), "the phones' audio reached the customers")
-            #expect(metrics.contains("dialer_sip_first_agent_audio_seconds"))
+            check(last, try await cluster.metrics(of: "node-1"))
         }
     }
 }
