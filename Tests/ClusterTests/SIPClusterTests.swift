@@ -99,6 +99,10 @@ struct SIPClusterTests {
             #expect(relayed("customer") >= Double(contacts * 10), "customer audio reached the agents' ports")
             #expect(relayed("agent") >= Double(contacts * 10), "the phones' audio reached the customers")
             #expect(metrics.contains("dialer_sip_first_agent_audio_seconds"))
+            // For the record (docs/SIP.md): the customer's 200 OK to the first agent audio.
+            print(
+                metrics.split(separator: "\n").filter { $0.hasPrefix("dialer_sip_first_agent_audio_seconds") }
+                    .joined(separator: "\n"))
         } done: { now in
             // The last dispositions come after their calls' ends.
             now.attemptsByDisposition["sale"] == contacts
