@@ -292,11 +292,14 @@ public actor SIPTrunk: Trunk {
         return await withCheckedContinuation { media.send(.snapshot(id, $0)) }
     }
 
-    /// Bridges to the agent's phone `phone` (remembered for later bridges), or to the phone
-    /// set before when `nil`; a phone that is not a usable SIP URI is logged and the agent is
-    /// bridged without audio.
-    public func bridge(_ id: CallID, to agent: AgentID, phone: String?) throws(TrunkError) {
-        if let phone, agentPhones[agent]?.text != phone {
+    /// Bridges to the agent's phone `phone` as the agent's latest login gave it (`nil`: the
+    /// agent has none, and is bridged without audio); a phone that is not a usable SIP URI is
+    /// logged and the agent is bridged without audio. (`async`, like the protocol's default, so
+    /// that a call on a `SIPTrunk` itself picks this one.)
+    public func bridge(_ id: CallID, to agent: AgentID, phone: String?) async throws(TrunkError) {
+        if phone == nil {
+            agentPhones[agent] = nil
+        } else if let phone, agentPhones[agent]?.text != phone {
             do { try setAgentPhone(agent, to: phone) } catch {
                 logger.warning("agent's phone cannot be used", metadata: ["agent": "\(agent)", "error": "\(error)"])
                 agentPhones[agent] = nil
