@@ -68,11 +68,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // SIP signalling: parser, transactions, dialogs, digest, SDP, UDP/TCP shells and SIPTrunk.
+        // SIP signalling: parser, transactions, dialogs, digest, SDP, UDP/TCP shells, SIPTrunk and its media.
         .target(
             name: "DialerSIP",
             dependencies: [
-                "DialerCore",
+                "DialerCore", "DialerConfig", "DialerMedia",
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -129,7 +129,7 @@ let package = Package(
         .target(
             name: "DialerNode",
             dependencies: [
-                "DialerCore", "DialerProtocol", "DialerTransport", "DialerConfig", "DialerRuntime", "DialerSimulation",
+                "DialerCore", "DialerProtocol", "DialerTransport", "DialerConfig", "DialerRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -214,7 +214,8 @@ let package = Package(
         .executableTarget(
             name: "dialer-node",
             dependencies: [
-                "DialerNode", "DialerConfig", "DialerRuntime",
+                // The executable picks the node's trunk: simulated or SIP (the node library knows `Trunk` only).
+                "DialerNode", "DialerConfig", "DialerRuntime", "DialerSimulation", "DialerSIP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -303,7 +304,7 @@ let package = Package(
         .testTarget(
             name: "DialerSIPTests",
             dependencies: [
-                "DialerSIP", "DialerCore", "DialerTestSupport",
+                "DialerSIP", "DialerCore", "DialerConfig", "DialerMedia", "DialerTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -359,7 +360,7 @@ let package = Package(
             name: "ClusterTests",
             dependencies: [
                 "DialerTestSupport", "DialerProtocol", "DialerTransport", "DialerCore", "DialerRuntime", "DialerNode",
-                "DialerManager", "DialerSimulation", "DialerLoad",
+                "DialerManager", "DialerSimulation", "DialerLoad", "DialerMedia",
             ],
             swiftSettings: swiftSettings
         ),

@@ -13,6 +13,9 @@ public struct ClusterConfig: Sendable, Equatable {
     public var nodes: [NodeSettings]
     /// The queues in file order.
     public var queues: [QueueSettings]
+    /// The `[[trunk]]` entries in file order: the telephony nodes place and receive calls through.
+    /// None: every node dials through the built-in simulated trunk.
+    public var trunks: [TrunkSettings]
 
     /// A configuration with the given parts; every part defaults to the built-in defaults.
     public init(
@@ -20,18 +23,33 @@ public struct ClusterConfig: Sendable, Equatable {
         manager: ManagerSettings = ManagerSettings(),
         gateway: GatewaySettings = GatewaySettings(),
         nodes: [NodeSettings] = [],
-        queues: [QueueSettings] = []
+        queues: [QueueSettings] = [],
+        trunks: [TrunkSettings] = []
     ) {
         self.cluster = cluster
         self.manager = manager
         self.gateway = gateway
         self.nodes = nodes
         self.queues = queues
+        self.trunks = trunks
     }
 
     /// The node with this id, if the configuration has one.
     public func node(id: String) -> NodeSettings? {
         nodes.first { $0.id == id }
+    }
+
+    /// The trunk with this id, if the configuration has one.
+    public func trunk(id: String) -> TrunkSettings? {
+        trunks.first { $0.id == id }
+    }
+
+    /// The trunk `node` places and receives calls through: the `[[trunk]]` its `trunk` key names,
+    /// else the first `[[trunk]]` of the file; `nil` for the built-in simulated trunk (no entries,
+    /// or `trunk = "simulated"`).
+    public func trunk(for node: NodeSettings) -> TrunkSettings? {
+        guard let name = node.trunk else { return trunks.first }
+        return trunk(id: name)
     }
 }
 
@@ -234,11 +252,15 @@ public struct NodeSettings: Sendable, Equatable {
     public var id: String
     /// The node's `/healthz`, `/readyz` and `/metrics`; port 0 (the default) picks any free port.
     public var httpAddress: HostPort
+    /// The id of the `[[trunk]]` the node dials through, or ``TrunkSettings/builtInSimulated``;
+    /// `nil`: the file's first `[[trunk]]`, or the built-in simulated trunk when there is none.
+    public var trunk: String?
 
     /// A node with the given id; the address defaults to any free loopback port.
-    public init(id: String, httpAddress: HostPort = HostPort(host: "127.0.0.1", port: 0)) {
+    public init(id: String, httpAddress: HostPort = HostPort(host: "127.0.0.1", port: 0), trunk: String? = nil) {
         self.id = id
         self.httpAddress = httpAddress
+        self.trunk = trunk
     }
 }
 

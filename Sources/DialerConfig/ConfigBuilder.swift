@@ -16,6 +16,7 @@ struct ConfigBuilder {
     private(set) var scalars: [String: Setting] = [:]
     private(set) var nodes: [Entry] = []
     private(set) var queues: [Entry] = []
+    private(set) var trunks: [Entry] = []
 
     init(fileName: String?) {
         self.fileName = fileName
@@ -41,7 +42,7 @@ struct ConfigBuilder {
                 }
                 throw fileError(.unknownKey, line: table.line, message)
             }
-            let isArraySection = section == .node || section == .queue
+            let isArraySection = section.isArray
             guard table.isArrayElement == isArraySection else {
                 throw fileError(
                     .syntax, line: table.line,
@@ -69,6 +70,7 @@ struct ConfigBuilder {
             }
             if section == .node { nodes.append(entry) }
             if section == .queue { queues.append(entry) }
+            if section == .trunk { trunks.append(entry) }
         }
     }
 
@@ -133,7 +135,7 @@ struct ConfigBuilder {
     func build(nodeID: String?, requireSecret: Bool) throws(ConfigError) -> ClusterConfig {
         var config = ClusterConfig()
         var origins: [String: Origin] = [:]
-        for key in ConfigKey.all where key.section != .node && key.section != .queue {
+        for key in ConfigKey.all where !key.section.isArray {
             guard let setting = scalars[key.qualifiedName] else { continue }
             try Self.assign(key, setting, to: &config)
             origins[key.qualifiedName] = setting.origin
@@ -172,6 +174,7 @@ struct ConfigBuilder {
             for key in ConfigKey.all where key.section == .node {
                 guard let setting = scalars[key.qualifiedName] else { continue }
                 try Self.assign(key, setting, to: &config.nodes[index])
+                origins[key.qualifiedName] = setting.origin
             }
         }
 
@@ -185,8 +188,19 @@ struct ConfigBuilder {
             config.queues.append(queue)
         }
 
+        var trunkOrigins: [Origin?] = []
+        for entry in trunks {
+            var trunk = TrunkSettings(id: "")
+            trunkOrigins.append(
+                try assignEntry(entry, section: .trunk) { key, setting throws(ConfigError) in
+                    try Self.assign(key, setting, to: &trunk)
+                })
+            config.trunks.append(trunk)
+        }
+
         let validator = ConfigValidator(
-            config: config, origins: origins, nodeOrigins: nodeOrigins, queueOrigins: queueOrigins)
+            config: config, origins: origins, nodeOrigins: nodeOrigins, queueOrigins: queueOrigins,
+            trunkOrigins: trunkOrigins)
         try validator.validate()
         return config
     }
@@ -252,6 +266,43 @@ struct ConfigBuilder {
         switch key.name {
         case "id": node.id = try setting.string(for: key)
         case "http_address": node.httpAddress = try setting.hostPort(for: key)
+        case "trunk": node.trunk = try setting.string(for: key)
+        default: break
+        }
+    }
+
+    /// Converts one `[[trunk]]` key; ranges are the validator's, except the ones whose
+    /// conversion needs them (durations, so that no multiplication overflows).
+    static func assign(_ key: ConfigKey, _ setting: Setting, to trunk: inout TrunkSettings) throws(ConfigError) {
+        switch key.name {
+        case "id": trunk.id = try setting.string(for: key)
+        case "kind": trunk.kind = try setting.choice(for: key, of: TrunkKind.self)
+        case "proxy": trunk.proxy = try setting.hostPort(for: key)
+        case "domain": trunk.domain = try setting.string(for: key)
+        case "transport": trunk.transport = try setting.choice(for: key, of: TrunkTransport.self)
+        case "bind_address": trunk.bindAddress = try setting.hostPort(for: key)
+        case "advertised_host": trunk.advertisedHost = try setting.string(for: key)
+        case "username": trunk.username = try setting.string(for: key)
+        case "password": trunk.password = try setting.string(for: key)
+        case "channels": trunk.channels = try setting.integer(for: key, in: 1...100_000)
+        case "calls_per_second": trunk.callsPerSecond = try setting.integer(for: key, in: 1...10_000)
+        case "codecs": trunk.codecs = try setting.strings(for: key)
+        case "media_port_min": trunk.mediaPortMin = try setting.integer(for: key, in: 1024...65534)
+        case "media_port_max": trunk.mediaPortMax = try setting.integer(for: key, in: 1024...65534)
+        case "failover": trunk.failover = try setting.string(for: key)
+        case "prompt_directory": trunk.promptDirectory = try setting.string(for: key)
+        case "registration_expiry_s":
+            let seconds = try setting.integer(for: key, in: 0...86_400)
+            guard seconds == 0 || seconds >= 60 else {
+                throw setting.invalid(key, "must be 0 (no registration) or 60 to 86400, got \(seconds)")
+            }
+            trunk.registrationExpiry = seconds == 0 ? nil : .seconds(seconds)
+        case "keep_alive_ms":
+            let milliseconds = try setting.integer(for: key, in: 0...3_600_000)
+            guard milliseconds == 0 || milliseconds >= 1000 else {
+                throw setting.invalid(key, "must be 0 (none) or 1000 to 3600000, got \(milliseconds)")
+            }
+            trunk.keepAliveInterval = milliseconds == 0 ? nil : .milliseconds(milliseconds)
         default: break
         }
     }

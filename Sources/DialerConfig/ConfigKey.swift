@@ -5,14 +5,18 @@ enum ConfigSection: String, CaseIterable, Sendable {
     case gateway
     case node
     case queue
+    case trunk
 
     /// How the section is written in the file.
     var header: String {
         switch self {
         case .cluster, .manager, .gateway: "[\(rawValue)]"
-        case .node, .queue: "[[\(rawValue)]]"
+        case .node, .queue, .trunk: "[[\(rawValue)]]"
         }
     }
+
+    /// Whether the section is written once per entry (`[[node]]`, `[[queue]]`, `[[trunk]]`).
+    var isArray: Bool { self == .node || self == .queue || self == .trunk }
 }
 
 /// One key a cluster file may set.
@@ -151,6 +155,10 @@ struct ConfigKey: Sendable, Equatable {
         ConfigKey(
             section: .node, name: "http_address", defaultText: "127.0.0.1:0",
             help: "The node's /healthz, /readyz and /metrics (port 0: any free port)."),
+        ConfigKey(
+            section: .node, name: "trunk", defaultText: nil,
+            help: "The [[trunk]] id the node dials through, or simulated; default: the first [[trunk]], "
+                + "else the built-in simulated trunk."),
         ConfigKey(section: .queue, name: "id", defaultText: nil, help: "The queue's id.", isOverridable: false),
         ConfigKey(
             section: .queue, name: "kind", defaultText: "campaign", help: "campaign or inbound.",
@@ -159,6 +167,57 @@ struct ConfigKey: Sendable, Equatable {
             section: .queue, name: "dids", defaultText: "[]",
             help: "Numbers (E.164) whose calls come to this queue: an inbound queue's lines, a campaign's hotlines.",
             isOverridable: false),
+        ConfigKey(section: .trunk, name: "id", defaultText: nil, help: "The trunk's id.", isOverridable: false),
+        ConfigKey(
+            section: .trunk, name: "kind", defaultText: "sip", help: "sip or simulated.", isOverridable: false),
+        ConfigKey(
+            section: .trunk, name: "proxy", defaultText: nil,
+            help: "The carrier's outbound proxy, host:port (required for sip).", isOverridable: false),
+        ConfigKey(
+            section: .trunk, name: "domain", defaultText: nil,
+            help: "The domain of Request-URIs, From and To; default: the proxy's host.", isOverridable: false),
+        ConfigKey(
+            section: .trunk, name: "transport", defaultText: "udp", help: "udp or tcp.", isOverridable: false),
+        ConfigKey(
+            section: .trunk, name: "bind_address", defaultText: "0.0.0.0:5060",
+            help: "The local address of the node's SIP transport (port 0: any free port).", isOverridable: false),
+        ConfigKey(
+            section: .trunk, name: "advertised_host", defaultText: nil,
+            help: "The address written in Via, Contact and SDP; default: the bound address.", isOverridable: false),
+        ConfigKey(
+            section: .trunk, name: "username", defaultText: nil,
+            help: "Digest user name for the carrier's challenges and registration.", isOverridable: false),
+        ConfigKey(
+            section: .trunk, name: "password", defaultText: nil, help: "Digest password (with username).",
+            isOverridable: false),
+        ConfigKey(
+            section: .trunk, name: "channels", defaultText: "30", help: "Calls at once, 1 to 100000.",
+            isOverridable: false),
+        ConfigKey(
+            section: .trunk, name: "calls_per_second", defaultText: "10",
+            help: "Outbound calls started in any second, 1 to 10000.", isOverridable: false),
+        ConfigKey(
+            section: .trunk, name: "codecs", defaultText: "[\"PCMU\", \"PCMA\", \"telephone-event\"]",
+            help: "Codecs in order of preference; at least PCMU or PCMA.", isOverridable: false),
+        ConfigKey(
+            section: .trunk, name: "media_port_min", defaultText: "20000",
+            help: "Lowest UDP port for calls' media, 1024 to 65534.", isOverridable: false),
+        ConfigKey(
+            section: .trunk, name: "media_port_max", defaultText: "29999",
+            help: "Highest UDP port for calls' media; the range holds at least two ports.", isOverridable: false),
+        ConfigKey(
+            section: .trunk, name: "failover", defaultText: nil,
+            help: "The id of another sip trunk tried once on 5xx or no answer from this one.", isOverridable: false),
+        ConfigKey(
+            section: .trunk, name: "registration_expiry_s", defaultText: "0",
+            help: "Register with the carrier for this many seconds, 60 to 86400; 0: do not register.",
+            isOverridable: false),
+        ConfigKey(
+            section: .trunk, name: "keep_alive_ms", defaultText: "30000",
+            help: "OPTIONS to the proxy this often, 1000 to 3600000; 0: none.", isOverridable: false),
+        ConfigKey(
+            section: .trunk, name: "prompt_directory", defaultText: nil,
+            help: "Directory of the messages' recordings: <directory>/<message id>.wav.", isOverridable: false),
     ]
 
     /// The key `name` of `section`, if there is one.
@@ -241,6 +300,15 @@ struct Setting: Sendable {
         }
     }
 
+    /// An integer that must lie in `range`; the error says the range and the value.
+    func integer(for key: ConfigKey, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        let value = try integer(for: key)
+        guard range.contains(value) else {
+            throw invalid(key, "must be \(range.lowerBound) to \(range.upperBound), got \(value)")
+        }
+        return value
+    }
+
     /// An array of strings; from a flag or the environment, comma-separated.
     func strings(for key: ConfigKey) throws(ConfigError) -> [String] {
         switch value {
@@ -290,7 +358,7 @@ struct Setting: Sendable {
         invalid(key, "expected \(expected), found \(found.kindDescription)")
     }
 
-    private func invalid(_ key: ConfigKey, _ message: String) -> ConfigError {
+    func invalid(_ key: ConfigKey, _ message: String) -> ConfigError {
         ConfigError(
             kind: .invalidValue, origin: origin,
             message: origin.namesKey ? message : "\(key.qualifiedName): \(message)")

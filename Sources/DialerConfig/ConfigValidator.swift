@@ -10,6 +10,8 @@ struct ConfigValidator {
     let nodeOrigins: [Origin?]
     /// Where each queue's id came from.
     let queueOrigins: [Origin?]
+    /// Where each trunk's id came from.
+    var trunkOrigins: [Origin?] = []
 
     /// The frame limit: big enough for any control message, small enough that one frame cannot
     /// exhaust a process's memory.
@@ -29,6 +31,7 @@ struct ConfigValidator {
         try validateGateway()
         try validateNodes()
         try validateQueues()
+        try validateTrunks()
     }
 
     private func validateManager() throws(ConfigError) {
@@ -185,6 +188,95 @@ struct ConfigValidator {
                 }
                 numbers[did] = queue.id
             }
+        }
+    }
+
+    private func validateTrunks() throws(ConfigError) {
+        var seen: [String: Origin?] = [:]
+        for (index, trunk) in config.trunks.enumerated() {
+            let origin = index < trunkOrigins.count ? trunkOrigins[index] : nil
+            try checkID(trunk.id, what: "trunk id", origin: origin)
+            func fail(_ key: String, _ message: String) -> ConfigError {
+                ConfigError(
+                    kind: .invalidValue, origin: origin, message: "trunk \(trunk.id.quoted): trunk.\(key): \(message)")
+            }
+            if trunk.id == TrunkSettings.builtInSimulated {
+                throw ConfigError(
+                    kind: .invalidValue, origin: origin,
+                    message: "trunk id \"simulated\" is reserved for the built-in simulated trunk: choose another id")
+            }
+            if let first = seen[trunk.id] {
+                let firstPlace = first.map { " (first at \($0.source))" } ?? ""
+                throw ConfigError(
+                    kind: .invalidValue, origin: origin,
+                    message: "trunk id \(trunk.id.quoted) is used by two trunks\(firstPlace)")
+            }
+            seen[trunk.id] = origin
+            // Ranges the builder could not check alone: the port pair and the caps of entries
+            // built in code.
+            guard (1024...65534).contains(trunk.mediaPortMin), (1024...65534).contains(trunk.mediaPortMax),
+                trunk.mediaPortMin < trunk.mediaPortMax
+            else {
+                throw fail(
+                    "media_port_max",
+                    "the media ports must lie in 1024 to 65534 with media_port_min < media_port_max, got "
+                        + "\(trunk.mediaPortMin) to \(trunk.mediaPortMax)")
+            }
+            guard (1...100_000).contains(trunk.channels) else {
+                throw fail("channels", "must be 1 to 100000, got \(trunk.channels)")
+            }
+            guard (1...10_000).contains(trunk.callsPerSecond) else {
+                throw fail("calls_per_second", "must be 1 to 10000, got \(trunk.callsPerSecond)")
+            }
+            guard trunk.kind == .sip else { continue }
+            guard let proxy = trunk.proxy else {
+                throw fail("proxy", "a sip trunk needs the carrier's outbound proxy (proxy = \"host:port\")")
+            }
+            guard (1...65535).contains(proxy.port) else {
+                throw fail("proxy", "port must be 1 to 65535, got \(proxy.port)")
+            }
+            if let domain = trunk.domain, domain.isEmpty || domain.contains(where: { $0 == " " || $0 == "@" }) {
+                throw fail("domain", "must be a host name, got \(domain.quoted)")
+            }
+            if let host = trunk.advertisedHost, host.isEmpty || host.contains(" ") {
+                throw fail("advertised_host", "must be a host name or address, got \(host.quoted)")
+            }
+            if (trunk.username == nil) != (trunk.password == nil) {
+                throw fail(
+                    trunk.username == nil ? "username" : "password", "username and password are set together")
+            }
+            if trunk.username == "" { throw fail("username", "must not be empty") }
+            var codecs: Set<String> = []
+            for codec in trunk.codecs {
+                guard TrunkSettings.knownCodecs.contains(codec) else {
+                    throw fail(
+                        "codecs",
+                        "unknown codec \(codec.quoted): use \(TrunkSettings.knownCodecs.map(\.quoted).joined(separator: ", "))"
+                    )
+                }
+                guard codecs.insert(codec).inserted else { throw fail("codecs", "\(codec.quoted) is listed twice") }
+            }
+            guard codecs.contains("PCMU") || codecs.contains("PCMA") else {
+                throw fail("codecs", "needs a voice codec: PCMU or PCMA")
+            }
+            if let failover = trunk.failover {
+                guard failover != trunk.id else { throw fail("failover", "a trunk cannot fail over to itself") }
+                guard let other = config.trunk(id: failover) else {
+                    throw fail("failover", "no [[trunk]] has id \(failover.quoted)")
+                }
+                guard other.kind == .sip, other.proxy != nil else {
+                    throw fail("failover", "\(failover.quoted) is not a sip trunk with a proxy")
+                }
+            }
+        }
+        for (index, node) in config.nodes.enumerated() {
+            guard let name = node.trunk, name != TrunkSettings.builtInSimulated, config.trunk(id: name) == nil
+            else { continue }
+            let origin = origins["node.trunk"] ?? (index < nodeOrigins.count ? nodeOrigins[index] : nil)
+            throw ConfigError(
+                kind: .invalidValue, origin: origin,
+                message: "node \(node.id.quoted): trunk \(name.quoted) is not the id of a [[trunk]] (nor \"simulated\")"
+            )
         }
     }
 

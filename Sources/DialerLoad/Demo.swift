@@ -24,6 +24,10 @@ public struct Demo: Sendable {
         public var summaryJSON: String?
         /// Keep the cluster running after the summary until `waitForStop` returns.
         public var keepRunning = false
+        /// Dial through SIP: SIPp as the carrier and the agents' phones, one node, real time.
+        public var sip = false
+        /// Where the SIPp scenarios are (the repository's `sipp/`).
+        public var sippScenarios = "sipp"
 
         public init() {}
 
@@ -43,10 +47,14 @@ public struct Demo: Sendable {
             if let rate = inboundCallsPerMinute, !rate.isFinite || !(0...10_000).contains(rate) {
                 throw DemoError("--inbound-calls-per-minute must be from 0 to 10000 (is \(rate))")
             }
+            if sip, timeScale != 1 || nodes != 1 {
+                throw DemoError("--trunk sip runs in real time on one node: --time-scale 1 --nodes 1")
+            }
         }
 
-        /// The callers per minute of call time on the inbound number, the default applied.
-        public var callersPerMinute: Double { inboundCallsPerMinute ?? Double(agents) / 10 }
+        /// The callers per minute of call time on the inbound number, the default applied (none
+        /// over SIP: the carrier only answers).
+        public var callersPerMinute: Double { sip ? 0 : inboundCallsPerMinute ?? Double(agents) / 10 }
     }
 
     /// The ids the demo creates.
@@ -88,11 +96,26 @@ public struct Demo: Sendable {
             dids: [did], callsPerMinute: options.callersPerMinute, channels: capacity.channels,
             callsPerSecond: capacity.callsPerSecond, seed: options.seed)
         plan.logLevel = "notice"
+        var carrier: DemoCarrier?
+        if options.sip {
+            try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+            let started = try DemoCarrier.start(
+                scenarios: options.sippScenarios, directory: runDirectory, calls: options.contacts)
+            plan.extraTOML = started.trunkTOML
+            carrier = started
+            output(
+                "SIPp: the carrier on 127.0.0.1:\(started.carrierPort), the agents' phones on "
+                    + "127.0.0.1:\(started.phonesPort) (screens: \(runDirectory)/sipp-*.log)\n")
+        }
+        defer { carrier?.stop() }
         let cluster = try LocalCluster(plan: plan)
         output("starting a local cluster in \(runDirectory) ...\n")
         do {
             try await cluster.start()
-            let summary = try await demo(on: cluster, output: output)
+            if let stopped = carrier?.exited() {
+                throw DemoError("SIPp (\(stopped)) stopped; see \(runDirectory)/sipp-*.log")
+            }
+            let summary = try await demo(on: cluster, carrier: carrier, output: output)
             if options.keepRunning {
                 output("\nthe cluster keeps running; Ctrl-C stops it.\n")
                 await waitForStop()
@@ -109,9 +132,9 @@ public struct Demo: Sendable {
         }
     }
 
-    private func demo(on cluster: LocalCluster, output: @escaping @Sendable (String) -> Void) async throws
-        -> DemoSummary
-    {
+    private func demo(
+        on cluster: LocalCluster, carrier: DemoCarrier?, output: @escaping @Sendable (String) -> Void
+    ) async throws -> DemoSummary {
         let setup = CampaignSetup(api: cluster.manager)
         output(
             "creating a \(options.mode.rawValue) campaign, \(options.contacts) contacts, \(options.agents) agents ...\n"
@@ -135,7 +158,9 @@ public struct Demo: Sendable {
         }
         let floor = FloorRun.Floor(
             gatewayHost: String(address[0]), gatewayPort: port, secret: cluster.secret,
-            accounts: accounts.map { .init(login: $0.login, password: $0.password) },
+            accounts: accounts.map {
+                .init(login: $0.login, password: $0.password, phone: carrier?.phone(of: $0.login))
+            },
             profile: Self.profile, seed: options.seed, timeScale: Double(options.timeScale))
         var run = FloorRun(floor: floor, campaigns: [Names.campaign], duration: options.duration)
         run.inboundQueues = [Names.inboundQueue]

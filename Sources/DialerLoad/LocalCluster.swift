@@ -38,6 +38,8 @@ public final class LocalCluster: Sendable {
         /// hundreds of synthetic agents whose passwords protect nothing.
         public var passwordIterations = 1_000
         public var logLevel = "notice"
+        /// Appended to the cluster file: `[[trunk]]` entries (the demo's SIP carrier).
+        public var extraTOML = ""
 
         public init(runDirectory: String, nodes: [String], queues: [QueueDeclaration], trunkTimeScale: Int) {
             self.runDirectory = runDirectory
@@ -102,6 +104,7 @@ public final class LocalCluster: Sendable {
                 toml += "dids = [" + queue.dids.map { "\"\($0)\"" }.joined(separator: ", ") + "]\n"
             }
         }
+        toml += plan.extraTOML
         self.configPath = directory + "/cluster.toml"
         try toml.write(toFile: configPath, atomically: true, encoding: .utf8)
         // The file holds the secret.

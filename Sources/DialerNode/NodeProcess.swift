@@ -2,13 +2,41 @@ public import DialerConfig
 public import DialerCore
 import DialerProtocol
 import DialerRuntime
-public import DialerSimulation
 import DialerTransport
 import FoundationEssentials
 public import Hummingbird
 public import Logging
 public import Prometheus
 import ServiceLifecycle
+
+/// The telephony a node works through, as its executable chose it (a `[[trunk]]` of the cluster
+/// file, or the simulated trunk): the node library knows only the ``Trunk`` protocol.
+public struct NodeTelephony: Sendable {
+    /// Where the node places and receives calls.
+    public var trunk: any Trunk
+    /// Call time: the trunk's clock (a simulated trunk may run faster than the wall).
+    public var clock: any DialerClock
+    /// Seconds of call time per second of wall time (1 for a real trunk).
+    public var timeScale: Double
+    /// Ends the trunk's calls and closes it, once the node has stopped dialing.
+    public var shutDown: @Sendable () async -> Void
+
+    public init(
+        trunk: any Trunk, clock: any DialerClock, timeScale: Double = 1,
+        shutDown: @escaping @Sendable () async -> Void = {}
+    ) {
+        self.trunk = trunk
+        self.clock = clock
+        self.timeScale = timeScale
+        self.shutDown = shutDown
+    }
+}
+
+/// Starts a node's telephony on the node's clock. Called once, when the node's cluster service
+/// starts; an error keeps the node in the cluster without dialing, and is logged.
+public typealias NodeTelephonyFactory =
+    @Sendable (_ clock: any DialerClock, _ logger: Logger) async throws ->
+    NodeTelephony
 
 /// Assembles a dialer node process: its lease ownership, its sessions with the manager and
 /// the gateway, and its HTTP endpoints.
@@ -25,15 +53,20 @@ public struct NodeProcess: Sendable {
     let readyFile: String?
     let clock: any DialerClock
     let logger: Logger
+    let telephony: NodeTelephonyFactory
 
+    /// A node process; `telephony` starts the trunk it dials through (the executable picks the
+    /// implementation from the cluster file's `[[trunk]]` entries).
     public init(
         config: ClusterConfig,
         node: NodeSettings,
         registry: PrometheusCollectorRegistry,
         readyFile: String?,
         clock: any DialerClock = SystemClock(),
-        logger: Logger
+        logger: Logger,
+        telephony: @escaping NodeTelephonyFactory
     ) {
+        self.telephony = telephony
         self.config = config
         self.node = node
         self.registry = registry
@@ -79,7 +112,7 @@ public struct NodeProcess: Sendable {
             ["http"], role: "node", id: nodeID, readyFile: readyFile, logger: logger)
         let service = NodeClusterService(
             config: config, node: node, ownership: ownership, feed: feed, reservations: reservations,
-            readiness: readiness, clock: clock, logger: logger)
+            readiness: readiness, clock: clock, logger: logger, telephony: telephony)
         return try ProcessApplication.make(
             router: router, address: node.httpAddress, services: [service], listening: listening,
             tls: config.cluster.tls, logger: logger)
@@ -97,6 +130,7 @@ struct NodeClusterService: Service {
     let readiness: Readiness
     let clock: any DialerClock
     let logger: Logger
+    let telephony: NodeTelephonyFactory
 
     func run() async throws {
         let settings = ConnectionSettings(
@@ -195,7 +229,7 @@ struct NodeClusterService: Service {
                 }
             }
             let made = await makeDialing()
-            if let (dialing, inbound) = made {
+            if let (dialing, inbound, _) = made {
                 group.addTask { await inbound.run() }
                 group.addTask {
                     // Queue starts and stops, in order: a runner per leased campaign queue, and
@@ -215,8 +249,9 @@ struct NodeClusterService: Service {
             // Runs until SIGTERM/SIGINT; then end the calls in progress and report them, and hand
             // every queue back, before the connections close.
             try? await gracefulShutdown()
-            if let (dialing, _) = made {
+            if let (dialing, _, telephony) = made {
                 await dialing.shutDown(within: Self.shutdownLimit)
+                await telephony.shutDown()
                 if !(await feed.waitUntilDelivered(within: Self.shutdownLimit)) {
                     let left = await feed.unacknowledgedReports
                     logger.warning(
@@ -234,53 +269,30 @@ extension NodeClusterService {
     /// acknowledged: bounded, so that a stop always ends.
     static let shutdownLimit: Duration = .seconds(5)
 
-    /// The node's dialing and inbound calls over its simulated trunk.
-    func makeDialing() async -> (NodeDialing, InboundCalls)? {
+    /// The node's dialing and inbound calls over the trunk its executable chose.
+    func makeDialing() async -> (NodeDialing, InboundCalls, NodeTelephony)? {
+        let telephony: NodeTelephony
         do {
-            let population = try NodeProcess.trunkPopulation(config: config, node: node)
-            let trunk = try await SimulatedTrunk(population: population, clock: clock)
-            let dialing = NodeDialing(
-                node: MemberID(node.id), trunk: trunk, clock: trunk.clock, timeScale: population.timeScale,
-                feed: feed, reservations: reservations, validity: ownership.validity, logger: logger)
-            var lines: [String: InboundCalls.Line] = [:]
-            for queue in config.queues {
-                for did in queue.dids { lines[did] = .init(queue: QueueID(queue.id), hotline: queue.kind == .campaign) }
-            }
-            let calendar = CalendarAnchor(
-                moment: trunk.clock.now(), date: Date(), clockSecondsPerSecond: population.timeScale)
-            let inbound = InboundCalls(
-                trunk: trunk, timeScale: population.timeScale, calendar: calendar, feed: feed,
-                reservations: reservations,
-                validity: ownership.validity, lines: lines, logger: logger)
-            return (dialing, inbound)
+            telephony = try await self.telephony(clock, logger)
         } catch {
-            logger.error("the simulated trunk cannot start: this node will not dial", metadata: ["error": "\(error)"])
+            logger.error("the trunk cannot start: this node will not dial", metadata: ["error": "\(error)"])
             return nil
         }
-    }
-}
-
-extension NodeProcess {
-    /// The customers of the node's simulated trunk: `cluster.trunk_population`'s file, or the
-    /// built-in population, at `cluster.trunk_time_scale`. The seed is mixed with the node's id,
-    /// so that two nodes do not meet the very same customers, and a node meets the same ones run
-    /// after run.
-    public static func trunkPopulation(config: ClusterConfig, node: NodeSettings) throws(SimulatedTrunk.PopulationError)
-        -> SimulatedTrunk.Population
-    {
-        let nodeSeed = node.id.utf8.reduce(UInt64(14_695_981_039_346_656_037)) {
-            ($0 ^ UInt64($1)) &* 1_099_511_628_211
+        // Bridges go to the phone each agent gave at login.
+        let trunk = AgentPhoneTrunk(trunk: telephony.trunk, reservations: reservations)
+        let dialing = NodeDialing(
+            node: MemberID(node.id), trunk: trunk, clock: telephony.clock, timeScale: telephony.timeScale,
+            feed: feed, reservations: reservations, validity: ownership.validity, logger: logger)
+        var lines: [String: InboundCalls.Line] = [:]
+        for queue in config.queues {
+            for did in queue.dids { lines[did] = .init(queue: QueueID(queue.id), hotline: queue.kind == .campaign) }
         }
-        var population: SimulatedTrunk.Population
-        if let path = config.cluster.trunkPopulation {
-            population = try SimulatedTrunk.Population.load(path: path)
-            population.seed ^= nodeSeed
-        } else {
-            population = SimulatedTrunk.Population(seed: nodeSeed)
-        }
-        population.timeScale = Double(config.cluster.trunkTimeScale)
-        try population.validate()
-        return population
+        let calendar = CalendarAnchor(
+            moment: telephony.clock.now(), date: Date(), clockSecondsPerSecond: telephony.timeScale)
+        let inbound = InboundCalls(
+            trunk: trunk, timeScale: telephony.timeScale, calendar: calendar, feed: feed,
+            reservations: reservations, validity: ownership.validity, lines: lines, logger: logger)
+        return (dialing, inbound, telephony)
     }
 }
 

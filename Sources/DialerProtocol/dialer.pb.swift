@@ -2100,6 +2100,9 @@ public nonisolated struct Dialer_V1_AgentRequestAnswer: Sendable {
   /// when rejected for a stale epoch
   public var currentEpoch: UInt64 = 0
 
+  /// when granted: the phone the agent gave at login (SIP URI), or empty
+  public var agentPhone: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2296,6 +2299,11 @@ public nonisolated struct Dialer_V1_AgentLogin: Sendable {
   public var login: String = String()
 
   public var password: String = String()
+
+  /// The agent's phone for this session, a SIP URI (`sip:1001@192.0.2.10:5062`): the node that
+  /// bridges a call to the agent calls it over its SIP trunk. Empty: no phone (the agent is
+  /// bridged without audio). At most 256 characters.
+  public var phone: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -5584,7 +5592,7 @@ nonisolated extension Dialer_V1_AgentRequest: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Dialer_V1_AgentRequestAnswer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AgentRequestAnswer"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}answer\0\u{1}agent\0\u{3}lease_ms\0\u{1}reason\0\u{3}current_epoch\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}answer\0\u{1}agent\0\u{3}lease_ms\0\u{1}reason\0\u{3}current_epoch\0\u{4}\"agent_phone\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5598,6 +5606,7 @@ nonisolated extension Dialer_V1_AgentRequestAnswer: SwiftProtobuf.Message, Swift
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.leaseMs) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       case 6: try { try decoder.decodeSingularUInt64Field(value: &self.currentEpoch) }()
+      case 40: try { try decoder.decodeSingularStringField(value: &self.agentPhone) }()
       default: break
       }
     }
@@ -5622,6 +5631,9 @@ nonisolated extension Dialer_V1_AgentRequestAnswer: SwiftProtobuf.Message, Swift
     if self.currentEpoch != 0 {
       try visitor.visitSingularUInt64Field(value: self.currentEpoch, fieldNumber: 6)
     }
+    if !self.agentPhone.isEmpty {
+      try visitor.visitSingularStringField(value: self.agentPhone, fieldNumber: 40)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -5632,6 +5644,7 @@ nonisolated extension Dialer_V1_AgentRequestAnswer: SwiftProtobuf.Message, Swift
     if lhs.leaseMs != rhs.leaseMs {return false}
     if lhs.reason != rhs.reason {return false}
     if lhs.currentEpoch != rhs.currentEpoch {return false}
+    if lhs.agentPhone != rhs.agentPhone {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -6002,7 +6015,7 @@ nonisolated extension Dialer_V1_QueuePictureUpdate: SwiftProtobuf.Message, Swift
 
 nonisolated extension Dialer_V1_AgentLogin: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AgentLogin"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}login\0\u{1}password\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}login\0\u{1}password\0\u{2}&phone\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6012,6 +6025,7 @@ nonisolated extension Dialer_V1_AgentLogin: SwiftProtobuf.Message, SwiftProtobuf
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.login) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.password) }()
+      case 40: try { try decoder.decodeSingularStringField(value: &self.phone) }()
       default: break
       }
     }
@@ -6024,12 +6038,16 @@ nonisolated extension Dialer_V1_AgentLogin: SwiftProtobuf.Message, SwiftProtobuf
     if !self.password.isEmpty {
       try visitor.visitSingularStringField(value: self.password, fieldNumber: 2)
     }
+    if !self.phone.isEmpty {
+      try visitor.visitSingularStringField(value: self.phone, fieldNumber: 40)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Dialer_V1_AgentLogin, rhs: Dialer_V1_AgentLogin) -> Bool {
     if lhs.login != rhs.login {return false}
     if lhs.password != rhs.password {return false}
+    if lhs.phone != rhs.phone {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,4 +1,6 @@
 public import DialerCore
+public import DialerMedia
+import FoundationEssentials
 import HeapModule
 public import Logging
 import Metrics
@@ -6,11 +8,12 @@ public import NIOCore
 
 /// A ``Trunk`` that places and receives calls over SIP through a carrier's proxy.
 ///
-/// Signalling only: the call's media (RTP) is negotiated in SDP and exposed through
-/// ``media(of:)``, but no audio is sent or received here, so ``bridge(_:to:)`` and
-/// ``play(_:on:)`` throw ``TrunkError/unsupported(_:reason:)`` until a media layer is
-/// connected. Without a detector an answer is reported live at once (``CallProgress/answeredLive(at:greetingEndsAt:)``
-/// with the greeting ending at the answer).
+/// Media is relayed through the node (docs/SIP.md, "Media"): an answered call gets two RTP
+/// ports, the customer's and the agent's. Before the bridge the customer's port feeds the
+/// answering-machine detector (when the call asked for detection) and plays the messages
+/// (``play(_:on:)``: `<promptDirectory>/<message id>.wav`); ``bridge(_:to:)`` calls the agent's
+/// phone (``setAgentPhone(_:to:)``) with one leg per call and relays the audio both ways once
+/// it answers. Without detection an answer is reported live at once.
 ///
 /// How responses to an INVITE map to the call's progress: 180/183 ringing; 2xx answered (ACKed);
 /// 486/600 busy; 404/484/604 invalid number; 480/408 and the ring timeout no answer (a CANCEL is
@@ -54,6 +57,15 @@ public actor SIPTrunk: Trunk {
     private var freeMediaPorts: [Int]
     private var registration = Registration()
     private var receivedNumbers: Set<String>?
+    /// The calls' RTP: relays, detection and prompts (its own loop, fed in order).
+    private let media: SIPCallMedia
+    private var mediaLoop: Task<Void, Never>?
+    /// Agents' phones (SIP URIs and where to send their requests), as they logged in.
+    private var agentPhones: [AgentID: AgentPhone] = [:]
+    /// SIP Call-IDs of agent legs to the customer's calls they serve.
+    private var agentCalls: [String: CallID] = [:]
+    /// Prompts read from `promptDirectory`, by message id (`nil`: no such file).
+    private var prompts: [String: WAVAudio?] = [:]
 
     // MARK: Starting and stopping
 
@@ -100,6 +112,8 @@ public actor SIPTrunk: Trunk {
         let low = configuration.mediaPorts.lowerBound + configuration.mediaPorts.lowerBound % 2
         self.freeMediaPorts = Array(stride(from: low, through: configuration.mediaPorts.upperBound - 1, by: 2))
             .reversed()
+        self.media = SIPCallMedia(
+            host: configuration.bindHost, trunk: configuration.name, clock: clock, logger: logger)
     }
 
     private func run(_ events: AsyncStream<SIPTransportEvent>) {
@@ -107,6 +121,18 @@ public actor SIPTrunk: Trunk {
             for await event in events {
                 guard let self else { return }
                 await self.handle(event)
+            }
+        }
+        let media = self.media
+        mediaLoop = Task { [weak self] in
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await media.run() }
+                group.addTask {
+                    for await event in media.events {
+                        guard let self else { return }
+                        await self.mediaEvent(event)
+                    }
+                }
             }
         }
         if configuration.registrationExpiry != nil { register() }
@@ -122,6 +148,9 @@ public actor SIPTrunk: Trunk {
         timerTask = nil
         loop?.cancel()
         inboundContinuation.finish()
+        // The media loop closes every call's ports, then ends.
+        media.finish()
+        await mediaLoop?.value
         await transport.close()
     }
 
@@ -137,7 +166,9 @@ public actor SIPTrunk: Trunk {
         guard recentOriginations.count < configuration.callsPerSecond else {
             throw .callsPerSecondExceeded(limit: configuration.callsPerSecond)
         }
-        guard let mediaPort = freeMediaPorts.popLast() else {
+        guard freeMediaPorts.count >= 2, let mediaPort = freeMediaPorts.popLast(),
+            let agentPort = freeMediaPorts.popLast()
+        else {
             throw .channelCapacityExhausted(channels: configuration.channels)
         }
         recentOriginations.append(now)
@@ -148,10 +179,13 @@ public actor SIPTrunk: Trunk {
             audioPort: mediaPort, codecs: configuration.codecs)
         var call = Call(
             id: id, direction: .outbound, continuation: continuation, peer: proxyAddress, mediaPort: mediaPort,
-            localTag: Self.token(6))
+            agentPort: agentPort, localTag: Self.token(6))
         call.offer = offer
         call.number = request.number
         call.callerID = request.callerID
+        if request.detectsMachines {
+            call.detection = Detection(settings: request.machineDetection, limit: request.detectionLimit)
+        }
         calls[id] = call
         metrics.callsPlaced.increment()
         metrics.channelsInUse.record(calls.count)
@@ -180,21 +214,120 @@ public actor SIPTrunk: Trunk {
         calls[id] = call
         respond(response, on: key)
         metrics.callFinished(status: 200)
-        emit(.accepted(at: clock.now()), on: id)
+        let now = clock.now()
+        openMedia(id, answeredAt: now, detector: nil)
+        emit(.accepted(at: now), on: id)
     }
 
+    /// Calls the agent's phone (one leg per call) and relays the customer's audio to it once it
+    /// answers: `bridged` is reported then. An agent without a phone is bridged at once with no
+    /// audio connected (the agent works from the desktop alone). A phone that refuses or does
+    /// not answer ends the customer's call as a network failure.
     public func bridge(_ id: CallID, to agent: AgentID) throws(TrunkError) {
         try prepare(id, for: .bridge(agent))
-        throw .unsupported(.bridge(agent), reason: Self.noMedia)
+        guard var call = calls[id] else { throw .unknownCall(id) }
+        if let detection = call.detection, !detection.decided {
+            call.detection?.decided = true
+            calls[id] = call
+            media.send(.stopDetecting(id))
+        }
+        guard let phone = agentPhones[agent] else {
+            logger.info("agent has no phone: bridged without audio", metadata: ["call": "\(id)", "agent": "\(agent)"])
+            emit(.bridged(to: agent, at: clock.now()), on: id)
+            return
+        }
+        guard call.agentLeg == nil else { return }
+        let now = clock.now()
+        let offer = SessionDescription(
+            sessionID: UInt64(now.nanosecondsSinceOrigin.magnitude % 1_000_000_000), connectionAddress: host,
+            audioPort: call.agentPort, codecs: configuration.codecs)
+        let sipCallID = Self.token(12) + "@" + host
+        let from = SIPURI(user: "dialer", host: host, port: localAddress.port)
+        var headers = SIPHeaders()
+        headers.add("Via", newVia().description)
+        headers.add("Max-Forwards", "70")
+        headers.add("From", SIPNameAddress(uri: from, parameters: [SIPParameter("tag", call.localTag)]).description)
+        headers.add("To", SIPNameAddress(uri: phone.uri).description)
+        headers.add("Call-ID", sipCallID)
+        headers.add("CSeq", "1 INVITE")
+        headers.add("Contact", "<\(contactURI())>")
+        headers.add("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")
+        headers.add("User-Agent", configuration.userAgent)
+        headers.add("Content-Type", "application/sdp")
+        let invite = SIPRequest(method: "INVITE", uri: phone.uri, headers: headers, body: offer.bytes)
+        agentCalls[sipCallID] = id
+        let key = startClient(invite, to: phone.address, purpose: .agentInvite(id))
+        call.agentLeg = AgentLeg(
+            agent: agent, sipCallID: sipCallID, invite: key, offer: offer, destination: phone.address)
+        calls[id] = call
     }
 
+    /// Plays `<promptDirectory>/<message id>.wav` to the customer (cut or padded with silence
+    /// to the message's length when it has one). A message without a file is reported started
+    /// and finished at once, with a warning in the log.
     public func play(_ message: CallMessage, on id: CallID) throws(TrunkError) {
         try prepare(id, for: .play(message))
-        throw .unsupported(.play(message), reason: Self.noMedia)
+        guard let call = calls[id] else { throw .unknownCall(id) }
+        let now = clock.now()
+        emit(.messageStarted(message, at: now), on: id)
+        guard let audio = prompt(message.id),
+            let codec = call.media.flatMap({ G711Codec(payloadType: UInt8(clamping: $0.codec.payloadType)) })
+        else {
+            emit(.messageFinished(message, at: now), on: id)
+            return
+        }
+        var payload = audio.payload(for: codec)
+        if let length = message.length {
+            let samples = Int(clamping: max(.zero, min(length, .seconds(3600))).totalMilliseconds * 8)
+            payload = Array(payload.prefix(samples))
+            if payload.count < samples { payload += repeatElement(codec.silenceCode, count: samples - payload.count) }
+        }
+        media.send(.play(id, message, payload: payload, codec: codec))
     }
 
-    /// Why ``bridge(_:to:)`` and ``play(_:on:)`` are unsupported.
-    public static let noMedia = "the SIP trunk carries signalling only; no media layer is connected"
+    /// The relay of a call's audio (packets per leg, the first agent audio), once it has media.
+    public func relay(of id: CallID) async -> RTPRelay? {
+        guard !isClosed else { return nil }
+        let media = self.media
+        return await withCheckedContinuation { media.send(.snapshot(id, $0)) }
+    }
+
+    /// Bridges to the agent's phone `phone` as the agent's latest login gave it (`nil`: the
+    /// agent has none, and is bridged without audio); a phone that is not a usable SIP URI is
+    /// logged and the agent is bridged without audio. (`async`, like the protocol's default, so
+    /// that a call on a `SIPTrunk` itself picks this one.)
+    public func bridge(_ id: CallID, to agent: AgentID, phone: String?) async throws(TrunkError) {
+        if phone == nil {
+            agentPhones[agent] = nil
+        } else if let phone, agentPhones[agent]?.text != phone {
+            do { try setAgentPhone(agent, to: phone) } catch {
+                logger.warning("agent's phone cannot be used", metadata: ["agent": "\(agent)", "error": "\(error)"])
+                agentPhones[agent] = nil
+            }
+        }
+        try bridge(id, to: agent)
+    }
+
+    /// Tells the trunk an agent's phone (a SIP URI: `sip:1001@192.0.2.10:5062`), or that the
+    /// agent has none (`nil`). Bridges to the agent call it from then on.
+    public func setAgentPhone(_ agent: AgentID, to uri: String?) throws(SIPConfigurationError) {
+        guard let uri else {
+            agentPhones[agent] = nil
+            return
+        }
+        let parsed: SIPURI
+        do { parsed = try SIPURI.parse(uri) } catch {
+            throw SIPConfigurationError(field: "phone", reason: "\(uri.debugDescription) is not a SIP URI: \(error)")
+        }
+        guard parsed.scheme == "sip", !parsed.host.isEmpty else {
+            throw SIPConfigurationError(field: "phone", reason: "\(uri.debugDescription): use sip:user@host[:port]")
+        }
+        let address: SocketAddress
+        do { address = try SocketAddress.makeAddressResolvingHost(parsed.host, port: parsed.port ?? 5060) } catch {
+            throw SIPConfigurationError(field: "phone", reason: "\(parsed.host) cannot be resolved: \(error)")
+        }
+        agentPhones[agent] = AgentPhone(text: uri, uri: parsed, address: address)
+    }
 
     public func hangUp(_ id: CallID) throws(TrunkError) {
         try prepare(id, for: .hangUp)
@@ -254,7 +387,11 @@ public actor SIPTrunk: Trunk {
         calls[id] = nil
         for sipCallID in call.sipCallIDs { sipCalls[sipCallID] = nil }
         cancelTimer(.ring(id))
+        cancelTimer(.detection(id))
+        endAgentLeg(call)
+        media.send(.close(id))
         freeMediaPorts.append(call.mediaPort)
+        freeMediaPorts.append(call.agentPort)
         metrics.channelsInUse.record(calls.count)
         logger.info("SIP call ended", metadata: ["call": "\(id)", "event": "\(Self.eventName(event))"])
     }
@@ -278,7 +415,10 @@ public actor SIPTrunk: Trunk {
         guard var call = calls[id], let offer = call.offer else { return }
         let domain = configuration.requestDomain
         let uri = SIPURI(user: call.number, host: domain, parameters: [SIPParameter("user", "phone")])
-        let caller = SIPURI(user: call.callerID, host: domain)
+        // No caller ID: anonymous (RFC 3323 §4.1.1.3), never an empty user part.
+        let caller =
+            call.callerID.isEmpty
+            ? SIPURI(user: "anonymous", host: "anonymous.invalid") : SIPURI(user: call.callerID, host: domain)
         var headers = SIPHeaders()
         headers.add("Via", newVia().description)
         headers.add("Max-Forwards", "70")
@@ -287,7 +427,7 @@ public actor SIPTrunk: Trunk {
         headers.add("Call-ID", sipCallID)
         headers.add("CSeq", "\(sequence) INVITE")
         headers.add("Contact", "<\(contactURI())>")
-        headers.add("P-Asserted-Identity", "<\(caller)>")
+        if !call.callerID.isEmpty { headers.add("P-Asserted-Identity", "<\(caller)>") }
         headers.add("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")
         headers.add("User-Agent", configuration.userAgent)
         if let authorization { headers.add(authorization.header, authorization.value) }
@@ -409,7 +549,20 @@ public actor SIPTrunk: Trunk {
         calls[id] = call
         cancelTimer(.ring(id))
         let now = clock.now()
-        emit(.answeredLive(at: now, greetingEndsAt: now), on: id)
+        guard let detection = call.detection else {
+            openMedia(id, answeredAt: now, detector: nil)
+            emit(.answeredLive(at: now, greetingEndsAt: now), on: id)
+            return
+        }
+        // The node secures an agent while the detector listens; the verdict follows, or the
+        // limit passes and the answer is taken for live (an unsure detector goes to an agent).
+        calls[id]?.answeredAt = now
+        openMedia(id, answeredAt: now, detector: try? AnsweringMachineDetector(settings: detection.settings))
+        emit(.answered(at: now), on: id)
+        let total = Duration.milliseconds(detection.settings.totalAnalysisMilliseconds)
+        let limit =
+            detection.limit.map { min(total, .milliseconds(detection.settings.greetingMilliseconds) + $0) } ?? total
+        schedule(.detection(id), at: now + max(limit, .milliseconds(100)))
     }
 
     /// A 2xx arrived again after its transaction ended: our ACK was lost; send it again.
@@ -446,6 +599,8 @@ public actor SIPTrunk: Trunk {
             }
             respond(makeResponse(487, to: inviteEntry.machine.request, toTag: call.localTag), on: inviteKey)
             emit(.hungUp(by: .customer, at: clock.now()), on: id)
+        case "BYE" where request.headers.callID.flatMap({ agentCalls[$0] }) != nil:
+            agentHungUp(request, key: key)
         case "BYE":
             guard let id = callID, var call = calls[id], var dialog = call.dialog, dialog.accept(request) else {
                 respond(makeResponse(481, to: request), on: key)
@@ -477,7 +632,9 @@ public actor SIPTrunk: Trunk {
             respond(makeResponse(404, to: request, toTag: localTag), on: key)
             return
         }
-        guard !isClosed, calls.count < configuration.channels, let mediaPort = freeMediaPorts.popLast() else {
+        guard !isClosed, calls.count < configuration.channels, freeMediaPorts.count >= 2,
+            let mediaPort = freeMediaPorts.popLast(), let agentPort = freeMediaPorts.popLast()
+        else {
             respond(makeResponse(486, to: request, toTag: localTag), on: key)
             return
         }
@@ -496,6 +653,7 @@ public actor SIPTrunk: Trunk {
                     sessionID: sessionID)
             } catch {
                 freeMediaPorts.append(mediaPort)
+                freeMediaPorts.append(agentPort)
                 var response = makeResponse(488, to: request, toTag: localTag)
                 response.headers.add("Warning", "399 \(host) \"\(error)\"")
                 respond(response, on: key)
@@ -506,7 +664,7 @@ public actor SIPTrunk: Trunk {
         let (stream, continuation) = AsyncStream.makeStream(of: CallProgress.self)
         var call = Call(
             id: id, direction: .inbound, continuation: continuation, peer: source, mediaPort: mediaPort,
-            localTag: localTag)
+            agentPort: agentPort, localTag: localTag)
         call.serverInvite = key
         call.localAnswer = answer
         call.media = media
@@ -560,6 +718,134 @@ public actor SIPTrunk: Trunk {
         let actions = entry.machine.receive(request)
         serverTransactions[key] = entry
         perform(actions, server: key)
+    }
+
+    // MARK: Media and the agent's leg
+
+    /// Binds the call's ports (the customer's remote from SDP) and starts relaying.
+    private func openMedia(_ id: CallID, answeredAt: Moment, detector: AnsweringMachineDetector?) {
+        guard let call = calls[id], let negotiated = call.media,
+            let codec = G711Codec(payloadType: UInt8(clamping: negotiated.codec.payloadType))
+        else {
+            logger.debug("SIP call without G.711 media: no audio", metadata: ["call": "\(id)"])
+            return
+        }
+        let remote = try? SocketAddress(ipAddress: negotiated.remoteAddress, port: negotiated.remotePort)
+        // Symmetric RTP when the SDP's address cannot be used (a name, or none).
+        let customer = RTPRelay.Leg(remote: remote, codec: codec, latchesToSource: remote == nil)
+        media.send(
+            .open(
+                id, customerPort: call.mediaPort, agentPort: call.agentPort, customer: customer,
+                answeredAt: answeredAt, detector: detector))
+    }
+
+    private func mediaEvent(_ event: SIPMediaEvent) {
+        switch event {
+        case .verdict(let id, let verdict, let at):
+            guard var call = calls[id], var detection = call.detection, !detection.decided,
+                let answeredAt = call.answeredAt
+            else { return }
+            detection.decided = true
+            call.detection = detection
+            calls[id] = call
+            cancelTimer(.detection(id))
+            logger.debug("AMD verdict", metadata: ["call": "\(id)", "verdict": "\(verdict)"])
+            switch verdict.kind {
+            case .machine: emit(.answeredByMachine(at: answeredAt, detectedAt: at), on: id)
+            case .human, .notSure: emit(.answeredLive(at: answeredAt, greetingEndsAt: at), on: id)
+            }
+        case .messageFinished(let id, let message, let at):
+            emit(.messageFinished(message, at: max(at, clock.now())), on: id)
+        case .openFailed(let id, _):
+            logger.info("SIP call has no audio", metadata: ["call": "\(id)"])
+        }
+        catchUp()
+    }
+
+    /// A response to the agent leg's INVITE: 2xx connects the agent; a failure ends the call.
+    private func agentInviteResponse(_ response: SIPResponse, call id: CallID, key: TransactionKey, entry: ClientEntry)
+    {
+        guard !response.isProvisional else { return }
+        guard response.isSuccess else {
+            agentLegFailed(id, status: response.statusCode)
+            return
+        }
+        let invite = entry.machine.request
+        guard let dialog = SIPDialog.asCaller(invite: invite, response: response) else { return }
+        transportSend(.request(dialog.ack(inviteSequence: 1, via: newVia())), to: entry.destination)
+        guard var call = calls[id], var leg = call.agentLeg, leg.invite == key, leg.dialog == nil else {
+            // The call ended while the phone rang: hang the phone up.
+            var late = dialog
+            startClient(late.request("BYE", via: newVia(), contact: nil), to: entry.destination, purpose: .bye)
+            return
+        }
+        leg.dialog = dialog
+        call.agentLeg = leg
+        calls[id] = call
+        if let answer = try? SessionDescription.parse(response.body),
+            let negotiated = try? SDPNegotiation.accept(answer: answer, offer: leg.offer),
+            let codec = G711Codec(payloadType: UInt8(clamping: negotiated.codec.payloadType))
+        {
+            let remote = try? SocketAddress(ipAddress: negotiated.remoteAddress, port: negotiated.remotePort)
+            media.send(.connectAgent(id, RTPRelay.Leg(remote: remote, codec: codec, latchesToSource: remote == nil)))
+        }
+        emit(.bridged(to: leg.agent, at: clock.now()), on: id)
+    }
+
+    /// The agent's phone refused or did not answer: the customer's call cannot be connected.
+    private func agentLegFailed(_ id: CallID, status: Int) {
+        guard var call = calls[id], let leg = call.agentLeg, leg.dialog == nil else { return }
+        logger.warning(
+            "agent's phone did not answer the bridge", metadata: ["call": "\(id)", "status": "\(status)"])
+        agentCalls[leg.sipCallID] = nil
+        call.agentLeg = nil
+        calls[id] = call
+        end(call)
+        emit(.networkFailure(at: clock.now()), on: id)
+    }
+
+    /// The agent hung up their phone: the call ends (the node's side hung up).
+    private func agentHungUp(_ request: SIPRequest, key: TransactionKey) {
+        respond(makeResponse(200, to: request), on: key)
+        guard let sipCallID = request.headers.callID, let id = agentCalls.removeValue(forKey: sipCallID),
+            var call = calls[id]
+        else { return }
+        call.agentLeg = nil
+        calls[id] = call
+        end(call)
+        emit(.hungUp(by: .node, at: clock.now()), on: id)
+    }
+
+    /// Ends the agent's leg with the call: BYE when it answered, CANCEL while it rings.
+    private func endAgentLeg(_ call: Call) {
+        guard let leg = call.agentLeg else { return }
+        agentCalls[leg.sipCallID] = nil
+        if var dialog = leg.dialog {
+            startClient(dialog.request("BYE", via: newVia(), contact: nil), to: leg.destination, purpose: .bye)
+        } else {
+            cancel(leg.invite)
+        }
+    }
+
+    /// The prompt for a message id, read once from the prompt directory.
+    private func prompt(_ id: String) -> WAVAudio? {
+        if let cached = prompts[id] { return cached }
+        var audio: WAVAudio?
+        if let directory = configuration.promptDirectory,
+            id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }), !id.hasPrefix(".")
+        {
+            let path = directory.hasSuffix("/") ? directory + id + ".wav" : directory + "/" + id + ".wav"
+            do {
+                let data = try Data(contentsOf: URL(fileURLWithPath: path))
+                audio = try WAVReader.read(Array(data.prefix(WAVReader.maximumBytes + 1)))
+            } catch {
+                logger.warning("message cannot be played", metadata: ["message": "\(id)", "error": "\(error)"])
+            }
+        } else {
+            logger.warning("no prompt directory for a message", metadata: ["message": "\(id)"])
+        }
+        prompts[id] = .some(audio)
+        return audio
     }
 
     // MARK: Registration and keep-alive
@@ -751,6 +1037,7 @@ public actor SIPTrunk: Trunk {
     private func deliver(_ response: SIPResponse, key: TransactionKey, entry: ClientEntry) {
         switch entry.purpose {
         case .invite(let id): inviteResponse(response, call: id, key: key, entry: entry)
+        case .agentInvite(let id): agentInviteResponse(response, call: id, key: key, entry: entry)
         case .register: registerResponse(response, request: entry.machine.request)
         case .keepAlive, .bye, .cancel: break
         }
@@ -764,6 +1051,8 @@ public actor SIPTrunk: Trunk {
             if failOver(id) { return }
             metrics.callFinished(status: 408)
             emit(.networkFailure(at: clock.now()), on: id)
+        case .agentInvite(let id):
+            agentLegFailed(id, status: 408)
         case .register:
             logger.warning("SIP registration timed out", metadata: ["trunk": "\(configuration.name)"])
             registration.challenged = false
@@ -880,6 +1169,15 @@ public actor SIPTrunk: Trunk {
             logger.info("SIP call ring timeout", metadata: ["call": "\(id)"])
             end(call)
             emit(.noAnswer(at: clock.now()), on: id)
+        case .detection(let id):
+            guard var call = calls[id], var detection = call.detection, !detection.decided,
+                let answeredAt = call.answeredAt
+            else { return }
+            detection.decided = true
+            call.detection = detection
+            calls[id] = call
+            media.send(.stopDetecting(id))
+            emit(.answeredLive(at: answeredAt, greetingEndsAt: clock.now()), on: id)
         case .register:
             register()
         case .keepAlive:
@@ -945,6 +1243,8 @@ extension SIPTrunk {
 
     enum Purpose: Hashable, Sendable {
         case invite(CallID)
+        /// The INVITE of the agent's leg of a call.
+        case agentInvite(CallID)
         case cancel
         case bye
         case register
@@ -966,6 +1266,8 @@ extension SIPTrunk {
     enum TimerKey: Hashable, Sendable {
         case transaction(TransactionKey, SIPTimer)
         case ring(CallID)
+        /// The longest the detector may listen to a call.
+        case detection(CallID)
         case register
         case keepAlive
     }
@@ -992,7 +1294,13 @@ extension SIPTrunk {
         /// Where the call's requests go: the proxy, or the address an inbound INVITE came from.
         var peer: SocketAddress
         let mediaPort: Int
+        /// The port of the agent's leg, relayed to ``mediaPort``.
+        let agentPort: Int
         let localTag: String
+        /// Answering-machine detection asked for; `nil` without.
+        var detection: Detection?
+        var answeredAt: Moment?
+        var agentLeg: AgentLeg?
         var number = ""
         var callerID = ""
         var sipCallIDs: Set<String> = []
@@ -1009,7 +1317,7 @@ extension SIPTrunk {
 
         init(
             id: CallID, direction: CallDirection, continuation: AsyncStream<CallProgress>.Continuation,
-            peer: SocketAddress, mediaPort: Int, localTag: String
+            peer: SocketAddress, mediaPort: Int, agentPort: Int, localTag: String
         ) {
             self.id = id
             self.direction = direction
@@ -1017,8 +1325,35 @@ extension SIPTrunk {
             self.continuation = continuation
             self.peer = peer
             self.mediaPort = mediaPort
+            self.agentPort = agentPort
             self.localTag = localTag
         }
+    }
+
+    struct Detection: Sendable {
+        var settings: AMDSettings
+        /// How long after the greeting the detector may still listen (the node's connect rule).
+        var limit: Duration?
+        /// A verdict was reported (or given up on): later ones are dropped.
+        var decided = false
+    }
+
+    /// The agent's leg of a call: one INVITE per bridge, to the agent's phone.
+    struct AgentLeg: Sendable {
+        let agent: AgentID
+        let sipCallID: String
+        let invite: TransactionKey
+        let offer: SessionDescription
+        let destination: SocketAddress
+        var dialog: SIPDialog?
+    }
+
+    /// An agent's phone: its URI and where its requests go.
+    struct AgentPhone: Sendable {
+        /// As the agent gave it.
+        let text: String
+        let uri: SIPURI
+        let address: SocketAddress
     }
 
     struct Registration: Sendable {

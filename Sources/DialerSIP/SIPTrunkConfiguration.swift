@@ -55,6 +55,9 @@ public struct SIPTrunkConfiguration: Sendable {
     public var registrationExpiry: Duration?
     /// Send OPTIONS to the proxy this often; `nil`: do not.
     public var keepAliveInterval: Duration?
+    /// Where the messages' recordings are: `<directory>/<message id>.wav` (`no-agent`,
+    /// `campaign`, a campaign's machine message); `nil`: messages play as silence of no length.
+    public var promptDirectory: String?
     public var timers: SIPTimers
     public var limits: SIPLimits
     public var userAgent: String
@@ -65,9 +68,10 @@ public struct SIPTrunkConfiguration: Sendable {
         advertisedHost: String? = nil, credentials: SIPCredentials? = nil, channels: Int = 30,
         callsPerSecond: Int = 10, codecs: [SDPCodec] = [.pcmu, .pcma, .telephoneEvent],
         mediaPorts: ClosedRange<Int> = 20_000...29_999, registrationExpiry: Duration? = nil,
-        keepAliveInterval: Duration? = .seconds(30), timers: SIPTimers = SIPTimers(), limits: SIPLimits = SIPLimits(),
-        userAgent: String = "swift-dialer"
+        keepAliveInterval: Duration? = .seconds(30), promptDirectory: String? = nil, timers: SIPTimers = SIPTimers(),
+        limits: SIPLimits = SIPLimits(), userAgent: String = "swift-dialer"
     ) {
+        self.promptDirectory = promptDirectory
         self.name = name
         self.proxy = proxy
         self.failoverProxy = failoverProxy

@@ -20,6 +20,8 @@ public final class LocalTestCluster: Sendable {
         /// The nodes' trunk population (JSON, see POPULATION.md), written beside the config;
         /// `nil`: the built-in one.
         public var trunkPopulationJSON: String?
+        /// Written at the end of the cluster file: `[[trunk]]` entries, for instance.
+        public var extraTOML = ""
 
         public init() {}
     }
@@ -78,6 +80,7 @@ public final class LocalTestCluster: Sendable {
             toml = toml.replacingOccurrences(
                 of: "[manager]\n", with: "trunk_population = \"\(path)\"\n\n[manager]\n")
         }
+        toml += timings.extraTOML
         self.configPath = directory + "/cluster.toml"
         try toml.write(toFile: configPath, atomically: true, encoding: .utf8)
         self.launcher = try ClusterLauncher(binDirectory: ClusterLauncher.ownBinDirectory, runDirectory: directory)

@@ -25,18 +25,20 @@ struct DialerNodeCommand: AsyncParsableCommand {
         }
         let config = try options.load(role: "node", nodeID: id)
         guard let node = config.node(id: id) else { throw ValidationError("node \(id) is not configured") }
-        // A population file that cannot be used stops the node before it joins: better than a
-        // node that joins and never dials.
+        // A trunk that cannot be used (a population file, a SIP entry) stops the node before it
+        // joins: better than a node that joins and never dials.
+        let telephony: NodeTelephonyFactory
         do {
-            _ = try NodeProcess.trunkPopulation(config: config, node: node)
+            telephony = try NodeTrunks.telephony(config: config, node: node)
         } catch {
-            throw ValidationError("cluster.trunk_population: \(error)")
+            throw ValidationError("\(error)")
         }
         let registry = ProcessBootstrap.bootstrap(logLevel: config.cluster.logLevel)
         var logger = Logger(label: "dialer.node")
         logger[metadataKey: "member"] = "\(id)"
         let process = NodeProcess(
-            config: config, node: node, registry: registry, readyFile: options.readyFile, logger: logger)
+            config: config, node: node, registry: registry, readyFile: options.readyFile, logger: logger,
+            telephony: telephony)
         try await process.application().runService()
     }
 }

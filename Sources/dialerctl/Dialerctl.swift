@@ -74,6 +74,12 @@ extension Dialerctl {
         @Option(name: .long, help: "Also write the summary as JSON to this file.") var summaryJSON: String?
         @Flag(name: .long, help: "Keep the cluster running after the summary; Ctrl-C stops it.")
         var keepRunning = false
+        @Option(
+            name: .long,
+            help: "simulated (default), or sip: SIPp as the carrier and the agents' phones, one node, real time.")
+        var trunk = "simulated"
+        @Option(name: .long, help: "With --trunk sip: the SIPp scenarios (the repository's sipp/).")
+        var sippScenarios = "sipp"
 
         func run() async throws {
             var options = DialerLoad.Demo.Options()
@@ -94,6 +100,16 @@ extension Dialerctl {
             options.runDirectory = runDirectory
             options.summaryJSON = summaryJSON
             options.keepRunning = keepRunning
+            switch trunk {
+            case "simulated": break
+            case "sip":
+                options.sip = true
+                options.sippScenarios = sippScenarios
+                // Real calls: real time on one node, unless the flags say otherwise (then refused).
+                if !CommandLine.arguments.contains("--time-scale") { options.timeScale = 1 }
+                if !CommandLine.arguments.contains("--nodes") { options.nodes = 1 }
+            default: throw ValidationError("--trunk must be simulated or sip (is \(trunk))")
+            }
             do {
                 try options.validate()
             } catch {

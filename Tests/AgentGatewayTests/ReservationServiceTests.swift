@@ -19,16 +19,36 @@ struct ReservationServiceTests {
     }
 
     /// Logs `agent` in through its own outbox and makes it ready.
-    func readyAgent(_ agent: String, on service: ReservationService, ranks: [String: Int] = ["sales": 1]) async throws
-        -> RecordingSink
-    {
+    func readyAgent(
+        _ agent: String, on service: ReservationService, ranks: [String: Int] = ["sales": 1], phone: String? = nil
+    ) async throws -> RecordingSink {
         let sink = RecordingSink()
         let outbox = AgentOutbox()
         outbox.attach(1, sink)
         let skills = AgentSkills(Dictionary(uniqueKeysWithValues: ranks.map { (QueueID($0.key), $0.value) }))
-        _ = try await service.logIn(AgentID(agent), skills: skills, outbox: outbox)
+        _ = try await service.logIn(AgentID(agent), skills: skills, outbox: outbox, phone: phone)
         _ = try await service.makeReady(AgentID(agent))
         return sink
+    }
+
+    @Test func aGrantCarriesThePhoneTheAgentGaveAtLogin() async throws {
+        let service = makeService()
+        let node = RecordingSink()
+        let connection = await service.nodeConnected(MemberID("node-1"), sink: node)
+        _ = try await readyAgent("ann", on: service, phone: "sip:1001@127.0.0.1:5062")
+        try await service.request(
+            request("r1", deadline: clock.now() + .seconds(5)), contact: nil, connection: connection)
+        let answer = try #require(await node.next { $0.answer != nil }?.answer)
+        #expect(answer.answer == .granted && answer.agentPhone == "sip:1001@127.0.0.1:5062")
+    }
+
+    @Test func aPhoneGivenAtLoginMustBeASIPURI() {
+        #expect(AgentConnection.phoneProblem("") == nil)
+        #expect(AgentConnection.phoneProblem("sip:1001@192.0.2.10:5062") == nil)
+        #expect(AgentConnection.phoneProblem("tel:+4512345678") != nil)
+        #expect(AgentConnection.phoneProblem("sip:1001") != nil)
+        #expect(AgentConnection.phoneProblem("sip:10 01@host") != nil)
+        #expect(AgentConnection.phoneProblem("sip:a@" + String(repeating: "h", count: 300)) != nil)
     }
 
     @Test func grantConfirmCallEndAndWrapUpReachNodeAndAgent() async throws {

@@ -547,8 +547,8 @@ struct ConfigLoaderTests {
             keys.first { $0.key == "cluster.lease_duration_ms" }?.help.contains("DIALER_CLUSTER_LEASE_DURATION_MS")
                 == true)
         #expect(keys.first { $0.key == "cluster.secret" }?.help.contains("no default") == true)
-        #expect(!keys.contains { $0.key == "node.id" || $0.key.hasPrefix("queue.") })
-        #expect(keys.count == 34)
+        #expect(!keys.contains { $0.key == "node.id" || $0.key.hasPrefix("queue.") || $0.key.hasPrefix("trunk.") })
+        #expect(keys.count == 35)
         #expect(ConfigLoader.environmentVariable(forKey: "manager.http_address") == "DIALER_MANAGER_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "node.http_address") == "DIALER_NODE_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "queue.kind") == nil)
@@ -579,7 +579,7 @@ struct ConfigLoaderTests {
             "cluster.trunk_time_scale": "60", "cluster.trunk_population": "population.json",
             "cluster.outbound_high_water_bytes": "65536", "cluster.outbound_hard_limit_bytes": "33554432",
             "cluster.tls_certificate": "c.pem", "cluster.tls_key": "k.pem", "cluster.tls_ca": "ca.pem",
-            "cluster.tls_client_auth": "require",
+            "cluster.tls_client_auth": "require", "node.trunk": "simulated",
         ]
         // TLS keys take effect only together: each is tried against a configuration with TLS on.
         let tlsOn = ["cluster.tls_certificate": "a.pem", "cluster.tls_key": "b.pem", "cluster.tls_ca": "d.pem"]

@@ -51,6 +51,22 @@ struct SIPTrunkTests {
         }
     }
 
+    @Test("an agent's phone must be a sip: URI with a host; the error names the field")
+    func agentPhones() async throws {
+        let trunk = try await silentTrunk()
+        try await trunk.setAgentPhone(AgentID("a1"), to: "sip:1001@127.0.0.1:5062")
+        try await trunk.setAgentPhone(AgentID("a1"), to: nil)
+        for bad in ["tel:+4512345678", "sip:", "not a uri", "sips:1001@127.0.0.1"] {
+            do {
+                try await trunk.setAgentPhone(AgentID("a2"), to: bad)
+                Issue.record("\(bad) was accepted as a phone")
+            } catch {
+                #expect(error.field == "phone", "\(bad)")
+            }
+        }
+        await trunk.shutDown()
+    }
+
     /// Waits (generous deadline) until the trunk's timer sleeps until `deadline`.
     func waitForTimer(_ clock: ManualClock, at deadline: Moment) async throws {
         let limit = ContinuousClock.now + .seconds(10)

@@ -1,4 +1,5 @@
 import DialerCore
+import DialerMedia
 import DialerSIP
 import Foundation
 import NIOCore
@@ -43,7 +44,8 @@ struct SIPp {
 
     /// Starts sipp with `scenario`; as a UAC, `arguments` name the target.
     static func start(
-        _ scenario: String, port: Int? = nil, arguments: [String] = [], tcp: Bool = false, calls: Int = 1
+        _ scenario: String, port: Int? = nil, arguments: [String] = [], tcp: Bool = false, calls: Int = 1,
+        directory: URL? = nil
     ) throws -> SIPp {
         guard let executable else {
             Issue.record("sipp is required (DIALER_REQUIRE_TOOLS=1) but not installed")
@@ -62,6 +64,7 @@ struct SIPp {
         if let directory = ProcessInfo.processInfo.environment["DIALER_SIPP_TRACE"] {
             process.arguments? += ["-trace_msg", "-message_file", "\(directory)/\(scenario).log"]
         }
+        if let directory { process.currentDirectoryURL = directory }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -159,7 +162,8 @@ func trunkConfiguration(proxyPort: Int, failoverPort: Int? = nil, transport: SIP
 
 @Suite("SIPTrunk against SIPp", .serialized, .enabled(if: SIPp.shouldRun))
 struct SIPpTests {
-    let request = OriginateRequest(number: "+4522222222", callerID: "+4511111111", ringTimeout: .seconds(10))
+    let request = OriginateRequest(
+        number: "+4522222222", callerID: "+4511111111", ringTimeout: .seconds(10), detectsMachines: false)
 
     /// Runs one outbound call against `scenario`; `hangUpAfter` events the node hangs up.
     func outbound(
@@ -250,18 +254,17 @@ struct SIPpTests {
         #expect(result.sippStatus == 0)
     }
 
-    @Test("183 with SDP (early media) is ringing; the answer's SDP settles the media; bridge and play are unsupported")
+    @Test("183 with SDP (early media) is ringing; the answer's SDP settles the media; no prompt, no phone: no audio")
     func earlyMedia() async throws {
         let result = try await outbound("carrier-early-media.xml", hangUpAfter: 2) { trunk, id in
-            // Signalling only: a connected call cannot be bridged or played to yet.
-            await #expect(throws: TrunkError.unsupported(.bridge(AgentID("a1")), reason: SIPTrunk.noMedia)) {
-                try await trunk.bridge(id, to: AgentID("a1"))
-            }
-            await #expect(throws: TrunkError.unsupported(.play(.noAgent), reason: SIPTrunk.noMedia)) {
-                try await trunk.play(.noAgent, on: id)
-            }
+            // No prompt directory: the message is over at once. No phone: bridged without audio.
+            try? await trunk.play(.noAgent, on: id)
+            try? await trunk.bridge(id, to: AgentID("a1"))
         }
-        #expect(result.events == ["ringing", "answeredLive", "hungUp(node)"])
+        #expect(
+            result.events == [
+                "ringing", "answeredLive", "messageStarted", "messageFinished", "bridged", "hungUp(node)",
+            ])
         #expect(result.sippStatus == 0)
         #expect(result.media?.remoteAddress == "127.0.0.1")
         #expect(result.media?.codec.payloadType == 0)
@@ -334,5 +337,103 @@ struct SIPpTests {
         #expect(kinds(await events(of: call.progress)) == ["accepted", "hungUp(customer)"])
         #expect(await caller.exitStatus() == 0)
         await trunk.shutDown()
+    }
+
+    // MARK: Media
+
+    /// A directory holding `customer.wav` (the audio SIPp plays as the customer), `no-agent.wav`
+    /// (a prompt), removed by the caller.
+    static func audioDirectory(customer: [Int16]) throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sipp-audio-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Data(WAVWriter.data(customer, encoding: .muLaw)).write(to: directory.appendingPathComponent("customer.wav"))
+        let prompt = [Int16](repeating: 0, count: 4000)
+        try Data(WAVWriter.data(prompt, encoding: .pcm16)).write(to: directory.appendingPathComponent("no-agent.wav"))
+        return directory
+    }
+
+    /// A tone of `milliseconds` at `amplitude`, then `silence` milliseconds of silence.
+    static func tone(_ milliseconds: Int, amplitude: Double = 8000, silence: Int = 0) -> [Int16] {
+        (0..<(milliseconds * 8)).map { Int16(amplitude * sin(Double($0) * 2 * .pi * 440 / 8000)) }
+            + [Int16](repeating: 0, count: silence * 8)
+    }
+
+    /// Runs an outbound call against `carrier-answer-rtp.xml` playing `customer`.
+    func callWithAudio(
+        customer: [Int16], detectsMachines: Bool, count: Int, more: Int = 0,
+        whileConnected: @Sendable (SIPTrunk, CallID, URL) async throws -> Void = { _, _, _ in }
+    ) async throws -> (events: [String], sippStatus: Int32?) {
+        let directory = try Self.audioDirectory(customer: customer)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let carrier = try SIPp.start("carrier-answer-rtp.xml", directory: directory)
+        defer { carrier.stop() }
+        var configuration = trunkConfiguration(proxyPort: carrier.port)
+        configuration.promptDirectory = directory.path
+        let trunk = try await SIPTrunk.start(configuration: configuration)
+        var request = self.request
+        request.detectsMachines = detectsMachines
+        let call = try await trunk.originate(request)
+        var seen = await events(of: call.progress, count: count)
+        try await whileConnected(trunk, call.id, directory)
+        if more > 0 { seen += await events(of: call.progress, count: more) }
+        try? await trunk.hangUp(call.id)
+        seen += await events(of: call.progress)
+        let status = await carrier.exitStatus()
+        await trunk.shutDown()
+        return (kinds(seen), status)
+    }
+
+    @Test("bridge: the agent's phone (SIPp, auto-answer, echoing RTP) is called and the audio relayed both ways")
+    func bridgeRelaysTheCustomerToTheAgentsPhone() async throws {
+        let phone = try SIPp.start("agent-phone.xml", arguments: ["-rtp_echo"])
+        defer { phone.stop() }
+        let result = try await callWithAudio(customer: Self.tone(1000), detectsMachines: false, count: 2) {
+            trunk, id, _ in
+            // The phone as the agent's grant carries it to the node.
+            try await trunk.bridge(id, to: AgentID("a1"), phone: "sip:agent@127.0.0.1:\(phone.port)")
+            // The customer's audio reaches the agent's port when the phone's echo comes back.
+            let deadline = ContinuousClock.now + .seconds(15)
+            var relay = await trunk.relay(of: id)
+            while ContinuousClock.now < deadline,
+                (relay?.counters(for: .customer).forwarded ?? 0) < 10
+                    || (relay?.counters(for: .agent).forwarded ?? 0) < 10
+            {
+                try await Task.sleep(for: .milliseconds(50))
+                relay = await trunk.relay(of: id)
+            }
+            #expect((relay?.counters(for: .customer).forwarded ?? 0) >= 10, "customer audio relayed to the agent")
+            #expect((relay?.counters(for: .agent).forwarded ?? 0) >= 10, "agent audio relayed to the customer")
+            #expect(relay?.firstAgentAudioLatency != nil)
+        }
+        #expect(result.events == ["ringing", "answeredLive", "bridged", "hungUp(node)"])
+        #expect(result.sippStatus == 0)
+        #expect(await phone.exitStatus() == 0, "the phone was hung up with the call")
+    }
+
+    @Test("detection: a long greeting (3 s of speech-like tone) is a machine")
+    func detectsAMachine() async throws {
+        let result = try await callWithAudio(customer: Self.tone(3000), detectsMachines: true, count: 3)
+        #expect(result.events == ["ringing", "answered", "answeredByMachine", "hungUp(node)"])
+        #expect(result.sippStatus == 0)
+    }
+
+    @Test("detection: a short hello and silence is a person")
+    func detectsAPerson() async throws {
+        let result = try await callWithAudio(customer: Self.tone(400, silence: 2600), detectsMachines: true, count: 3)
+        #expect(result.events == ["ringing", "answered", "answeredLive", "hungUp(node)"])
+        #expect(result.sippStatus == 0)
+    }
+
+    @Test("a message is played from the prompt directory as RTP, then reported finished")
+    func playsAMessage() async throws {
+        let result = try await callWithAudio(
+            customer: Self.tone(200, silence: 800), detectsMachines: false, count: 2, more: 2
+        ) {
+            trunk, id, _ in
+            try await trunk.play(.noAgent, on: id)
+        }
+        // The node hangs up once the prompt (0.5 s) has played out.
+        #expect(result.events == ["ringing", "answeredLive", "messageStarted", "messageFinished", "hungUp(node)"])
+        #expect(result.sippStatus == 0)
     }
 }

@@ -108,6 +108,10 @@ public actor AgentConnection {
             refuse(OperationRefused(.invalidArgument, "login is required"), correlation)
             return
         }
+        if let problem = Self.phoneProblem(login.phone) {
+            refuse(OperationRefused(.invalidArgument, "phone: \(problem)"), correlation)
+            return
+        }
         do {
             guard
                 let entry = try await authority.authenticate(
@@ -118,7 +122,8 @@ public actor AgentConnection {
             }
             let number = await registry.connectionNumber()
             let session = await registry.session(for: entry.agent)
-            let state = try await session.attach(number, sink: sink, skills: entry.skills)
+            let state = try await session.attach(
+                number, sink: sink, skills: entry.skills, phone: login.phone.isEmpty ? nil : login.phone)
             self.number = number
             self.session = session
             var reply = Dialer_V1_AgentLoggedIn()
@@ -131,6 +136,20 @@ public actor AgentConnection {
         } catch {
             refuse(error, correlation)
         }
+    }
+
+    /// What is wrong with a phone given at login, if anything: a SIP URI (`sip:user@host[:port]`)
+    /// of at most 256 printable ASCII characters, or empty for none. Its host is resolved by
+    /// the node that calls it.
+    static func phoneProblem(_ phone: String) -> String? {
+        guard !phone.isEmpty else { return nil }
+        guard phone.utf8.count <= 256 else { return "at most 256 characters" }
+        guard phone.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            return "printable ASCII without spaces only"
+        }
+        guard phone.hasPrefix("sip:"), let at = phone.firstIndex(of: "@"), phone[phone.index(after: at)...].count > 0
+        else { return "a SIP URI such as sip:1001@192.0.2.10:5062, got \(phone.debugDescription)" }
+        return nil
     }
 
     private func refuse(_ error: OperationRefused, _ correlation: UInt64) {

@@ -87,9 +87,9 @@ public actor AgentSessionActor {
 
     /// A connection logged in as this agent: the agent is logged in (or their session, kept
     /// through the grace period, resumes) and pushes reach the connection.
-    public func attach(_ connection: UInt64, sink: any EnvelopeSink, skills: AgentSkills) async throws(OperationRefused)
-        -> Dialer_V1_AgentStatus
-    {
+    public func attach(
+        _ connection: UInt64, sink: any EnvelopeSink, skills: AgentSkills, phone: String? = nil
+    ) async throws(OperationRefused) -> Dialer_V1_AgentStatus {
         generation += 1
         graceTimer?.cancel()
         graceTimer = nil
@@ -101,7 +101,7 @@ public actor AgentSessionActor {
             previous.deliver(Envelope(.agentTakenOver(notice)))
         }
         do {
-            let session = try await service.logIn(agent, skills: skills, outbox: outbox)
+            let session = try await service.logIn(agent, skills: skills, outbox: outbox, phone: phone)
             return Dialer_V1_AgentStatus(session, now: clock.now())
         } catch {
             detach(connection)

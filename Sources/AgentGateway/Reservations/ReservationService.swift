@@ -140,6 +140,8 @@ public actor ReservationService {
     /// customer stays on a line without an agent.
     private var lostCalls: [MemberID: [RequestID]] = [:]
     private var outboxes: [AgentID: AgentOutbox] = [:]
+    /// The phones agents gave at their latest login (SIP URIs), sent to a node with each grant.
+    private var phones: [AgentID: String] = [:]
     private var timers: [UInt64: Task<Void, Never>] = [:]
     private var pictures: PictureSchedule
     private var pictureSequence: [QueueID: UInt64] = [:]
@@ -381,10 +383,11 @@ public actor ReservationService {
 
     /// Logs the agent in (not ready), or resumes a session still logged in (a reconnect within
     /// the grace period); pushes go to `outbox` from now on.
-    public func logIn(_ agent: AgentID, skills: AgentSkills, outbox: AgentOutbox) throws(OperationRefused)
-        -> AgentSession
-    {
+    public func logIn(
+        _ agent: AgentID, skills: AgentSkills, outbox: AgentOutbox, phone: String? = nil
+    ) throws(OperationRefused) -> AgentSession {
         outboxes[agent] = outbox
+        phones[agent] = phone
         let now = clock.now()
         if let session = book.agent(agent), session.state.isLoggedIn { return session }
         do {
@@ -615,7 +618,8 @@ public actor ReservationService {
             switch action {
             case .granted(let grant):
                 pictures.markChanged(grant.queue)
-                if let answer = Dialer_V1_AgentRequestAnswer(action) {
+                if var answer = Dialer_V1_AgentRequestAnswer(action) {
+                    answer.agentPhone = phones[grant.agent] ?? ""
                     sendToNode(grant.node, about: grant.request, .agentRequestAnswer(answer))
                 }
             case .rejected(let id, let node, _), .timedOut(let id, let node):

@@ -632,7 +632,8 @@ public struct QueueRunnerStateMachine: Sendable {
                 OriginateRequest(
                     number: target.phone, callerID: callerID ?? "", ringTimeout: ringTimeout,
                     detectsMachines: settings.answeringMachine != .off,
-                    detectionLimit: configuration.connectGrace - configuration.connectAllowance)))
+                    detectionLimit: configuration.connectGrace - configuration.connectAllowance,
+                    machineDetection: settings.answeringMachineDetection)))
     }
 
     /// The contact's own number, else a pooled one (local presence, then rotation, under the

@@ -17,11 +17,15 @@ public struct OriginateRequest: Hashable, Sendable {
     /// The node sets it from the connect grace, less the time it needs to connect an agent, so
     /// that a live answer is always known while the customer can still be connected in time.
     public var detectionLimit: Duration?
+    /// The detector's thresholds (the campaign's `answering_machine_detection`), for a trunk
+    /// that listens to the audio itself; the simulated trunk draws its verdicts instead.
+    public var machineDetection: AMDSettings
 
     public init(
         number: String, callerID: String, ringTimeout: Duration, detectsMachines: Bool = true,
-        detectionLimit: Duration? = nil
+        detectionLimit: Duration? = nil, machineDetection: AMDSettings = AMDSettings()
     ) {
+        self.machineDetection = machineDetection
         self.number = number
         self.callerID = callerID
         self.ringTimeout = ringTimeout
@@ -111,6 +115,10 @@ public protocol Trunk: Sendable {
     /// Connects an answered call to an agent (stopping any message playing).
     func bridge(_ call: CallID, to agent: AgentID) async throws(TrunkError)
 
+    /// Connects an answered call to an agent whose phone is `phone` (a SIP URI the agent gave
+    /// at login; `nil`: none). A trunk without phones ignores it (the default).
+    func bridge(_ call: CallID, to agent: AgentID, phone: String?) async throws(TrunkError)
+
     /// Plays a message into an answered call, replacing any message playing.
     func play(_ message: CallMessage, on call: CallID) async throws(TrunkError)
 
@@ -119,6 +127,10 @@ public protocol Trunk: Sendable {
 }
 
 extension Trunk {
+    public func bridge(_ call: CallID, to agent: AgentID, phone: String?) async throws(TrunkError) {
+        try await bridge(call, to: agent)
+    }
+
     /// Places a call; see ``originate(_:)``.
     public func originate(
         number: String,

@@ -72,6 +72,8 @@ public actor GatewayReservations {
     }
 
     private let prefix: String
+    /// Agents' phones from their grants (SIP URIs), for the trunk's bridges.
+    private var agentPhones: [AgentID: String] = [:]
     private var counter: UInt64 = 0
     private var link: ClusterLink?
     private var waiting: [RequestID: CheckedContinuation<Answer, Never>] = [:]
@@ -105,6 +107,9 @@ public actor GatewayReservations {
         for continuation in lost.values { continuation.resume(returning: .connectionLost) }
     }
 
+    /// The phone an agent gave at login, as their latest grant carried it (`nil`: none).
+    public func agentPhone(_ agent: AgentID) -> String? { agentPhones[agent] }
+
     /// An inbound message from the gateway; returns whether it was one of the reservation
     /// protocol's.
     @discardableResult
@@ -115,6 +120,8 @@ public actor GatewayReservations {
             guard let continuation = waiting.removeValue(forKey: RequestID(answer.request)) else { return true }
             switch answer.answer {
             case .granted:
+                // Known before the grant reaches its runner, so that the bridge finds it.
+                agentPhones[AgentID(answer.agent)] = answer.agentPhone.isEmpty ? nil : answer.agentPhone
                 continuation.resume(
                     returning: .granted(agent: AgentID(answer.agent), lease: .wireMilliseconds(answer.leaseMs)))
             case .timedOut:

@@ -62,10 +62,13 @@ public actor SyntheticAgent {
     public struct Account: Hashable, Sendable {
         public var login: String
         public var password: String
+        /// The phone given at login (a SIP URI), or `nil` for none.
+        public var phone: String?
 
-        public init(login: String, password: String) {
+        public init(login: String, password: String, phone: String? = nil) {
             self.login = login
             self.password = password
+            self.phone = phone
         }
     }
 
@@ -328,6 +331,7 @@ public actor SyntheticAgent {
             var login = Dialer_V1_AgentLogin()
             login.login = account.login
             login.password = account.password
+            login.phone = account.phone ?? ""
             return .agentLogin(login)
         case .setReady:
             return .agentSetReady(Dialer_V1_AgentSetReady())
