@@ -274,7 +274,7 @@ let package = Package(
         .executableTarget(
             name: "dialer-bench",
             dependencies: [
-                "DialerLoad",
+                "DialerLoad", "DialerManager", "DialerCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
