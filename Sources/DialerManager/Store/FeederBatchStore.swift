@@ -40,7 +40,10 @@ public enum ReportOutcome: Sendable, Hashable {
 
 /// What one ``FeederOperation`` came to.
 public enum FeederOperationOutcome: Sendable, Hashable {
+    /// What became of a ``FeederOperation/report(_:node:epoch:)``.
     case report(ReportOutcome)
+    /// The attempts a ``FeederOperation/checkOut(campaign:count:node:epoch:presentAgents:)``
+    /// handed out, best first (none when nothing is dialable).
     case checkOut([AttemptHandOut])
 }
 
