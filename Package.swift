@@ -281,7 +281,7 @@ let package = Package(
         .executableTarget(
             name: "dialer-bench",
             dependencies: [
-                "DialerLoad", "DialerManager",
+                "DialerLoad", "DialerManager", "DialerCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

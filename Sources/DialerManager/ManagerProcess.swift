@@ -170,6 +170,7 @@ struct ManagerClusterService: Service {
         try await cancelWhenGracefulShutdown {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await server.run(handler: listener.handle) }
+                group.addTask { await feeder.runBatches() }
                 group.addTask {
                     while !Task.isCancelled {
                         await coordinator.tick()

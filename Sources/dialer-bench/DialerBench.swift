@@ -13,7 +13,8 @@ struct DialerBench: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: "What to run: all, codec, connection, book; amd (--corpus); relay (--frames packets); passwords.")
+        help:
+            "What to run: all, codec, connection, book; amd (--corpus); relay (--frames packets); store (--results); passwords."
     var only = "all"
     @Option(name: .long, help: "Frames for the codec and the connection.") var frames = 1_000_000
     @Option(name: .long, help: "Frame size in bytes.") var frameBytes = 500
@@ -29,7 +30,26 @@ struct DialerBench: AsyncParsableCommand {
     @Option(name: .long, help: "For --only passwords: PBKDF2 rounds (the store's default: 600000).")
     var rounds = 600_000
 
+    @Option(name: .long, help: "For --only store: attempt results applied in each run.") var results = 10_000
+    @Option(name: .long, help: "For --only store: nodes asking and reporting at once.") var connections = 8
+    @Option(name: .long, help: "For --only store: contacts per hand-out request.") var handOut = 25
+
     func run() async throws {
+        if only == "store" {
+            guard (1...1_000_000).contains(results) else { throw ValidationError("--results must be 1 to 1000000") }
+            guard (1...1_000).contains(connections) else { throw ValidationError("--connections must be 1 to 1000") }
+            guard (1...500).contains(handOut) else { throw ValidationError("--hand-out must be 1 to 500") }
+            let (text, rows) = try await StoreBenchmark.report(
+                results: results, connections: connections, handOut: handOut)
+            print(text)
+            if let json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                encoder.keyEncodingStrategy = .convertToSnakeCase
+                try encoder.encode(rows).write(to: URL(fileURLWithPath: json))
+            }
+            return
+        }
         if only == "amd" {
             guard let corpus else { throw ValidationError("--only amd needs --corpus DIR (scripts/amd-corpus.sh DIR)") }
             print(try AMDBenchmark.report(corpus: corpus, silenceThreshold: amdSilenceThreshold, verbose: verbose))
@@ -47,7 +67,8 @@ struct DialerBench: AsyncParsableCommand {
             return
         }
         guard ["all", "codec", "connection", "book"].contains(only) else {
-            throw ValidationError("--only must be all, codec, connection, book, amd, relay or passwords (is \(only))")
+            throw ValidationError(
+                "--only must be all, codec, connection, book, amd, relay, store or passwords (is \(only))")
         }
         guard frames > 0, cycles > 0 else { throw ValidationError("--frames and --cycles must be above 0") }
         guard (16...65_536).contains(frameBytes) else { throw ValidationError("--frame-bytes must be 16 to 65536") }

@@ -38,7 +38,7 @@ private final class LoopbackManager: Sendable {
             clock: clock, logger: logger)
         feeder = ManagerFeeder(
             store: store, coordinator: coordinator, changes: changes, wallTime: WallTime(clock: clock, now: monday),
-            logger: logger)
+            logger: logger, batching: .immediate)
         let listener = ManagerClusterListener(
             coordinator: coordinator, feeder: feeder, leaseDuration: leaseDuration, renewInterval: .seconds(2),
             logger: logger)
@@ -47,8 +47,13 @@ private final class LoopbackManager: Sendable {
             settings: ConnectionSettings(
                 localID: "manager", localRole: .manager, secret: ClusterSecret(secret), acceptedRoles: [.node]),
             violationLog: nil)
-        let server = self.server
-        serving = Task { try? await server.run(handler: listener.handle) }
+        let (server, feeder) = (self.server, self.feeder)
+        serving = Task {
+            await withDiscardingTaskGroup { group in
+                group.addTask { try? await server.run(handler: listener.handle) }
+                group.addTask { await feeder.runBatches() }
+            }
+        }
     }
 
     /// A campaign c1 on queue q-c1 dialing `count` Danish contacts.

@@ -68,19 +68,34 @@ public struct ManagerClusterListener: Sendable {
         let feeder = self.feeder
         let directoryPushes = Mutex<[Task<Void, Never>]>([])
         _ = try? await connection.run { link, inbound in
-            // Feeder requests wait on the store: they are answered one at a time beside the
-            // connection's loop, so that lease renewals never wait behind a hand-out.
+            // Feeder requests wait on the store: they are taken one at a time beside the
+            // connection's loop, so that lease renewals never wait behind a hand-out. Reports
+            // and hand-outs are queued for the feeder's batches without waiting for each other
+            // (at most `feederBacklog` at a time); their answers are sent as the batches commit.
             let (feederWork, feederQueue) = AsyncStream.makeStream(
                 of: FeederWork.self, bufferingPolicy: .bufferingOldest(Self.feederBacklog))
+            let (answers, answerQueue) = AsyncStream.makeStream(of: (Envelope, Envelope.OneOf_Message).self)
             await withDiscardingTaskGroup { group in
                 if let feeder {
                     group.addTask {
+                        let queued = QueuedRequests()
                         for await work in feederWork {
-                            guard let message = work.envelope.message,
-                                let reply = await feeder.answer(message, from: member, connection: work.registration)
-                            else { continue }
-                            try? await link.reply(to: work.envelope, with: reply)
+                            guard let message = work.envelope.message else { continue }
+                            if queued.count.load(ordering: .relaxed) >= Self.feederBacklog {
+                                await feeder.waitForBatches()
+                            }
+                            queued.count.add(1, ordering: .relaxed)
+                            let envelope = work.envelope
+                            let handled = await feeder.handle(message, from: member, connection: work.registration) {
+                                reply in
+                                queued.count.subtract(1, ordering: .relaxed)
+                                if let reply { answerQueue.yield((envelope, reply)) }
+                            }
+                            if !handled { queued.count.subtract(1, ordering: .relaxed) }
                         }
+                    }
+                    group.addTask {
+                        for await (envelope, reply) in answers { try? await link.reply(to: envelope, with: reply) }
                     }
                 }
                 await serve(
@@ -97,6 +112,7 @@ public struct ManagerClusterListener: Sendable {
                     }
                 }
                 feederQueue.finish()
+                answerQueue.finish()
                 group.cancelAll()
             }
         }
@@ -197,4 +213,9 @@ public struct ManagerClusterListener: Sendable {
             logger.debug("connection ended", metadata: ["error": "\(error)"])
         }
     }
+}
+
+/// How many of a connection's feeder requests wait for their answers.
+private final class QueuedRequests: Sendable {
+    let count = Atomic<Int>(0)
 }

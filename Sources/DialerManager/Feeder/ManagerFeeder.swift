@@ -38,15 +38,31 @@ public struct ManagerFeeder: Sendable {
     private let lostNodeSweeps = Counter(label: "dialer_manager_lost_node_sweeps_total")
     private let attemptsClosedUnknown = Counter(label: "dialer_manager_lost_node_attempts_closed_total")
 
+    private let batchSize = Recorder(label: "dialer_manager_feeder_batch_operations")
+    /// Applies reports and hand-outs in batches (``runBatches()`` runs its loop).
+    let batcher: FeederBatcher
+
+    /// - Parameter batching: how reports and hand-outs are batched; the clock of its linger is
+    ///   `wallTime`'s.
     public init(
         store: any ManagerStore, coordinator: ClusterCoordinator, changes: ManagerChanges, wallTime: WallTime,
-        logger: Logger
+        logger: Logger, batching: FeederBatching.Limits = .standard
     ) {
         self.store = store
         self.coordinator = coordinator
         self.changes = changes
         self.wallTime = wallTime
         self.logger = logger
+        let batchSize = self.batchSize
+        self.batcher = FeederBatcher(
+            store: store, limits: batching, clock: wallTime.clock, committed: { batchSize.record($0) })
+    }
+
+    /// Applies reports and hand-outs, batch by batch, until the task is cancelled. Nothing is
+    /// answered while this does not run.
+    public func runBatches() async {
+        let wallTime = self.wallTime
+        await batcher.run(wallTime: { wallTime.now() })
     }
 
     /// A refusal: the non-fatal error that answers the request.
@@ -68,26 +84,64 @@ public struct ManagerFeeder: Sendable {
     }
 
     /// The reply to a feeder request from `node` on its registered connection `connection`, or
-    /// `nil` when the message is not a feeder request.
+    /// `nil` when the message is not a feeder request or gets no answer (the manager is stopping).
     func answer(_ message: Envelope.OneOf_Message, from node: MemberID, connection: UInt64) async
         -> Envelope.OneOf_Message?
     {
-        let result: Result<Envelope.OneOf_Message, Refusal>
-        switch message {
-        case .campaignRequest(let request):
-            result = await campaignInfo(request, from: node, connection: connection)
-        case .contactRequest(let request):
-            result = await contactBatch(request, from: node, connection: connection)
-        case .attemptReport(let report):
-            result = await attemptReport(report, from: node)
-        case .attemptReturn(let request):
-            result = await attemptReturn(request, from: node)
-        case .inboundRouteRequest(let request):
-            result = await inboundRoute(request, from: node, connection: connection)
-        default:
-            return nil
+        let (replies, continuation) = AsyncStream.makeStream(
+            of: Envelope.OneOf_Message?.self, bufferingPolicy: .bufferingNewest(1))
+        let handled = await handle(message, from: node, connection: connection) { reply in
+            continuation.yield(reply)
+            continuation.finish()
         }
+        guard handled else { return nil }
+        for await reply in replies { return reply }
+        return nil
+    }
+
+    /// Starts answering a feeder request from `node` on its registered connection `connection`;
+    /// returns `false` when the message is not a feeder request.
+    ///
+    /// Reports and contact requests go to the batch loop: this returns once the request is
+    /// queued, and `reply` is called after its batch commits, so that requests of one
+    /// connection are applied in order without waiting for each other. Other requests first
+    /// wait for everything queued before them, then are answered here. `reply` is called once;
+    /// with `nil` when nothing is to be sent (the manager is stopping).
+    func handle(
+        _ message: Envelope.OneOf_Message, from node: MemberID, connection: UInt64,
+        reply: @escaping @Sendable (Envelope.OneOf_Message?) -> Void
+    ) async -> Bool {
+        switch message {
+        case .contactRequest(let request):
+            await contactBatch(request, from: node, connection: connection) { reply(self.message($0, from: node)) }
+        case .attemptReport(let report):
+            attemptReport(report, from: node) { reply(self.message($0, from: node)) }
+        case .campaignRequest(let request):
+            await batcher.barrier()
+            reply(self.message(await campaignInfo(request, from: node, connection: connection), from: node))
+        case .attemptReturn(let request):
+            await batcher.barrier()
+            reply(self.message(await attemptReturn(request, from: node), from: node))
+        case .inboundRouteRequest(let request):
+            await batcher.barrier()
+            reply(self.message(await inboundRoute(request, from: node, connection: connection), from: node))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Waits until every report and hand-out queued so far is applied.
+    func waitForBatches() async {
+        await batcher.barrier()
+    }
+
+    /// The message answering a request (`nil`: none); a refusal is logged.
+    private func message(_ result: Result<Envelope.OneOf_Message, Refusal>?, from node: MemberID)
+        -> Envelope.OneOf_Message?
+    {
         switch result {
+        case .none: return nil
         case .success(let reply): return reply
         case .failure(let refusal):
             logger.notice(
@@ -122,11 +176,17 @@ public struct ManagerFeeder: Sendable {
         }
     }
 
-    func contactBatch(_ request: Dialer_V1_ContactRequest, from node: MemberID, connection: UInt64) async
-        -> Result<Envelope.OneOf_Message, Refusal>
-    {
+    /// Answers a contact request through the batch loop: `reply` gets the batch after the
+    /// hand-out commits (`nil`: the manager stopped first).
+    func contactBatch(
+        _ request: Dialer_V1_ContactRequest, from node: MemberID, connection: UInt64,
+        reply: @escaping @Sendable (Result<Envelope.OneOf_Message, Refusal>?) -> Void
+    ) async {
+        var batch = Dialer_V1_ContactBatch()
+        let lease: HeldLease
+        let campaign: Campaign
         do {
-            let lease = try Self.lease(request.hasLease ? request.lease : nil)
+            lease = try Self.lease(request.hasLease ? request.lease : nil)
             guard request.count > 0, request.count <= Self.maximumCount else {
                 throw Refusal(.invalidArgument, "count must be 1 to \(Self.maximumCount), not \(request.count)")
             }
@@ -137,25 +197,37 @@ public struct ManagerFeeder: Sendable {
                     .invalidArgument,
                     "present_agents must name at most \(Self.maximumPresentAgents) agents, each 1 to 128 bytes")
             }
-            let (campaign, fence) = try await fencedCampaign(lease, node: node, connection: connection)
-            let now = wallTime.now()
-            var batch = Dialer_V1_ContactBatch()
+            let fence: FeederFence
+            (campaign, fence) = try await fencedCampaign(lease, node: node, connection: connection)
             batch.campaignRevision = await changes.revision(of: campaign.id)
-            batch.dialingAllowed = fence == .owner && Self.dialingAllowed(campaign, at: now)
+            batch.dialingAllowed = fence == .owner && Self.dialingAllowed(campaign, at: wallTime.now())
             // A queue being handed back gets nothing new: it would only leave attempts open.
-            guard fence == .owner else { return .success(.contactBatch(batch)) }
-            let handOuts = try await store.checkOutAttempts(
-                campaign: campaign.id, count: min(Int(request.count), Self.maximumBatch), node: node,
-                epoch: lease.epoch, now: now, presentAgents: Set(request.presentAgents.map(AgentID.init)))
-            batch.attempts = handOuts.map { Dialer_V1_AttemptHandOut(attempt: $0.attempt, contact: $0.contact) }
-            handedOut.increment(by: handOuts.count)
-            return .success(.contactBatch(batch))
+            guard fence == .owner else { return reply(.success(.contactBatch(batch))) }
         } catch let refusal as Refusal {
-            return .failure(refusal)
-        } catch StoreError.notFound(let what) {
-            return .failure(Refusal(.notFound, "\(what) does not exist"))
+            return reply(.failure(refusal))
         } catch {
-            return .failure(storeFailure(error))
+            return reply(.failure(storeFailure(error)))
+        }
+        let operation = FeederOperation.checkOut(
+            campaign: campaign.id, count: min(Int(request.count), Self.maximumBatch), node: node, epoch: lease.epoch,
+            presentAgents: Set(request.presentAgents.map(AgentID.init)))
+        let handedOut = self.handedOut
+        batcher.submit(operation) { [batch] outcome in
+            switch outcome {
+            case .success(.checkOut(let handOuts)):
+                var batch = batch
+                batch.attempts = handOuts.map { Dialer_V1_AttemptHandOut(attempt: $0.attempt, contact: $0.contact) }
+                handedOut.increment(by: handOuts.count)
+                reply(.success(.contactBatch(batch)))
+            case .success(.report):
+                reply(.failure(storeFailure(StoreError.corruptRow("a hand-out answered as a report"))))
+            case .failure(is FeederBatcher.Stopped):
+                reply(nil)
+            case .failure(StoreError.notFound(let what)):
+                reply(.failure(Refusal(.notFound, "\(what) does not exist")))
+            case .failure(let error):
+                reply(.failure(storeFailure(error)))
+            }
         }
     }
 
@@ -167,61 +239,71 @@ public struct ManagerFeeder: Sendable {
     /// Call details that cannot be right (times out of order or implausible, a caller ID that is
     /// not E.164) are left out and logged; the result is recorded all the same, since refusing
     /// the report would leave the attempt open (a node does not send a refused report again).
-    func attemptReport(_ report: Dialer_V1_AttemptReport, from node: MemberID) async
-        -> Result<Envelope.OneOf_Message, Refusal>
-    {
-        do {
-            let lease = try Self.lease(report.hasLease ? report.lease : nil)
-            var result: AttemptResult
+    ///
+    /// The report is applied through the batch loop: `reply` gets the acknowledgement after its
+    /// batch commits (`nil`: the manager stopped first, and the node sends it again).
+    func attemptReport(
+        _ report: Dialer_V1_AttemptReport, from node: MemberID,
+        reply: @escaping @Sendable (Result<Envelope.OneOf_Message, Refusal>?) -> Void
+    ) {
+        let lease: HeldLease
+        var result: AttemptResult
+        do throws(Refusal) {
+            lease = try Self.lease(report.hasLease ? report.lease : nil)
             switch report.result() {
             case .success(let value): result = value
             case .failure(let invalid): throw Refusal(.invalidArgument, invalid.description)
             }
-            let problems = result.callDetailProblems
-            if !problems.isEmpty {
-                detailsDropped.increment()
-                logger.notice(
-                    "attempt report: call details left out",
-                    metadata: [
-                        "node": "\(node)", "attempt": "\(result.attempt)",
-                        "problems": "\(problems.joined(separator: "; "))",
-                    ])
-                result = result.withoutInvalidCallDetails()
-            }
-            let attempt = result.attempt
-            guard let holder = try await store.attemptHolder(attempt) else {
-                throw Refusal(.unknownRequest, "no attempt \(attempt) was handed out")
-            }
-            guard holder.node == node, holder.epoch == lease.epoch else {
-                throw Refusal(
-                    .unknownRequest, "attempt \(attempt) was not handed to this node under epoch \(lease.epoch)")
-            }
-            if let refusal = Self.closedAsUnknown(holder, reported: result) { throw refusal }
-            var ack = Dialer_V1_AttemptReportAck()
-            ack.attempt = attempt.rawValue
-            switch try await store.recordResult(result, now: wallTime.now()) {
-            case .applied:
-                reportsApplied.increment()
-                return .success(.attemptReportAck(ack))
-            case .duplicate, .attemptStillOpen:
-                // Closed meanwhile: by an earlier copy of this report, or by a sweep of this node.
-                if let closed = try await store.attemptHolder(attempt),
-                    let refusal = Self.closedAsUnknown(closed, reported: result)
-                {
-                    throw refusal
-                }
-                reportsDuplicate.increment()
-                ack.duplicate = true
-                return .success(.attemptReportAck(ack))
-            case .unknownAttempt:
-                throw Refusal(.unknownRequest, "attempt \(attempt) is not for contact \(result.contact)")
-            }
-        } catch let refusal as Refusal {
-            reportsRefused.increment()
-            return .failure(refusal)
         } catch {
             reportsRefused.increment()
-            return .failure(storeFailure(error))
+            return reply(.failure(error))
+        }
+        let problems = result.callDetailProblems
+        if !problems.isEmpty {
+            detailsDropped.increment()
+            logger.notice(
+                "attempt report: call details left out",
+                metadata: [
+                    "node": "\(node)", "attempt": "\(result.attempt)",
+                    "problems": "\(problems.joined(separator: "; "))",
+                ])
+            result = result.withoutInvalidCallDetails()
+        }
+        let (attempt, contact, epoch) = (result.attempt, result.contact, lease.epoch)
+        let (applied, duplicate, refused) = (reportsApplied, reportsDuplicate, reportsRefused)
+        batcher.submit(.report(result, node: node, epoch: epoch)) { outcome in
+            var ack = Dialer_V1_AttemptReportAck()
+            ack.attempt = attempt.rawValue
+            let refusal: Refusal
+            switch outcome {
+            case .success(.report(.applied)):
+                applied.increment()
+                return reply(.success(.attemptReportAck(ack)))
+            case .success(.report(.duplicate)):
+                // Closed meanwhile by an earlier copy of this report.
+                duplicate.increment()
+                ack.duplicate = true
+                return reply(.success(.attemptReportAck(ack)))
+            case .success(.report(.notHandedOut)):
+                refusal = Refusal(.unknownRequest, "no attempt \(attempt) was handed out")
+            case .success(.report(.heldElsewhere)):
+                refusal = Refusal(
+                    .unknownRequest, "attempt \(attempt) was not handed to this node under epoch \(epoch)")
+            case .success(.report(.closedAsUnknown)):
+                refusal = Refusal(
+                    .unknownRequest,
+                    "attempt \(attempt) was closed as unknown when its node was lost; the result is not recorded")
+            case .success(.report(.contactMismatch)):
+                refusal = Refusal(.unknownRequest, "attempt \(attempt) is not for contact \(contact)")
+            case .success(.checkOut):
+                refusal = storeFailure(StoreError.corruptRow("a report answered as a hand-out"))
+            case .failure(is FeederBatcher.Stopped):
+                return reply(nil)
+            case .failure(let error):
+                refusal = storeFailure(error)
+            }
+            refused.increment()
+            reply(.failure(refusal))
         }
     }
 
@@ -298,15 +380,6 @@ public struct ManagerFeeder: Sendable {
         } catch {
             return .failure(storeFailure(error))
         }
-    }
-
-    /// A report of a real outcome for an attempt the manager already closed as `unknown` (its
-    /// node was lost): the contact's retry is already scheduled, so the result is not recorded.
-    private static func closedAsUnknown(_ holder: AttemptHolder, reported: AttemptResult) -> Refusal? {
-        guard holder.outcome == .unknown, reported.outcome != .unknown else { return nil }
-        return Refusal(
-            .unknownRequest,
-            "attempt \(holder.attempt) was closed as unknown when its node was lost; the result is not recorded")
     }
 
     // MARK: Lost nodes

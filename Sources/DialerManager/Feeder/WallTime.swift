@@ -5,7 +5,8 @@ public import FoundationEssentials
 /// clock has run since, so that the feeder's rules (calling hours, retry times) follow a test's
 /// manual clock or the simulator's virtual one exactly as they follow real time.
 public struct WallTime: Sendable {
-    private let clock: any DialerClock
+    /// The clock the dates run on.
+    let clock: any DialerClock
     private let calendar: CalendarAnchor
 
     /// Dates on `clock`, where the clock's current moment is `date` (the system's date, in a

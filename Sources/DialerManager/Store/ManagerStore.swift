@@ -4,7 +4,7 @@ public import FoundationEssentials
 /// The manager's persistent state, behind one interface: the embedded SQLite store is the
 /// default, and a PostgreSQL implementation can fill the same protocol. Nothing outside the
 /// store touches the database.
-public protocol ManagerStore: AttemptReportStore, WebhookStore {
+public protocol ManagerStore: AttemptReportStore, WebhookStore, FeederBatchStore {
     // MARK: API tokens
 
     /// Stores a new token (only its hash) and returns its record.

@@ -40,20 +40,24 @@ extension SQLiteManagerStore {
     }
 
     public func attemptHolder(_ id: AttemptID) async throws -> AttemptHolder? {
-        try await pool.read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT id, campaign_id, contact_id, node, epoch, outcome FROM attempt WHERE id = ?",
-                    arguments: [id.rawValue])
-            else { return nil }
-            let node: String? = row["node"]
-            let epoch: Int64? = row["epoch"]
-            let outcome: String? = row["outcome"]
-            return AttemptHolder(
-                attempt: id, campaign: CampaignID(row["campaign_id"]), contact: ContactKey.id(row["contact_id"]),
-                node: node.map(MemberID.init), epoch: epoch.map { Epoch(UInt64(clamping: $0)) },
-                outcome: outcome.flatMap(AttemptOutcome.init(rawValue:)))
-        }
+        try await pool.read { db in try Self.holder(db, of: id) }
+    }
+
+    /// The attempt's holder as `db` has it.
+    static func holder(_ db: Database, of id: AttemptID) throws -> AttemptHolder? {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT id, campaign_id, contact_id, node, epoch, outcome FROM attempt WHERE id = ?"),
+                arguments: [id.rawValue])
+        else { return nil }
+        let node: String? = row["node"]
+        let epoch: Int64? = row["epoch"]
+        let outcome: String? = row["outcome"]
+        return AttemptHolder(
+            attempt: id, campaign: CampaignID(row["campaign_id"]), contact: ContactKey.id(row["contact_id"]),
+            node: node.map(MemberID.init), epoch: epoch.map { Epoch(UInt64(clamping: $0)) },
+            outcome: outcome.flatMap(AttemptOutcome.init(rawValue:)))
     }
 
     public func nodesWithOpenAttempts() async throws -> Set<MemberID> {

@@ -10,39 +10,49 @@ extension SQLiteManagerStore {
         campaign id: CampaignID, count: Int, node: MemberID, epoch: Epoch, now: Date, presentAgents: Set<AgentID>
     ) async throws -> [AttemptHandOut] {
         try await pool.write { db in
-            guard let campaign = try CampaignColumns.fetch(db, id) else { throw StoreError.notFound("campaign \(id)") }
-            guard count > 0 else { return [] }
-            let chosen = try FeederQuery.choose(
-                db, campaign: campaign, count: count, now: now, presentAgents: presentAgents)
-            var handOuts: [AttemptHandOut] = []
-            for var contact in chosen {
-                let attempt = AttemptID(UUID().uuidString.lowercased())
-                try contact.beginAttempt(attempt, now: now)
-                var arguments = ContactColumns.stateArguments(contact)
-                arguments += [ContactKey.rowID(contact.id)]
-                // The state guard repeats in SQL what beginAttempt checked on the row just read;
-                // the unique index on open attempts below is the last line.
-                try db.execute(
-                    sql: """
-                        UPDATE contact SET \(ContactColumns.stateAssignments) \
-                        WHERE id = ? AND state IN ('fresh', 'scheduled')
-                        """,
-                    arguments: arguments)
-                guard db.changesCount == 1 else {
-                    throw StoreError.conflict("contact \(contact.id) changed under the feeder")
-                }
-                try db.execute(
-                    sql: """
-                        INSERT INTO attempt (id, campaign_id, contact_id, node, epoch, started_at) VALUES (?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        attempt.rawValue, id.rawValue, ContactKey.rowID(contact.id), node.rawValue,
-                        Int64(clamping: epoch.rawValue), now.storeValue,
-                    ])
-                handOuts.append(AttemptHandOut(attempt: attempt, contact: contact))
-            }
-            return handOuts
+            try Self.checkOut(
+                db, campaign: id, count: count, node: node, epoch: epoch, now: now, presentAgents: presentAgents)
         }
+    }
+
+    /// Hands out attempts in `db`, as ``checkOutAttempts(campaign:count:node:epoch:now:presentAgents:)``.
+    static func checkOut(
+        _ db: Database, campaign id: CampaignID, count: Int, node: MemberID, epoch: Epoch, now: Date,
+        presentAgents: Set<AgentID>
+    ) throws -> [AttemptHandOut] {
+        guard let campaign = try CampaignColumns.fetch(db, id) else { throw StoreError.notFound("campaign \(id)") }
+        guard count > 0 else { return [] }
+        let chosen = try FeederQuery.choose(
+            db, campaign: campaign, count: count, now: now, presentAgents: presentAgents)
+        var handOuts: [AttemptHandOut] = []
+        for var contact in chosen {
+            let attempt = AttemptID(UUID().uuidString.lowercased())
+            try contact.beginAttempt(attempt, now: now)
+            var arguments = ContactColumns.stateArguments(contact)
+            arguments += [ContactKey.rowID(contact.id)]
+            // The state guard repeats in SQL what beginAttempt checked on the row just read;
+            // the unique index on open attempts below is the last line.
+            try db.cachedStatement(
+                sql: """
+                    UPDATE contact SET \(ContactColumns.stateAssignments) \
+                    WHERE id = ? AND state IN ('fresh', 'scheduled')
+                    """
+            ).execute(arguments: arguments)
+            guard db.changesCount == 1 else {
+                throw StoreError.conflict("contact \(contact.id) changed under the feeder")
+            }
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO attempt (id, campaign_id, contact_id, node, epoch, started_at) VALUES (?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(
+                arguments: [
+                    attempt.rawValue, id.rawValue, ContactKey.rowID(contact.id), node.rawValue,
+                    Int64(clamping: epoch.rawValue), now.storeValue,
+                ])
+            handOuts.append(AttemptHandOut(attempt: attempt, contact: contact))
+        }
+        return handOuts
     }
 
     public func recordResult(_ result: AttemptResult, now: Date) async throws -> LedgerUpdate {
@@ -161,10 +171,17 @@ extension SQLiteManagerStore {
     }
 
     /// Applies a result in `db`, as ``ContactLedger/apply(result:now:)`` does in memory.
-    static func apply(_ db: Database, result: AttemptResult, now: Date) throws -> LedgerUpdate {
+    ///
+    /// - Parameter campaigns: reads a campaign; a batch passes one that remembers what it read,
+    ///   since nothing in a batch changes a campaign.
+    static func apply(
+        _ db: Database, result: AttemptResult, now: Date,
+        campaigns: (CampaignID) throws -> Campaign? = { _ in nil }
+    ) throws -> LedgerUpdate {
+        // Cached statements: the feeder's batches run these many times in one transaction.
         guard
             let row = try Row.fetchOne(
-                db, sql: "SELECT * FROM attempt WHERE id = ?", arguments: [result.attempt.rawValue])
+                db.cachedStatement(sql: "SELECT * FROM attempt WHERE id = ?"), arguments: [result.attempt.rawValue])
         else { return .unknownAttempt }
         let contactRowID: Int64 = row["contact_id"]
         guard ContactKey.rowID(result.contact) == contactRowID else { return .unknownAttempt }
@@ -182,12 +199,13 @@ extension SQLiteManagerStore {
         if result.agent == nil { result.agent = (row["agent"] as String?).map(AgentID.init) }
         // Marked only while the outcome stays unknown: a node that came back reported the call.
         let nodeLostOnCall = result.outcome == .unknown && (row["node_lost_on_call"] as Int64? ?? 0) != 0
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 UPDATE attempt SET ended_at = ?, answered_at = ?, outcome = ?, disposition = ?, disposition_name = ?, \
                 disposition_at = ?, agent = ?, dialed_at = ?, bridged_at = ?, call_ended_at = ?, caller_id = ?, \
                 abandon_cause = ?, node_lost_on_call = ? WHERE id = ?
-                """,
+                """
+        ).execute(
             arguments: [
                 now.storeValue, details.answeredAt.storeValue, result.outcome.rawValue,
                 try AttemptColumns.dispositionJSON(result.disposition), result.disposition?.name,
@@ -197,7 +215,8 @@ extension SQLiteManagerStore {
                 result.attempt.rawValue,
             ])
         guard var contact = try ContactColumns.fetch(db, rowID: contactRowID),
-            let campaign = try CampaignColumns.fetch(db, CampaignID(row["campaign_id"]))
+            let campaign = try campaigns(CampaignID(row["campaign_id"]))
+                ?? CampaignColumns.fetch(db, CampaignID(row["campaign_id"]))
         else { return .unknownAttempt }
         // The node may spell the contact id without the padding; the domain compares ids exactly.
         result.contact = contact.id

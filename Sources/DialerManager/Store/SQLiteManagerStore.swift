@@ -4,9 +4,10 @@ import GRDB
 /// The embedded store: one SQLite file in WAL mode (readers never wait for the writer),
 /// with versioned migrations applied at open.
 ///
-/// Every operation is one transaction. Instants are stored as `REAL` seconds since the reference
-/// date (`Date.timeIntervalSinceReferenceDate`, exactly what a `Date` holds), so that they read
-/// back equal and compare in SQL; the API-token table, older, keeps GRDB's text dates.
+/// Every operation is one transaction; the feeder's batches apply many operations in one.
+/// Instants are stored as `REAL` seconds since the reference date
+/// (`Date.timeIntervalSinceReferenceDate`, exactly what a `Date` holds), so that they read back
+/// equal and compare in SQL; the API-token table, older, keeps GRDB's text dates.
 public final class SQLiteManagerStore: ManagerStore {
     let pool: DatabasePool
     /// Hashes agents' passwords.

@@ -198,8 +198,10 @@ enum ContactColumns {
     }
 
     static func fetch(_ db: Database, rowID: Int64, withFields: Bool = true) throws -> Contact? {
-        try Row.fetchOne(db, sql: "SELECT \(select) FROM contact WHERE contact.id = ?", arguments: [rowID])
-            .map { try contact($0, withFields: withFields) }
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(select) FROM contact WHERE contact.id = ?"), arguments: [rowID]
+        )
+        .map { try contact($0, withFields: withFields) }
     }
 
     /// Writes a contact's state and counters (after a domain transition).
@@ -207,7 +209,7 @@ enum ContactColumns {
         guard let rowID = ContactKey.rowID(contact.id) else { throw StoreError.notFound("contact \(contact.id)") }
         var arguments = stateArguments(contact)
         arguments += [rowID]
-        try db.execute(sql: "UPDATE contact SET \(stateAssignments) WHERE id = ?", arguments: arguments)
+        try db.cachedStatement(sql: "UPDATE contact SET \(stateAssignments) WHERE id = ?").execute(arguments: arguments)
     }
 }
 
@@ -262,7 +264,8 @@ enum CampaignColumns {
     }
 
     static func fetch(_ db: Database, _ id: CampaignID) throws -> Campaign? {
-        try Row.fetchOne(db, sql: "SELECT * FROM campaign WHERE id = ?", arguments: [id.rawValue]).map(campaign)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM campaign WHERE id = ?"), arguments: [id.rawValue])
+            .map(campaign)
     }
 }
 

@@ -30,7 +30,8 @@ final class FeederFixture: Sendable {
     var now: Date { feeder.wallTime.now() }
 
     init(
-        queues: [String] = ["q-c1"], store: TemporaryStore? = nil, journal: LeaseJournal = LeaseJournal(path: nil)
+        queues: [String] = ["q-c1"], store: TemporaryStore? = nil, journal: LeaseJournal = LeaseJournal(path: nil),
+        batching: FeederBatching.Limits = .immediate
     ) async throws {
         temporary = try store ?? TemporaryStore()
         let logger = Logger(label: "feeder-test")
@@ -39,7 +40,7 @@ final class FeederFixture: Sendable {
             journal: journal, clock: clock, logger: logger)
         feeder = ManagerFeeder(
             store: temporary.store, coordinator: coordinator, changes: changes,
-            wallTime: WallTime(clock: clock, now: StoreTime.monday), logger: logger)
+            wallTime: WallTime(clock: clock, now: StoreTime.monday), logger: logger, batching: batching)
         pacing = PacingBoard(clock: clock)
         let listener = ManagerClusterListener(
             coordinator: coordinator, feeder: feeder, leaseDuration: Self.leaseDuration,
@@ -51,8 +52,14 @@ final class FeederFixture: Sendable {
                 localID: "manager", localRole: .manager, secret: ClusterSecret(Self.secret),
                 acceptedRoles: [.node, .gateway]),
             violationLog: nil)
-        let server = self.server
-        serving = Task { try? await server.run(handler: listener.handle) }
+        let (server, feeder) = (self.server, self.feeder)
+        serving = Task {
+            await withDiscardingTaskGroup { group in
+                group.addTask { try? await server.run(handler: listener.handle) }
+                // The batches' linger is on the manual clock: none, unless a test moves it.
+                group.addTask { await feeder.runBatches() }
+            }
+        }
     }
 
     /// Connects and registers a node; it holds whatever the coordinator grants it.

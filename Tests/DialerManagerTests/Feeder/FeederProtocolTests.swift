@@ -193,6 +193,35 @@ struct FeederProtocolTests {
         await fixture.shutdown()
     }
 
+    @Test func manyReportsInFlightOnOneConnectionAreEachAcknowledgedOnceApplied() async throws {
+        let fixture = try await FeederFixture()
+        try await makeCampaign(fixture.store)
+        try await addContacts(fixture.store, count: 40)
+        let node = try await fixture.connect("node-1")
+        let lease = try #require(node.lease(of: "q-c1"))
+        let handed = try #require(batch(try await node.contacts(lease, count: 40))).attempts
+        try #require(handed.count == 40)
+        // Every report and a second copy of each, all sent before any answer, on one connection.
+        let store = fixture.store
+        let answers = try await withThrowingTaskGroup(of: (String, Bool, Bool).self) { group in
+            for handOut in handed + handed {
+                group.addTask {
+                    let reply = try #require(ack(try await node.report(handOut, .busy, lease: lease)))
+                    // Acknowledged: the result is in the store already.
+                    let closed = try await store.attempt(AttemptID(handOut.attempt))?.outcome == .busy
+                    return (reply.attempt, reply.duplicate, closed)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(answers.count == 80)
+        #expect(answers.allSatisfy { $0.2 })
+        #expect(Set(answers.filter { !$0.1 }.map(\.0)) == Set(handed.map(\.attempt)))
+        #expect(answers.filter { !$0.1 }.count == 40)
+        #expect(try await fixture.store.openAttempts(campaign: nil).isEmpty)
+        await fixture.shutdown()
+    }
+
     @Test func aQueueBeingHandedBackGetsNothingNew() async throws {
         let fixture = try await FeederFixture()
         try await makeCampaign(fixture.store)
