@@ -15,6 +15,7 @@ struct DialerBench: AsyncParsableCommand {
         name: .long,
         help:
             "What to run: all, codec, connection, book; amd (--corpus); relay (--frames packets); store (--results); passwords."
+    )
     var only = "all"
     @Option(name: .long, help: "Frames for the codec and the connection.") var frames = 1_000_000
     @Option(name: .long, help: "Frame size in bytes.") var frameBytes = 500
