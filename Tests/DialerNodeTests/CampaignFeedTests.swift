@@ -327,3 +327,97 @@ private func eventually(_ condition: () async -> Bool) async -> Bool {
     }
     return false
 }
+
+/// A manager that answers registrations, and each attempt report with the next answer of a
+/// script (an error code, or an acknowledgement once the script runs out).
+private final class ScriptedManager: Sendable {
+    let server: ClusterServer
+    let serving: Task<Void, Never>
+    let received = ReportCount()
+    var reportsReceived: Int { received.count.withLock { $0 } }
+
+    init(refusals: [Dialer_V1_ErrorCode]) async throws {
+        server = try await ClusterServer.bind(
+            host: "127.0.0.1", port: 0,
+            settings: ConnectionSettings(
+                localID: "manager", localRole: .manager, secret: ClusterSecret(secret), acceptedRoles: [.node]),
+            violationLog: nil)
+        let (server, received) = (self.server, self.received)
+        serving = Task {
+            try? await server.run { connection in
+                _ = try? await connection.run { link, inbound in
+                    try? await inbound.forEach { envelope in
+                        switch envelope.message {
+                        case .register:
+                            try? await link.reply(to: envelope, with: .registered(Dialer_V1_Registered()))
+                        case .attemptReport:
+                            let index = received.count.withLock { count -> Int in
+                                count += 1
+                                return count - 1
+                            }
+                            if index < refusals.count {
+                                var error = Dialer_V1_Error()
+                                error.code = refusals[index]
+                                error.message = "scripted refusal \(index + 1)"
+                                try? await link.reply(to: envelope, with: .error(error))
+                            } else {
+                                try? await link.reply(
+                                    to: envelope, with: .attemptReportAck(Dialer_V1_AttemptReportAck()))
+                            }
+                        default:
+                            break
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func shutdown() async {
+        await server.close()
+        serving.cancel()
+        await serving.value
+    }
+}
+
+/// Reports a scripted manager received.
+private final class ReportCount: Sendable {
+    let count = Mutex(0)
+}
+
+@Suite("Node: reports the manager could not apply now", .serialized)
+struct CampaignFeedTransientRefusalTests {
+    /// `INTERNAL` (the manager's store failed the batch) says "not now": the report is kept and
+    /// sent again until acknowledged; nothing is lost.
+    @Test func aReportRefusedForNowIsSentAgainUntilAcknowledged() async throws {
+        let manager = try await ScriptedManager(refusals: [.internal, .internal])
+        let feed = CampaignFeed(
+            leaseIsValid: { _ in true }, transientRetryDelay: .milliseconds(20), logger: Logger(label: "feed-test"))
+        let session = NodeSession()
+        try await session.connect(port: manager.server.port, feed: feed)
+        let lease = HeldLease(queue: QueueID("q-c1"), epoch: Epoch(1))
+        await feed.report(
+            AttemptResult(attempt: AttemptID("a-1"), contact: ContactID("k-1"), outcome: .busy), lease: lease)
+        #expect(await waitForCondition(timeout: .seconds(30)) { await feed.unacknowledgedReports == 0 })
+        #expect(manager.reportsReceived == 3, "refused twice for now, then acknowledged")
+        await session.close()
+        await manager.shutdown()
+    }
+
+    /// A refusal that means "never" (`NOT_OWNER`: not this node's attempt) is not sent again.
+    @Test func aReportRefusedForGoodIsNotSentAgain() async throws {
+        let manager = try await ScriptedManager(refusals: [.notOwner])
+        let feed = CampaignFeed(
+            leaseIsValid: { _ in true }, transientRetryDelay: .milliseconds(20), logger: Logger(label: "feed-test"))
+        let session = NodeSession()
+        try await session.connect(port: manager.server.port, feed: feed)
+        let lease = HeldLease(queue: QueueID("q-c1"), epoch: Epoch(1))
+        await feed.report(
+            AttemptResult(attempt: AttemptID("a-1"), contact: ContactID("k-1"), outcome: .busy), lease: lease)
+        #expect(await waitForCondition(timeout: .seconds(30)) { await feed.unacknowledgedReports == 0 })
+        #expect(manager.reportsReceived == 1)
+        #expect(!CampaignFeed.isTransient(.notOwner) && CampaignFeed.isTransient(.internal))
+        await session.close()
+        await manager.shutdown()
+    }
+}

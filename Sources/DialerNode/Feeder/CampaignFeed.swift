@@ -90,6 +90,9 @@ public actor CampaignFeed {
     static let deliveryWindow = 256
     private let leaseIsValid: @Sendable (HeldLease) async -> Bool
     private let requestTimeout: Duration
+    /// How long a report the manager could not apply now (`INTERNAL`) waits before it is sent
+    /// again.
+    private let transientRetryDelay: Duration
     private let logger: Logger
     private let acknowledged = Counter(label: "dialer_node_reports_acknowledged_total")
     private let refusedReports = Counter(label: "dialer_node_reports_refused_total")
@@ -112,10 +115,11 @@ public actor CampaignFeed {
     /// A feed that asks only under leases `leaseIsValid` accepts at the moment of asking.
     public init(
         leaseIsValid: @escaping @Sendable (HeldLease) async -> Bool, requestTimeout: Duration = .seconds(5),
-        logger: Logger
+        transientRetryDelay: Duration = .seconds(1), logger: Logger
     ) {
         self.leaseIsValid = leaseIsValid
         self.requestTimeout = requestTimeout
+        self.transientRetryDelay = transientRetryDelay
         self.logger = logger
     }
 
@@ -370,6 +374,8 @@ public actor CampaignFeed {
         /// The outbox changed (`false`: the loop is to stop).
         case woken(Bool)
         case answered(AttemptID, Delivery, Envelope?, timedOut: Bool)
+        /// A report the manager could not apply may be sent again.
+        case retryDue(AttemptID, Delivery)
     }
 
     /// The delivery loop of connection `current`: sends what waits in the outbox, at most
@@ -412,22 +418,43 @@ public actor CampaignFeed {
                     listen()
                 case .answered(let id, let delivery, let reply, let timedOut):
                     inFlight -= 1
-                    answered(id, delivery: delivery, on: current, reply: reply, timedOut: timedOut)
+                    if answered(id, delivery: delivery, on: current, reply: reply, timedOut: timedOut) {
+                        let pause = transientRetryDelay
+                        group.addTask {
+                            try? await Task.sleep(for: pause)
+                            return .retryDue(id, delivery)
+                        }
+                    }
+                case .retryDue(let id, let delivery):
+                    retryDue(id, delivery: delivery)
                 }
                 sendWaiting()
             }
         }
     }
 
+    /// Handles the answer to one report; `true` when it is to be sent again after a pause (it
+    /// stays marked as in flight on its connection until then).
+    @discardableResult
     private func answered(
         _ id: AttemptID, delivery: Delivery, on sent: UInt64, reply: Envelope?, timedOut: Bool
-    ) {
+    ) -> Bool {
         // A newer report of the same attempt replaced this one: its own answer counts.
-        guard outbox[id]?.delivery == delivery else { return }
+        guard outbox[id]?.delivery == delivery else { return false }
         switch reply?.message {
         case .attemptReportAck, .attemptReturnAck:
             acknowledged.increment()
             outbox[id] = nil
+        case .error(let error) where Self.isTransient(error.code):
+            // The manager could not apply it now (its store failed the batch): the report
+            // stays, and is sent again after a pause.
+            logger.warning(
+                "the manager could not apply a result now; it is sent again",
+                metadata: [
+                    "attempt": "\(id)", "code": "\(error.code.name)", "detail": "\(LogText.escaped(error.message))",
+                ])
+            waitingReports.record(outbox.count)
+            return true
         case .error(let error):
             // The manager will never accept it (not this node's attempt, closed as unknown after
             // this node was lost, unreadable): sending it again changes nothing.
@@ -441,10 +468,24 @@ public actor CampaignFeed {
         default:
             // No answer in time: send it again on the same connection. A closed connection
             // waits for the next one, which sends everything again.
-            guard timedOut, sent == connection else { return }
+            guard timedOut, sent == connection else { return false }
             outbox[id]?.inFlightOn = nil
         }
         waitingReports.record(outbox.count)
+        return false
+    }
+
+    /// The pause is over: the report goes out again, unless it was answered or replaced since.
+    private func retryDue(_ id: AttemptID, delivery: Delivery) {
+        guard outbox[id]?.delivery == delivery else { return }
+        outbox[id]?.inFlightOn = nil
+    }
+
+    /// Refusals that say "not now" rather than "never": the report is kept and sent again.
+    /// (A fatal code such as `SHUTTING_DOWN` closes the connection instead, and the next
+    /// connection sends every unacknowledged report again.)
+    static func isTransient(_ code: Dialer_V1_ErrorCode) -> Bool {
+        code == .internal
     }
 }
 
