@@ -37,6 +37,13 @@ public actor LiveFeed {
         return (id, stream)
     }
 
+    /// Ends client `id`'s stream from anywhere (a continuation may be finished from any
+    /// thread): the HTTP response ends at once, and ``unsubscribe(_:)`` forgets the client.
+    public func ender(of id: UInt64) -> @Sendable () -> Void {
+        guard let continuation = clients[id] else { return {} }
+        return { continuation.finish() }
+    }
+
     /// The client went away.
     public func unsubscribe(_ id: UInt64) {
         clients.removeValue(forKey: id)?.finish()

@@ -306,6 +306,7 @@ enum LiveRoutes {
                 limit = value
             }
             let (id, events) = await feed.subscribe()
+            let end = await feed.ender(of: id)
             let maximum = limit
             return Response(
                 status: .ok,
@@ -315,13 +316,19 @@ enum LiveRoutes {
                 ],
                 body: ResponseBody { writer in
                     do {
-                        var sent = 0
-                        for await event in events {
-                            try await writer.write(ByteBuffer(string: event))
-                            if event.contains("event: snapshot\n") {
-                                sent += 1
-                                if sent >= maximum { break }
+                        // The stream has no end of its own: when the process shuts down, it ends
+                        // here, so that the HTTP server's graceful shutdown does not wait on it.
+                        try await withGracefulShutdownHandler {
+                            var sent = 0
+                            for await event in events {
+                                try await writer.write(ByteBuffer(string: event))
+                                if event.contains("event: snapshot\n") {
+                                    sent += 1
+                                    if sent >= maximum { break }
+                                }
                             }
+                        } onGracefulShutdown: {
+                            end()
                         }
                     } catch {
                         await feed.unsubscribe(id)
