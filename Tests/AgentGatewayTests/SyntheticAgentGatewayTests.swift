@@ -26,6 +26,8 @@ struct SyntheticAgentGatewayTests {
         // Each agent's last answered operation: the pool stops the agents only once each one's
         // return to ready has been answered, not merely made.
         let lastAnswered = Mutex<[String: String]>([:])
+        let refusals = Mutex<[String]>([])
+        let dispositionsAnswered = Mutex(0)
         let node = try await harness.connect("node-1", role: .node)
         let port = harness.server.port
         let (calls, summary) = try await pool.run(
@@ -33,7 +35,13 @@ struct SyntheticAgentGatewayTests {
             settings: { ConnectionSettings(localID: $0.login, localRole: .agent, secret: GatewayHarness.secret) },
             clock: SystemClock(),
             observe: { login, event in
-                if case .answered(let operation, _) = event { lastAnswered.withLock { $0[login] = operation } }
+                switch event {
+                case .answered(let operation, _):
+                    lastAnswered.withLock { $0[login] = operation }
+                    if operation == "agent_disposition" { dispositionsAnswered.withLock { $0 += 1 } }
+                case .refused: refusals.withLock { $0.append("\(login): \(event)") }
+                default: break
+                }
             }
         ) { _ in
             try await node.run { link, inbound in
@@ -69,7 +77,9 @@ struct SyntheticAgentGatewayTests {
                 // again (their last operation answered) before the pool stops them.
                 #expect(
                     await waitForCondition(timeout: .seconds(30)) {
-                        guard harness.authority.dispositions.count >= connected else { return false }
+                        // Each agent's set-ready follows its disposition's answer, so once every
+                        // disposition is answered, an agent whose last answer is a set-ready is done.
+                        guard dispositionsAnswered.withLock({ $0 }) >= connected else { return false }
                         for agent in ["ann", "bob"] {
                             guard await harness.service.session(of: AgentID(agent))?.state.name == "available",
                                 lastAnswered.withLock({ $0[agent] }) == "agent_set_ready"
@@ -85,7 +95,7 @@ struct SyntheticAgentGatewayTests {
         #expect(summary.tally.calls == 6)
         #expect(summary.tally.dispositions == 6)
         #expect(harness.authority.dispositions.map(\.attempt).sorted() == (0..<6).map { "attempt-\($0)" }.sorted())
-        #expect(summary.tally.errors == 0)
+        #expect(summary.tally.errors == 0, "refused: \(refusals.withLock { $0 })")
     }
 }
 

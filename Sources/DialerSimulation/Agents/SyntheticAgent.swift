@@ -255,7 +255,11 @@ public actor SyntheticAgent {
                     await answered(operation)
                     observe(.answered(operation: name, roundTrip: roundTrip))
                     if case .agentLoggedIn(let loggedIn) = reply.message { await self.loggedIn(loggedIn) }
-                    if case .agentAck(let ack) = reply.message, ack.hasStatus { await receive(status: ack.status) }
+                    // An acknowledgement's status is not applied: the gateway pushes every change
+                    // of the agent's state, in order, on the same connection, while a reply is
+                    // read by this loop and may arrive after newer pushes (a set-ready answered
+                    // "available" after the pushes of the call that followed would undo it, and
+                    // the call's wrap-up would then be ignored and its disposition never sent).
                 }
             } catch let error as LoginRefused {
                 throw error
