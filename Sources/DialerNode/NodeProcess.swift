@@ -112,7 +112,7 @@ public struct NodeProcess: Sendable {
             ["http"], role: "node", id: nodeID, readyFile: readyFile, logger: logger)
         let service = NodeClusterService(
             config: config, node: node, ownership: ownership, feed: feed, reservations: reservations,
-            readiness: readiness, clock: clock, logger: logger, telephony: telephony, listening: listening)
+            readiness: readiness, clock: clock, logger: logger, telephony: telephony)
         return try ProcessApplication.make(
             router: router, address: node.httpAddress, services: [service], listening: listening,
             tls: config.cluster.tls, logger: logger)
@@ -131,9 +131,6 @@ struct NodeClusterService: Service {
     let clock: any DialerClock
     let logger: Logger
     let telephony: NodeTelephonyFactory
-    /// The addresses the node's listeners bound: it registers the HTTP one it actually has (a
-    /// configured port 0 is the system's choice), where the manager and operators read it.
-    let listening: ListeningAddresses
 
     func run() async throws {
         let settings = ConnectionSettings(
@@ -154,7 +151,7 @@ struct NodeClusterService: Service {
         )
         let renewInterval = config.cluster.leaseRenewInterval
         let (leaseDuration, logger) = (config.cluster.leaseDuration, self.logger)
-        let listening = self.listening
+        let httpAddress = node.httpAddress.description
         let tickInterval = min(config.cluster.leaseSafetyMargin / 4, .milliseconds(100))
 
         await withTaskGroup(of: Void.self) { group in
@@ -162,9 +159,6 @@ struct NodeClusterService: Service {
                 await manager.run(
                     whileConnected: { link in
                         await ownership.managerConnected(link)
-                        guard let httpAddress = await listening.address(of: "http") else {
-                            throw CancellationError()
-                        }
                         let (request, held) = await ownership.rejoinReport()
                         var register = Dialer_V1_Register()
                         register.httpAddress = httpAddress

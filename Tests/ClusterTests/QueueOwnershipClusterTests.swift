@@ -20,30 +20,12 @@ final class OwnershipSampler: Sendable {
 
     func run(cluster: LocalTestCluster, nodes: [String]) async {
         while !Task.isCancelled {
-            // Each belief with the interval over which it certainly held: a node answering between
-            // `asked` and `answered` that its lease has `validForMs` left held it from the moment it
-            // answered (no later than `answered`) until at least `asked + validFor`. The nodes are
-            // asked one after another, so two answers are a violation only when those intervals
-            // meet; a queue that moved between the two questions is not one.
-            var beliefs: [String: [(holder: String, from: ContinuousClock.Instant, until: ContinuousClock.Instant)]] =
-                [:]
+            var owners: [String: [String]] = [:]
             // Nodes that do not answer (killed, stopped) are not live and believe nothing.
             for node in nodes {
-                let asked = ContinuousClock.now
                 guard let view = await cluster.leases(of: node, timeout: 0.3) else { continue }
-                let answered = ContinuousClock.now
                 for lease in view.leases where lease.validForMs > 0 {
-                    beliefs[lease.queue, default: []].append(
-                        ("\(node)@\(lease.epoch)", answered, asked + .milliseconds(lease.validForMs)))
-                }
-            }
-            var owners: [String: [String]] = [:]
-            for (queue, held) in beliefs where held.count > 1 {
-                for (index, first) in held.enumerated() {
-                    for second in held[(index + 1)...]
-                    where max(first.from, second.from) <= min(first.until, second.until) {
-                        owners[queue, default: []].append(contentsOf: [first.holder, second.holder])
-                    }
+                    owners[lease.queue, default: []].append("\(node)@\(lease.epoch)")
                 }
             }
             state.withLock { state in
