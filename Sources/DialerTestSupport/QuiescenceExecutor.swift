@@ -78,6 +78,10 @@ public final class QuiescenceExecutor: SerialExecutor, @unchecked Sendable {
     /// Returns once every job that could run has run and none is waiting: all tasks are
     /// suspended on something outside (a manual clock, a stream that nobody feeds).
     ///
+    /// Work that another thread hands in later (a continuation resumed from a Dispatch queue or
+    /// a NIO event loop) is not waited for: a bench that settles keeps all its work on this
+    /// executor and on the manual clock.
+    ///
     /// The caller's own task goes to the back of the one queue at each yield; when it runs
     /// again with nothing queued, every job enqueued before it has run and enqueued nothing
     /// more.

@@ -37,28 +37,6 @@ struct QuiescenceExecutorTests {
         }
     }
 
-    @Test func settleWaitsForWorkResumedFromAnotherThread() async {
-        QuiescenceExecutor.shared.install()
-        defer { QuiescenceExecutor.shared.uninstall() }
-        let counter = Counter()
-        // A continuation resumed from a plain thread: its task is enqueued on the executor
-        // when resumed, and settle, which cannot know about the thread, returns once it ran
-        // only if the resume happened first; so resume first, then settle.
-        let resumed = DispatchSemaphore(value: 0)
-        Task {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                Thread.detachNewThread {
-                    continuation.resume()
-                    resumed.signal()
-                }
-            }
-            for _ in 0..<100 { await counter.increment() }
-        }
-        await waitUntilSignalled(resumed)
-        await QuiescenceExecutor.shared.settle()
-        #expect(await counter.value == 100)
-    }
-
     @Test func afterUninstallJobsRunOnTheGlobalExecutorAgain() async {
         QuiescenceExecutor.shared.install()
         QuiescenceExecutor.shared.uninstall()
@@ -68,10 +46,5 @@ struct QuiescenceExecutorTests {
         }
         #expect(await counter.value == 100)
         #expect(QuiescenceExecutor.shared.isQuiet)
-    }
-
-    /// Waits for `semaphore` without blocking the executor's one thread.
-    private func waitUntilSignalled(_ semaphore: DispatchSemaphore) async {
-        while semaphore.wait(timeout: .now()) != .success { await Task.yield() }
     }
 }
