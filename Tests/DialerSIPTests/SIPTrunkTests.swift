@@ -69,11 +69,10 @@ struct SIPTrunkTests {
 
     /// Waits (generous deadline) until the trunk's timer sleeps until `deadline`.
     func waitForTimer(_ clock: ManualClock, at deadline: Moment) async throws {
-        let limit = ContinuousClock.now + .seconds(10)
-        while !clock.hasSleeper(until: deadline), ContinuousClock.now < limit {
-            try await Task.sleep(for: .milliseconds(5))
+        let armed = await waitForCondition(timeout: .seconds(10), interval: .milliseconds(5)) {
+            clock.hasSleeper(until: deadline)
         }
-        #expect(clock.hasSleeper(until: deadline), "no timer armed for \(deadline)")
+        #expect(armed, "no timer armed for \(deadline)")
     }
 
     @Test("on a manual clock: an INVITE nobody answers fails at timer B (64·T1 = 32 s)")

@@ -1,6 +1,7 @@
 import DialerCore
 import DialerMedia
 import DialerSIP
+import DialerTestSupport
 import Foundation
 import NIOCore
 import NIOPosix
@@ -277,11 +278,7 @@ struct SIPpTests {
         var configuration = trunkConfiguration(proxyPort: registrar.port)
         configuration.registrationExpiry = .seconds(300)
         let trunk = try await SIPTrunk.start(configuration: configuration)
-        let deadline = ContinuousClock.now + .seconds(20)
-        while !(await trunk.isRegistered), ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        #expect(await trunk.isRegistered)
+        #expect(await waitForCondition(timeout: .seconds(20)) { await trunk.isRegistered })
         #expect(await trunk.registrationExpiresIn.map { $0 <= .seconds(120) && $0 > .seconds(100) } == true)
         #expect(await registrar.exitStatus() == 0)
         await trunk.shutDown()

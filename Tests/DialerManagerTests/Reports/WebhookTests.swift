@@ -244,11 +244,7 @@ struct WebhookTests {
 
     /// Waits until `condition` holds, up to a generous deadline.
     static func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        if await waitForCondition(timeout: .seconds(60), interval: .milliseconds(20), condition) { return }
         Issue.record("timed out waiting until \(what)")
     }
 
