@@ -10,31 +10,78 @@ import Testing
 import Glibc
 #endif
 
-/// Samples every live node's own view of its leases, all the time, and records any moment at
-/// which two nodes both believed they validly owned the same queue.
+/// Asks the live nodes, one after another and all the time, which leases they believe valid,
+/// and records every proven moment at which two nodes both believed they owned one queue.
+///
+/// Answers are totally ordered: each request is sent after the previous answer arrived, so
+/// the moment a node computed answer *i* is before the moment another computed answer *i+1*.
+/// Two answers alone prove nothing, because a lease can end (released, revoked, lapsed)
+/// between them and the queue move on: that is a planned handoff, not an overlap. The proof
+/// is a sandwich: node X believes queue q under epoch e in answer i, node Y believes q in a
+/// later answer j, and X still believes q under the same e in an answer k after j, with no
+/// answer of X's in between saying otherwise. A node's belief in one epoch is one interval
+/// (once stopped it only comes back through a renewal the manager must not give after moving
+/// the queue), so X believed q at Y's moment too.
 final class OwnershipSampler: Sendable {
-    private let state = Mutex<(samples: Int, violations: [String])>((0, []))
+    private struct Answer {
+        var sequence: Int
+        /// Queue → epoch, for every lease the node believed valid when it answered.
+        var valid: [String: UInt64]
+    }
 
+    private struct State {
+        var samples = 0
+        var sequence = 0
+        var violations: [String] = []
+        /// Each node's answers since its oldest one that may still close a sandwich.
+        var answers: [String: [Answer]] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// Rounds in which every node was asked.
     var samples: Int { state.withLock { $0.samples } }
     var violations: [String] { state.withLock { $0.violations } }
 
     func run(cluster: LocalTestCluster, nodes: [String]) async {
         while !Task.isCancelled {
-            var owners: [String: [String]] = [:]
-            // Nodes that do not answer (killed, stopped) are not live and believe nothing.
+            // Nodes that do not answer (killed, stopped) are not live and prove nothing.
             for node in nodes {
                 guard let view = await cluster.leases(of: node, timeout: 0.3) else { continue }
-                for lease in view.leases where lease.validForMs > 0 {
-                    owners[lease.queue, default: []].append("\(node)@\(lease.epoch)")
-                }
+                var valid: [String: UInt64] = [:]
+                for lease in view.leases where lease.validForMs > 0 { valid[lease.queue] = lease.epoch }
+                record(node: node, valid: valid)
             }
-            state.withLock { state in
-                state.samples += 1
-                for (queue, holders) in owners where holders.count > 1 {
-                    state.violations.append("\(queue) owned by \(holders.joined(separator: ", "))")
-                }
-            }
+            state.withLock { $0.samples += 1 }
             try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Adds one answer and checks every sandwich it closes.
+    func record(node: String, valid: [String: UInt64]) {
+        state.withLock { state in
+            state.sequence += 1
+            let answer = Answer(sequence: state.sequence, valid: valid)
+            if let previous = state.answers[node]?.last {
+                for (queue, epoch) in valid where previous.valid[queue] == epoch {
+                    for (other, theirs) in state.answers where other != node {
+                        for between in theirs
+                        where between.sequence > previous.sequence && between.valid[queue] != nil {
+                            state.violations.append(
+                                "\(queue) owned by \(node)@\(epoch) (answers \(previous.sequence) and "
+                                    + "\(answer.sequence)) and \(other)@\(between.valid[queue]!) (answer \(between.sequence))"
+                            )
+                        }
+                    }
+                }
+            }
+            state.answers[node, default: []].append(answer)
+            // Only answers after every node's last one can still sit inside a sandwich.
+            let oldestNeeded = state.answers.values.compactMap { $0.last?.sequence }.min() ?? 0
+            for key in state.answers.keys {
+                let kept = state.answers[key]!.filter { $0.sequence >= oldestNeeded }
+                state.answers[key] = kept.isEmpty ? Array(state.answers[key]!.suffix(1)) : kept
+            }
         }
     }
 }
@@ -204,5 +251,39 @@ struct QueueOwnershipClusterTests {
             if case .error(let error) = reply.message { return error.code }
             return nil
         }
+    }
+}
+
+/// The sampler's proof rule, on answers written by hand: a planned handoff between two answers
+/// is not an overlap, a sandwich is.
+@Suite("Ownership sampler")
+struct OwnershipSamplerTests {
+    @Test func aHandoffBetweenTwoAnswersIsNotAnOverlap() {
+        let sampler = OwnershipSampler()
+        sampler.record(node: "node-1", valid: ["queue-4": 1])
+        // node-1 released queue-4; node-3 got it under epoch 2; node-1 no longer believes it.
+        sampler.record(node: "node-3", valid: ["queue-4": 2])
+        sampler.record(node: "node-1", valid: [:])
+        sampler.record(node: "node-3", valid: ["queue-4": 2])
+        #expect(sampler.violations.isEmpty)
+    }
+
+    @Test func aNodeStillBelievingAfterAnotherTookTheQueueIsAnOverlap() {
+        let sampler = OwnershipSampler()
+        sampler.record(node: "node-1", valid: ["queue-4": 1, "queue-5": 1])
+        sampler.record(node: "node-2", valid: [:])
+        sampler.record(node: "node-3", valid: ["queue-4": 2])
+        sampler.record(node: "node-1", valid: ["queue-4": 1, "queue-5": 1])
+        #expect(sampler.violations.count == 1)
+        #expect(sampler.violations.first?.hasPrefix("queue-4 owned by node-1@1") == true)
+    }
+
+    @Test func aNewEpochOnTheSameNodeIsNotASandwich() {
+        let sampler = OwnershipSampler()
+        sampler.record(node: "node-1", valid: ["queue-4": 1])
+        sampler.record(node: "node-3", valid: ["queue-4": 2])
+        // The queue came back to node-1 under a newer epoch after node-3 released it.
+        sampler.record(node: "node-1", valid: ["queue-4": 3])
+        #expect(sampler.violations.isEmpty)
     }
 }
