@@ -102,6 +102,8 @@ public struct ClusterTable: Decodable, Sendable {
         public var connected: Bool
         public var httpAddress: String
         public var lastHeartbeatAgeMs: Int64?
+        /// The cluster protocol version the member's connection speaks.
+        public var protocolVersion: UInt32
     }
 
     public struct Queue: Decodable, Sendable {
