@@ -118,7 +118,8 @@ struct GatewayClusterService: Service {
         let serverSettings = ConnectionSettings(
             localID: config.gateway.id, localRole: .gateway, secret: secret,
             heartbeatInterval: config.cluster.heartbeatInterval, missedHeartbeats: config.cluster.missedHeartbeats,
-            maximumPayload: config.cluster.maxFrameBytes, supportedVersions: try config.cluster.offeredProtocolVersions(),
+            maximumPayload: config.cluster.maxFrameBytes,
+            supportedVersions: try config.cluster.offeredProtocolVersions(),
             acceptedRoles: [.node, .agent],
             outboundHighWater: config.cluster.outboundHighWaterBytes,
             outboundHardLimit: config.cluster.outboundHardLimitBytes,

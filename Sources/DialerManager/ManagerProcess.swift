@@ -148,7 +148,8 @@ struct ManagerClusterService: Service {
         let settings = ConnectionSettings(
             localID: config.manager.id, localRole: .manager, secret: ClusterSecret(try config.cluster.requiredSecret()),
             heartbeatInterval: config.cluster.heartbeatInterval, missedHeartbeats: config.cluster.missedHeartbeats,
-            maximumPayload: config.cluster.maxFrameBytes, supportedVersions: try config.cluster.offeredProtocolVersions(),
+            maximumPayload: config.cluster.maxFrameBytes,
+            supportedVersions: try config.cluster.offeredProtocolVersions(),
             acceptedRoles: [.node, .gateway, .control],
             outboundHighWater: config.cluster.outboundHighWaterBytes,
             outboundHardLimit: config.cluster.outboundHardLimitBytes,

@@ -76,7 +76,8 @@ struct RollingUpgradeClusterTests {
             Dictionary(uniqueKeysWithValues: try await cluster.table().nodes.map { ($0.id, $0.protocolVersion) })
         }
         func resultFrames(of node: String) async throws -> (reports: Double, batches: Double) {
-            let samples = PrometheusText.samples("dialer_node_result_frames_total", in: try await cluster.metrics(of: node))
+            let samples = PrometheusText.samples(
+                "dialer_node_result_frames_total", in: try await cluster.metrics(of: node))
             func value(_ kind: String) -> Double {
                 samples.filter { $0.labels.contains(#"kind="\#(kind)""#) }.reduce(0) { $0 + $1.value }
             }

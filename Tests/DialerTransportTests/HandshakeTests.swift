@@ -82,7 +82,8 @@ struct HandshakeTests {
         let serverSees = try pair.serverHandshake.wait()
         let clientSees = try pair.clientHandshake.wait()
         #expect(serverSees == PeerIdentity(role: .node, memberID: "node-1", protocolVersion: ProtocolVersion.current))
-        #expect(clientSees == PeerIdentity(role: .manager, memberID: "manager", protocolVersion: ProtocolVersion.current))
+        #expect(
+            clientSees == PeerIdentity(role: .manager, memberID: "manager", protocolVersion: ProtocolVersion.current))
         #expect(pair.server.isActive && pair.client.isActive)
     }
 

@@ -1,6 +1,7 @@
 import DialerConfig
 import DialerProtocol
 import DialerTransport
+import NIOCore
 import Testing
 
 /// How one side's handshake ended.
@@ -72,7 +73,9 @@ struct VersionNegotiationTests {
         #expect(ProtocolVersion.introducing(.attemptResultBatchAck(.init())) == 2)
         #expect(ProtocolVersion.introducing(.attemptReport(.init())) == 1)
         // The configuration checks `cluster.protocol_version_max` against the same range.
-        #expect(ClusterSettings.protocolVersions == Int(ProtocolVersion.supported.lowerBound)...Int(ProtocolVersion.supported.upperBound))
+        #expect(
+            ClusterSettings.protocolVersions == Int(
+                ProtocolVersion.supported.lowerBound)...Int(ProtocolVersion.supported.upperBound))
     }
 
     @Test func theConfiguredPinBecomesTheOfferedVersions() throws {
@@ -83,13 +86,14 @@ struct VersionNegotiationTests {
         }
     }
 
-    @Test(arguments: [
-        // (server, client, chosen): the highest version both speak.
-        (1...2, 1...2, 2),
-        (1...2, 1...1, 1),  // an old (or pinned) node at a new manager
-        (1...1, 1...2, 1),  // a new node at an old (or pinned) manager
-        (1...1, 1...1, 1),
-    ] as [(ClosedRange<UInt32>, ClosedRange<UInt32>, UInt32)])
+    @Test(
+        arguments: [
+            // (server, client, chosen): the highest version both speak.
+            (1...2, 1...2, 2),
+            (1...2, 1...1, 1),  // an old (or pinned) node at a new manager
+            (1...1, 1...2, 1),  // a new node at an old (or pinned) manager
+            (1...1, 1...1, 1),
+        ] as [(ClosedRange<UInt32>, ClosedRange<UInt32>, UInt32)])
     func bothSidesSettleOnTheHighestCommonVersion(
         server: ClosedRange<UInt32>, client: ClosedRange<UInt32>, chosen: UInt32
     ) {
@@ -146,4 +150,36 @@ struct VersionNegotiationTests {
         #expect(!old.speaks(.attemptResultBatch(.init())) && old.speaks(.attemptReport(.init())))
         #expect(new.speaks(.attemptResultBatch(.init())) && new.speaks(.attemptReport(.init())))
     }
+
+    /// The hex examples of PROTOCOL.md §5.4 are what the encoder writes.
+    @Test func theDocumentedBatchFramesAreExact() throws {
+        var report = Dialer_V1_AttemptReport()
+        report.lease.queue = "q1"
+        report.lease.epoch = 3
+        report.attempt = "a1"
+        report.contact = "k1"
+        report.outcome = .busy
+        var batch = Dialer_V1_AttemptResultBatch()
+        batch.reports = [report]
+        #expect(
+            try hex(Envelope(.attemptResultBatch(batch), correlationID: 5))
+                == "00 00 00 19 08 05 E2 0D 14 0A 12 0A 06 0A 02 71 31 10 03 12 02 61 31 1A 02 6B 31 20 04")
+        var acknowledged = Dialer_V1_AttemptResultAnswer()
+        acknowledged.attempt = "a1"
+        var refused = Dialer_V1_AttemptResultAnswer()
+        refused.attempt = "a2"
+        refused.error.code = .unknownRequest
+        var ack = Dialer_V1_AttemptResultBatchAck()
+        ack.answers = [acknowledged, refused]
+        #expect(
+            try hex(Envelope(.attemptResultBatchAck(ack), correlationID: 5))
+                == "00 00 00 15 08 05 EA 0D 10 0A 04 0A 02 61 31 0A 08 0A 02 61 32 1A 02 08 14")
+    }
+}
+
+/// A frame's bytes as PROTOCOL.md writes them.
+private func hex(_ envelope: Envelope) throws -> String {
+    var buffer = ByteBuffer()
+    try FrameEncoder.encodeFrame(envelope, into: &buffer, maximumPayload: 1 << 20)
+    return buffer.readableBytesView.map { String(format: "%02X", $0) }.joined(separator: " ")
 }

@@ -335,9 +335,8 @@ public struct ManagerFeeder: Sendable {
         let count = batch.reports.count
         guard count > 0, count <= Self.maximumResultBatch else {
             reportsRefused.increment()
-            return reply(
-                .failure(
-                    Refusal(.invalidArgument, "reports must hold 1 to \(Self.maximumResultBatch) results, not \(count)")))
+            let limit = Self.maximumResultBatch
+            return reply(.failure(Refusal(.invalidArgument, "reports must hold 1 to \(limit) results, not \(count)")))
         }
         let logger = self.logger
         let answers = BatchAnswers(count: count) { results in

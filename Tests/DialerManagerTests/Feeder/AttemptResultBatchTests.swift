@@ -42,7 +42,10 @@ struct AttemptResultBatchTests {
             Issue.record("no batch acknowledgement")
             return
         }
-        #expect(answer.answers.map(\.attempt) == [handed[0].attempt, handed[1].attempt, "no-such-attempt", handed[2].attempt])
+        #expect(
+            answer.answers.map(\.attempt) == [
+                handed[0].attempt, handed[1].attempt, "no-such-attempt", handed[2].attempt,
+            ])
         #expect(answer.answers.map(\.duplicate) == [true, false, false, false])
         #expect(answer.answers.map { $0.hasError ? $0.error.code : nil } == [nil, nil, .unknownRequest, nil])
         #expect(try await fixture.store.attempt(AttemptID(handed[1].attempt))?.outcome == .noAnswer)

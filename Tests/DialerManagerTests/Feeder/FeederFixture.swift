@@ -127,7 +127,8 @@ final class WireNode: Sendable {
         let connection = try await ClusterClient.connect(
             host: "127.0.0.1", port: port,
             settings: ConnectionSettings(
-                localID: id, localRole: .node, secret: ClusterSecret(FeederFixture.secret), supportedVersions: versions))
+                localID: id, localRole: .node, secret: ClusterSecret(FeederFixture.secret), supportedVersions: versions)
+        )
         let grants = GrantLog()
         let (stopped, stop) = AsyncStream.makeStream(of: Void.self)
         let (links, linkContinuation) = AsyncStream.makeStream(of: ClusterLink.self)
