@@ -132,6 +132,19 @@ struct RollingUpgradeClusterTests {
         for report in last {
             #expect(report.attemptsByOutcome.values.reduce(0, +) == report.attempts, "every attempt has one outcome")
         }
+        // Each result was applied once: the manager counts the reports it applied (a result
+        // sent again after a reconnection is a duplicate, not applied twice).
+        let managerMetrics = try await cluster.metrics(of: "manager")
+        let applied = PrometheusText.samples("dialer_manager_attempt_reports_total", in: managerMetrics)
+            .filter { $0.labels.contains(#"result="applied""#) }.reduce(0) { $0 + $1.value }
+        let closedUnknown = last.map { $0.attemptsByOutcome["unknown"] ?? 0 }.reduce(0, +)
+        #expect(Int(applied) + closedUnknown == attempts, "applied \(applied), unknown \(closedUnknown)")
+        let node2 = try await resultFrames(of: "node-2")
+        let node2Results = PrometheusText.sum(
+            "dialer_node_reports_acknowledged_total", in: try await cluster.metrics(of: "node-2"))
+        print(
+            "rolling upgrade: \(attempts) results; node-2 (version 2) had \(node2Results) acknowledged "
+                + "in \(node2.batches) batch frames")
         let upgradedFrames = try await resultFrames(of: "node-1")
         #expect(upgradedFrames.reports == 0, "node-1 at version 2 sends no single reports: \(upgradedFrames)")
     }
