@@ -485,6 +485,25 @@ struct CampaignFeedBatchTests {
         await manager.shutdown()
     }
 
+    /// Results reported in a burst while connected share frames: while two batch frames await
+    /// their answers, the results that arrive wait and go out together in the next one.
+    @Test func aBurstOfResultsSharesFrames() async throws {
+        let manager = try await ScriptedManager(script: [], versions: 1...2)
+        let feed = CampaignFeed(
+            leaseIsValid: { _ in true }, transientRetryDelay: .milliseconds(20), logger: Logger(label: "feed-test"))
+        let session = NodeSession()
+        try await session.connect(port: manager.server.port, feed: feed)
+        let results = 2_000
+        for number in 0..<results { await feed.report(Self.result(number), lease: Self.lease) }
+        #expect(await waitForCondition(timeout: .seconds(60)) { await feed.unacknowledgedReports == 0 })
+        #expect(manager.reportsReceived == results)
+        #expect(manager.singleFrames == 0)
+        #expect(manager.batchFrames < results, "\(manager.batchFrames) frames for \(results) results")
+        print("a burst of \(results) results went in \(manager.batchFrames) AttemptResultBatch frames")
+        await session.close()
+        await manager.shutdown()
+    }
+
     /// Rule 9 of PROTOCOL.md §6 holds inside a batch: a result refused with `INTERNAL` is kept
     /// and sent again until acknowledged; one refused for good is dropped; the others of the
     /// batch are acknowledged at once.

@@ -490,11 +490,13 @@ public actor CampaignFeed {
                 case .batchAnswered(let deliveries, let reply, let timedOut):
                     inFlight -= deliveries.count
                     batchesOut -= 1
-                    let answers = batchAnswers(deliveries, reply: reply, timedOut: timedOut)
-                    retryLater(
-                        zip(deliveries, answers).filter { entry, answer in
-                            answered(entry.0, delivery: entry.1, on: current, answer)
-                        }.map(\.0))
+                    // Each result is kept or dropped on its own answer, as if it had gone alone.
+                    var again: [(AttemptID, Delivery)] = []
+                    for (entry, answer) in zip(deliveries, batchAnswers(deliveries, reply: reply, timedOut: timedOut))
+                    where answered(entry.0, delivery: entry.1, on: current, answer) {
+                        again.append(entry)
+                    }
+                    retryLater(again)
                 case .retryDue(let deliveries):
                     for (id, delivery) in deliveries { retryDue(id, delivery: delivery) }
                 }
