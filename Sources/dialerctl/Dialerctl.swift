@@ -230,7 +230,8 @@ extension Dialerctl {
                 print(
                     row([
                         node.role, node.id, node.state, node.connected ? "yes" : "no", node.httpAddress,
-                        node.lastHeartbeatAgeMs.map { "\($0) ms ago" } ?? "-", String(node.protocolVersion),
+                        node.lastHeartbeatAgeMs.map { "\($0) ms ago" } ?? "-",
+                        node.protocolVersion.map(String.init) ?? "-",
                     ]))
             }
             print("\nqueues:")

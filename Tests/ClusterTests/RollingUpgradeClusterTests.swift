@@ -73,7 +73,7 @@ struct RollingUpgradeClusterTests {
             return all
         }
         func versions() async throws -> [String: UInt32] {
-            Dictionary(uniqueKeysWithValues: try await cluster.table().nodes.map { ($0.id, $0.protocolVersion) })
+            Dictionary(uniqueKeysWithValues: try await cluster.table().nodes.map { ($0.id, $0.protocolVersion ?? 0) })
         }
         func resultFrames(of node: String) async throws -> (reports: Double, batches: Double) {
             let samples = PrometheusText.samples(
