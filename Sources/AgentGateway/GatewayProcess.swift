@@ -118,7 +118,9 @@ struct GatewayClusterService: Service {
         let serverSettings = ConnectionSettings(
             localID: config.gateway.id, localRole: .gateway, secret: secret,
             heartbeatInterval: config.cluster.heartbeatInterval, missedHeartbeats: config.cluster.missedHeartbeats,
-            maximumPayload: config.cluster.maxFrameBytes, acceptedRoles: [.node, .agent],
+            maximumPayload: config.cluster.maxFrameBytes,
+            supportedVersions: try config.cluster.offeredProtocolVersions(),
+            acceptedRoles: [.node, .agent],
             outboundHighWater: config.cluster.outboundHighWaterBytes,
             outboundHardLimit: config.cluster.outboundHardLimitBytes,
             tls: try config.cluster.tls.map(ClusterTLS.init(files:)))

@@ -116,6 +116,14 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
     /// A JSON file describing the customers of the nodes' simulated trunks (see the simulated
     /// trunk's POPULATION.md); `nil` for the built-in population.
     public var trunkPopulation: String?
+    /// `cluster.protocol_version_max`: the highest cluster protocol version this process offers
+    /// and accepts (a pin for rolling upgrades, PROTOCOL.md §8); `nil`: the highest it speaks.
+    public var protocolVersionMax: Int?
+
+    /// The cluster protocol versions this build speaks (DialerTransport's
+    /// `ProtocolVersion.supported`, which a test keeps equal): the range of
+    /// ``protocolVersionMax``.
+    public static let protocolVersions = 1...2
 
     /// Settings with the given values; each defaults to the built-in default.
     public init(
@@ -132,7 +140,8 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
         logLevel: LogLevel = .info,
         runDirectory: String = ".dialer/local",
         trunkTimeScale: Int = 1,
-        trunkPopulation: String? = nil
+        trunkPopulation: String? = nil,
+        protocolVersionMax: Int? = nil
     ) {
         self.secret = secret
         self.maxFrameBytes = maxFrameBytes
@@ -151,6 +160,7 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
         self.runDirectory = runDirectory
         self.trunkTimeScale = trunkTimeScale
         self.trunkPopulation = trunkPopulation
+        self.protocolVersionMax = protocolVersionMax
     }
 
     /// The settings with the secret redacted, so that logging a configuration cannot leak it.
@@ -161,7 +171,8 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
             + "tls: \(tls.map { "\($0)" } ?? "nil"), "
             + "leaseDuration: \(leaseDuration), leaseRenewInterval: \(leaseRenewInterval), "
             + "leaseSafetyMargin: \(leaseSafetyMargin), logLevel: \(logLevel), runDirectory: \(runDirectory.quoted), "
-            + "trunkTimeScale: \(trunkTimeScale), trunkPopulation: \(trunkPopulation?.quoted ?? "nil"))"
+            + "trunkTimeScale: \(trunkTimeScale), trunkPopulation: \(trunkPopulation?.quoted ?? "nil"), "
+            + "protocolVersionMax: \(protocolVersionMax.map(String.init) ?? "nil"))"
     }
 }
 

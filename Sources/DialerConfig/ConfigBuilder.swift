@@ -236,6 +236,8 @@ struct ConfigBuilder {
         case (.cluster, "missed_heartbeats"): config.cluster.missedHeartbeats = try setting.integer(for: key)
         case (.cluster, "trunk_time_scale"): config.cluster.trunkTimeScale = try setting.integer(for: key)
         case (.cluster, "trunk_population"): config.cluster.trunkPopulation = try setting.string(for: key)
+        case (.cluster, "protocol_version_max"):
+            config.cluster.protocolVersionMax = try setting.integer(for: key, in: ClusterSettings.protocolVersions)
         case (.cluster, "lease_duration_ms"): config.cluster.leaseDuration = try setting.milliseconds(for: key)
         case (.cluster, "lease_renew_interval_ms"):
             config.cluster.leaseRenewInterval = try setting.milliseconds(for: key)

@@ -94,6 +94,10 @@ struct ConfigKey: Sendable, Equatable {
             help: "JSON file describing the customers of the nodes' simulated trunks (its outcomes, times and "
                 + "inbound lines); default: the built-in population."),
         ConfigKey(
+            section: .cluster, name: "protocol_version_max", defaultText: nil,
+            help: "Highest cluster protocol version this process offers and accepts, 1 to 2 (a pin for rolling "
+                + "upgrades, PROTOCOL.md §8); default: the highest it speaks."),
+        ConfigKey(
             section: .cluster, name: "lease_duration_ms", defaultText: "10000",
             help: "Length of a queue lease, in milliseconds."),
         ConfigKey(

@@ -148,7 +148,9 @@ struct ManagerClusterService: Service {
         let settings = ConnectionSettings(
             localID: config.manager.id, localRole: .manager, secret: ClusterSecret(try config.cluster.requiredSecret()),
             heartbeatInterval: config.cluster.heartbeatInterval, missedHeartbeats: config.cluster.missedHeartbeats,
-            maximumPayload: config.cluster.maxFrameBytes, acceptedRoles: [.node, .gateway, .control],
+            maximumPayload: config.cluster.maxFrameBytes,
+            supportedVersions: try config.cluster.offeredProtocolVersions(),
+            acceptedRoles: [.node, .gateway, .control],
             outboundHighWater: config.cluster.outboundHighWaterBytes,
             outboundHardLimit: config.cluster.outboundHardLimitBytes,
             tls: try config.cluster.tls.map(ClusterTLS.init(files:)))

@@ -137,6 +137,7 @@ struct NodeClusterService: Service {
             localID: node.id, localRole: .node, secret: ClusterSecret(try config.cluster.requiredSecret()),
             heartbeatInterval: config.cluster.heartbeatInterval, missedHeartbeats: config.cluster.missedHeartbeats,
             maximumPayload: config.cluster.maxFrameBytes,
+            supportedVersions: try config.cluster.offeredProtocolVersions(),
             outboundHighWater: config.cluster.outboundHighWaterBytes,
             outboundHardLimit: config.cluster.outboundHardLimitBytes,
             tls: try config.cluster.tls.map(ClusterTLS.init(files:)))

@@ -70,6 +70,8 @@ extension Envelope {
         case .agentDesk: return "agent_desk"
         case .agentTakenOver: return "agent_taken_over"
         case .pacingReport: return "pacing_report"
+        case .attemptResultBatch: return "attempt_result_batch"
+        case .attemptResultBatchAck: return "attempt_result_batch_ack"
         }
     }
 

@@ -1059,6 +1059,23 @@ public nonisolated struct Dialer_V1_Envelope: Sendable {
     set {message = .pacingReport(newValue)}
   }
 
+  /// Version 2 (220-229): attempt results in batches (node to manager).
+  public var attemptResultBatch: Dialer_V1_AttemptResultBatch {
+    get {
+      if case .attemptResultBatch(let v)? = message {return v}
+      return Dialer_V1_AttemptResultBatch()
+    }
+    set {message = .attemptResultBatch(newValue)}
+  }
+
+  public var attemptResultBatchAck: Dialer_V1_AttemptResultBatchAck {
+    get {
+      if case .attemptResultBatchAck(let v)? = message {return v}
+      return Dialer_V1_AttemptResultBatchAck()
+    }
+    set {message = .attemptResultBatchAck(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Message: Equatable, Sendable {
@@ -1132,6 +1149,9 @@ public nonisolated struct Dialer_V1_Envelope: Sendable {
     case agentTakenOver(Dialer_V1_AgentTakenOver)
     /// Node to manager: pacing, for the live panel (150-159).
     case pacingReport(Dialer_V1_PacingReport)
+    /// Version 2 (220-229): attempt results in batches (node to manager).
+    case attemptResultBatch(Dialer_V1_AttemptResultBatch)
+    case attemptResultBatchAck(Dialer_V1_AttemptResultBatchAck)
 
   }
 
@@ -1757,6 +1777,65 @@ public nonisolated struct Dialer_V1_AttemptReportAck: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+}
+
+/// Version 2. Node to manager, a request: several attempt results in one frame, answered by one
+/// AttemptResultBatchAck. Each report is applied exactly as an AttemptReport alone would be (fenced
+/// by its attempt, idempotent by attempt id) and keeps its own answer. Sent only on a connection
+/// whose negotiated version is 2 or more; at most 256 reports.
+public nonisolated struct Dialer_V1_AttemptResultBatch: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var reports: [Dialer_V1_AttemptReport] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Version 2. Manager to node, the reply to AttemptResultBatch: one answer per report, in the
+/// batch's order.
+public nonisolated struct Dialer_V1_AttemptResultBatchAck: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var answers: [Dialer_V1_AttemptResultAnswer] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The answer to one report of an AttemptResultBatch: what an AttemptReport alone would have got.
+public nonisolated struct Dialer_V1_AttemptResultAnswer: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the report's attempt, echoed
+  public var attempt: String = String()
+
+  /// acknowledged, and the result had already been recorded
+  public var duplicate: Bool = false
+
+  /// present: refused (UNKNOWN_REQUEST, INVALID_ARGUMENT; INTERNAL: send it again later); absent: acknowledged
+  public var error: Dialer_V1_Error {
+    get {_error ?? Dialer_V1_Error()}
+    set {_error = newValue}
+  }
+  /// Returns true if `error` has been explicitly set.
+  public var hasError: Bool {self._error != nil}
+  /// Clears the value of `error`. Subsequent reads from it will return its default value.
+  public mutating func clearError() {self._error = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _error: Dialer_V1_Error? = nil
 }
 
 /// Node to manager: an attempt handed out and never dialed (the node lost the queue with the
@@ -2727,7 +2806,7 @@ nonisolated extension Dialer_V1_AnswerKind: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Dialer_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}correlation_id\0\u{2}\u{9}challenge\0\u{1}hello\0\u{1}welcome\0\u{1}error\0\u{1}heartbeat\0\u{2}\u{6}register\0\u{1}registered\0\u{3}lease_renew\0\u{3}lease_renewed\0\u{3}lease_grant\0\u{3}lease_revoke\0\u{3}lease_release\0\u{3}queue_map\0\u{1}drain\0\u{1}leaving\0\u{4}\u{b}queue_subscribe\0\u{3}queue_subscribed\0\u{3}queue_unsubscribe\0\u{4}\u{8}campaign_request\0\u{3}campaign_info\0\u{3}contact_request\0\u{3}contact_batch\0\u{3}attempt_report\0\u{3}attempt_report_ack\0\u{3}attempt_return\0\u{3}attempt_return_ack\0\u{3}inbound_route_request\0\u{3}inbound_route\0\u{3}directory_subscribe\0\u{3}agent_directory\0\u{3}agent_authenticate\0\u{3}agent_authenticated\0\u{3}disposition_report\0\u{3}disposition_report_ack\0\u{4}\u{5}agent_request\0\u{3}agent_request_answer\0\u{3}reservation_confirm\0\u{3}reservation_release\0\u{3}reservation_cancel\0\u{3}grant_revoked\0\u{3}queue_picture\0\u{3}call_ended\0\u{3}hangup_request\0\u{3}reservation_ack\0\u{4}\u{15}agent_login\0\u{3}agent_logged_in\0\u{3}agent_set_ready\0\u{3}agent_set_not_ready\0\u{3}agent_status\0\u{3}agent_offer\0\u{3}agent_offer_answer\0\u{3}agent_call\0\u{3}agent_hangup\0\u{3}agent_extend_wrap_up\0\u{3}agent_disposition\0\u{3}agent_logout\0\u{3}agent_ack\0\u{3}agent_offer_withdrawn\0\u{4}\u{11}agent_desk_request\0\u{3}agent_desk\0\u{3}agent_taken_over\0\u{4}\u{12}pacing_report\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}correlation_id\0\u{2}\u{9}challenge\0\u{1}hello\0\u{1}welcome\0\u{1}error\0\u{1}heartbeat\0\u{2}\u{6}register\0\u{1}registered\0\u{3}lease_renew\0\u{3}lease_renewed\0\u{3}lease_grant\0\u{3}lease_revoke\0\u{3}lease_release\0\u{3}queue_map\0\u{1}drain\0\u{1}leaving\0\u{4}\u{b}queue_subscribe\0\u{3}queue_subscribed\0\u{3}queue_unsubscribe\0\u{4}\u{8}campaign_request\0\u{3}campaign_info\0\u{3}contact_request\0\u{3}contact_batch\0\u{3}attempt_report\0\u{3}attempt_report_ack\0\u{3}attempt_return\0\u{3}attempt_return_ack\0\u{3}inbound_route_request\0\u{3}inbound_route\0\u{3}directory_subscribe\0\u{3}agent_directory\0\u{3}agent_authenticate\0\u{3}agent_authenticated\0\u{3}disposition_report\0\u{3}disposition_report_ack\0\u{4}\u{5}agent_request\0\u{3}agent_request_answer\0\u{3}reservation_confirm\0\u{3}reservation_release\0\u{3}reservation_cancel\0\u{3}grant_revoked\0\u{3}queue_picture\0\u{3}call_ended\0\u{3}hangup_request\0\u{3}reservation_ack\0\u{4}\u{15}agent_login\0\u{3}agent_logged_in\0\u{3}agent_set_ready\0\u{3}agent_set_not_ready\0\u{3}agent_status\0\u{3}agent_offer\0\u{3}agent_offer_answer\0\u{3}agent_call\0\u{3}agent_hangup\0\u{3}agent_extend_wrap_up\0\u{3}agent_disposition\0\u{3}agent_logout\0\u{3}agent_ack\0\u{3}agent_offer_withdrawn\0\u{4}\u{11}agent_desk_request\0\u{3}agent_desk\0\u{3}agent_taken_over\0\u{4}\u{12}pacing_report\0\u{4}F\u{1}attempt_result_batch\0\u{3}attempt_result_batch_ack\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3542,6 +3621,32 @@ nonisolated extension Dialer_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
           self.message = .pacingReport(v)
         }
       }()
+      case 220: try {
+        var v: Dialer_V1_AttemptResultBatch?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .attemptResultBatch(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .attemptResultBatch(v)
+        }
+      }()
+      case 221: try {
+        var v: Dialer_V1_AttemptResultBatchAck?
+        var hadOneofValue = false
+        if let current = self.message {
+          hadOneofValue = true
+          if case .attemptResultBatchAck(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.message = .attemptResultBatchAck(v)
+        }
+      }()
       default: break
       }
     }
@@ -3803,6 +3908,14 @@ nonisolated extension Dialer_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
     case .pacingReport?: try {
       guard case .pacingReport(let v)? = self.message else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 150)
+    }()
+    case .attemptResultBatch?: try {
+      guard case .attemptResultBatch(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 220)
+    }()
+    case .attemptResultBatchAck?: try {
+      guard case .attemptResultBatchAck(let v)? = self.message else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 221)
     }()
     case nil: break
     }
@@ -4986,6 +5099,110 @@ nonisolated extension Dialer_V1_AttemptReportAck: SwiftProtobuf.Message, SwiftPr
   public static func ==(lhs: Dialer_V1_AttemptReportAck, rhs: Dialer_V1_AttemptReportAck) -> Bool {
     if lhs.attempt != rhs.attempt {return false}
     if lhs.duplicate != rhs.duplicate {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AttemptResultBatch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AttemptResultBatch"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reports\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.reports) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.reports.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.reports, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AttemptResultBatch, rhs: Dialer_V1_AttemptResultBatch) -> Bool {
+    if lhs.reports != rhs.reports {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AttemptResultBatchAck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AttemptResultBatchAck"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}answers\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.answers) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.answers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.answers, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AttemptResultBatchAck, rhs: Dialer_V1_AttemptResultBatchAck) -> Bool {
+    if lhs.answers != rhs.answers {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dialer_V1_AttemptResultAnswer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AttemptResultAnswer"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attempt\0\u{1}duplicate\0\u{1}error\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.attempt) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.duplicate) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._error) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.attempt.isEmpty {
+      try visitor.visitSingularStringField(value: self.attempt, fieldNumber: 1)
+    }
+    if self.duplicate != false {
+      try visitor.visitSingularBoolField(value: self.duplicate, fieldNumber: 2)
+    }
+    try { if let v = self._error {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dialer_V1_AttemptResultAnswer, rhs: Dialer_V1_AttemptResultAnswer) -> Bool {
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.duplicate != rhs.duplicate {return false}
+    if lhs._error != rhs._error {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -93,24 +93,27 @@ public final class LocalTestCluster: Sendable {
         for node in nodes { try await startNode(node) }
     }
 
-    public func startManager() async throws {
+    /// Starts the manager; `extraArguments` (such as `--set cluster.protocol_version_max=1`) are
+    /// this process's own.
+    public func startManager(extraArguments: [String] = []) async throws {
         try await launcher.start(
-            executable: "dialer-manager", role: "manager", id: "manager", arguments: ["--config", configPath])
+            executable: "dialer-manager", role: "manager", id: "manager",
+            arguments: ["--config", configPath] + extraArguments)
     }
 
-    public func startGateway() async throws {
+    public func startGateway(extraArguments: [String] = []) async throws {
         try await launcher.start(
             executable: "agent-gateway", role: "gateway", id: "gateway",
-            arguments: ["--config", configPath, "--manager-address", managerClusterAddress])
+            arguments: ["--config", configPath, "--manager-address", managerClusterAddress] + extraArguments)
     }
 
-    public func startNode(_ id: String) async throws {
+    public func startNode(_ id: String, extraArguments: [String] = []) async throws {
         try await launcher.start(
             executable: "dialer-node", role: "node", id: id,
             arguments: [
                 "--config", configPath, "--id", id, "--manager-address", managerClusterAddress,
                 "--gateway-address", gatewayClusterAddress,
-            ])
+            ] + extraArguments)
     }
 
     func member(_ id: String) -> ClusterLauncher.Member? { launcher.members.first { $0.id == id } }

@@ -81,12 +81,25 @@ public struct ClusterLink: Sendable {
     /// - Throws: ``ConnectionClosed`` once the connection is closed; `CancellationError` if the
     ///   task is cancelled while waiting (the message is queued and still goes out).
     public func send(_ envelope: Envelope) async throws {
+        try checkVersion(envelope.message)
         try await gate.send(envelope)
+    }
+
+    /// Refuses locally a message the connection's version does not have: the peer would close
+    /// the connection on it (PROTOCOL.md §8).
+    private func checkVersion(_ message: Envelope.OneOf_Message?) throws(NotInProtocolVersion) {
+        guard let message, !peer.speaks(message) else { return }
+        throw NotInProtocolVersion(
+            kind: Envelope(message).kindName, needed: ProtocolVersion.introducing(message),
+            connection: peer.protocolVersion)
     }
 
     /// Sends one message without waiting for the peer (a closed connection drops it). What
     /// such messages pile up is bounded only by ``ConnectionSettings/outboundHardLimit``.
     public func sendNow(_ envelope: Envelope) {
+        // A kind the connection's version lacks is dropped like a message to a closed
+        // connection: the peer would close the connection on it.
+        guard (try? checkVersion(envelope.message)) != nil else { return }
         try? gate.sendNow(envelope)
     }
 
@@ -94,6 +107,7 @@ public struct ClusterLink: Sendable {
     ///
     /// A reply that is an `Error` is returned as an envelope too; the caller decides.
     public func request(_ message: Envelope.OneOf_Message, timeout: Duration = .seconds(5)) async throws -> Envelope {
+        try checkVersion(message)
         let id = correlator.nextID()
         let envelope = Envelope(message, correlationID: id)
         return try await withCheckedThrowingContinuation { continuation in
@@ -137,6 +151,16 @@ public struct ClusterLink: Sendable {
     public func outboundBytesWaiting() async -> Int {
         (try? await channel.getOption(.bufferedWritableBytes).get()) ?? 0
     }
+}
+
+/// A message was not sent: its kind belongs to a later protocol version than the connection's.
+public struct NotInProtocolVersion: Error, Hashable, Sendable, CustomStringConvertible {
+    public var kind: String
+    /// The version that introduced the kind.
+    public var needed: UInt32
+    /// The connection's negotiated version.
+    public var connection: UInt32
+    public var description: String { "\(kind) needs protocol version \(needed); the connection speaks \(connection)" }
 }
 
 /// A request got no reply in time.

@@ -1,15 +1,72 @@
+public import DialerConfig
 public import DialerProtocol
 
-/// The protocol versions this build speaks.
+/// The protocol versions this build speaks (PROTOCOL.md §8).
+///
+/// Version 1 is frozen as released. Version 2 adds `AttemptResultBatch` and its answer: a
+/// node's results in one frame and one acknowledgement. A connection speaks the highest version
+/// both sides offer, and carries only the message kinds of that version.
 public enum ProtocolVersion {
-    public static let current: UInt32 = 1
-    public static let supported: ClosedRange<UInt32> = 1...1
+    /// The highest version this build speaks.
+    public static let current: UInt32 = 2
+    /// Every version this build speaks.
+    public static let supported: ClosedRange<UInt32> = 1...2
+    /// The first version with `AttemptResultBatch`.
+    public static let attemptResultBatches: UInt32 = 2
+
+    /// The versions a process offers and accepts when an operator caps them at `maximum`
+    /// (`cluster.protocol_version_max`); `nil` when `maximum` is not a version this build speaks
+    /// (the configuration checks the range first).
+    public static func supported(upTo maximum: UInt32?) -> ClosedRange<UInt32>? {
+        guard let maximum else { return supported }
+        guard supported.contains(maximum) else { return nil }
+        return supported.lowerBound...maximum
+    }
+
+    /// The version that introduced `message`'s kind: a connection of an older version must not
+    /// carry it (a peer of that version would not know it).
+    public static func introducing(_ message: Envelope.OneOf_Message) -> UInt32 {
+        switch message {
+        case .attemptResultBatch, .attemptResultBatchAck: attemptResultBatches
+        default: 1
+        }
+    }
+}
+
+extension ClusterSettings {
+    /// The protocol versions this process offers and accepts: every version this build speaks,
+    /// up to `cluster.protocol_version_max` when an operator pinned it.
+    ///
+    /// - Throws: ``ProtocolVersionPinError`` when the pin is not a version this build speaks (the
+    ///   configuration's own check makes that a startup error naming the key before this).
+    public func offeredProtocolVersions() throws(ProtocolVersionPinError) -> ClosedRange<UInt32> {
+        guard let pin = protocolVersionMax else { return ProtocolVersion.supported }
+        guard let wire = UInt32(exactly: pin), let range = ProtocolVersion.supported(upTo: wire) else {
+            throw ProtocolVersionPinError(pin: pin)
+        }
+        return range
+    }
+}
+
+/// `cluster.protocol_version_max` names a version this build does not speak.
+public struct ProtocolVersionPinError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var pin: Int
+
+    public init(pin: Int) {
+        self.pin = pin
+    }
+
+    public var description: String {
+        "cluster.protocol_version_max must be \(ProtocolVersion.supported.lowerBound) to "
+            + "\(ProtocolVersion.supported.upperBound) (the versions this build speaks), got \(pin)"
+    }
 }
 
 /// Who is at the other end of an established connection, as proven by the handshake.
 public struct PeerIdentity: Sendable, Hashable, CustomStringConvertible {
     public var role: Dialer_V1_Role
     public var memberID: String
+    /// The version the handshake chose: the connection carries only this version's messages.
     public var protocolVersion: UInt32
 
     public init(role: Dialer_V1_Role, memberID: String, protocolVersion: UInt32) {
@@ -19,6 +76,11 @@ public struct PeerIdentity: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(role.label)/\(memberID)" }
+
+    /// Whether the connection's version has `message`'s kind.
+    public func speaks(_ message: Envelope.OneOf_Message) -> Bool {
+        protocolVersion >= ProtocolVersion.introducing(message)
+    }
 }
 
 extension Dialer_V1_Role {
@@ -48,6 +110,8 @@ public struct ConnectionSettings: Sendable {
     public var missedHeartbeats: Int
     /// The largest frame payload accepted and sent.
     public var maximumPayload: Int
+    /// The protocol versions offered (server) or asked for (client): the handshake picks the
+    /// highest both sides have. An operator's pin (`cluster.protocol_version_max`) lowers the top.
     public var supportedVersions: ClosedRange<UInt32>
     /// Roles a server accepts; ignored by clients.
     public var acceptedRoles: Set<Dialer_V1_Role>

@@ -131,6 +131,15 @@ public struct ConnectionStateMachine: Sendable {
                 // owner that only writes cannot stall the reading of its peer's beats.
                 return .none
             default:
+                // A kind of a later version than the connection's is answered as a peer of the
+                // connection's version would answer it (it would not know it): a pinned or
+                // older process looks the same to its peer (PROTOCOL.md §8).
+                guard peer.speaks(message) else {
+                    return fail(
+                        .unknownMessage,
+                        "\(envelope.kindName) needs protocol version \(ProtocolVersion.introducing(message)); "
+                            + "this connection speaks \(peer.protocolVersion)")
+                }
                 return .forward(envelope)
             }
         }

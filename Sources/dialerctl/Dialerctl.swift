@@ -225,12 +225,13 @@ extension Dialerctl {
         func run() async throws {
             let table = try await location.client().get("v1/cluster", as: ClusterTable.self)
             print("members (queue map version \(table.mapVersion)\(table.recovering ? ", manager recovering" : "")):")
-            print(row(["ROLE", "ID", "STATE", "CONNECTED", "HTTP", "LAST HEARTBEAT"]))
+            print(row(["ROLE", "ID", "STATE", "CONNECTED", "HTTP", "LAST HEARTBEAT", "PROTOCOL"]))
             for node in table.nodes {
                 print(
                     row([
                         node.role, node.id, node.state, node.connected ? "yes" : "no", node.httpAddress,
                         node.lastHeartbeatAgeMs.map { "\($0) ms ago" } ?? "-",
+                        node.protocolVersion.map(String.init) ?? "-",
                     ]))
             }
             print("\nqueues:")
@@ -245,7 +246,7 @@ extension Dialerctl {
         }
 
         private func row(_ cells: [String]) -> String {
-            let widths = [10, 12, 10, 10, 18, 16]
+            let widths = [10, 12, 10, 10, 18, 16, 8]
             return zip(cells, widths).map { $0.padding(toLength: max($1, $0.count + 1), withPad: " ", startingAt: 0) }
                 .joined()
         }

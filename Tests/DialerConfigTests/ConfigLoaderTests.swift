@@ -352,6 +352,10 @@ struct ConfigLoaderTests {
         Invalid(override: "manager.id=a/b", key: "manager.id", message: #"manager.id "a/b" may contain only"#),
         Invalid(
             override: "gateway.id=manager", key: "gateway.id", message: #"gateway.id "manager" is also manager.id"#),
+        Invalid(
+            override: "cluster.protocol_version_max=3", key: "cluster.protocol_version_max", message: "1 to 2, got 3"),
+        Invalid(
+            override: "cluster.protocol_version_max=0", key: "cluster.protocol_version_max", message: "1 to 2, got 0"),
     ]
 
     @Test(arguments: invalidOverrides)
@@ -548,7 +552,7 @@ struct ConfigLoaderTests {
                 == true)
         #expect(keys.first { $0.key == "cluster.secret" }?.help.contains("no default") == true)
         #expect(!keys.contains { $0.key == "node.id" || $0.key.hasPrefix("queue.") || $0.key.hasPrefix("trunk.") })
-        #expect(keys.count == 35)
+        #expect(keys.count == 36)
         #expect(ConfigLoader.environmentVariable(forKey: "manager.http_address") == "DIALER_MANAGER_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "node.http_address") == "DIALER_NODE_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "queue.kind") == nil)
@@ -579,7 +583,7 @@ struct ConfigLoaderTests {
             "cluster.trunk_time_scale": "60", "cluster.trunk_population": "population.json",
             "cluster.outbound_high_water_bytes": "65536", "cluster.outbound_hard_limit_bytes": "33554432",
             "cluster.tls_certificate": "c.pem", "cluster.tls_key": "k.pem", "cluster.tls_ca": "ca.pem",
-            "cluster.tls_client_auth": "require", "node.trunk": "simulated",
+            "cluster.tls_client_auth": "require", "node.trunk": "simulated", "cluster.protocol_version_max": "1",
         ]
         // TLS keys take effect only together: each is tried against a configuration with TLS on.
         let tlsOn = ["cluster.tls_certificate": "a.pem", "cluster.tls_key": "b.pem", "cluster.tls_ca": "d.pem"]

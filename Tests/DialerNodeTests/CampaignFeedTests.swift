@@ -328,21 +328,43 @@ private func eventually(_ condition: () async -> Bool) async -> Bool {
     return false
 }
 
-/// A manager that answers registrations, and each attempt report with the next answer of a
-/// script (an error code, or an acknowledgement once the script runs out).
+/// A manager that answers registrations, and each attempt report (alone, or in a batch on a
+/// version 2 connection) with the next answer of a script (an error code, or an acknowledgement
+/// for `nil` and once the script runs out).
 private final class ScriptedManager: Sendable {
     let server: ClusterServer
     let serving: Task<Void, Never>
     let received = ReportCount()
     var reportsReceived: Int { received.count.withLock { $0 } }
+    /// `AttemptReport` frames received.
+    var singleFrames: Int { received.singles.withLock { $0 } }
+    /// `AttemptResultBatch` frames received.
+    var batchFrames: Int { received.batches.withLock { $0 } }
 
-    init(refusals: [Dialer_V1_ErrorCode]) async throws {
+    convenience init(refusals: [Dialer_V1_ErrorCode], versions: ClosedRange<UInt32> = 1...1) async throws {
+        try await self.init(script: refusals.map { $0 }, versions: versions)
+    }
+
+    init(script: [Dialer_V1_ErrorCode?], versions: ClosedRange<UInt32>) async throws {
         server = try await ClusterServer.bind(
             host: "127.0.0.1", port: 0,
             settings: ConnectionSettings(
-                localID: "manager", localRole: .manager, secret: ClusterSecret(secret), acceptedRoles: [.node]),
+                localID: "manager", localRole: .manager, secret: ClusterSecret(secret), supportedVersions: versions,
+                acceptedRoles: [.node]),
             violationLog: nil)
         let (server, received) = (self.server, self.received)
+        /// The next answer of the script, as an error (`nil`: acknowledged).
+        @Sendable func next() -> Dialer_V1_Error? {
+            let index = received.count.withLock { count -> Int in
+                count += 1
+                return count - 1
+            }
+            guard index < script.count, let code = script[index] else { return nil }
+            var error = Dialer_V1_Error()
+            error.code = code
+            error.message = "scripted refusal \(index + 1)"
+            return error
+        }
         serving = Task {
             try? await server.run { connection in
                 _ = try? await connection.run { link, inbound in
@@ -351,19 +373,23 @@ private final class ScriptedManager: Sendable {
                         case .register:
                             try? await link.reply(to: envelope, with: .registered(Dialer_V1_Registered()))
                         case .attemptReport:
-                            let index = received.count.withLock { count -> Int in
-                                count += 1
-                                return count - 1
-                            }
-                            if index < refusals.count {
-                                var error = Dialer_V1_Error()
-                                error.code = refusals[index]
-                                error.message = "scripted refusal \(index + 1)"
+                            received.singles.withLock { $0 += 1 }
+                            if let error = next() {
                                 try? await link.reply(to: envelope, with: .error(error))
                             } else {
                                 try? await link.reply(
                                     to: envelope, with: .attemptReportAck(Dialer_V1_AttemptReportAck()))
                             }
+                        case .attemptResultBatch(let batch):
+                            received.batches.withLock { $0 += 1 }
+                            var ack = Dialer_V1_AttemptResultBatchAck()
+                            for report in batch.reports {
+                                var answer = Dialer_V1_AttemptResultAnswer()
+                                answer.attempt = report.attempt
+                                if let error = next() { answer.error = error }
+                                ack.answers.append(answer)
+                            }
+                            try? await link.reply(to: envelope, with: .attemptResultBatchAck(ack))
                         default:
                             break
                         }
@@ -383,6 +409,8 @@ private final class ScriptedManager: Sendable {
 /// Reports a scripted manager received.
 private final class ReportCount: Sendable {
     let count = Mutex(0)
+    let singles = Mutex(0)
+    let batches = Mutex(0)
 }
 
 @Suite("Node: reports the manager could not apply now", .serialized)
@@ -419,5 +447,151 @@ struct CampaignFeedTransientRefusalTests {
         #expect(!CampaignFeed.isTransient(.notOwner) && CampaignFeed.isTransient(.internal))
         await session.close()
         await manager.shutdown()
+    }
+}
+
+@Suite("Node: results in batches on version 2 connections only", .serialized)
+struct CampaignFeedBatchTests {
+    private static let lease = HeldLease(queue: QueueID("q-c1"), epoch: Epoch(1))
+
+    private static func result(_ number: Int) -> AttemptResult {
+        AttemptResult(attempt: AttemptID("a-\(number)"), contact: ContactID("k-\(number)"), outcome: .busy)
+    }
+
+    /// The version the connection negotiated decides, not the build: a manager speaking only
+    /// version 1 (older, or pinned) gets one `AttemptReport` per result; one speaking 2 gets
+    /// `AttemptResultBatch` frames and never an `AttemptReport`.
+    @Test(arguments: [(1...1, false), (1...2, true)] as [(ClosedRange<UInt32>, Bool)])
+    func resultsGoInBatchesOnlyWhereTheConnectionSpeaksVersionTwo(
+        manager versions: ClosedRange<UInt32>, batches: Bool
+    ) async throws {
+        let manager = try await ScriptedManager(script: [], versions: versions)
+        let feed = CampaignFeed(
+            leaseIsValid: { _ in true }, transientRetryDelay: .milliseconds(20), logger: Logger(label: "feed-test"))
+        // Reported before the connection: they wait in the outbox and go out together.
+        for number in 0..<40 { await feed.report(Self.result(number), lease: Self.lease) }
+        let session = NodeSession()
+        try await session.connect(port: manager.server.port, feed: feed)
+        #expect(await waitForCondition(timeout: .seconds(30)) { await feed.unacknowledgedReports == 0 })
+        #expect(manager.reportsReceived == 40, "each result once")
+        if batches {
+            #expect(manager.singleFrames == 0)
+            #expect(manager.batchFrames >= 1 && manager.batchFrames < 40, "\(manager.batchFrames) frames")
+        } else {
+            #expect(manager.batchFrames == 0)
+            #expect(manager.singleFrames == 40)
+        }
+        await session.close()
+        await manager.shutdown()
+    }
+
+    /// Results reported in a burst while connected share frames: while two batch frames await
+    /// their answers, the results that arrive wait and go out together in the next one.
+    @Test func aBurstOfResultsSharesFrames() async throws {
+        let manager = try await ScriptedManager(script: [], versions: 1...2)
+        let feed = CampaignFeed(
+            leaseIsValid: { _ in true }, transientRetryDelay: .milliseconds(20), logger: Logger(label: "feed-test"))
+        let session = NodeSession()
+        try await session.connect(port: manager.server.port, feed: feed)
+        let results = 2_000
+        for number in 0..<results { await feed.report(Self.result(number), lease: Self.lease) }
+        #expect(await waitForCondition(timeout: .seconds(60)) { await feed.unacknowledgedReports == 0 })
+        #expect(manager.reportsReceived == results)
+        #expect(manager.singleFrames == 0)
+        #expect(manager.batchFrames < results, "\(manager.batchFrames) frames for \(results) results")
+        print("a burst of \(results) results went in \(manager.batchFrames) AttemptResultBatch frames")
+        await session.close()
+        await manager.shutdown()
+    }
+
+    /// Rule 9 of PROTOCOL.md §6 holds inside a batch: a result refused with `INTERNAL` is kept
+    /// and sent again until acknowledged; one refused for good is dropped; the others of the
+    /// batch are acknowledged at once.
+    @Test func eachResultOfABatchIsAcknowledgedOrRetriedOnItsOwn() async throws {
+        // Answers in arrival order: result 0 internal, result 1 acknowledged, result 2 refused
+        // for good; then result 0 again: internal once more, then acknowledged.
+        let manager = try await ScriptedManager(script: [.internal, nil, .notOwner, .internal], versions: 1...2)
+        let feed = CampaignFeed(
+            leaseIsValid: { _ in true }, transientRetryDelay: .milliseconds(20), logger: Logger(label: "feed-test"))
+        for number in 0..<3 { await feed.report(Self.result(number), lease: Self.lease) }
+        let session = NodeSession()
+        try await session.connect(port: manager.server.port, feed: feed)
+        #expect(await waitForCondition(timeout: .seconds(30)) { await feed.unacknowledgedReports == 0 })
+        #expect(manager.singleFrames == 0)
+        // Three in the first frame, then the one refused for now alone, twice.
+        #expect(manager.reportsReceived == 5, "\(manager.reportsReceived) reports received")
+        #expect(manager.batchFrames == 3, "\(manager.batchFrames) batch frames")
+        await session.close()
+        await manager.shutdown()
+    }
+
+    /// A whole batch refused for now (`INTERNAL` as the batch's answer) is sent again; nothing
+    /// is lost.
+    @Test func aBatchRefusedWholeForNowIsSentAgain() async throws {
+        let manager = try await WholeBatchRefusingManager()
+        let feed = CampaignFeed(
+            leaseIsValid: { _ in true }, transientRetryDelay: .milliseconds(20), logger: Logger(label: "feed-test"))
+        for number in 0..<3 { await feed.report(Self.result(number), lease: Self.lease) }
+        let session = NodeSession()
+        try await session.connect(port: manager.server.port, feed: feed)
+        #expect(await waitForCondition(timeout: .seconds(30)) { await feed.unacknowledgedReports == 0 })
+        #expect(manager.received.batches.withLock { $0 } >= 2, "refused once whole, then acknowledged")
+        await session.close()
+        await manager.shutdown()
+    }
+}
+
+/// A version 2 manager that refuses the first batch whole with `INTERNAL`, then acknowledges.
+private final class WholeBatchRefusingManager: Sendable {
+    let server: ClusterServer
+    let serving: Task<Void, Never>
+    let received = ReportCount()
+
+    init() async throws {
+        server = try await ClusterServer.bind(
+            host: "127.0.0.1", port: 0,
+            settings: ConnectionSettings(
+                localID: "manager", localRole: .manager, secret: ClusterSecret(secret), acceptedRoles: [.node]),
+            violationLog: nil)
+        let (server, received) = (self.server, self.received)
+        serving = Task {
+            try? await server.run { connection in
+                _ = try? await connection.run { link, inbound in
+                    try? await inbound.forEach { envelope in
+                        switch envelope.message {
+                        case .register:
+                            try? await link.reply(to: envelope, with: .registered(Dialer_V1_Registered()))
+                        case .attemptResultBatch(let batch):
+                            let first = received.batches.withLock { count -> Bool in
+                                count += 1
+                                return count == 1
+                            }
+                            if first {
+                                var error = Dialer_V1_Error()
+                                error.code = .internal
+                                error.message = "the store failed the batch"
+                                try? await link.reply(to: envelope, with: .error(error))
+                            } else {
+                                var ack = Dialer_V1_AttemptResultBatchAck()
+                                ack.answers = batch.reports.map { report in
+                                    var answer = Dialer_V1_AttemptResultAnswer()
+                                    answer.attempt = report.attempt
+                                    return answer
+                                }
+                                try? await link.reply(to: envelope, with: .attemptResultBatchAck(ack))
+                            }
+                        default:
+                            break
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func shutdown() async {
+        await server.close()
+        serving.cancel()
+        await serving.value
     }
 }

@@ -81,8 +81,9 @@ struct HandshakeTests {
         pair.pump()
         let serverSees = try pair.serverHandshake.wait()
         let clientSees = try pair.clientHandshake.wait()
-        #expect(serverSees == PeerIdentity(role: .node, memberID: "node-1", protocolVersion: 1))
-        #expect(clientSees == PeerIdentity(role: .manager, memberID: "manager", protocolVersion: 1))
+        #expect(serverSees == PeerIdentity(role: .node, memberID: "node-1", protocolVersion: ProtocolVersion.current))
+        #expect(
+            clientSees == PeerIdentity(role: .manager, memberID: "manager", protocolVersion: ProtocolVersion.current))
         #expect(pair.server.isActive && pair.client.isActive)
     }
 

@@ -14,6 +14,8 @@ enum ClusterRoutes {
         var clusterAddress: String
         var lastHeartbeatAt: String?
         var lastHeartbeatAgeMs: Int64?
+        /// The cluster protocol version its connection speaks (PROTOCOL.md §8).
+        var protocolVersion: UInt32
     }
 
     struct QueueBody: Encodable {
@@ -51,7 +53,8 @@ enum ClusterRoutes {
                         id: member.id, role: member.role, state: member.state, connected: member.connected,
                         httpAddress: member.httpAddress, clusterAddress: member.clusterAddress,
                         lastHeartbeatAt: member.lastHeardAgo.map { timestamp(wallNow, minus: $0) },
-                        lastHeartbeatAgeMs: member.lastHeardAgo?.totalMilliseconds)
+                        lastHeartbeatAgeMs: member.lastHeardAgo?.totalMilliseconds,
+                        protocolVersion: member.protocolVersion)
                 },
                 queues: view.queues.map { queue in
                     QueueBody(

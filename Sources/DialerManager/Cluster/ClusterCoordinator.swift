@@ -27,6 +27,8 @@ public actor ClusterCoordinator {
         public var httpAddress: String
         public var clusterAddress: String
         public var lastHeardAgo: Duration?
+        /// The protocol version of its current (or last) connection.
+        public var protocolVersion: UInt32
     }
 
     /// One queue, as shown on `/v1/cluster`.
@@ -56,6 +58,8 @@ public actor ClusterCoordinator {
         var connection: UInt64
         var httpAddress = ""
         var clusterAddress = ""
+        /// The version its connection negotiated (PROTOCOL.md §3), shown in the cluster table.
+        var protocolVersion: UInt32
         var lastHeard: Moment
         var lastRenewalRequest: UInt64 = 0
     }
@@ -144,9 +148,13 @@ public actor ClusterCoordinator {
         }
         members[id] = Member(
             role: peer.role, link: link, connection: nextConnection, httpAddress: register.httpAddress,
-            clusterAddress: register.clusterAddress, lastHeard: now,
+            clusterAddress: register.clusterAddress, protocolVersion: peer.protocolVersion, lastHeard: now,
             lastRenewalRequest: register.renewalRequest)
-        logger.info("member registered", metadata: ["member": "\(peer)", "http": "\(register.httpAddress)"])
+        logger.info(
+            "member registered",
+            metadata: [
+                "member": "\(peer)", "http": "\(register.httpAddress)", "protocol_version": "\(peer.protocolVersion)",
+            ])
         updateGauges()
         switch peer.role {
         case .node:
@@ -313,7 +321,7 @@ public actor ClusterCoordinator {
                 MemberView(
                     id: id.rawValue, role: member.role.label, state: state, connected: member.link != nil,
                     httpAddress: member.httpAddress, clusterAddress: member.clusterAddress,
-                    lastHeardAgo: now - member.lastHeard))
+                    lastHeardAgo: now - member.lastHeard, protocolVersion: member.protocolVersion))
         }
         views.sort { ($0.role, $0.id) < ($1.role, $1.id) }
         let queues = snapshot.queues.map { queue in

@@ -84,14 +84,17 @@ public struct ManagerClusterListener: Sendable {
                             if queued.count.load(ordering: .relaxed) >= Self.feederBacklog {
                                 await feeder.waitForBatches()
                             }
-                            queued.count.add(1, ordering: .relaxed)
+                            // A batch of results weighs what its reports do: the bound is on
+                            // the operations waiting, however they arrived.
+                            let weight = ManagerFeeder.operations(in: message)
+                            queued.count.add(weight, ordering: .relaxed)
                             let envelope = work.envelope
                             let handled = await feeder.handle(message, from: member, connection: work.registration) {
                                 reply in
-                                queued.count.subtract(1, ordering: .relaxed)
+                                queued.count.subtract(weight, ordering: .relaxed)
                                 if let reply { answerQueue.yield((envelope, reply)) }
                             }
-                            if !handled { queued.count.subtract(1, ordering: .relaxed) }
+                            if !handled { queued.count.subtract(weight, ordering: .relaxed) }
                         }
                     }
                     group.addTask {
@@ -170,7 +173,10 @@ public struct ManagerClusterListener: Sendable {
                 case .leaving:
                     guard let registration else { return }
                     await coordinator.leaving(member, connection: registration)
-                case .campaignRequest, .contactRequest, .attemptReport, .attemptReturn, .inboundRouteRequest:
+                case .campaignRequest, .contactRequest, .attemptReport, .attemptReturn, .inboundRouteRequest,
+                    .attemptResultBatch:
+                    // (An `attempt_result_batch` on a version 1 connection never gets here: the
+                    // connection closed on it with UNKNOWN_MESSAGE, PROTOCOL.md §8.)
                     guard hasFeeder, let registration, link.peer.role == .node else {
                         link.close(with: .unexpectedMessage, "\(envelope.kindName) needs a registered node")
                         return

@@ -5,6 +5,7 @@ import DialerTransport
 import FoundationEssentials
 public import Logging
 import Metrics
+import Synchronization
 
 /// The manager's side of the feeder: answers a node's campaign, contact and report requests
 /// (PROTOCOL.md §5.4), and closes the open attempts of lost nodes.
@@ -75,11 +76,14 @@ public struct ManagerFeeder: Sendable {
             self.message = message
         }
 
-        var reply: Envelope.OneOf_Message {
+        var reply: Envelope.OneOf_Message { .error(error) }
+
+        /// The `Error` message saying it.
+        var error: Dialer_V1_Error {
             var error = Dialer_V1_Error()
             error.code = code
             error.message = message
-            return .error(error)
+            return error
         }
     }
 
@@ -116,6 +120,8 @@ public struct ManagerFeeder: Sendable {
             await contactBatch(request, from: node, connection: connection) { reply(self.message($0, from: node)) }
         case .attemptReport(let report):
             attemptReport(report, from: node) { reply(self.message($0, from: node)) }
+        case .attemptResultBatch(let batch):
+            attemptResultBatch(batch, from: node) { reply(self.message($0, from: node)) }
         case .campaignRequest(let request):
             await batcher.barrier()
             reply(self.message(await campaignInfo(request, from: node, connection: connection), from: node))
@@ -307,6 +313,61 @@ public struct ManagerFeeder: Sendable {
         }
     }
 
+    /// The most reports one `AttemptResultBatch` may carry: the node's delivery window, and the
+    /// manager's largest batch.
+    public static let maximumResultBatch = 256
+
+    /// How many store operations a feeder request queues (a batch of results: one per report).
+    static func operations(in message: Envelope.OneOf_Message) -> Int {
+        if case .attemptResultBatch(let batch) = message { return max(1, batch.reports.count) }
+        return 1
+    }
+
+    /// Applies a node's batch of results (protocol version 2): each report exactly as an
+    /// ``attemptReport(_:from:reply:)`` alone, in the batch's order, and one answer for the
+    /// batch once every report's own batch committed, with each report's own outcome (applied,
+    /// duplicate, or refused with the code it would have got alone). A batch that cannot be
+    /// taken at all (no report, too many) is refused whole with `INVALID_ARGUMENT`.
+    func attemptResultBatch(
+        _ batch: Dialer_V1_AttemptResultBatch, from node: MemberID,
+        reply: @escaping @Sendable (Result<Envelope.OneOf_Message, Refusal>?) -> Void
+    ) {
+        let count = batch.reports.count
+        guard count > 0, count <= Self.maximumResultBatch else {
+            reportsRefused.increment()
+            let limit = Self.maximumResultBatch
+            return reply(.failure(Refusal(.invalidArgument, "reports must hold 1 to \(limit) results, not \(count)")))
+        }
+        let logger = self.logger
+        let answers = BatchAnswers(count: count) { results in
+            var ack = Dialer_V1_AttemptResultBatchAck()
+            for (report, result) in zip(batch.reports, results) {
+                guard let result else { return reply(nil) }  // the manager is stopping: no answer
+                var answer = Dialer_V1_AttemptResultAnswer()
+                answer.attempt = report.attempt
+                switch result {
+                case .success(.attemptReportAck(let single)):
+                    answer.duplicate = single.duplicate
+                case .success(let other):
+                    answer.error = Refusal(.internal, "a report answered with \(Envelope(other).kindName)").error
+                case .failure(let refusal):
+                    logger.notice(
+                        "feeder request refused",
+                        metadata: [
+                            "node": "\(node)", "attempt": "\(LogText.escaped(report.attempt, limit: 128))",
+                            "code": "\(refusal.code.name)", "detail": "\(LogText.escaped(refusal.message))",
+                        ])
+                    answer.error = refusal.error
+                }
+                ack.answers.append(answer)
+            }
+            reply(.success(.attemptResultBatchAck(ack)))
+        }
+        for (index, report) in batch.reports.enumerated() {
+            attemptReport(report, from: node) { answers.answer(index, with: $0) }
+        }
+    }
+
     /// Takes back an attempt that was never dialed. Fenced, as a report is, by the attempt: it
     /// must have been handed to this node under the lease's epoch.
     func attemptReturn(_ request: Dialer_V1_AttemptReturn, from node: MemberID) async
@@ -471,5 +532,28 @@ public struct ManagerFeeder: Sendable {
             contact: probe, campaign: campaign.settings, dnc: DoNotCallList(), now: now,
             privateAgentPresent: { _ in true }
         ).holds.contains { campaignWide.contains($0.rule) }
+    }
+}
+
+/// The answers to the reports of one `AttemptResultBatch`, collected as their batches commit;
+/// `done` runs once, with every answer in the batch's order, when the last one arrives.
+private final class BatchAnswers: Sendable {
+    typealias Answer = Result<Envelope.OneOf_Message, ManagerFeeder.Refusal>?
+
+    private let slots: Mutex<(answers: [Answer], missing: Int)>
+    private let done: @Sendable ([Answer]) -> Void
+
+    init(count: Int, done: @escaping @Sendable ([Answer]) -> Void) {
+        slots = Mutex((Array(repeating: nil, count: count), count))
+        self.done = done
+    }
+
+    func answer(_ index: Int, with answer: Answer) {
+        let complete: [Answer]? = slots.withLock { slots in
+            slots.answers[index] = answer
+            slots.missing -= 1
+            return slots.missing == 0 ? slots.answers : nil
+        }
+        if let complete { done(complete) }
     }
 }

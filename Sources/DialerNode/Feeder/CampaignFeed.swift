@@ -14,7 +14,10 @@ import Metrics
 /// through an outbox: each is kept until the manager acknowledges it, and sent again after a
 /// timeout or a reconnection (the manager applies a result once, by attempt id). One delivery
 /// loop per connection, owned by the feed and cancelled when the connection goes, sends them,
-/// with at most ``deliveryWindow`` awaiting their answers at a time.
+/// with at most ``deliveryWindow`` awaiting their answers at a time. On a connection of protocol
+/// version 2 or later the results waiting go out together in `AttemptResultBatch` frames (one
+/// frame and one acknowledgement for many results, each result keeping its own answer); on a
+/// version 1 connection each goes in its own `AttemptReport`.
 public actor CampaignFeed {
     /// A campaign as the manager describes it to the node owning its queue.
     public struct CampaignDetails: Sendable, Equatable {
@@ -86,8 +89,13 @@ public actor CampaignFeed {
     private var delivering: Task<Void, Never>?
     /// Wakes the delivery loop when the outbox has something new to send.
     private var wake: AsyncStream<Void>.Continuation?
-    /// Results sent and not yet answered at most, per connection.
+    /// Results sent and not yet answered at most, per connection; also the most results one
+    /// `AttemptResultBatch` carries (the manager takes up to 256).
     static let deliveryWindow = 256
+    /// `AttemptResultBatch` frames awaiting their answers at most: one being applied while the
+    /// next fills with the results that arrive meanwhile, so that results go out in few frames
+    /// without waiting for a timer.
+    static let batchFramesInFlight = 2
     private let leaseIsValid: @Sendable (HeldLease) async -> Bool
     private let requestTimeout: Duration
     /// How long a report the manager could not apply now (`INTERNAL`) waits before it is sent
@@ -96,6 +104,10 @@ public actor CampaignFeed {
     private let logger: Logger
     private let acknowledged = Counter(label: "dialer_node_reports_acknowledged_total")
     private let refusedReports = Counter(label: "dialer_node_reports_refused_total")
+    /// Frames that carried results: one `AttemptReport` each (version 1), or an
+    /// `AttemptResultBatch` (version 2): how far a rolling upgrade has come, seen from the node.
+    private let reportFrames = Counter(label: "dialer_node_result_frames_total", dimensions: [("kind", "report")])
+    private let batchFrames = Counter(label: "dialer_node_result_frames_total", dimensions: [("kind", "batch")])
     private let waitingReports = Gauge(label: "dialer_node_reports_waiting")
     private let refusedSettings = Counter(label: "dialer_node_campaign_settings_refused_total")
     /// The campaign revision whose settings were last refused, per queue: logged once each.
@@ -374,14 +386,35 @@ public actor CampaignFeed {
         /// The outbox changed (`false`: the loop is to stop).
         case woken(Bool)
         case answered(AttemptID, Delivery, Envelope?, timedOut: Bool)
-        /// A report the manager could not apply may be sent again.
-        case retryDue(AttemptID, Delivery)
+        /// The answer to an `AttemptResultBatch` of these reports (`nil`: none came).
+        case batchAnswered([(AttemptID, Delivery)], Envelope?, timedOut: Bool)
+        /// Reports the manager could not apply may be sent again.
+        case retryDue([(AttemptID, Delivery)])
+    }
+
+    /// What the manager said of one result or return.
+    private enum Answer {
+        case acknowledged
+        case refused(Dialer_V1_Error)
+        /// No answer (in time, or at all), or one that does not answer it.
+        case none(timedOut: Bool)
+
+        /// The answer a reply to a single report or return gives.
+        init(reply: Envelope?, timedOut: Bool) {
+            switch reply?.message {
+            case .attemptReportAck, .attemptReturnAck: self = .acknowledged
+            case .error(let error): self = .refused(error)
+            default: self = .none(timedOut: timedOut)
+            }
+        }
     }
 
     /// The delivery loop of connection `current`: sends what waits in the outbox, at most
     /// ``deliveryWindow`` at a time, and handles each answer as it comes.
     private func deliver(on link: ClusterLink, connection current: UInt64, signals: AsyncStream<Void>) async {
         let timeout = requestTimeout
+        // Decided by the connection's negotiated version (PROTOCOL.md §8), never by the build.
+        let batching = link.peer.protocolVersion >= ProtocolVersion.attemptResultBatches
         await withTaskGroup(of: DeliveryEvent.self) { group in
             func listen() {
                 group.addTask {
@@ -390,20 +423,53 @@ public actor CampaignFeed {
                 }
             }
             var inFlight = 0
+            var batchesOut = 0
             func sendWaiting() {
+                let mayBatch = batching && batchesOut < Self.batchFramesInFlight
+                var gathered: [(AttemptID, Delivery)] = []
                 for (id, outgoing) in outbox where outgoing.inFlightOn != current {
-                    guard inFlight < Self.deliveryWindow else { return }
-                    outbox[id]?.inFlightOn = current
-                    inFlight += 1
+                    guard inFlight < Self.deliveryWindow else { break }
                     let delivery = outgoing.delivery
-                    group.addTask {
-                        do {
-                            let reply = try await link.request(delivery.message, timeout: timeout)
-                            return .answered(id, delivery, reply, timedOut: false)
-                        } catch {
-                            return .answered(id, delivery, nil, timedOut: error is RequestTimedOut)
+                    if batching, case .report = delivery {
+                        // A result waits for a batch frame to go in when two are out already.
+                        guard mayBatch else { continue }
+                        gathered.append((id, delivery))
+                    } else {
+                        if case .report = delivery { reportFrames.increment() }
+                        group.addTask {
+                            do {
+                                let reply = try await link.request(delivery.message, timeout: timeout)
+                                return .answered(id, delivery, reply, timedOut: false)
+                            } catch {
+                                return .answered(id, delivery, nil, timedOut: error is RequestTimedOut)
+                            }
                         }
                     }
+                    outbox[id]?.inFlightOn = current
+                    inFlight += 1
+                }
+                guard !gathered.isEmpty else { return }
+                batchesOut += 1
+                self.batchFrames.increment()
+                var batch = Dialer_V1_AttemptResultBatch()
+                batch.reports = gathered.compactMap { _, delivery in
+                    if case .report(let report) = delivery { report } else { nil }
+                }
+                group.addTask { [gathered, batch] in
+                    do {
+                        let reply = try await link.request(.attemptResultBatch(batch), timeout: timeout)
+                        return .batchAnswered(gathered, reply, timedOut: false)
+                    } catch {
+                        return .batchAnswered(gathered, nil, timedOut: error is RequestTimedOut)
+                    }
+                }
+            }
+            let pause = transientRetryDelay
+            func retryLater(_ deliveries: [(AttemptID, Delivery)]) {
+                guard !deliveries.isEmpty else { return }
+                group.addTask {
+                    try? await Task.sleep(for: pause)
+                    return .retryDue(deliveries)
                 }
             }
             listen()
@@ -418,15 +484,21 @@ public actor CampaignFeed {
                     listen()
                 case .answered(let id, let delivery, let reply, let timedOut):
                     inFlight -= 1
-                    if answered(id, delivery: delivery, on: current, reply: reply, timedOut: timedOut) {
-                        let pause = transientRetryDelay
-                        group.addTask {
-                            try? await Task.sleep(for: pause)
-                            return .retryDue(id, delivery)
-                        }
+                    if answered(id, delivery: delivery, on: current, Answer(reply: reply, timedOut: timedOut)) {
+                        retryLater([(id, delivery)])
                     }
-                case .retryDue(let id, let delivery):
-                    retryDue(id, delivery: delivery)
+                case .batchAnswered(let deliveries, let reply, let timedOut):
+                    inFlight -= deliveries.count
+                    batchesOut -= 1
+                    // Each result is kept or dropped on its own answer, as if it had gone alone.
+                    var again: [(AttemptID, Delivery)] = []
+                    for (entry, answer) in zip(deliveries, batchAnswers(deliveries, reply: reply, timedOut: timedOut))
+                    where answered(entry.0, delivery: entry.1, on: current, answer) {
+                        again.append(entry)
+                    }
+                    retryLater(again)
+                case .retryDue(let deliveries):
+                    for (id, delivery) in deliveries { retryDue(id, delivery: delivery) }
                 }
                 sendWaiting()
             }
@@ -436,16 +508,14 @@ public actor CampaignFeed {
     /// Handles the answer to one report; `true` when it is to be sent again after a pause (it
     /// stays marked as in flight on its connection until then).
     @discardableResult
-    private func answered(
-        _ id: AttemptID, delivery: Delivery, on sent: UInt64, reply: Envelope?, timedOut: Bool
-    ) -> Bool {
+    private func answered(_ id: AttemptID, delivery: Delivery, on sent: UInt64, _ answer: Answer) -> Bool {
         // A newer report of the same attempt replaced this one: its own answer counts.
         guard outbox[id]?.delivery == delivery else { return false }
-        switch reply?.message {
-        case .attemptReportAck, .attemptReturnAck:
+        switch answer {
+        case .acknowledged:
             acknowledged.increment()
             outbox[id] = nil
-        case .error(let error) where Self.isTransient(error.code):
+        case .refused(let error) where Self.isTransient(error.code):
             // The manager could not apply it now (its store failed the batch): the report
             // stays, and is sent again after a pause.
             logger.warning(
@@ -455,7 +525,7 @@ public actor CampaignFeed {
                 ])
             waitingReports.record(outbox.count)
             return true
-        case .error(let error):
+        case .refused(let error):
             // The manager will never accept it (not this node's attempt, closed as unknown after
             // this node was lost, unreadable): sending it again changes nothing.
             refusedReports.increment()
@@ -465,7 +535,7 @@ public actor CampaignFeed {
                     "attempt": "\(id)", "code": "\(error.code.name)", "detail": "\(LogText.escaped(error.message))",
                 ])
             outbox[id] = nil
-        default:
+        case .none(let timedOut):
             // No answer in time: send it again on the same connection. A closed connection
             // waits for the next one, which sends everything again.
             guard timedOut, sent == connection else { return false }
@@ -473,6 +543,30 @@ public actor CampaignFeed {
         }
         waitingReports.record(outbox.count)
         return false
+    }
+
+    /// Each result's answer in the reply to an `AttemptResultBatch` of `deliveries`: its own
+    /// entry of the acknowledgement, or the batch's error for all of them (`INTERNAL`: each is
+    /// sent again, as alone). An entry missing or naming another attempt is the manager's fault;
+    /// its result is kept and sent again after the pause, as if refused for now.
+    private func batchAnswers(_ deliveries: [(AttemptID, Delivery)], reply: Envelope?, timedOut: Bool) -> [Answer] {
+        switch reply?.message {
+        case .attemptResultBatchAck(let ack):
+            return deliveries.enumerated().map { index, entry in
+                guard index < ack.answers.count, ack.answers[index].attempt == entry.0.rawValue else {
+                    var error = Dialer_V1_Error()
+                    error.code = .internal
+                    error.message = "the batch's answer has no entry for this attempt"
+                    return .refused(error)
+                }
+                let answer = ack.answers[index]
+                return answer.hasError ? .refused(answer.error) : .acknowledged
+            }
+        case .error(let error):
+            return deliveries.map { _ in .refused(error) }
+        default:
+            return deliveries.map { _ in .none(timedOut: timedOut) }
+        }
     }
 
     /// The pause is over: the report goes out again, unless it was answered or replaced since.

@@ -102,6 +102,9 @@ public struct ClusterTable: Decodable, Sendable {
         public var connected: Bool
         public var httpAddress: String
         public var lastHeartbeatAgeMs: Int64?
+        /// The cluster protocol version the member's connection speaks; `nil` from a manager
+        /// older than the field (a tool may meet one during a rolling upgrade).
+        public var protocolVersion: UInt32?
     }
 
     public struct Queue: Decodable, Sendable {

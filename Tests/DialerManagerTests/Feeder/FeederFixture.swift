@@ -63,8 +63,8 @@ final class FeederFixture: Sendable {
     }
 
     /// Connects and registers a node; it holds whatever the coordinator grants it.
-    func connect(_ id: String) async throws -> WireNode {
-        let node = try await WireNode.connect(id, port: server.port)
+    func connect(_ id: String, versions: ClosedRange<UInt32> = ProtocolVersion.supported) async throws -> WireNode {
+        let node = try await WireNode.connect(id, port: server.port, versions: versions)
         nodes.withLock { $0.append(node) }
         return node
     }
@@ -121,10 +121,14 @@ final class WireNode: Sendable {
         self.running = running
     }
 
-    static func connect(_ id: String, port: Int) async throws -> WireNode {
+    static func connect(
+        _ id: String, port: Int, versions: ClosedRange<UInt32> = ProtocolVersion.supported
+    ) async throws -> WireNode {
         let connection = try await ClusterClient.connect(
             host: "127.0.0.1", port: port,
-            settings: ConnectionSettings(localID: id, localRole: .node, secret: ClusterSecret(FeederFixture.secret)))
+            settings: ConnectionSettings(
+                localID: id, localRole: .node, secret: ClusterSecret(FeederFixture.secret), supportedVersions: versions)
+        )
         let grants = GrantLog()
         let (stopped, stop) = AsyncStream.makeStream(of: Void.self)
         let (links, linkContinuation) = AsyncStream.makeStream(of: ClusterLink.self)
