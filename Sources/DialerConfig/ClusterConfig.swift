@@ -211,7 +211,7 @@ public struct ManagerSettings: Sendable, Equatable {
     public var complianceProfile: ComplianceProfileName
     /// Every manager's cluster address, in the order nodes and the gateway try them to find
     /// the active one.
-    public var addresses: [HostPort] = []
+    public var addresses: [HostPort]
     /// With standbys: how long the active manager's lease in the database lasts unrenewed.
     public var activeLease: Duration = .seconds(5)
 
@@ -226,8 +226,10 @@ public struct ManagerSettings: Sendable, Equatable {
         maxImportBytes: Int = 2 << 30,
         defaultRegion: String = "US",
         passwordIterations: Int = 600_000,
-        complianceProfile: ComplianceProfileName = .none
+        complianceProfile: ComplianceProfileName = .none,
+        addresses: [HostPort]? = nil
     ) {
+        self.addresses = addresses ?? [clusterAddress]
         self.id = id
         self.clusterAddress = clusterAddress
         self.httpAddress = httpAddress

@@ -59,10 +59,10 @@ struct ConfigValidator {
         for (index, standby) in config.standbys.enumerated() {
             let origin = index < standbyOrigins.count ? standbyOrigins[index] : nil
             try checkID(standby.id, what: "standby id", origin: origin)
-            guard ids.insert(standby.id).inserted else {
+            guard ids.insert(standby.id).inserted, !config.nodes.contains(where: { $0.id == standby.id }) else {
                 throw ConfigError(
                     kind: .invalidValue, origin: origin,
-                    message: "standby id \(standby.id.quoted) is also the id of another manager or the gateway")
+                    message: "standby id \(standby.id.quoted) is also the id of another manager, the gateway or a node")
             }
         }
         if !(1...10_000_000).contains(manager.passwordIterations) {
