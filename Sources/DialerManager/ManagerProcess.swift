@@ -32,6 +32,8 @@ public struct ManagerProcess: Sendable {
     public let activity: ManagerActivity
     /// The manager lease, when `[[standby]]` managers share the database.
     let leaseStore: (any ManagerLeaseStore)?
+    /// The term the store checks the feeder's writes against, with standbys.
+    let fence: ManagerTermFence?
 
     /// Opens the store (migrating it), creates the first admin token if there is none, and
     /// builds the coordinator.
@@ -42,8 +44,9 @@ public struct ManagerProcess: Sendable {
         clock: any DialerClock = SystemClock(),
         logger: Logger
     ) async throws -> ManagerProcess {
+        let fence: ManagerTermFence? = config.hasStandbys ? ManagerTermFence() : nil
         let store = try SQLiteManagerStore(
-            path: config.manager.database, passwordIterations: config.manager.passwordIterations)
+            path: config.manager.database, passwordIterations: config.manager.passwordIterations, fence: fence)
         if try await store.tokenCount() == 0 {
             let path = URL(fileURLWithPath: config.cluster.runDirectory).appendingPathComponent("admin.token").path
             let token = APIToken.generate()
@@ -58,14 +61,15 @@ public struct ManagerProcess: Sendable {
         let leaseStore: (any ManagerLeaseStore)? =
             config.hasStandbys ? try SQLiteManagerLeaseStore(path: config.manager.database) : nil
         return try ManagerProcess(
-            config: config, store: store, leaseStore: leaseStore, registry: registry, readyFile: readyFile,
-            clock: clock, logger: logger)
+            config: config, store: store, leaseStore: leaseStore, fence: fence, registry: registry,
+            readyFile: readyFile, clock: clock, logger: logger)
     }
 
     init(
         config: ClusterConfig,
         store: any ManagerStore,
         leaseStore: (any ManagerLeaseStore)? = nil,
+        fence: ManagerTermFence? = nil,
         registry: PrometheusCollectorRegistry,
         readyFile: String?,
         clock: any DialerClock,
@@ -79,6 +83,7 @@ public struct ManagerProcess: Sendable {
         self.logger = logger
         self.pacingBoard = PacingBoard(clock: clock)
         self.leaseStore = leaseStore
+        self.fence = fence
         if leaseStore != nil {
             // One of several managers: the journal is in the database, read at each take-over.
             self.activity = ManagerActivity(active: false)
@@ -150,7 +155,7 @@ public struct ManagerProcess: Sendable {
             services.append(
                 ManagerLeaseService(
                     holder: manager.id, duration: manager.activeLease, store: leaseStore, coordinator: coordinator,
-                    activity: activity, clock: clock, logger: logger))
+                    activity: activity, fence: fence, clock: clock, logger: logger))
         }
         return try ProcessApplication.make(
             router: router, address: manager.httpAddress, services: services,

@@ -85,6 +85,19 @@ struct StandbyManagerClusterTests {
         let takeover = try #require(firstHandOut)
         print("standby takeover: first hand-out \(takeover) after kill -9 (manager lease \(Self.leaseMs) ms)")
 
+        // The new active manager moves the queue (a drain of its owner): the next grant
+        // continues the journal's epochs, above every epoch the old manager issued.
+        let owner = try #require(try await standby.get("v1/cluster", as: ClusterTable.self).queues.first { $0.id == "ivr" }?.owner)
+        let (status, _) = try await standby.send("POST", "v1/nodes/\(owner)/drain")
+        #expect(status == 202)
+        var moved: ClusterTable.Queue?
+        let movedOn = await cluster.waitUntil(timeout: .seconds(30)) {
+            moved = try await standby.get("v1/cluster", as: ClusterTable.self).queues.first { $0.id == "ivr" }
+            return moved?.owner != nil && moved?.owner != owner
+        }
+        try #require(movedOn, "the queue did not move off the drained node: \(String(describing: moved))")
+        #expect((moved?.epoch ?? 0) > before.epoch, "epoch \(moved?.epoch ?? 0) after the move, \(before.epoch) before")
+
         let finished = await cluster.waitUntil(timeout: .seconds(180)) {
             let now = try await report()
             return now.contactsByState["final"] == Self.contacts && now.openAttempts == 0

@@ -83,6 +83,7 @@ public actor ManagerLeaseService: Service {
     private let holder: String
     private let coordinator: ClusterCoordinator
     private let activity: ManagerActivity
+    private let fence: ManagerTermFence?
     private let clock: any DialerClock
     private let logger: Logger
     private var storeCall: Task<Void, Never>?
@@ -92,8 +93,9 @@ public actor ManagerLeaseService: Service {
 
     public init(
         holder: String, duration: Duration, store: any ManagerLeaseStore, coordinator: ClusterCoordinator,
-        activity: ManagerActivity, clock: any DialerClock, logger: Logger
+        activity: ManagerActivity, fence: ManagerTermFence? = nil, clock: any DialerClock, logger: Logger
     ) {
+        self.fence = fence
         self.machine = ManagerLeaseMachine(duration: duration, at: clock.now())
         self.holder = holder
         self.store = store
@@ -196,6 +198,7 @@ public actor ManagerLeaseService: Service {
             }
             takeovers.increment()
             activeGauge.record(1)
+            fence?.activate(term)
             await coordinator.activate(
                 term: term, journal: LeaseJournal(store: store, holder: holder, term: term), restoring: grants)
             await activity.set(term)

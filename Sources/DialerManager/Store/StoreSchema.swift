@@ -90,6 +90,24 @@ enum StoreSchema {
             owner TEXT NOT NULL,
             term INTEGER NOT NULL
         );
+
+        -- Fencing of the feeder's writes: a connection whose manager was active under a term
+        -- that is no longer the lease's (dialer_manager_term(), see ManagerTermFence) may not
+        -- hand out or close attempts. NULL: a manager without standbys, or a tool.
+        CREATE TRIGGER attempt_insert_fenced BEFORE INSERT ON attempt
+        WHEN dialer_manager_term() IS NOT NULL
+            AND dialer_manager_term() IS NOT (SELECT term FROM manager_lease WHERE id = 1)
+        BEGIN SELECT RAISE(ABORT, 'stale manager term'); END;
+
+        CREATE TRIGGER attempt_update_fenced BEFORE UPDATE ON attempt
+        WHEN dialer_manager_term() IS NOT NULL
+            AND dialer_manager_term() IS NOT (SELECT term FROM manager_lease WHERE id = 1)
+        BEGIN SELECT RAISE(ABORT, 'stale manager term'); END;
+
+        CREATE TRIGGER contact_update_fenced BEFORE UPDATE ON contact
+        WHEN dialer_manager_term() IS NOT NULL
+            AND dialer_manager_term() IS NOT (SELECT term FROM manager_lease WHERE id = 1)
+        BEGIN SELECT RAISE(ABORT, 'stale manager term'); END;
         """
 
     private static let listsCampaignsContacts = """

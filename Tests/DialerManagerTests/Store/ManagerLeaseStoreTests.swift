@@ -113,3 +113,51 @@ struct SQLiteManagerLeaseStoreTests {
         #expect(try await first.journaledGrants()[queue]?.epoch == Epoch(7))
     }
 }
+
+@Suite("Store: the feeder's writes are fenced by the manager lease's term")
+struct ManagerTermFenceTests {
+    @Test func aDeposedManagersHandOutsAreRefusedByTheStore() async throws {
+        let directory =
+            FileManager.default.temporaryDirectory.appendingPathComponent("dialer-fence-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/manager.sqlite"
+        let wall = ManualWallClock()
+        let (firstFence, secondFence) = (ManagerTermFence(), ManagerTermFence())
+        let first = try SQLiteManagerStore(
+            path: path, passwordIterations: 1_000, clock: { StoreTime.monday }, fence: firstFence)
+        let second = try SQLiteManagerStore(
+            path: path, passwordIterations: 1_000, clock: { StoreTime.monday }, fence: secondFence)
+        let lease = try SQLiteManagerLeaseStore(path: path, clock: { wall.now })
+        _ = try await lease.acquire(holder: "m1", duration: .seconds(5))
+        firstFence.activate(ManagerTerm(1))
+        try await makeCampaign(first)
+        try await addContacts(first, count: 4)
+        func checkOut(_ store: SQLiteManagerStore) async throws -> [AttemptHandOut] {
+            try await store.checkOutAttempts(
+                campaign: CampaignID("c1"), count: 1, node: MemberID("n1"), epoch: Epoch(1), now: StoreTime.monday,
+                presentAgents: [])
+        }
+
+        // A standby that has never been active may not hand out; the active one may.
+        await #expect(throws: (any Error).self) { try await checkOut(second) }
+        #expect(try await checkOut(first).count == 1)
+
+        // m2 takes over; m1's next hand-out (a write still in flight, say) is refused.
+        wall.advance(seconds: 6)
+        #expect(try await lease.acquire(holder: "m2", duration: .seconds(5)) == .acquired(ManagerTerm(2)))
+        secondFence.activate(ManagerTerm(2))
+        await #expect(throws: (any Error).self) { try await checkOut(first) }
+        #expect(try await checkOut(second).count == 1)
+        #expect(try await second.openAttempts(campaign: CampaignID("c1")).count == 2)
+    }
+
+    @Test func withoutAFenceNothingIsChecked() async throws {
+        let temporary = try TemporaryStore()
+        try await makeCampaign(temporary.store)
+        try await addContacts(temporary.store, count: 1)
+        let handOuts = try await temporary.store.checkOutAttempts(
+            campaign: CampaignID("c1"), count: 1, node: MemberID("n1"), epoch: Epoch(1), now: StoreTime.monday,
+            presentAgents: [])
+        #expect(handOuts.count == 1)
+    }
+}
