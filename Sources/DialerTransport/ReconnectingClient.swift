@@ -7,8 +7,8 @@ public import Logging
 ///
 /// With several addresses (the managers: one active, the others standing by), a connection
 /// that cannot be opened or ends is followed by one to the next address at once; the back-off
-/// applies after a whole round of addresses failed. A session stays on the address that
-/// served it last, so the client follows the active manager.
+/// applies after a whole round of addresses failed, capped at 500 ms (2 s with one address). A
+/// session stays on the address that served it last, so the client follows the active manager.
 public struct ReconnectingClient: Sendable {
     /// The addresses tried in turn, each host and port.
     public let addresses: [(host: String, port: Int)]
@@ -87,7 +87,9 @@ public struct ReconnectingClient: Sendable {
                 delay = .milliseconds(100)
             }
             try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(2))
+            // Several managers: a standby answers at once and takes over within a lease period,
+            // so rounds stay frequent (a round is one handshake per manager).
+            delay = min(delay * 2, addresses.count > 1 ? .milliseconds(500) : .seconds(2))
         }
     }
 }
