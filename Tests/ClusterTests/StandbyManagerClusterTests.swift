@@ -87,7 +87,8 @@ struct StandbyManagerClusterTests {
 
         // The new active manager moves the queue (a drain of its owner): the next grant
         // continues the journal's epochs, above every epoch the old manager issued.
-        let owner = try #require(try await standby.get("v1/cluster", as: ClusterTable.self).queues.first { $0.id == "ivr" }?.owner)
+        let owner = try #require(
+            try await standby.get("v1/cluster", as: ClusterTable.self).queues.first { $0.id == "ivr" }?.owner)
         let (status, _) = try await standby.send("POST", "v1/nodes/\(owner)/drain")
         #expect(status == 202)
         var moved: ClusterTable.Queue?
@@ -109,7 +110,9 @@ struct StandbyManagerClusterTests {
         let standbyTable = try await standby.get("v1/cluster", as: ClusterTable.self)
         let after = try #require(standbyTable.queues.first { $0.id == "ivr" })
         #expect(after.epoch >= before.epoch, "epoch \(after.epoch) after the take-over, \(before.epoch) before")
-        print("queue ivr: epoch \(before.epoch) (\(before.owner ?? "-")) before, \(after.epoch) (\(after.owner ?? "-")) after")
+        print(
+            "queue ivr: epoch \(before.epoch) (\(before.owner ?? "-")) before, \(after.epoch) (\(after.owner ?? "-")) after"
+        )
 
         // No contact handed out twice; no result lost: the nodes are alive, so every attempt
         // has the outcome its node reported (none closed as unknown), and no report waits.

@@ -354,7 +354,8 @@ struct ConfigLoaderTests {
             override: "gateway.id=manager", key: "gateway.id", message: #"gateway.id "manager" is also manager.id"#),
         Invalid(
             override: "manager.active_lease_ms=100", key: "manager.active_lease_ms", message: "500 to 600000, got 100"),
-        Invalid(override: "manager.addresses=127.0.0.1:7400,nope", key: "manager.addresses", message: "expected host:port"),
+        Invalid(
+            override: "manager.addresses=127.0.0.1:7400,nope", key: "manager.addresses", message: "expected host:port"),
         Invalid(override: "manager.addresses=", key: "manager.addresses", message: "at least one address"),
     ]
 

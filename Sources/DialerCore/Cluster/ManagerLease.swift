@@ -97,7 +97,8 @@ public struct ManagerLeaseMachine: Sendable {
     public var nextDeadline: Moment? {
         switch state {
         case .standby(let next, let acquiring): acquiring ? nil : next
-        case .active(_, let validUntil, let nextRenewal, let renewing): renewing ? validUntil : min(validUntil, nextRenewal)
+        case .active(_, let validUntil, let nextRenewal, let renewing):
+            renewing ? validUntil : min(validUntil, nextRenewal)
         case .stopped: nil
         }
     }

@@ -169,7 +169,8 @@ public actor ManagerLeaseService: Service {
                 do {
                     switch try await store.acquire(holder: holder, duration: duration) {
                     case .acquired(let term): sink.yield(.acquired(term, startedAt: started))
-                    case .heldBy(let other, let term, _): sink.yield(.acquireFailed("held by \(other) under term \(term)"))
+                    case .heldBy(let other, let term, _):
+                        sink.yield(.acquireFailed("held by \(other) under term \(term)"))
                     }
                 } catch {
                     sink.yield(.acquireFailed("\(error)"))

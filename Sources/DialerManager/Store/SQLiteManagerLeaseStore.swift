@@ -61,7 +61,8 @@ public final class SQLiteManagerLeaseStore: ManagerLeaseStore {
         let clock = self.clock
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE manager_lease SET expires_at = MIN(expires_at, ?) WHERE id = 1 AND holder = ? AND term = ?",
+                sql:
+                    "UPDATE manager_lease SET expires_at = MIN(expires_at, ?) WHERE id = 1 AND holder = ? AND term = ?",
                 arguments: [clock().timeIntervalSinceReferenceDate, holder, Int64(term.rawValue)])
         }
     }

@@ -79,7 +79,8 @@ struct SQLiteManagerLeaseStoreTests {
         wall.advance(seconds: 6)
         #expect(try await second.acquire(holder: "m2", duration: .seconds(5)) == .acquired(ManagerTerm(2)))
         // The new active manager reads the old one's grants...
-        #expect(try await second.journaledGrants()[queue] == LeaseTable.LastGrant(epoch: Epoch(4), owner: MemberID("n1")))
+        #expect(
+            try await second.journaledGrants()[queue] == LeaseTable.LastGrant(epoch: Epoch(4), owner: MemberID("n1")))
         // ... and the old one can journal (so send) nothing more.
         await #expect(throws: StaleManagerTerm.self) {
             try await first.journal(
@@ -88,7 +89,8 @@ struct SQLiteManagerLeaseStoreTests {
         }
         try await second.journal(
             [queue: LeaseTable.LastGrant(epoch: Epoch(5), owner: MemberID("n2"))], holder: "m2", term: ManagerTerm(2))
-        #expect(try await first.journaledGrants()[queue] == LeaseTable.LastGrant(epoch: Epoch(5), owner: MemberID("n2")))
+        #expect(
+            try await first.journaledGrants()[queue] == LeaseTable.LastGrant(epoch: Epoch(5), owner: MemberID("n2")))
     }
 
     @Test func aReleasedLeaseIsTakenWithoutWaitingForItsExpiry() async throws {
