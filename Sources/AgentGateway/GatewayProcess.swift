@@ -135,7 +135,7 @@ struct GatewayClusterService: Service {
         var clientSettings = serverSettings
         clientSettings.acceptedRoles = []
         let manager = ReconnectingClient(
-            host: config.manager.clusterAddress.host, port: config.manager.clusterAddress.port,
+            addresses: config.manager.addresses.map { ($0.host, $0.port) },
             settings: clientSettings, logger: logger)
         let nodes = GatewayNodeListener(queueMap: queueMap, reservations: reservations, clock: clock, logger: logger)
         let agents = AgentClusterListener(registry: sessions, authority: directory, logger: logger)

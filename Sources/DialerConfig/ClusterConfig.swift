@@ -16,6 +16,9 @@ public struct ClusterConfig: Sendable, Equatable {
     /// The `[[trunk]]` entries in file order: the telephony nodes place and receive calls through.
     /// None: every node dials through the built-in simulated trunk.
     public var trunks: [TrunkSettings]
+    /// The `[[standby]]` managers in file order: with any, the managers share one database and
+    /// one of them at a time is active, through a lease in the database.
+    public var standbys: [StandbyManagerSettings] = []
 
     /// A configuration with the given parts; every part defaults to the built-in defaults.
     public init(
@@ -32,6 +35,22 @@ public struct ClusterConfig: Sendable, Equatable {
         self.nodes = nodes
         self.queues = queues
         self.trunks = trunks
+    }
+
+    /// Whether several managers share the database, one active at a time.
+    public var hasStandbys: Bool { !standbys.isEmpty }
+
+    /// The configuration as the manager `id` runs it: `[manager]`'s own id, or a `[[standby]]`
+    /// entry's, whose id and addresses then replace `[manager]`'s (the database and the other
+    /// settings are shared). `nil` when no manager has this id.
+    public func asManager(id: String) -> ClusterConfig? {
+        if id == manager.id { return self }
+        guard let standby = standbys.first(where: { $0.id == id }) else { return nil }
+        var config = self
+        config.manager.id = standby.id
+        config.manager.clusterAddress = standby.clusterAddress
+        config.manager.httpAddress = standby.httpAddress
+        return config
     }
 
     /// The node with this id, if the configuration has one.
@@ -201,6 +220,11 @@ public struct ManagerSettings: Sendable, Equatable {
     public var passwordIterations: Int
     /// The regulator's rules every campaign keeps unless it names its own profile.
     public var complianceProfile: ComplianceProfileName
+    /// Every manager's cluster address, in the order nodes and the gateway try them to find
+    /// the active one.
+    public var addresses: [HostPort]
+    /// With standbys: how long the active manager's lease in the database lasts unrenewed.
+    public var activeLease: Duration = .seconds(5)
 
     /// Settings with the given values; each defaults to the built-in default.
     public init(
@@ -213,8 +237,10 @@ public struct ManagerSettings: Sendable, Equatable {
         maxImportBytes: Int = 2 << 30,
         defaultRegion: String = "US",
         passwordIterations: Int = 600_000,
-        complianceProfile: ComplianceProfileName = .none
+        complianceProfile: ComplianceProfileName = .none,
+        addresses: [HostPort]? = nil
     ) {
+        self.addresses = addresses ?? [clusterAddress]
         self.id = id
         self.clusterAddress = clusterAddress
         self.httpAddress = httpAddress
@@ -225,6 +251,26 @@ public struct ManagerSettings: Sendable, Equatable {
         self.defaultRegion = defaultRegion
         self.passwordIterations = passwordIterations
         self.complianceProfile = complianceProfile
+    }
+}
+
+/// A `[[standby]]` entry: another manager sharing the database, active only while it holds
+/// the manager lease.
+public struct StandbyManagerSettings: Sendable, Equatable {
+    /// The manager's member id.
+    public var id: String
+    /// Where nodes and gateways connect to it.
+    public var clusterAddress: HostPort
+    /// Its HTTP API.
+    public var httpAddress: HostPort
+
+    public init(
+        id: String, clusterAddress: HostPort = HostPort(host: "127.0.0.1", port: 7401),
+        httpAddress: HostPort = HostPort(host: "127.0.0.1", port: 8081)
+    ) {
+        self.id = id
+        self.clusterAddress = clusterAddress
+        self.httpAddress = httpAddress
     }
 }
 

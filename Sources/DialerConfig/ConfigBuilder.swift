@@ -17,6 +17,7 @@ struct ConfigBuilder {
     private(set) var nodes: [Entry] = []
     private(set) var queues: [Entry] = []
     private(set) var trunks: [Entry] = []
+    private(set) var standbys: [Entry] = []
 
     init(fileName: String?) {
         self.fileName = fileName
@@ -71,6 +72,7 @@ struct ConfigBuilder {
             if section == .node { nodes.append(entry) }
             if section == .queue { queues.append(entry) }
             if section == .trunk { trunks.append(entry) }
+            if section == .standby { standbys.append(entry) }
         }
     }
 
@@ -198,9 +200,23 @@ struct ConfigBuilder {
             config.trunks.append(trunk)
         }
 
-        let validator = ConfigValidator(
+        var standbyOrigins: [Origin?] = []
+        for entry in standbys {
+            var standby = StandbyManagerSettings(id: "")
+            standbyOrigins.append(
+                try assignEntry(entry, section: .standby) { key, setting throws(ConfigError) in
+                    try Self.assign(key, setting, to: &standby)
+                })
+            config.standbys.append(standby)
+        }
+        if scalars["manager.addresses"] == nil {
+            config.manager.addresses = [config.manager.clusterAddress] + config.standbys.map(\.clusterAddress)
+        }
+
+        var validator = ConfigValidator(
             config: config, origins: origins, nodeOrigins: nodeOrigins, queueOrigins: queueOrigins,
             trunkOrigins: trunkOrigins)
+        validator.standbyOrigins = standbyOrigins
         try validator.validate()
         return config
     }
@@ -253,6 +269,18 @@ struct ConfigBuilder {
         case (.manager, "max_import_bytes"): config.manager.maxImportBytes = try setting.integer(for: key)
         case (.manager, "default_region"): config.manager.defaultRegion = try setting.string(for: key)
         case (.manager, "password_iterations"): config.manager.passwordIterations = try setting.integer(for: key)
+        case (.manager, "addresses"):
+            var addresses: [HostPort] = []
+            for text in try setting.strings(for: key) {
+                do {
+                    addresses.append(try HostPort.parse(text))
+                } catch {
+                    throw ConfigError(
+                        kind: .invalidValue, origin: setting.origin, message: "\(key.qualifiedName): \(error.reason)")
+                }
+            }
+            config.manager.addresses = addresses
+        case (.manager, "active_lease_ms"): config.manager.activeLease = try setting.milliseconds(for: key)
         case (.manager, "compliance_profile"):
             config.manager.complianceProfile = try setting.choice(for: key, of: ComplianceProfileName.self)
         case (.gateway, "id"): config.gateway.id = try setting.string(for: key)
@@ -261,6 +289,17 @@ struct ConfigBuilder {
         case (.gateway, "agent_grace_ms"): config.gateway.agentGracePeriod = try setting.milliseconds(for: key)
         case (.gateway, "picture_interval_ms"): config.gateway.pictureInterval = try setting.milliseconds(for: key)
         default: break  // cluster.secret and cluster.secret_file: resolved together by resolveSecret.
+        }
+    }
+
+    static func assign(
+        _ key: ConfigKey, _ setting: Setting, to standby: inout StandbyManagerSettings
+    ) throws(ConfigError) {
+        switch key.name {
+        case "id": standby.id = try setting.string(for: key)
+        case "cluster_address": standby.clusterAddress = try setting.hostPort(for: key)
+        case "http_address": standby.httpAddress = try setting.hostPort(for: key)
+        default: break
         }
     }
 

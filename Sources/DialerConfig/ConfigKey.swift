@@ -6,17 +6,18 @@ enum ConfigSection: String, CaseIterable, Sendable {
     case node
     case queue
     case trunk
+    case standby
 
     /// How the section is written in the file.
     var header: String {
         switch self {
         case .cluster, .manager, .gateway: "[\(rawValue)]"
-        case .node, .queue, .trunk: "[[\(rawValue)]]"
+        case .node, .queue, .trunk, .standby: "[[\(rawValue)]]"
         }
     }
 
     /// Whether the section is written once per entry (`[[node]]`, `[[queue]]`, `[[trunk]]`).
-    var isArray: Bool { self == .node || self == .queue || self == .trunk }
+    var isArray: Bool { self == .node || self == .queue || self == .trunk || self == .standby }
 }
 
 /// One key a cluster file may set.
@@ -140,6 +141,22 @@ struct ConfigKey: Sendable, Equatable {
         ConfigKey(
             section: .manager, name: "compliance_profile", defaultText: "none",
             help: "The regulator's rules campaigns keep unless they name their own: none, us-ftc or uk-ofcom."),
+        ConfigKey(
+            section: .manager, name: "addresses", defaultText: "<cluster_address>, then each [[standby]]'s",
+            help: "The managers' cluster addresses, which nodes and the gateway try in turn to find the active one."),
+        ConfigKey(
+            section: .manager, name: "active_lease_ms", defaultText: "5000",
+            help: "With [[standby]] managers: how long the active manager's lease in the database lasts unrenewed; "
+                + "a standby takes over within it after the active one dies."),
+        ConfigKey(
+            section: .standby, name: "id", defaultText: nil,
+            help: "A standby manager's member id (dialer-manager --id picks it).", isOverridable: false),
+        ConfigKey(
+            section: .standby, name: "cluster_address", defaultText: "127.0.0.1:7401",
+            help: "Where nodes and gateways connect to this manager when it is active.", isOverridable: false),
+        ConfigKey(
+            section: .standby, name: "http_address", defaultText: "127.0.0.1:8081",
+            help: "This manager's HTTP API (reads while it stands by).", isOverridable: false),
         ConfigKey(section: .gateway, name: "id", defaultText: "gateway", help: "The gateway's member id."),
         ConfigKey(
             section: .gateway, name: "cluster_address", defaultText: "127.0.0.1:7500",

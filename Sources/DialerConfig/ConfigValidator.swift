@@ -12,6 +12,8 @@ struct ConfigValidator {
     let queueOrigins: [Origin?]
     /// Where each trunk's id came from.
     var trunkOrigins: [Origin?] = []
+    /// Where each standby manager's id came from.
+    var standbyOrigins: [Origin?] = []
 
     /// The frame limit: big enough for any control message, small enough that one frame cannot
     /// exhaust a process's memory.
@@ -48,6 +50,20 @@ struct ConfigValidator {
             throw fail(
                 ["manager.default_region"],
                 "manager.default_region must be two capital letters (ISO 3166 alpha-2), not \(region.quoted)")
+        }
+        try within(manager.activeLease, "manager.active_lease_ms", 500...600_000)
+        if manager.addresses.isEmpty {
+            throw fail(["manager.addresses"], "manager.addresses must name at least one address")
+        }
+        var ids: Set<String> = [manager.id, config.gateway.id]
+        for (index, standby) in config.standbys.enumerated() {
+            let origin = index < standbyOrigins.count ? standbyOrigins[index] : nil
+            try checkID(standby.id, what: "standby id", origin: origin)
+            guard ids.insert(standby.id).inserted, !config.nodes.contains(where: { $0.id == standby.id }) else {
+                throw ConfigError(
+                    kind: .invalidValue, origin: origin,
+                    message: "standby id \(standby.id.quoted) is also the id of another manager, the gateway or a node")
+            }
         }
         if !(1...10_000_000).contains(manager.passwordIterations) {
             throw fail(["manager.password_iterations"], "manager.password_iterations must be 1 to 10,000,000")

@@ -8,6 +8,7 @@ public import Hummingbird
 public import Logging
 public import Prometheus
 import ServiceLifecycle
+import Synchronization
 
 /// Assembles the manager process from its configuration: the coordinator, the cluster
 /// listener, the lease clock and the HTTP API, as one application to run.
@@ -27,6 +28,12 @@ public struct ManagerProcess: Sendable {
     public let liveFeed = LiveFeed()
     /// Nodes' latest pacing reports, which the live panel shows.
     let pacingBoard: PacingBoard
+    /// Whether this manager is the active one (always, without standbys).
+    public let activity: ManagerActivity
+    /// The manager lease, when `[[standby]]` managers share the database.
+    let leaseStore: (any ManagerLeaseStore)?
+    /// The term the store checks the feeder's writes against, with standbys.
+    let fence: ManagerTermFence?
 
     /// Opens the store (migrating it), creates the first admin token if there is none, and
     /// builds the coordinator.
@@ -37,8 +44,9 @@ public struct ManagerProcess: Sendable {
         clock: any DialerClock = SystemClock(),
         logger: Logger
     ) async throws -> ManagerProcess {
+        let fence: ManagerTermFence? = config.hasStandbys ? ManagerTermFence() : nil
         let store = try SQLiteManagerStore(
-            path: config.manager.database, passwordIterations: config.manager.passwordIterations)
+            path: config.manager.database, passwordIterations: config.manager.passwordIterations, fence: fence)
         if try await store.tokenCount() == 0 {
             let path = URL(fileURLWithPath: config.cluster.runDirectory).appendingPathComponent("admin.token").path
             let token = APIToken.generate()
@@ -50,13 +58,18 @@ public struct ManagerProcess: Sendable {
                 atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
             logger.notice("created the first admin API token", metadata: ["file": "\(path)"])
         }
+        let leaseStore: (any ManagerLeaseStore)? =
+            config.hasStandbys ? try SQLiteManagerLeaseStore(path: config.manager.database) : nil
         return try ManagerProcess(
-            config: config, store: store, registry: registry, readyFile: readyFile, clock: clock, logger: logger)
+            config: config, store: store, leaseStore: leaseStore, fence: fence, registry: registry,
+            readyFile: readyFile, clock: clock, logger: logger)
     }
 
     init(
         config: ClusterConfig,
         store: any ManagerStore,
+        leaseStore: (any ManagerLeaseStore)? = nil,
+        fence: ManagerTermFence? = nil,
         registry: PrometheusCollectorRegistry,
         readyFile: String?,
         clock: any DialerClock,
@@ -69,11 +82,21 @@ public struct ManagerProcess: Sendable {
         self.clock = clock
         self.logger = logger
         self.pacingBoard = PacingBoard(clock: clock)
-        let journalPath = URL(fileURLWithPath: config.cluster.runDirectory)
-            .appendingPathComponent("manager-lease-journal.json").path
-        self.coordinator = try ClusterCoordinator(
-            leaseDuration: config.cluster.leaseDuration, queues: config.queues,
-            journal: LeaseJournal(path: journalPath), clock: clock, logger: logger)
+        self.leaseStore = leaseStore
+        self.fence = fence
+        if leaseStore != nil {
+            // One of several managers: the journal is in the database, read at each take-over.
+            self.activity = ManagerActivity(active: false)
+            self.coordinator = try ClusterCoordinator.standby(
+                leaseDuration: config.cluster.leaseDuration, queues: config.queues, clock: clock, logger: logger)
+        } else {
+            let journalPath = URL(fileURLWithPath: config.cluster.runDirectory)
+                .appendingPathComponent("manager-lease-journal.json").path
+            self.activity = ManagerActivity(active: true)
+            self.coordinator = try ClusterCoordinator(
+                leaseDuration: config.cluster.leaseDuration, queues: config.queues,
+                journal: LeaseJournal(path: journalPath), clock: clock, logger: logger)
+        }
     }
 
     /// The API's router and its route table (the table is what the OpenAPI test reads).
@@ -111,7 +134,7 @@ public struct ManagerProcess: Sendable {
             ["http", "cluster"], role: "manager", id: manager.id, readyFile: readyFile, logger: logger)
         let cluster = ManagerClusterService(
             config: config, coordinator: coordinator, store: store, changes: changes, readiness: readiness,
-            listening: listening, clock: clock,
+            listening: listening, activity: activity, clock: clock,
             gatewayDirectory: GatewayDirectoryService(store: store, changes: changes, logger: logger),
             pacing: pacingBoard, logger: logger)
         let watchedFolders = WatchedFolderService(
@@ -124,8 +147,18 @@ public struct ManagerProcess: Sendable {
         let live = LiveFeedService(
             feed: liveFeed, store: store, coordinator: coordinator, gateways: HTTPGatewayLiveSource(),
             pacing: pacingBoard, clock: clock, interval: .seconds(1), logger: logger)
+        var services: [any Service] = [
+            cluster, WhileActiveService(activity: activity, inner: watchedFolders),
+            WhileActiveService(activity: activity, inner: webhooks), live,
+        ]
+        if let leaseStore {
+            services.append(
+                ManagerLeaseService(
+                    holder: manager.id, duration: manager.activeLease, store: leaseStore, coordinator: coordinator,
+                    activity: activity, fence: fence, clock: clock, logger: logger))
+        }
         return try ProcessApplication.make(
-            router: router, address: manager.httpAddress, services: [cluster, watchedFolders, webhooks, live],
+            router: router, address: manager.httpAddress, services: services,
             listening: listening, tls: config.cluster.tls, logger: logger)
     }
 }
@@ -139,6 +172,7 @@ struct ManagerClusterService: Service {
     let changes: ManagerChanges
     let readiness: Readiness
     let listening: ListeningAddresses
+    let activity: ManagerActivity
     let clock: any DialerClock
     let gatewayDirectory: GatewayDirectoryService
     let pacing: PacingBoard
@@ -160,34 +194,64 @@ struct ManagerClusterService: Service {
             violationLog: ViolationLog(logger: logger))
         listening.bound("cluster", address: ListeningAddresses.describe(host: address.host, port: server.port))
         readiness.set("cluster-listener", true)
-        // The one reading of the system's date: the feeder's dates run on the injected clock.
-        let feeder = ManagerFeeder(
-            store: store, coordinator: coordinator, changes: changes, wallTime: WallTime(clock: clock, now: Date()),
-            logger: logger)
-        let listener = ManagerClusterListener(
-            coordinator: coordinator, feeder: feeder, leaseDuration: config.cluster.leaseDuration,
-            renewInterval: config.cluster.leaseRenewInterval, logger: logger
-        ).serving(gatewayDirectory: gatewayDirectory).serving(pacing: pacing)
+        // The listener of the current term: nil while this manager stands by, when every
+        // connection is refused with MANAGER_STANDBY so that its peer tries the next manager.
+        let current = CurrentListener()
+        let (coordinator, activity, store, changes, clock, logger) = (
+            self.coordinator, self.activity, self.store, self.changes, self.clock, self.logger
+        )
+        let (gatewayDirectory, pacing, config) = (self.gatewayDirectory, self.pacing, self.config)
         let tickInterval = min(config.cluster.leaseDuration / 20, .milliseconds(250))
         try await cancelWhenGracefulShutdown {
             try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await server.run(handler: listener.handle) }
-                group.addTask { await feeder.runBatches() }
                 group.addTask {
-                    while !Task.isCancelled {
-                        await coordinator.tick()
-                        try await clock.sleep(for: tickInterval)
+                    try await server.run { connection in
+                        if let listener = current.listener.withLock({ $0 }) {
+                            await listener.handle(connection)
+                        } else {
+                            _ = try? await connection.run { link, _ in
+                                link.close(with: .managerStandby, "this manager is a standby")
+                            }
+                        }
                     }
                 }
                 group.addTask {
-                    var accounted = false
-                    while !Task.isCancelled {
-                        if !accounted { accounted = await feeder.accountForOpenAttempts() }
-                        await feeder.sweepLostNodes()
-                        try await clock.sleep(for: tickInterval)
+                    await activity.whileActive { _ in
+                        // The one reading of the system's date: the feeder's dates run on the injected clock.
+                        let feeder = ManagerFeeder(
+                            store: store, coordinator: coordinator, changes: changes,
+                            wallTime: WallTime(clock: clock, now: Date()), logger: logger)
+                        let listener = ManagerClusterListener(
+                            coordinator: coordinator, feeder: feeder, leaseDuration: config.cluster.leaseDuration,
+                            renewInterval: config.cluster.leaseRenewInterval, logger: logger
+                        ).serving(gatewayDirectory: gatewayDirectory).serving(pacing: pacing)
+                        current.listener.withLock { $0 = listener }
+                        defer { current.listener.withLock { $0 = nil } }
+                        try await withThrowingDiscardingTaskGroup { active in
+                            active.addTask { await feeder.runBatches() }
+                            active.addTask {
+                                while !Task.isCancelled {
+                                    await coordinator.tick()
+                                    try await clock.sleep(for: tickInterval)
+                                }
+                            }
+                            active.addTask {
+                                var accounted = false
+                                while !Task.isCancelled {
+                                    if !accounted { accounted = await feeder.accountForOpenAttempts() }
+                                    await feeder.sweepLostNodes()
+                                    try await clock.sleep(for: tickInterval)
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
     }
+}
+
+/// The listener of the current term, shared by the cluster port's connections.
+private final class CurrentListener: Sendable {
+    let listener = Mutex<ManagerClusterListener?>(nil)
 }

@@ -142,7 +142,7 @@ struct NodeClusterService: Service {
             outboundHardLimit: config.cluster.outboundHardLimitBytes,
             tls: try config.cluster.tls.map(ClusterTLS.init(files:)))
         let manager = ReconnectingClient(
-            host: config.manager.clusterAddress.host, port: config.manager.clusterAddress.port, settings: settings,
+            addresses: config.manager.addresses.map { ($0.host, $0.port) }, settings: settings,
             logger: logger)
         let gateway = ReconnectingClient(
             host: config.gateway.clusterAddress.host, port: config.gateway.clusterAddress.port, settings: settings,

@@ -130,6 +130,7 @@ extension ProtocolErrorCode {
         case .notFound: return "NOT_FOUND"
         case .rateLimited: return "RATE_LIMITED"
         case .slowConsumer: return "SLOW_CONSUMER"
+        case .managerStandby: return "MANAGER_STANDBY"
         case .UNRECOGNIZED(let value): return "UNRECOGNIZED(\(value))"
         }
     }

@@ -147,6 +147,9 @@ public nonisolated enum Dialer_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseItera
 
   /// the receiver of this error does not read: the sender's outbound buffer passed its hard bound (fatal)
   case slowConsumer // = 31
+
+  /// this manager is a standby (or lost the manager lease): try the next manager address (fatal)
+  case managerStandby // = 210
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -179,6 +182,7 @@ public nonisolated enum Dialer_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseItera
     case 21: self = .notFound
     case 30: self = .rateLimited
     case 31: self = .slowConsumer
+    case 210: self = .managerStandby
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -209,6 +213,7 @@ public nonisolated enum Dialer_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseItera
     case .notFound: return 21
     case .rateLimited: return 30
     case .slowConsumer: return 31
+    case .managerStandby: return 210
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -239,6 +244,7 @@ public nonisolated enum Dialer_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseItera
     .notFound,
     .rateLimited,
     .slowConsumer,
+    .managerStandby,
   ]
 
 }
@@ -2777,7 +2783,7 @@ nonisolated extension Dialer_V1_Role: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Dialer_V1_ErrorCode: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ERROR_CODE_UNSPECIFIED\0\u{1}FRAME_TOO_LARGE\0\u{1}MALFORMED_FRAME\0\u{1}UNKNOWN_MESSAGE\0\u{1}UNEXPECTED_MESSAGE\0\u{1}AUTHENTICATION_FAILED\0\u{1}UNSUPPORTED_VERSION\0\u{1}HEARTBEAT_TIMEOUT\0\u{1}STALE_EPOCH\0\u{1}NOT_OWNER\0\u{1}UNKNOWN_QUEUE\0\u{1}ROLE_NOT_ALLOWED\0\u{1}DUPLICATE_MEMBER\0\u{1}INVALID_ARGUMENT\0\u{1}SHUTTING_DOWN\0\u{1}INTERNAL\0\u{1}INVALID_STATE\0\u{1}LOGIN_FAILED\0\u{1}NOT_LOGGED_IN\0\u{1}FORBIDDEN\0\u{1}UNKNOWN_REQUEST\0\u{1}NOT_FOUND\0\u{2}\u{9}RATE_LIMITED\0\u{1}SLOW_CONSUMER\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ERROR_CODE_UNSPECIFIED\0\u{1}FRAME_TOO_LARGE\0\u{1}MALFORMED_FRAME\0\u{1}UNKNOWN_MESSAGE\0\u{1}UNEXPECTED_MESSAGE\0\u{1}AUTHENTICATION_FAILED\0\u{1}UNSUPPORTED_VERSION\0\u{1}HEARTBEAT_TIMEOUT\0\u{1}STALE_EPOCH\0\u{1}NOT_OWNER\0\u{1}UNKNOWN_QUEUE\0\u{1}ROLE_NOT_ALLOWED\0\u{1}DUPLICATE_MEMBER\0\u{1}INVALID_ARGUMENT\0\u{1}SHUTTING_DOWN\0\u{1}INTERNAL\0\u{1}INVALID_STATE\0\u{1}LOGIN_FAILED\0\u{1}NOT_LOGGED_IN\0\u{1}FORBIDDEN\0\u{1}UNKNOWN_REQUEST\0\u{1}NOT_FOUND\0\u{2}\u{9}RATE_LIMITED\0\u{1}SLOW_CONSUMER\0\u{2}s\u{2}MANAGER_STANDBY\0")
 }
 
 nonisolated extension Dialer_V1_LeaseRejection: SwiftProtobuf._ProtoNameProviding {

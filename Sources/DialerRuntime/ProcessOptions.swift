@@ -18,7 +18,9 @@ public struct ProcessOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: "This process's HTTP address (host:port; port 0 picks a free one).")
     public var httpAddress: String?
 
-    @Option(name: .long, help: "The manager's cluster address (host:port).")
+    @Option(
+        name: .long,
+        help: "The managers' cluster addresses (host:port, comma-separated: the active one is found among them).")
     public var managerAddress: String?
 
     @Option(name: .long, help: "The gateway's cluster address (host:port).")
@@ -33,7 +35,11 @@ public struct ProcessOptions: ParsableArguments, Sendable {
     public func load(role: String, nodeID: String? = nil) throws -> ClusterConfig {
         let environment = ProcessInfo.processInfo.environment
         var overrides: [String] = []
-        if let managerAddress { overrides.append("manager.cluster_address=\(managerAddress)") }
+        if let managerAddress {
+            let first = managerAddress.split(separator: ",").first.map(String.init) ?? managerAddress
+            overrides.append("manager.cluster_address=\(first)")
+            overrides.append("manager.addresses=\(managerAddress)")
+        }
         if let gatewayAddress { overrides.append("gateway.cluster_address=\(gatewayAddress)") }
         if let httpAddress { overrides.append("\(role).http_address=\(httpAddress)") }
         overrides += self.overrides

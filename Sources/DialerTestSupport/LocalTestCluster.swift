@@ -31,16 +31,19 @@ public final class LocalTestCluster: Sendable {
     public let configPath: String
     public let secret = "cluster-test-secret"
     private let nodes: [String]
+    /// The `[[standby]]` managers' ids: they share the manager's database.
+    public let standbys: [String]
 
     /// Writes the configuration (manager, gateway, `nodes`, `queues`) to a new directory.
     public init(
         nodes: [String], queues: [(id: String, kind: String)], dids: [String: [String]] = [:],
-        timings: Timings = Timings()
+        standbys: [String] = [], timings: Timings = Timings()
     ) throws {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("dialer-cluster-\(UUID().uuidString.prefix(8))").path
         self.runDirectory = directory
         self.nodes = nodes
+        self.standbys = standbys
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var toml = """
             [cluster]
@@ -68,6 +71,15 @@ public final class LocalTestCluster: Sendable {
         for node in nodes {
             toml += "\n[[node]]\nid = \"\(node)\"\nhttp_address = \"127.0.0.1:0\"\n"
         }
+        if !standbys.isEmpty {
+            // The active manager's lease lasts as long as a queue lease.
+            toml = toml.replacingOccurrences(
+                of: "[manager]\n", with: "[manager]\nactive_lease_ms = \(timings.leaseMs)\n")
+        }
+        for standby in standbys {
+            toml +=
+                "\n[[standby]]\nid = \"\(standby)\"\ncluster_address = \"127.0.0.1:0\"\nhttp_address = \"127.0.0.1:0\"\n"
+        }
         for queue in queues {
             toml += "\n[[queue]]\nid = \"\(queue.id)\"\nkind = \"\(queue.kind)\"\n"
             if let numbers = dids[queue.id] {
@@ -86,9 +98,10 @@ public final class LocalTestCluster: Sendable {
         self.launcher = try ClusterLauncher(binDirectory: ClusterLauncher.ownBinDirectory, runDirectory: directory)
     }
 
-    /// Starts the manager, the gateway and every node.
+    /// Starts the manager, the standby managers, the gateway and every node.
     public func start() async throws {
         try await startManager()
+        for standby in standbys { try await startManager(standby) }
         try await startGateway()
         for node in nodes { try await startNode(node) }
     }
@@ -101,17 +114,23 @@ public final class LocalTestCluster: Sendable {
             arguments: ["--config", configPath] + extraArguments)
     }
 
+    /// Starts the `[[standby]]` manager `id`.
+    public func startManager(_ id: String) async throws {
+        try await launcher.start(
+            executable: "dialer-manager", role: "manager", id: id, arguments: ["--config", configPath, "--id", id])
+    }
+
     public func startGateway(extraArguments: [String] = []) async throws {
         try await launcher.start(
             executable: "agent-gateway", role: "gateway", id: "gateway",
-            arguments: ["--config", configPath, "--manager-address", managerClusterAddress] + extraArguments)
+            arguments: ["--config", configPath, "--manager-address", managerClusterAddresses] + extraArguments)
     }
 
     public func startNode(_ id: String, extraArguments: [String] = []) async throws {
         try await launcher.start(
             executable: "dialer-node", role: "node", id: id,
             arguments: [
-                "--config", configPath, "--id", id, "--manager-address", managerClusterAddress,
+                "--config", configPath, "--id", id, "--manager-address", managerClusterAddresses,
                 "--gateway-address", gatewayClusterAddress,
             ] + extraArguments)
     }
@@ -119,6 +138,10 @@ public final class LocalTestCluster: Sendable {
     func member(_ id: String) -> ClusterLauncher.Member? { launcher.members.first { $0.id == id } }
 
     public var managerClusterAddress: String { member("manager")?.ready.clusterAddress ?? "" }
+    /// Every manager's cluster address, comma-separated, as `--manager-address` takes them.
+    public var managerClusterAddresses: String {
+        (["manager"] + standbys).compactMap { member($0)?.ready.clusterAddress }.joined(separator: ",")
+    }
     public var gatewayClusterAddress: String { member("gateway")?.ready.clusterAddress ?? "" }
     public func httpAddress(of id: String) -> String { member(id)?.ready.httpAddress ?? "" }
 

@@ -4,15 +4,25 @@ public import Logging
 /// Keeps one outgoing cluster connection up (to the manager, or to the gateway): connects,
 /// runs the caller's session on it, and when it drops reconnects with a capped back-off,
 /// until the calling task is cancelled.
+///
+/// With several addresses (the managers: one active, the others standing by), a connection
+/// that cannot be opened or ends is followed by one to the next address at once; the back-off
+/// applies after a whole round of addresses failed, capped at 500 ms (2 s with one address). A
+/// session stays on the address that served it last, so the client follows the active manager.
 public struct ReconnectingClient: Sendable {
-    public let host: String
-    public let port: Int
+    /// The addresses tried in turn, each host and port.
+    public let addresses: [(host: String, port: Int)]
     public let settings: ConnectionSettings
     public let logger: Logger
 
     public init(host: String, port: Int, settings: ConnectionSettings, logger: Logger) {
-        self.host = host
-        self.port = port
+        self.init(addresses: [(host, port)], settings: settings, logger: logger)
+    }
+
+    /// A client trying `addresses` in turn; at least one.
+    public init(addresses: [(host: String, port: Int)], settings: ConnectionSettings, logger: Logger) {
+        precondition(!addresses.isEmpty, "a client needs an address")
+        self.addresses = addresses
         self.settings = settings
         self.logger = logger
     }
@@ -29,12 +39,20 @@ public struct ReconnectingClient: Sendable {
         onDisconnect: @escaping @Sendable () async -> Void
     ) async {
         var delay = Duration.milliseconds(100)
+        var index = 0
+        // Addresses tried since a session last ran for a while: a whole round of them means
+        // back off.
+        var failedInRound = 0
         while !Task.isCancelled {
+            let (host, port) = addresses[index]
             var connected = false
+            var served = false
+            let sessionStart = ContinuousClock.now
             do {
                 let connection = try await ClusterClient.connect(host: host, port: port, settings: settings)
                 connected = true
                 logger.info("connected", metadata: ["peer": "\(connection.peer)", "address": "\(host):\(port)"])
+                defer { served = ContinuousClock.now - sessionStart > settings.heartbeatInterval }
                 try await connection.run { link, inbound in
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask { try await inbound.forEach { try await onMessage($0, link) } }
@@ -53,10 +71,25 @@ public struct ReconnectingClient: Sendable {
                     metadata: ["address": "\(host):\(port)", "error": "\(error)"])
             }
             await onDisconnect()
-            if connected { delay = .milliseconds(100) }
             guard !Task.isCancelled else { return }
+            if served {
+                // It served a while: the same address first again (it was the active one).
+                delay = .milliseconds(100)
+                failedInRound = 0
+            } else if addresses.count > 1 {
+                // Refused (a standby manager) or unreachable: the next address, at once until a
+                // whole round failed.
+                index = (index + 1) % addresses.count
+                failedInRound += 1
+                if failedInRound < addresses.count { continue }
+                failedInRound = 0
+            } else if connected {
+                delay = .milliseconds(100)
+            }
             try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(2))
+            // Several managers: a standby answers at once and takes over within a lease period,
+            // so rounds stay frequent (a round is one handshake per manager).
+            delay = min(delay * 2, addresses.count > 1 ? .milliseconds(500) : .seconds(2))
         }
     }
 }

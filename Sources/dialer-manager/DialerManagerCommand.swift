@@ -15,8 +15,20 @@ struct DialerManagerCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ProcessOptions
 
+    @Option(
+        name: .long,
+        help: "Which manager this process is: [manager]'s id (the default) or a [[standby]] entry's id.")
+    var id: String?
+
     func run() async throws {
-        let config = try options.load(role: "manager")
+        var config = try options.load(role: "manager")
+        if let id {
+            guard let selected = config.asManager(id: id) else {
+                let ids = ([config.manager.id] + config.standbys.map(\.id)).joined(separator: ", ")
+                throw CommandFailure("--id \(id): no manager has this id (the managers are \(ids))")
+            }
+            config = selected
+        }
         let registry = ProcessBootstrap.bootstrap(logLevel: config.cluster.logLevel)
         var logger = Logger(label: "dialer.manager")
         logger[metadataKey: "member"] = "\(config.manager.id)"

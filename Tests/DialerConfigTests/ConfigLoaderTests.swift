@@ -356,6 +356,11 @@ struct ConfigLoaderTests {
             override: "cluster.protocol_version_max=3", key: "cluster.protocol_version_max", message: "1 to 2, got 3"),
         Invalid(
             override: "cluster.protocol_version_max=0", key: "cluster.protocol_version_max", message: "1 to 2, got 0"),
+        Invalid(
+            override: "manager.active_lease_ms=100", key: "manager.active_lease_ms", message: "500 to 600000, got 100"),
+        Invalid(
+            override: "manager.addresses=127.0.0.1:7400,nope", key: "manager.addresses", message: "expected host:port"),
+        Invalid(override: "manager.addresses=", key: "manager.addresses", message: "at least one address"),
     ]
 
     @Test(arguments: invalidOverrides)
@@ -365,6 +370,48 @@ struct ConfigLoaderTests {
         #expect(error?.source == "--set \(invalid.override)")
         #expect(error?.description.contains(invalid.key) == true)
         #expect(error?.message.contains(invalid.message) == true, "\(String(describing: error))")
+    }
+
+    @Test func standbyManagersAreReadAndEachManagerIsSelectedByID() throws {
+        let toml = """
+            [cluster]
+            secret = "s"
+            [manager]
+            id = "m1"
+            cluster_address = "10.0.0.1:7400"
+            http_address = "10.0.0.1:8080"
+            [[standby]]
+            id = "m2"
+            cluster_address = "10.0.0.2:7400"
+            http_address = "10.0.0.2:8080"
+            """
+        let config = try load(toml)
+        #expect(config.hasStandbys)
+        #expect(config.manager.addresses.map(\.description) == ["10.0.0.1:7400", "10.0.0.2:7400"])
+        let standby = try #require(config.asManager(id: "m2"))
+        #expect(standby.manager.id == "m2")
+        #expect(standby.manager.clusterAddress.description == "10.0.0.2:7400")
+        #expect(standby.manager.httpAddress.description == "10.0.0.2:8080")
+        #expect(standby.manager.database == config.manager.database)
+        #expect(config.asManager(id: "m1") == config)
+        #expect(config.asManager(id: "m3") == nil)
+        // Nodes may be pointed at the managers with a flag-style list.
+        let dialed = try load(toml, overrides: ["manager.addresses=10.0.0.9:1, 10.0.0.8:2"])
+        #expect(dialed.manager.addresses.map(\.description) == ["10.0.0.9:1", "10.0.0.8:2"])
+        #expect(config.manager.activeLease == .seconds(5))
+    }
+
+    @Test func standbyIDsAreCheckedLikeOtherIDs() {
+        #expect(
+            loadError("[cluster]\nsecret = \"s\"\n[[standby]]\ncluster_address = \"127.0.0.1:1\"")?.message
+                == "[[standby]] has no id: add id = \"...\"")
+        #expect(
+            loadError("[cluster]\nsecret = \"s\"\n[[standby]]\nid = \"gateway\"")?.message.contains(
+                "is also the id of another manager") == true)
+        #expect(
+            loadError("[cluster]\nsecret = \"s\"\n[[standby]]\nid = \"b\"\nhttp_address = \"x\"")?.description
+                .contains("standby.http_address") == true)
+        #expect(loadError("[cluster]\nsecret = \"s\"\n[standby]\nid = \"b\"")?.message.contains("[[standby]]") == true)
     }
 
     @Test func validationErrorsPointAtTheFileLine() {
@@ -552,7 +599,7 @@ struct ConfigLoaderTests {
                 == true)
         #expect(keys.first { $0.key == "cluster.secret" }?.help.contains("no default") == true)
         #expect(!keys.contains { $0.key == "node.id" || $0.key.hasPrefix("queue.") || $0.key.hasPrefix("trunk.") })
-        #expect(keys.count == 36)
+        #expect(keys.count == 38)
         #expect(ConfigLoader.environmentVariable(forKey: "manager.http_address") == "DIALER_MANAGER_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "node.http_address") == "DIALER_NODE_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "queue.kind") == nil)
@@ -584,6 +631,7 @@ struct ConfigLoaderTests {
             "cluster.outbound_high_water_bytes": "65536", "cluster.outbound_hard_limit_bytes": "33554432",
             "cluster.tls_certificate": "c.pem", "cluster.tls_key": "k.pem", "cluster.tls_ca": "ca.pem",
             "cluster.tls_client_auth": "require", "node.trunk": "simulated", "cluster.protocol_version_max": "1",
+            "manager.addresses": "10.0.0.1:7400,10.0.0.2:7400", "manager.active_lease_ms": "3000",
         ]
         // TLS keys take effect only together: each is tried against a configuration with TLS on.
         let tlsOn = ["cluster.tls_certificate": "a.pem", "cluster.tls_key": "b.pem", "cluster.tls_ca": "d.pem"]

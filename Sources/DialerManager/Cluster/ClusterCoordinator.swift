@@ -71,10 +71,15 @@ public actor ClusterCoordinator {
     private var nextConnection: UInt64 = 0
     /// When lost nodes' open attempts are closed; the store work is done by the feeder.
     private var sweep: LostNodeSweep
-    /// When this coordinator started: a restarted manager's nodes are away since then.
-    private let startedAt: Moment
+    /// When this coordinator started (or took over): a restarted manager's nodes are away since then.
+    private var startedAt: Moment
     private let clock: any DialerClock
-    private let journal: LeaseJournal
+    private var journal: LeaseJournal
+    /// Whether this manager serves the cluster: always for a manager without standbys; for one
+    /// of several, only while it holds the manager lease (``activate(term:journal:restoring:)``).
+    public private(set) var isServing = true
+    /// The declared queues, to declare again at a take-over.
+    private let queues: [QueueSettings]
     private let logger: Logger
     /// Decisions waiting for an earlier step's journal write, in the order they were made.
     private var pendingSteps: [PendingStep] = []
@@ -105,11 +110,14 @@ public actor ClusterCoordinator {
         queues: [QueueSettings],
         journal: LeaseJournal,
         clock: any DialerClock,
-        logger: Logger
+        logger: Logger,
+        serving: Bool = true
     ) throws {
         self.clock = clock
         self.journal = journal
         self.logger = logger
+        self.queues = queues
+        self.isServing = serving
         let restored = try journal.load()
         self.lastGrants = restored
         let now = clock.now()
@@ -131,6 +139,53 @@ public actor ClusterCoordinator {
         }
     }
 
+    // MARK: Active and standby
+
+    /// A coordinator for a standby manager: it serves nobody until ``activate(term:journal:restoring:)``.
+    public static func standby(
+        leaseDuration: Duration, queues: [QueueSettings], clock: any DialerClock, logger: Logger
+    ) throws -> ClusterCoordinator {
+        try ClusterCoordinator(
+            leaseDuration: leaseDuration, queues: queues, journal: LeaseJournal(storage: nil), clock: clock,
+            logger: logger, serving: false)
+    }
+
+    /// This manager took the manager lease under `term`: it continues every queue's epochs from
+    /// the journal's `grants`, as a restarted manager does (no grant for one lease period,
+    /// leases their last grantees report are adopted), and journals under `term` from now on.
+    public func activate(term: ManagerTerm, journal: LeaseJournal, restoring grants: [QueueID: LeaseTable.LastGrant]) {
+        let now = clock.now()
+        self.journal = journal
+        lastGrants = grants
+        startedAt = now
+        sweep = LostNodeSweep(grace: table.leaseDuration)
+        var table =
+            grants.isEmpty
+            ? LeaseTable(leaseDuration: self.table.leaseDuration)
+            : LeaseTable(leaseDuration: self.table.leaseDuration, restoring: grants, at: now)
+        for queue in queues { _ = table.declareQueue(QueueID(queue.id), at: now) }
+        self.table = table
+        members = [:]
+        isServing = true
+        logger.notice(
+            "active manager: took the manager lease", metadata: ["term": "\(term)", "queues": "\(grants.count)"])
+        updateGauges()
+    }
+
+    /// This manager lost the manager lease: it grants nothing more and closes every cluster
+    /// connection at once; nodes and gateways find the manager that took over.
+    public func deactivate() {
+        guard isServing else { return }
+        isServing = false
+        for member in members.values {
+            member.link?.close(with: .managerStandby, "this manager lost the manager lease")
+        }
+        members = [:]
+        table = LeaseTable(leaseDuration: table.leaseDuration)
+        logger.critical("lost the manager lease: standing by")
+        updateGauges()
+    }
+
     // MARK: Connections
 
     /// A node or gateway registered on a new connection. Returns the connection number (to
@@ -141,6 +196,10 @@ public actor ClusterCoordinator {
         defer { updateGauges() }
         let now = clock.now()
         let id = MemberID(peer.memberID)
+        guard isServing else {
+            link.close(with: .managerStandby, "this manager is a standby")
+            return (0, nil)
+        }
         nextConnection += 1
         if let old = members[id]?.link {
             // The newest authenticated connection wins: the old one is half-open or stale.
@@ -229,6 +288,7 @@ public actor ClusterCoordinator {
 
     /// Time passes: expire lapsed leases and place unassigned queues.
     public func tick() async {
+        guard isServing else { return }
         await perform(table.tick(at: clock.now()), replyTo: nil)
     }
 

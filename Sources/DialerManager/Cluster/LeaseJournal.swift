@@ -15,8 +15,10 @@ private let systemWrite = Darwin.write
 /// A manager that restarts reads it back to continue every queue's epochs (gateways refuse
 /// lower ones) and to know which node may still hold a lease (see
 /// ``LeaseTable/init(leaseDuration:restoring:at:)``). Grants are rare (a queue moves when a
-/// node joins, leaves or drains), so a small JSON file rewritten atomically is enough until
-/// the manager's database holds it.
+/// node joins, leaves or drains), so a single manager keeps it in a small JSON file rewritten
+/// atomically. Managers with standbys keep it in the shared database instead, written under
+/// the manager lease's term (``init(store:holder:term:)``), so that a deposed manager's write
+/// is refused and the manager that takes over reads every grant.
 ///
 /// The journal is fencing: a grant whose journal write failed is never sent, so a restarted
 /// manager cannot issue an epoch twice.
@@ -28,6 +30,7 @@ public final class LeaseJournal: Sendable {
     }
 
     private let storage: (any LeaseJournalStorage)?
+    private let database: (store: any ManagerLeaseStore, holder: String, term: ManagerTerm)?
 
     /// A journal in a file at `path`; `nil` keeps nothing (tests, or a manager with no run
     /// directory).
@@ -38,6 +41,15 @@ public final class LeaseJournal: Sendable {
     /// A journal kept by `storage`; `nil` keeps nothing.
     public init(storage: (any LeaseJournalStorage)?) {
         self.storage = storage
+        self.database = nil
+    }
+
+    /// A journal in the shared database, written while `holder` holds the manager lease under
+    /// `term`. Its grants are read with ``ManagerLeaseStore/journaledGrants()``; ``load()``
+    /// returns nothing.
+    public init(store: any ManagerLeaseStore, holder: String, term: ManagerTerm) {
+        self.storage = nil
+        self.database = (store, holder, term)
     }
 
     /// The last grants recorded, empty when there is no journal yet. Read once, at start-up.
@@ -54,6 +66,10 @@ public final class LeaseJournal: Sendable {
     /// Writes all last grants durably; called before the grants are sent, which must not be
     /// sent when this throws.
     public func save(_ grants: [QueueID: LeaseTable.LastGrant]) async throws {
+        if let database {
+            try await database.store.journal(grants, holder: database.holder, term: database.term)
+            return
+        }
         guard let storage else { return }
         let entries = grants.keys.sorted().map { queue in
             Entry(queue: queue.rawValue, epoch: grants[queue]!.epoch.rawValue, owner: grants[queue]!.owner.rawValue)

@@ -29,15 +29,18 @@ public final class SQLiteManagerStore: ManagerStore {
     ///   - passwordIterations: PBKDF2 rounds for new password hashes (stored with each hash, so a
     ///     change applies to passwords set afterwards). Lower it only in tests.
     ///   - clock: the current instant, for import jobs.
+    ///   - fence: with standby managers, the term this manager is active under: hand-outs and
+    ///     results written under a term that is no longer the lease's are refused.
     public init(
-        path: String, passwordIterations: Int, clock: @escaping @Sendable () -> Date = { Date() }
+        path: String, passwordIterations: Int, clock: @escaping @Sendable () -> Date = { Date() },
+        fence: ManagerTermFence? = nil
     ) throws {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(5)
-        configuration.prepareDatabase { db in StoreFunctions.register(in: db) }
+        configuration.prepareDatabase { db in StoreFunctions.register(in: db, fence: fence) }
         self.pool = try DatabasePool(path: path, configuration: configuration)
         self.passwords = PasswordHasher(iterations: passwordIterations)
         self.clock = clock

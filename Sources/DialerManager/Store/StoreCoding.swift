@@ -336,11 +336,12 @@ final class StoredDoNotCall: DoNotCallCheck {
 
 /// SQL functions and a collation that let SQL sort contacts the way ``ContactOrder`` does.
 enum StoreFunctions {
-    /// Registers the functions on a new connection.
-    static func register(in db: Database) {
+    /// Registers the functions on a new connection; `fence` gives `dialer_manager_term()`.
+    static func register(in db: Database, fence: ManagerTermFence? = nil) {
         db.add(function: sortKind)
         db.add(function: sortNumber)
         db.add(collation: swiftText)
+        db.add(function: (fence ?? ManagerTermFence.none).function)
     }
 
     /// A custom field's kind in ``ContactOrder``: 0 for a number, 1 for other text, NULL for none.

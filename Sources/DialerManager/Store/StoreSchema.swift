@@ -56,6 +56,9 @@ enum StoreSchema {
         migrator.registerMigration("v14: webhooks") { db in
             try db.execute(sql: webhooks)
         }
+        migrator.registerMigration("v15: manager lease, queue-lease journal") { db in
+            try db.execute(sql: managerLease)
+        }
     }
 
     /// The names of the migrations after v1, in order.
@@ -64,7 +67,48 @@ enum StoreSchema {
         "v6: agents, teams", "v7: contacts by number", "v8: attempt call details",
         "v9: attempts by contact", "v10: calls whose node was lost", "v11: abandon causes",
         "v12: import dry runs", "v13: attempts by start", "v14: webhooks",
+        "v15: manager lease, queue-lease journal",
     ]
+
+    /// The standby managers' lease (one row) and the last queue-lease grant of each queue (see
+    /// ``SQLiteManagerLeaseStore``).
+    private static let managerLease = """
+        -- Which manager is active, until when (REAL seconds since the reference date, on the
+        -- writer's clock), under which term: the term grows by one at each take-over, and a
+        -- journal write under an older term is refused.
+        CREATE TABLE manager_lease (
+            id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+            holder TEXT NOT NULL,
+            term INTEGER NOT NULL CHECK (term > 0),
+            expires_at REAL NOT NULL
+        );
+
+        -- The last grant issued for each queue, written before the grant is sent.
+        CREATE TABLE queue_lease_journal (
+            queue TEXT NOT NULL PRIMARY KEY,
+            epoch INTEGER NOT NULL CHECK (epoch >= 0),
+            owner TEXT NOT NULL,
+            term INTEGER NOT NULL
+        );
+
+        -- Fencing of the feeder's writes: a connection whose manager was active under a term
+        -- that is no longer the lease's (dialer_manager_term(), see ManagerTermFence) may not
+        -- hand out or close attempts. NULL: a manager without standbys, or a tool.
+        CREATE TRIGGER attempt_insert_fenced BEFORE INSERT ON attempt
+        WHEN dialer_manager_term() IS NOT NULL
+            AND dialer_manager_term() IS NOT (SELECT term FROM manager_lease WHERE id = 1)
+        BEGIN SELECT RAISE(ABORT, 'stale manager term'); END;
+
+        CREATE TRIGGER attempt_update_fenced BEFORE UPDATE ON attempt
+        WHEN dialer_manager_term() IS NOT NULL
+            AND dialer_manager_term() IS NOT (SELECT term FROM manager_lease WHERE id = 1)
+        BEGIN SELECT RAISE(ABORT, 'stale manager term'); END;
+
+        CREATE TRIGGER contact_update_fenced BEFORE UPDATE ON contact
+        WHEN dialer_manager_term() IS NOT NULL
+            AND dialer_manager_term() IS NOT (SELECT term FROM manager_lease WHERE id = 1)
+        BEGIN SELECT RAISE(ABORT, 'stale manager term'); END;
+        """
 
     private static let listsCampaignsContacts = """
         CREATE TABLE contact_list (
