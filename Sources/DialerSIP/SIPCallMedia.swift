@@ -48,11 +48,15 @@ final class SIPCallMedia: Sendable {
     private let logger: Logger
     /// From the customer's 200 OK to the first agent packet sent to the customer.
     private let firstAgentAudio: Metrics.Timer
+    /// From the customer's 200 OK to the first customer packet sent to the agent's phone.
+    private let firstCustomerAudio: Metrics.Timer
     /// RTP packets relayed from each leg to the other, counted when a call's media closes.
     private let relayed: [MediaLeg: Counter]
 
     init(host: String, trunk: String, clock: any DialerClock, logger: Logger) {
         firstAgentAudio = Metrics.Timer(label: "dialer_sip_first_agent_audio_seconds", dimensions: [("trunk", trunk)])
+        firstCustomerAudio = Metrics.Timer(
+            label: "dialer_sip_answer_to_agent_audio_seconds", dimensions: [("trunk", trunk)])
         relayed = Dictionary(
             uniqueKeysWithValues: MediaLeg.allCases.map {
                 (
@@ -126,6 +130,9 @@ final class SIPCallMedia: Sendable {
                     let state = try? await relay.snapshot()
                     for leg in MediaLeg.allCases {
                         relayed[leg]?.increment(by: Int64(state?.counters(for: leg).forwarded ?? 0))
+                    }
+                    if let latency = state?.firstCustomerAudioLatency {
+                        firstCustomerAudio.recordNanoseconds(latency.totalNanoseconds)
                     }
                     if let latency = state?.firstAgentAudioLatency {
                         firstAgentAudio.recordNanoseconds(latency.totalNanoseconds)
