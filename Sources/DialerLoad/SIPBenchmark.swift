@@ -135,8 +135,8 @@ public enum SIPBenchmark {
         let nodeCarrier = carrier.result(status: await carrier.wait(orStopAfter: .seconds(30)))
 
         var text = "\n## Calls per second: \(calls) calls at \(options.rate)/s, message \(options.messageMilliseconds) ms\n\n"
-        text += "baseline (SIPp caller to SIPp carrier): \(String(format: "%.1f", baselineSeconds)) s, "
-            + String(format: "%.1f", Double(calls) / max(baselineSeconds, 0.001)) + " calls/s\n"
+        text += "baseline (SIPp caller to SIPp carrier), calls started: "
+            + rates(baseline[0].perSecond("OutgoingCall(P)")) + String(format: "; %.1f s in all\n", baselineSeconds)
         text += SIPpResult.table(baseline) + "\n"
         text += "node (agentless campaign through the node's SIPTrunk, media relayed and the message played):\n"
         text += node.summary
@@ -294,6 +294,23 @@ public enum SIPBenchmark {
         var settings: Settings
     }
 
+    /// The rate over the seconds that started calls (from the first to the last), and its
+    /// lowest and highest over 5-second windows (what a five-second cap holds).
+    static func rates(_ perSecond: [Double]) -> String {
+        var seconds = perSecond
+        while seconds.first == 0 { seconds.removeFirst() }
+        while seconds.last == 0 { seconds.removeLast() }
+        guard !seconds.isEmpty else { return "none started" }
+        var text = String(
+            format: "%.1f/s over %d s of dialing", seconds.reduce(0, +) / Double(seconds.count), seconds.count)
+        // Whole windows only; the last, partial one is the run's end.
+        let windows = stride(from: 0, through: seconds.count - 5, by: 5).map { seconds[$0..<$0 + 5].reduce(0, +) / 5 }
+        if let low = windows.min(), let high = windows.max() {
+            text += String(format: "; 5-second windows: min %.1f/s, max %.1f/s", low, high)
+        }
+        return text
+    }
+
     static func loadAverage() -> String {
         guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "unknown" }
         return text.split(separator: " ").prefix(3).joined(separator: " ")
@@ -327,8 +344,11 @@ struct NodeRun {
         let started = ContinuousClock.now
         var placed: [Double] = []
         var metrics = before
+        var second = 0
         while ContinuousClock.now - started < .seconds(Double(calls) / 10 + 300) {
-            try await Task.sleep(for: .seconds(1))
+            // On whole seconds from the start, so that each sample's difference is one second's calls.
+            second += 1
+            try await Task.sleep(until: started + .seconds(second), clock: .continuous)
             metrics = await probe.metrics(nodes: nodes)
             let count = PrometheusText.sum("dialer_sip_calls_placed_total", in: metrics)
             placed.append(count)
@@ -343,28 +363,19 @@ struct NodeRun {
         }
         var run = NodeRun(calls: calls)
         let total = placed.last ?? 0
-        // Per-second rates while dialing: from the first second with a call to the last second
-        // that added one; the 5-second windows are what the campaign's cap holds.
-        var perSecond = zip(placed, [0] + placed).map { $0 - $1 }
-        while perSecond.first == 0 { perSecond.removeFirst() }
-        while perSecond.last == 0 { perSecond.removeLast() }
-        let windows = stride(from: 0, to: max(0, perSecond.count - 4), by: 5).map {
-            perSecond[$0..<min($0 + 5, perSecond.count)].reduce(0, +) / 5
-        }
+        let perSecond = zip(placed, [0] + placed).map { $0 - $1 }
         var statuses: [String: Double] = [:]
         for (labels, value) in PrometheusText.samples("dialer_sip_calls_total", in: metrics) {
             statuses[PrometheusText.labels(labels)["status"] ?? "?", default: 0] += value
         }
         let nodeCPU = cpuAfter.node - cpuBefore.node
         run.cpuPerCallMs = total > 0 ? nodeCPU / total * 1000 : nil
-        var text = String(
-            format: "  calls placed %.0f in %d s of dialing (%.1f/s); 5-second windows: min %.1f/s, max %.1f/s\n",
-            total, perSecond.count, total / Double(max(1, perSecond.count)), windows.min() ?? 0, windows.max() ?? 0)
+        var text = "  calls placed \(Int(total)): " + SIPBenchmark.rates(perSecond) + "\n"
         text += "  final SIP status of the INVITEs: \(statuses.sorted { $0.key < $1.key }.map { "\($0.key): \(Int($0.value))" }.joined(separator: ", "))\n"
         text += String(
-            format: "  transaction timeouts %.0f, retransmissions %.0f, malformed %.0f; RTP relayed %.0f packets\n",
+            format: "  transaction timeouts %.0f, retransmissions %.0f, malformed messages %.0f\n",
             delta("dialer_sip_transaction_timeouts_total"), delta("dialer_sip_retransmissions_total"),
-            delta("dialer_sip_malformed_messages_total"), delta("dialer_sip_rtp_relayed_packets_total"))
+            delta("dialer_sip_malformed_messages_total"))
         text += String(
             format:
                 "  CPU over %.0f s: node %.2f s (%.2f ms per call), manager %.2f s (%.2f ms per call), gateway %.2f s\n",
@@ -407,7 +418,7 @@ struct SIPpRun: Sendable {
             """
         process.arguments =
             ["-c", script, base, sipp, "-sf", scenario, "-i", "127.0.0.1", "-p", "\(port)", "-mp", "\(mediaPort)"]
-            + ["-nostdin", "-timeout_error", "-trace_stat", "-stf", base + ".csv", "-fd", "600"] + arguments
+            + ["-nostdin", "-timeout_error", "-trace_stat", "-stf", base + ".csv", "-fd", "1"] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -443,10 +454,14 @@ struct SIPpRun: Sendable {
         }
         if let text = try? String(contentsOfFile: base + ".csv", encoding: .utf8) {
             let lines = text.split(separator: "\n")
-            if let header = lines.first, let last = lines.last, lines.count >= 2 {
-                let names = header.split(separator: ";", omittingEmptySubsequences: false)
-                let values = last.split(separator: ";", omittingEmptySubsequences: false)
-                for (name, value) in zip(names, values) { result.stats[String(name)] = String(value) }
+            if let header = lines.first, lines.count >= 2 {
+                let names = header.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+                result.rows = lines.dropFirst().map {
+                    Dictionary(
+                        zip(names, $0.split(separator: ";", omittingEmptySubsequences: false).map(String.init)),
+                        uniquingKeysWith: { first, _ in first })
+                }
+                result.stats = result.rows.last ?? [:]
             }
         }
         return result
@@ -467,6 +482,11 @@ struct SIPpResult {
     var status: Int32
     var cpuSeconds: Double?
     var stats: [String: String] = [:]
+    /// Every row of the statistics file (one a second, then the final one).
+    var rows: [[String: String]] = []
+
+    /// A periodic field (`OutgoingCall(P)`) row by row: what happened each second.
+    func perSecond(_ field: String) -> [Double] { rows.dropLast().map { Double($0[field] ?? "") ?? 0 } }
 
     func count(_ field: String) -> Int { Int(stats[field] ?? "") ?? 0 }
 
