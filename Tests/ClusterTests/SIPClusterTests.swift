@@ -85,12 +85,12 @@ struct SIPClusterTests {
     /// disposition, and the node relayed RTP both ways (the customer's audio reached the agent's
     /// port, whose echo came back).
     @Test func aProgressiveCampaignRunsOverSIPWithAgentsPhones() async throws {
-        let contacts = 12
-        // +4520000000 ... +4520000011: 000000, 000005 and 000010 are busy.
-        let busy = 3
+        let contacts = 60
+        // +4520000000 ... +4520000059: the numbers ending in 0 or 5 are busy.
+        let busy = 12
         let answered = contacts - busy
         try await runCampaign(
-            contacts: contacts, carrier: "carrier-mix-rtp.xml", settings: #""mode": "progressive""#
+            contacts: contacts, agents: 6, carrier: "carrier-mix-rtp.xml", settings: #""mode": "progressive""#
         ) { last, metrics in
             #expect(last.attempts == contacts, "one attempt per contact")
             #expect(last.attemptsByOutcome["busy"] == busy, "the carrier's 486s: \(last)")
@@ -106,10 +106,26 @@ struct SIPClusterTests {
             #expect(relayed("customer") >= Double(answered * 10), "customer audio reached the agents' ports")
             #expect(relayed("agent") >= Double(answered * 10), "the phones' audio reached the customers")
             #expect(metrics.contains("dialer_sip_first_agent_audio_seconds"))
+            // The trunk's metrics: calls by final SIP status, calls placed, channels, and no
+            // transaction lost on loopback.
+            let value = { (name: String, labels: String) -> Double? in
+                metrics.split(separator: "\n").first { $0.hasPrefix(name + "{") && $0.contains(labels) }
+                    .flatMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+            }
+            #expect(value("dialer_sip_calls_total", #"status="486""#) == Double(busy), "calls by final status")
+            #expect(value("dialer_sip_calls_total", #"status="200""#) == Double(answered), "calls by final status")
+            #expect(value("dialer_sip_calls_placed_total", #"trunk="sipp""#) == Double(contacts))
+            #expect(value("dialer_sip_channels_in_use", #"trunk="sipp""#) == 0, "every channel freed")
+            #expect(value("dialer_sip_transaction_timeouts_total", #"trunk="sipp""#) == 0)
+            #expect(value("dialer_sip_retransmissions_total", #"trunk="sipp""#) != nil)
+            #expect(value("dialer_sip_answer_to_agent_audio_seconds_count", #"trunk="sipp""#) == Double(answered))
             // For the record (docs/SIP.md): the customer's 200 OK to the first agent audio.
             print(
-                metrics.split(separator: "\n").filter { $0.hasPrefix("dialer_sip_first_agent_audio_seconds") }
-                    .joined(separator: "\n"))
+                metrics.split(separator: "\n").filter {
+                    $0.hasPrefix("dialer_sip_first_agent_audio_seconds")
+                        || $0.hasPrefix("dialer_sip_answer_to_agent_audio_seconds")
+                }
+                .joined(separator: "\n"))
         } done: { now in
             // The last dispositions come after their calls' ends.
             now.attemptsByDisposition["sale"] == answered
@@ -207,7 +223,7 @@ struct SIPClusterTests {
                 host: String(address[0]), port: Int(address[1])!,
                 settings: { cluster.connectionSettings(for: $0.login) }, clock: SystemClock()
             ) { _ in
-                await cluster.waitUntil(timeout: .seconds(90)) {
+                await cluster.waitUntil(timeout: .seconds(180)) {
                     let now = try await report()
                     return now.contactsByState["final"] == contacts && now.openAttempts == 0 && done(now)
                 }
