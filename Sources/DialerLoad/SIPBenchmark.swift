@@ -13,8 +13,9 @@ import Foundation
 ///    (`sipp/carrier-answer-rtp.xml`: 100, 180, 200 with SDP, the customer's audio as RTP until
 ///    the BYE), `rate` calls per second for `seconds`. Then the same calls placed by a node: a
 ///    cluster (manager, gateway, one node) whose `[[trunk]]` is the same SIPp carrier, running an
-///    agentless campaign of `rate × seconds` contacts that plays a message as long as the
-///    baseline's and hangs up, capped at `rate` attempts per second (`attempts_per_five_seconds`).
+///    agentless campaign of `rate × seconds` contacts and 10 % more, that plays a message as long
+///    as the baseline's and hangs up, capped 10 % above `rate` (`attempts_per_five_seconds`), so
+///    that the cap does not hold the node at exactly the rate.
 ///    Reported: failed transactions, retransmissions and CPU seconds per call of every process.
 /// 2. **200 OK to agent audio.** A progressive campaign with synthetic agents whose phones are
 ///    SIPp in auto-answer: the node's `dialer_sip_answer_to_agent_audio_seconds` (the customer's
@@ -65,7 +66,8 @@ public enum SIPBenchmark {
         try message.write(to: URL(fileURLWithPath: directory + "/message.wav"))
         try message.write(to: URL(fileURLWithPath: directory + "/campaign.wav"))
 
-        var text = "SIP benchmark: \(ProcessInfo.processInfo.activeProcessorCount) cores, load average "
+        var text =
+            "SIP benchmark: \(ProcessInfo.processInfo.activeProcessorCount) cores, load average "
             + loadAverage() + "\n"
         if options.parts.contains("load") {
             text += try await load(sipp: sipp, scenarios: scenarios, directory: directory, options, progress)
@@ -102,10 +104,15 @@ public enum SIPBenchmark {
         let carrierStatus = await baselineCarrier.wait(orStopAfter: .seconds(30))
         let baseline = [caller.result(status: callerStatus), baselineCarrier.result(status: carrierStatus)]
 
-        progress("node: an agentless campaign of \(calls) contacts through the node's SIP trunk")
+        // The node's campaign is capped 10 % above the rate, with 10 % more contacts: the cap then
+        // bounds bursts without holding the node at exactly the rate, so the windows show
+        // whether it sustains the rate for the whole time.
+        let nodeCalls = calls + calls / 10
+        let cap = (options.rate + (options.rate + 9) / 10) * 5
+        progress("node: an agentless campaign of \(nodeCalls) contacts through the node's SIP trunk")
         let carrier = try SIPpRun.start(
             sipp, name: "node-carrier", scenario: scenarios + "/carrier-answer-rtp.xml", directory: directory,
-            arguments: ["-m", "\(calls)"] + timeout)
+            arguments: ["-m", "\(nodeCalls)"] + timeout)
         // Enough IVR ports for the calls' whole length (ringing, the message, the hang-up) at a
         // little over the rate; the five-second cap holds the rate itself.
         let holdSeconds = Double(options.messageMilliseconds) / 1000 + 0.5
@@ -113,18 +120,18 @@ public enum SIPBenchmark {
         let cluster = try makeCluster(
             directory: directory + "/load-cluster", queue: "ivr", carrierPort: carrier.port, channels: ports + 50,
             promptDirectory: directory)
-        var node = NodeRun(calls: calls)
+        var node = NodeRun(calls: nodeCalls)
         do {
             try await cluster.start()
             let setup = CampaignSetup(api: cluster.manager)
-            try await setup.createList(id: "bench", name: "SIP benchmark", contacts: calls)
-            node = try await NodeRun.measure(cluster: cluster, calls: calls, progress: progress) {
+            try await setup.createList(id: "bench", name: "SIP benchmark", contacts: nodeCalls)
+            node = try await NodeRun.measure(cluster: cluster, calls: nodeCalls, progress: progress) {
                 try await setup.send(
                     "POST", "v1/campaigns",
                     CampaignBody(
                         id: "bench", list: "bench", queue: "ivr",
                         settings: .init(
-                            mode: "agentless", ivrPorts: ports, attemptsPerFiveSeconds: options.rate * 5)))
+                            mode: "agentless", ivrPorts: ports, attemptsPerFiveSeconds: cap)))
             }
         } catch {
             await cluster.stopUncancelled()
@@ -134,20 +141,25 @@ public enum SIPBenchmark {
         await cluster.stopUncancelled()
         let nodeCarrier = carrier.result(status: await carrier.wait(orStopAfter: .seconds(30)))
 
-        var text = "\n## Calls per second: \(calls) calls at \(options.rate)/s, message \(options.messageMilliseconds) ms\n\n"
-        text += "baseline (SIPp caller to SIPp carrier), calls started: "
+        var text =
+            "\n## Calls per second: \(calls) calls at \(options.rate)/s, message \(options.messageMilliseconds) ms\n\n"
+        text +=
+            "baseline (SIPp caller to SIPp carrier), calls started: "
             + rates(baseline[0].perSecond("OutgoingCall(P)")) + String(format: "; %.1f s in all\n", baselineSeconds)
         text += SIPpResult.table(baseline) + "\n"
-        text += "node (agentless campaign through the node's SIPTrunk, media relayed and the message played):\n"
+        text +=
+            "node (agentless campaign of \(nodeCalls) contacts through the node's SIPTrunk, capped at \(cap / 5)/s, "
+            + "the message played as RTP):\n"
         text += node.summary
         text += SIPpResult.table([nodeCarrier]) + "\n"
         let callerCPU = baseline[0].cpuPerCallMs(calls)
+        let nodeCarrierCPU = nodeCarrier.cpuPerCallMs(nodeCalls)
         if let callerCPU, let nodeCPU = node.cpuPerCallMs, callerCPU > 0 {
             text += String(
                 format: "node CPU per call / SIPp caller CPU per call: %.2f ms / %.2f ms = %.1f×\n", nodeCPU, callerCPU,
                 nodeCPU / callerCPU)
         }
-        if let a = baseline[1].cpuPerCallMs(calls), let b = nodeCarrier.cpuPerCallMs(calls) {
+        if let a = baseline[1].cpuPerCallMs(calls), let b = nodeCarrierCPU {
             text += String(format: "SIPp carrier CPU per call: %.2f ms (baseline), %.2f ms (node)\n", a, b)
         }
         return text
@@ -234,9 +246,11 @@ public enum SIPBenchmark {
         func ms(_ value: Double?) -> String { value.map { String(format: "%.0f ms", $0) } ?? "over the largest bucket" }
         var text = "\n## Customer's 200 OK to agent audio: \(calls) contacts, progressive, \(options.agents) agents\n\n"
         text += "attempts \(report.attempts), connected \(report.connected), outcomes \(report.attemptsByOutcome)\n"
-        text += "from the customer's 200 OK (as the node received it) to the first customer RTP packet sent to the "
+        text +=
+            "from the customer's 200 OK (as the node received it) to the first customer RTP packet sent to the "
             + "agent's phone port, \(Int(latency.count)) bridged calls:\n"
-        text += "p50 at most \(ms(latency.p50AtMostMs)), p99 at most \(ms(latency.p99AtMostMs)), mean "
+        text +=
+            "p50 at most \(ms(latency.p50AtMostMs)), p99 at most \(ms(latency.p99AtMostMs)), mean "
             + (latency.meanMs.map { String(format: "%.1f ms", $0) } ?? "-")
             + " (bounds are the histogram's bucket edges: 1, 2, 3, 4, 5, 7, 10, 15, 20, 25, 30, 35, 40, 45, 50, 60, 75 ms ...)\n"
         if let note = latency.note { text += "note: \(note)\n" }
@@ -295,7 +309,8 @@ public enum SIPBenchmark {
     }
 
     /// The rate over the seconds that started calls (from the first to the last), and its
-    /// lowest and highest over 5-second windows (what a five-second cap holds).
+    /// lowest and highest over whole seconds and 5-second windows (what a five-second cap holds),
+    /// leaving out the first and last seconds, which the start and the end cut short.
     static func rates(_ perSecond: [Double]) -> String {
         var seconds = perSecond
         while seconds.first == 0 { seconds.removeFirst() }
@@ -303,8 +318,11 @@ public enum SIPBenchmark {
         guard !seconds.isEmpty else { return "none started" }
         var text = String(
             format: "%.1f/s over %d s of dialing", seconds.reduce(0, +) / Double(seconds.count), seconds.count)
-        // Whole windows only; the last, partial one is the run's end.
-        let windows = stride(from: 0, through: seconds.count - 5, by: 5).map { seconds[$0..<$0 + 5].reduce(0, +) / 5 }
+        let inner = Array(seconds.dropFirst().dropLast())
+        if let low = inner.min(), let high = inner.max() {
+            text += String(format: "; whole seconds: min %.0f, max %.0f", low, high)
+        }
+        let windows = stride(from: 0, through: inner.count - 5, by: 5).map { inner[$0..<$0 + 5].reduce(0, +) / 5 }
         if let low = windows.min(), let high = windows.max() {
             text += String(format: "; 5-second windows: min %.1f/s, max %.1f/s", low, high)
         }
@@ -371,7 +389,8 @@ struct NodeRun {
         let nodeCPU = cpuAfter.node - cpuBefore.node
         run.cpuPerCallMs = total > 0 ? nodeCPU / total * 1000 : nil
         var text = "  calls placed \(Int(total)): " + SIPBenchmark.rates(perSecond) + "\n"
-        text += "  final SIP status of the INVITEs: \(statuses.sorted { $0.key < $1.key }.map { "\($0.key): \(Int($0.value))" }.joined(separator: ", "))\n"
+        text +=
+            "  final SIP status of the INVITEs: \(statuses.sorted { $0.key < $1.key }.map { "\($0.key): \(Int($0.value))" }.joined(separator: ", "))\n"
         text += String(
             format: "  transaction timeouts %.0f, retransmissions %.0f, malformed messages %.0f\n",
             delta("dialer_sip_transaction_timeouts_total"), delta("dialer_sip_retransmissions_total"),
@@ -470,7 +489,8 @@ struct SIPpRun: Sendable {
     /// `1m2.500s` in seconds.
     static func seconds(_ text: Substring) -> Double? {
         guard let m = text.firstIndex(of: "m"), text.hasSuffix("s"),
-            let minutes = Double(text[..<m]), let seconds = Double(text[text.index(after: m)..<text.index(before: text.endIndex)])
+            let minutes = Double(text[..<m]),
+            let seconds = Double(text[text.index(after: m)..<text.index(before: text.endIndex)])
         else { return nil }
         return minutes * 60 + seconds
     }

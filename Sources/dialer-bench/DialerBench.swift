@@ -75,7 +75,9 @@ struct DialerBench: AsyncParsableCommand {
             guard (1...1_000).contains(rate) else { throw ValidationError("--rate must be 1 to 1000") }
             guard (1...3_600).contains(seconds) else { throw ValidationError("--seconds must be 1 to 3600") }
             guard (100...60_000).contains(messageMs) else { throw ValidationError("--message-ms must be 100 to 60000") }
-            guard (1...100_000).contains(bridgeCalls) else { throw ValidationError("--bridge-calls must be 1 to 100000") }
+            guard (1...100_000).contains(bridgeCalls) else {
+                throw ValidationError("--bridge-calls must be 1 to 100000")
+            }
             let parts = Set(sipParts.split(separator: ",").map(String.init))
             guard !parts.isEmpty, parts.isSubset(of: ["load", "bridge"]) else {
                 throw ValidationError("--sip-parts must be load, bridge or load,bridge (is \(sipParts))")

@@ -116,7 +116,8 @@ struct SIPTrunkTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<slow {
                     group.addTask {
-                        try await trunk.setAgentPhone(AgentID("slow\(index)"), to: "sip:10\(index)@phone\(index).test:5062")
+                        try await trunk.setAgentPhone(
+                            AgentID("slow\(index)"), to: "sip:10\(index)@phone\(index).test:5062")
                     }
                 }
                 try await group.waitForAll()

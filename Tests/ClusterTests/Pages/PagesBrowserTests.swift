@@ -82,7 +82,9 @@ struct PagesBrowserTests {
         try await browser.type("#phone", "1001")
         try await browser.click("#sign-in")
         #expect(
-            await browser.wait { try await browser.text("#phone-error")?.hasPrefix("Phone: enter a SIP address") == true },
+            await browser.wait {
+                try await browser.text("#phone-error")?.hasPrefix("Phone: enter a SIP address") == true
+            },
             "no error at the phone field")
         #expect(try await browser.isVisible("#desk-view") == false)
         try await expectAccessibleBasics(browser, "agent sign-in with a wrong phone")
