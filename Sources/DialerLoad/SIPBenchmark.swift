@@ -326,6 +326,8 @@ public enum SIPBenchmark {
         if let low = windows.min(), let high = windows.max() {
             text += String(format: "; 5-second windows: min %.1f/s, max %.1f/s", low, high)
         }
+        // Every second, for a stall to be seen where it was.
+        text += "\n    each second: " + seconds.map { String(Int($0)) }.joined(separator: " ")
         return text
     }
 
