@@ -146,11 +146,36 @@ struct SIPClusterTests {
         }
     }
 
+    /// An agentless campaign over SIP: every answered call hears the campaign's message, read
+    /// from the trunk's `prompt_directory` and sent as RTP from the call's port, then is hung up.
+    @Test func anAgentlessCampaignPlaysItsMessageOverSIP() async throws {
+        let contacts = 20
+        try await runCampaign(
+            contacts: contacts, settings: #""mode": "agentless", "ivr_ports": 5"#, campaignMessage: true
+        ) { last, metrics in
+            #expect(last.attempts == contacts, "one attempt per contact")
+            #expect(last.attemptsByOutcome["connected"] == contacts, "every answer heard the message: \(last)")
+            let value = { (name: String) -> Double? in
+                metrics.split(separator: "\n").first { $0.hasPrefix(name + "{") && $0.contains(#"message="campaign""#) }
+                    .flatMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+            }
+            #expect(value("dialer_sip_messages_played_total") == Double(contacts), "the message played to its end")
+            // 0.4 s of audio: 20 packets of 20 ms per call (a packet too late to matter is
+            // skipped rather than sent in a burst, so a loaded machine may send a few less).
+            let packets = value("dialer_sip_message_packets_total") ?? 0
+            #expect(
+                Double(contacts * 15)...Double(contacts * 20) ~= packets,
+                "the message's RTP was sent: \(packets) packets")
+        }
+    }
+
     /// Runs a campaign of `contacts` with `settings` over SIPp until every contact is final (and
-    /// `done`), then checks the campaign's report and the node's metrics.
+    /// `done`), then checks the campaign's report and the node's metrics. With `campaignMessage`,
+    /// the trunk's prompt directory holds `campaign.wav` (0.4 s).
     private func runCampaign(
         contacts: Int, agents: Int = 3, carrier scenario: String = "carrier-answer-rtp.xml", settings: String,
-        check: @escaping @Sendable (Report, String) -> Void, done: @escaping @Sendable (Report) -> Bool = { _ in true }
+        campaignMessage: Bool = false, check: @escaping @Sendable (Report, String) -> Void,
+        done: @escaping @Sendable (Report) -> Bool = { _ in true }
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "sip-cluster-\(UUID().uuidString)")
@@ -159,6 +184,12 @@ struct SIPClusterTests {
         // The customers' audio, looped: a steady tone (a person would not talk without a pause).
         let tone = (0..<8000).map { Int16(8000 * sin(Double($0) * 2 * .pi * 440 / 8000)) }
         try Data(WAVWriter.data(tone, encoding: .muLaw)).write(to: directory.appendingPathComponent("customer.wav"))
+        let prompts = directory.appendingPathComponent("prompts")
+        if campaignMessage {
+            try FileManager.default.createDirectory(at: prompts, withIntermediateDirectories: true)
+            try Data(WAVWriter.data(Array(tone.prefix(3200)), encoding: .pcm16))
+                .write(to: prompts.appendingPathComponent("campaign.wav"))
+        }
 
         let carrier = try SIPpProcess.start(scenario, calls: contacts, directory: directory)
         defer { carrier.stop() }
@@ -179,6 +210,7 @@ struct SIPClusterTests {
             media_port_min = 42000
             media_port_max = 42999
             keep_alive_ms = 0
+            \(campaignMessage ? "prompt_directory = \"\(prompts.path)\"" : "")
 
             """
         let cluster = try LocalTestCluster(nodes: ["node-1"], queues: [("sales", "campaign")], timings: timings)
