@@ -169,12 +169,32 @@ struct SIPClusterTests {
         }
     }
 
+    /// An abandon over SIP: a power campaign dials three lines for its one agent, everyone
+    /// answers; the agent takes one call and talks for 5 s, so the other answers find no agent
+    /// within the connect grace: each is abandoned with the no-agent message played to the
+    /// customer as RTP before the hang-up.
+    @Test func anAbandonedCallHearsTheNoAgentMessageOverSIP() async throws {
+        let contacts = 3
+        try await runCampaign(
+            contacts: contacts, agents: 1, settings: #""mode": "power", "calls_per_ready_agent": 3"#,
+            campaignMessage: true, talkSeconds: 5
+        ) { last, metrics in
+            let abandoned = last.attemptsByOutcome["abandoned"] ?? 0
+            #expect(abandoned >= 1, "no call was abandoned: \(last)")
+            #expect(abandoned + (last.attemptsByOutcome["connected"] ?? 0) == contacts, "\(last)")
+            let played = metrics.split(separator: "\n").first {
+                $0.hasPrefix("dialer_sip_messages_played_total{") && $0.contains(#"message="no-agent""#)
+            }.flatMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+            #expect(played == Double(abandoned), "each abandoned customer heard the no-agent message")
+        }
+    }
+
     /// Runs a campaign of `contacts` with `settings` over SIPp until every contact is final (and
     /// `done`), then checks the campaign's report and the node's metrics. With `campaignMessage`,
-    /// the trunk's prompt directory holds `campaign.wav` (0.4 s).
+    /// the trunk's prompt directory holds `campaign.wav` and `no-agent.wav` (0.4 s each).
     private func runCampaign(
         contacts: Int, agents: Int = 3, carrier scenario: String = "carrier-answer-rtp.xml", settings: String,
-        campaignMessage: Bool = false, check: @escaping @Sendable (Report, String) -> Void,
+        campaignMessage: Bool = false, talkSeconds: Double = 1, check: @escaping @Sendable (Report, String) -> Void,
         done: @escaping @Sendable (Report) -> Bool = { _ in true }
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -187,8 +207,10 @@ struct SIPClusterTests {
         let prompts = directory.appendingPathComponent("prompts")
         if campaignMessage {
             try FileManager.default.createDirectory(at: prompts, withIntermediateDirectories: true)
-            try Data(WAVWriter.data(Array(tone.prefix(3200)), encoding: .pcm16))
-                .write(to: prompts.appendingPathComponent("campaign.wav"))
+            for name in ["campaign", "no-agent"] {
+                try Data(WAVWriter.data(Array(tone.prefix(3200)), encoding: .pcm16))
+                    .write(to: prompts.appendingPathComponent("\(name).wav"))
+            }
         }
 
         let carrier = try SIPpProcess.start(scenario, calls: contacts, directory: directory)
@@ -248,7 +270,7 @@ struct SIPClusterTests {
                     .init(login: "a\($0)", password: "password-\($0)", phone: "sip:a\($0)@127.0.0.1:\(phones.port)")
                 },
                 profile: SyntheticAgentProfile(
-                    talkSeconds: .fixed(seconds: 1), wrapUpSeconds: .fixed(seconds: 0.5),
+                    talkSeconds: .fixed(seconds: talkSeconds), wrapUpSeconds: .fixed(seconds: 0.5),
                     dispositions: [.init(name: "sale", weight: 1)]),
                 seed: 5)
             let (finished, summary) = try await pool.run(
