@@ -1,5 +1,6 @@
 import DialerCore
 import DialerMedia
+import DialerRuntime
 import DialerSimulation
 import DialerTestSupport
 import Foundation
@@ -186,6 +187,106 @@ struct SIPClusterTests {
                 $0.hasPrefix("dialer_sip_messages_played_total{") && $0.contains(#"message="no-agent""#)
             }.flatMap { $0.split(separator: " ").last.flatMap { Double($0) } }
             #expect(played == Double(abandoned), "each abandoned customer heard the no-agent message")
+        }
+    }
+
+    /// Inbound over SIP: callers (SIPp as the carrier's UAC) call the number of an inbound queue at
+    /// the node's SIP address; the node answers, the gateway grants an agent, and the node calls
+    /// the agent's phone (SIPp in auto-answer) and relays the caller's RTP to it.
+    @Test func inboundCallersOverSIPReachTheAgentsPhones() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "sip-cluster-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tone = (0..<8000).map { Int16(8000 * sin(Double($0) * 2 * .pi * 440 / 8000)) }
+        try Data(WAVWriter.data(tone, encoding: .muLaw)).write(to: directory.appendingPathComponent("customer.wav"))
+        let callers = 3
+        let agents = 3
+        let phones = try SIPpProcess.start(
+            "agent-phone.xml", calls: callers, arguments: ["-rtp_echo"], directory: directory)
+        defer { phones.stop() }
+        let nodePort = try SIPpProcess.freePort()
+        var timings = LocalTestCluster.Timings()
+        // The proxy is a port nobody reads: nothing is dialed out here.
+        timings.extraTOML = """
+
+            [[trunk]]
+            id = "sipp"
+            proxy = "127.0.0.1:\(try SIPpProcess.freePort())"
+            domain = "carrier.test"
+            bind_address = "127.0.0.1:\(nodePort)"
+            channels = 20
+            calls_per_second = 20
+            media_port_min = 43000
+            media_port_max = 43999
+            keep_alive_ms = 0
+
+            """
+        let cluster = try LocalTestCluster(
+            nodes: ["node-1"], queues: [("support", "inbound")], dids: ["support": ["+4570000001"]],
+            timings: timings)
+        await cluster.runThenShutDown { cluster in
+            try await cluster.start()
+            let post = cluster.post
+            try await post(
+                "v1/teams", #"{"id": "service", "name": "Service", "queue_ranking": [{"queue": "support", "rank": 1}]}"#
+            )
+            for index in 0..<agents {
+                try await post(
+                    "v1/agents",
+                    #"{"id": "s\#(index)", "login": "s\#(index)", "name": "S \#(index)", "team": "service", "password": "password-\#(index)"}"#
+                )
+            }
+            let gateway = ManagerHTTPClient(address: cluster.httpAddress(of: "gateway"))
+            @Sendable func connectedCalls() async throws -> Int {
+                let (_, body) = try await gateway.send("GET", "v1/reservations/log")
+                let entries =
+                    (try JSONSerialization.jsonObject(with: body) as? [String: Any])?["entries"] as? [[String: Any]]
+                    ?? []
+                return entries.filter { $0["event"] as? String == "connected" && $0["queue"] as? String == "support" }
+                    .count
+            }
+            @Sendable func availableAgents() async throws -> Int {
+                let (_, body) = try await gateway.send("GET", "v1/live")
+                let live =
+                    (try JSONSerialization.jsonObject(with: body) as? [String: Any])?["agents"] as? [[String: Any]]
+                return live?.filter { $0["state"] as? String == "available" }.count ?? 0
+            }
+            let address = cluster.gatewayClusterAddress.split(separator: ":")
+            let pool = SyntheticAgentPool(
+                accounts: (0..<agents).map {
+                    .init(login: "s\($0)", password: "password-\($0)", phone: "sip:s\($0)@127.0.0.1:\(phones.port)")
+                },
+                profile: SyntheticAgentProfile(
+                    talkSeconds: .fixed(seconds: 30), wrapUpSeconds: .fixed(seconds: 0.5),
+                    dispositions: [.init(name: "done", weight: 1)]),
+                seed: 7)
+            let (served, _) = try await pool.run(
+                host: String(address[0]), port: Int(address[1])!,
+                settings: { cluster.connectionSettings(for: $0.login) }, clock: SystemClock()
+            ) { _ in
+                // The callers ring once every agent is ready: each talks 2 s, then hangs up.
+                guard await cluster.waitUntil(timeout: .seconds(60), { try await availableAgents() == agents }) else {
+                    return false
+                }
+                let calling = try SIPpProcess.start(
+                    "inbound-caller-rtp.xml", calls: callers,
+                    arguments: ["-s", "+4570000001", "-r", "1", "-d", "2000", "127.0.0.1:\(nodePort)"],
+                    directory: directory)
+                defer { calling.stop() }
+                return await cluster.waitUntil(timeout: .seconds(90)) { try await connectedCalls() >= callers }
+            }
+            let connected = try await connectedCalls()
+            try #require(served, "the inbound callers did not all reach an agent: \(connected) connected")
+            // The callers' audio reached the agents' phones through the node's relay.
+            let relayed = await cluster.waitUntil(timeout: .seconds(30)) {
+                let metrics = try await cluster.metrics(of: "node-1")
+                let packets = metrics.split(separator: "\n").filter {
+                    $0.hasPrefix("dialer_sip_rtp_relayed_packets_total") && $0.contains(#"from="customer""#)
+                }.compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+                return packets >= Double(callers * 10)
+            }
+            #expect(relayed, "the callers' RTP did not reach the agents' phones")
         }
     }
 
