@@ -86,12 +86,12 @@ struct SIPClusterTests {
     /// disposition, and the node relayed RTP both ways (the customer's audio reached the agent's
     /// port, whose echo came back).
     @Test func aProgressiveCampaignRunsOverSIPWithAgentsPhones() async throws {
-        let contacts = 60
-        // +4520000000 ... +4520000059: the numbers ending in 0 or 5 are busy.
-        let busy = 12
+        let contacts = 200
+        // +4520000000 ... +4520000199: the numbers ending in 0 or 5 are busy.
+        let busy = 40
         let answered = contacts - busy
         try await runCampaign(
-            contacts: contacts, agents: 6, carrier: "carrier-mix-rtp.xml", settings: #""mode": "progressive""#
+            contacts: contacts, agents: 10, carrier: "carrier-mix-rtp.xml", settings: #""mode": "progressive""#
         ) { last, metrics in
             #expect(last.attempts == contacts, "one attempt per contact")
             #expect(last.attemptsByOutcome["busy"] == busy, "the carrier's 486s: \(last)")
