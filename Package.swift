@@ -304,6 +304,7 @@ let package = Package(
             name: "DialerSIPTests",
             dependencies: [
                 "DialerSIP", "DialerCore", "DialerConfig", "DialerMedia", "DialerTestSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -99,7 +99,7 @@ public struct DemoCarrier: Sendable {
     }
 
     /// A UDP port free a moment ago (SIPp binds it next).
-    private static func freePort() throws -> Int {
+    static func freePort() throws -> Int {
         let channel = try DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .bind(host: "127.0.0.1", port: 0).wait()
         defer { try? channel.close().wait() }

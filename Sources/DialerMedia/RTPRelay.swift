@@ -43,7 +43,8 @@ public struct RelayLegCounters: Sendable, Equatable {
 ///
 /// The relay measures the delay the 2-second rule counts: from `measuredFrom` (the customer's
 /// 200 OK) to the first agent packet sent to the customer, the moment the customer can hear
-/// the agent.
+/// the agent; and the other way, to the first customer packet sent to the agent's phone, the
+/// moment the agent can hear the customer.
 public struct RTPRelay: Sendable {
     /// One leg: where its media goes and what it speaks.
     public struct Leg: Sendable, Equatable {
@@ -75,6 +76,8 @@ public struct RTPRelay: Sendable {
     public let measuredFrom: Moment
     /// When the first agent packet went to the customer.
     public private(set) var firstAgentAudioAt: Moment?
+    /// When the first customer packet went to the agent's phone.
+    public private(set) var firstCustomerAudioAt: Moment?
 
     public init(customer: Leg, agent: Leg, measuredFrom: Moment) {
         legs = [.customer: customer, .agent: agent]
@@ -83,6 +86,9 @@ public struct RTPRelay: Sendable {
 
     /// The delay from the customer's 200 OK to the first agent audio sent to the customer.
     public var firstAgentAudioLatency: Duration? { firstAgentAudioAt.map { $0 - measuredFrom } }
+
+    /// The delay from the customer's 200 OK to the first customer audio sent to the agent's phone.
+    public var firstCustomerAudioLatency: Duration? { firstCustomerAudioAt.map { $0 - measuredFrom } }
 
     /// The counters of packets that arrived on `leg`.
     public func counters(for leg: MediaLeg) -> RelayLegCounters { counters[leg] ?? .init() }
@@ -132,6 +138,7 @@ public struct RTPRelay: Sendable {
         counters[leg, default: .init()].forwarded += 1
         counters[leg, default: .init()].forwardedBytes += out.count
         if leg == .agent && firstAgentAudioAt == nil { firstAgentAudioAt = now }
+        if leg == .customer && firstCustomerAudioAt == nil { firstCustomerAudioAt = now }
         return .send(bytes: out, on: leg.other, to: destination)
     }
 }

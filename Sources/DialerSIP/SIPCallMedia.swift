@@ -48,11 +48,17 @@ final class SIPCallMedia: Sendable {
     private let logger: Logger
     /// From the customer's 200 OK to the first agent packet sent to the customer.
     private let firstAgentAudio: Metrics.Timer
+    /// From the customer's 200 OK to the first customer packet sent to the agent's phone.
+    private let firstCustomerAudio: Metrics.Timer
     /// RTP packets relayed from each leg to the other, counted when a call's media closes.
     private let relayed: [MediaLeg: Counter]
+    /// The trunk's name, a dimension of the messages' counters.
+    private let trunk: String
 
     init(host: String, trunk: String, clock: any DialerClock, logger: Logger) {
         firstAgentAudio = Metrics.Timer(label: "dialer_sip_first_agent_audio_seconds", dimensions: [("trunk", trunk)])
+        firstCustomerAudio = Metrics.Timer(
+            label: "dialer_sip_answer_to_agent_audio_seconds", dimensions: [("trunk", trunk)])
         relayed = Dictionary(
             uniqueKeysWithValues: MediaLeg.allCases.map {
                 (
@@ -65,6 +71,7 @@ final class SIPCallMedia: Sendable {
         (commandStream, commands) = AsyncStream.makeStream(of: SIPMediaCommand.self)
         (events, eventContinuation) = AsyncStream.makeStream(of: SIPMediaEvent.self)
         self.host = host
+        self.trunk = trunk
         self.clock = clock
         self.logger = logger
     }
@@ -108,7 +115,18 @@ final class SIPCallMedia: Sendable {
                         payload: payload, codec: codec, ssrc: generator.next(), firstSequence: generator.next(),
                         firstTimestamp: generator.next(), start: clock.now())
                     let events = eventContinuation
-                    try await relay.play(playback) { _, at in events.yield(.messageFinished(id, message, at: at)) }
+                    // Messages played to their end, and their RTP packets sent, by message id.
+                    let played = Counter(
+                        label: "dialer_sip_messages_played_total",
+                        dimensions: [("trunk", trunk), ("message", message.id)])
+                    let packets = Counter(
+                        label: "dialer_sip_message_packets_total",
+                        dimensions: [("trunk", trunk), ("message", message.id)])
+                    try await relay.play(playback) { playback, at in
+                        played.increment()
+                        packets.increment(by: Int64(playback.sentPackets))
+                        events.yield(.messageFinished(id, message, at: at))
+                    }
                 } catch {
                     eventContinuation.yield(.messageFinished(id, message, at: clock.now()))
                 }
@@ -126,6 +144,9 @@ final class SIPCallMedia: Sendable {
                     let state = try? await relay.snapshot()
                     for leg in MediaLeg.allCases {
                         relayed[leg]?.increment(by: Int64(state?.counters(for: leg).forwarded ?? 0))
+                    }
+                    if let latency = state?.firstCustomerAudioLatency {
+                        firstCustomerAudio.recordNanoseconds(latency.totalNanoseconds)
                     }
                     if let latency = state?.firstAgentAudioLatency {
                         firstAgentAudio.recordNanoseconds(latency.totalNanoseconds)

@@ -38,6 +38,7 @@ public actor SIPTrunk: Trunk {
     private let parser: SIPParser
     private let proxyAddress: SocketAddress
     private let failoverAddress: SocketAddress?
+    private let resolver: any SIPResolver
     private let host: String
     private var loop: Task<Void, Never>?
     private var isClosed = false
@@ -62,6 +63,10 @@ public actor SIPTrunk: Trunk {
     private var mediaLoop: Task<Void, Never>?
     /// Agents' phones (SIP URIs and where to send their requests), as they logged in.
     private var agentPhones: [AgentID: AgentPhone] = [:]
+    /// The latest phone asked for each agent while its host is looked up: a lookup that ends
+    /// after a newer request for the same agent is dropped.
+    private var pendingPhones: [AgentID: Int] = [:]
+    private var nextPhoneRequest = 0
     /// SIP Call-IDs of agent legs to the customer's calls they serve.
     private var agentCalls: [String: CallID] = [:]
     /// Prompts read from `promptDirectory`, by message id (`nil`: no such file).
@@ -70,14 +75,18 @@ public actor SIPTrunk: Trunk {
     // MARK: Starting and stopping
 
     /// Binds the transport and starts the trunk (registration and keep-alives if configured).
+    ///
+    /// Host names (the proxy's here, agents' phones later) are looked up by `resolver`, off the
+    /// trunk's actor: by default on NIO's thread pool.
     public static func start(
         configuration: SIPTrunkConfiguration, clock: any DialerClock = SystemClock(),
-        logger: Logger = Logger(label: "dialer.sip")
+        logger: Logger = Logger(label: "dialer.sip"), resolver: any SIPResolver = ThreadPoolSIPResolver()
     ) async throws -> SIPTrunk {
         try configuration.validate()
-        let proxy = try SocketAddress.makeAddressResolvingHost(configuration.proxy.host, port: configuration.proxy.port)
-        let failover = try configuration.failoverProxy.map {
-            try SocketAddress.makeAddressResolvingHost($0.host, port: $0.port)
+        let proxy = try await resolver.resolve(host: configuration.proxy.host, port: configuration.proxy.port)
+        var failover: SocketAddress?
+        if let second = configuration.failoverProxy {
+            failover = try await resolver.resolve(host: second.host, port: second.port)
         }
         let (events, continuation) = AsyncStream.makeStream(of: SIPTransportEvent.self)
         let parser = SIPParser(limits: configuration.limits)
@@ -86,16 +95,17 @@ public actor SIPTrunk: Trunk {
             events: continuation)
         let trunk = SIPTrunk(
             configuration: configuration, transport: transport, clock: clock, logger: logger, parser: parser,
-            proxy: proxy, failover: failover)
+            proxy: proxy, failover: failover, resolver: resolver)
         await trunk.run(events)
         return trunk
     }
 
     private init(
         configuration: SIPTrunkConfiguration, transport: any SIPTransport, clock: any DialerClock, logger: Logger,
-        parser: SIPParser, proxy: SocketAddress, failover: SocketAddress?
+        parser: SIPParser, proxy: SocketAddress, failover: SocketAddress?, resolver: any SIPResolver
     ) {
         self.configuration = configuration
+        self.resolver = resolver
         self.transport = transport
         self.localAddress = transport.localAddress
         self.clock = clock
@@ -298,9 +308,10 @@ public actor SIPTrunk: Trunk {
     /// that a call on a `SIPTrunk` itself picks this one.)
     public func bridge(_ id: CallID, to agent: AgentID, phone: String?) async throws(TrunkError) {
         if phone == nil {
+            pendingPhones[agent] = nil
             agentPhones[agent] = nil
         } else if let phone, agentPhones[agent]?.text != phone {
-            do { try setAgentPhone(agent, to: phone) } catch {
+            do { try await setAgentPhone(agent, to: phone) } catch {
                 logger.warning("agent's phone cannot be used", metadata: ["agent": "\(agent)", "error": "\(error)"])
                 agentPhones[agent] = nil
             }
@@ -310,8 +321,15 @@ public actor SIPTrunk: Trunk {
 
     /// Tells the trunk an agent's phone (a SIP URI: `sip:1001@192.0.2.10:5062`), or that the
     /// agent has none (`nil`). Bridges to the agent call it from then on.
-    public func setAgentPhone(_ agent: AgentID, to uri: String?) throws(SIPConfigurationError) {
+    ///
+    /// A host name is looked up by the trunk's resolver while the actor goes on with other
+    /// calls (no blocking lookup on the actor); if another request for the same agent comes in
+    /// meanwhile, the later one wins.
+    public func setAgentPhone(_ agent: AgentID, to uri: String?) async throws(SIPConfigurationError) {
+        nextPhoneRequest += 1
+        let request = nextPhoneRequest
         guard let uri else {
+            pendingPhones[agent] = nil
             agentPhones[agent] = nil
             return
         }
@@ -322,10 +340,15 @@ public actor SIPTrunk: Trunk {
         guard parsed.scheme == "sip", !parsed.host.isEmpty else {
             throw SIPConfigurationError(field: "phone", reason: "\(uri.debugDescription): use sip:user@host[:port]")
         }
+        pendingPhones[agent] = request
         let address: SocketAddress
-        do { address = try SocketAddress.makeAddressResolvingHost(parsed.host, port: parsed.port ?? 5060) } catch {
+        do { address = try await resolver.resolve(host: parsed.host, port: parsed.port ?? 5060) } catch {
+            if pendingPhones[agent] == request { pendingPhones[agent] = nil }
             throw SIPConfigurationError(field: "phone", reason: "\(parsed.host) cannot be resolved: \(error)")
         }
+        // A newer request for this agent (or none, `nil`) came in during the lookup: it stands.
+        guard pendingPhones[agent] == request else { return }
+        pendingPhones[agent] = nil
         agentPhones[agent] = AgentPhone(text: uri, uri: parsed, address: address)
     }
 
@@ -339,6 +362,9 @@ public actor SIPTrunk: Trunk {
     /// The media negotiated for a call (remote RTP address and port, our port, the codec's
     /// payload type), once an answer settled it.
     public func media(of id: CallID) -> NegotiatedMedia? { calls[id]?.media }
+
+    /// The address bridges to `agent` call (the phone's host as looked up), if the agent has a phone.
+    public func agentPhoneAddress(of agent: AgentID) -> SocketAddress? { agentPhones[agent]?.address }
 
     /// The registration's state, for tests and the operations page.
     public var isRegistered: Bool { registration.registeredUntil.map { $0 > clock.now() } ?? false }

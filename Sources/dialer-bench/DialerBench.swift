@@ -14,7 +14,7 @@ struct DialerBench: AsyncParsableCommand {
     @Option(
         name: .long,
         help:
-            "What to run: all, codec, connection, book; amd (--corpus); relay (--frames packets); store (--results); passwords."
+            "What to run: all, codec, connection, book; amd (--corpus); relay (--frames packets); store (--results); passwords; sip (SIPp on PATH)."
     )
     var only = "all"
     @Option(name: .long, help: "Frames for the codec and the connection.") var frames = 1_000_000
@@ -30,6 +30,15 @@ struct DialerBench: AsyncParsableCommand {
     @Option(name: .long, help: "For --only passwords: checks started at once.") var burst = 100
     @Option(name: .long, help: "For --only passwords: PBKDF2 rounds (the store's default: 600000).")
     var rounds = 600_000
+
+    @Option(name: .long, help: "For --only sip: call attempts per second.") var rate = 100
+    @Option(name: .long, help: "For --only sip: seconds of dialing in each calls-per-second run.") var seconds = 60
+    @Option(name: .long, help: "For --only sip: the message each call plays, in milliseconds.")
+    var messageMs = 1_000
+    @Option(name: .long, help: "For --only sip: calls of the 200 OK to agent audio run.") var bridgeCalls = 300
+    @Option(name: .long, help: "For --only sip: what to run, load, bridge or both (comma-separated).")
+    var sipParts = "load,bridge"
+    @Option(name: .long, help: "For --only sip: the repository's SIPp scenarios.") var sippScenarios = "sipp"
 
     @Option(name: .long, help: "For --only store: attempt results applied in each run.") var results = 10_000
     @Option(name: .long, help: "For --only store: nodes asking and reporting at once.") var connections = 8
@@ -62,6 +71,30 @@ struct DialerBench: AsyncParsableCommand {
             print(try await PasswordBenchmark.run(rounds: rounds, burst: burst))
             return
         }
+        if only == "sip" {
+            guard (1...1_000).contains(rate) else { throw ValidationError("--rate must be 1 to 1000") }
+            guard (1...3_600).contains(seconds) else { throw ValidationError("--seconds must be 1 to 3600") }
+            guard (100...60_000).contains(messageMs) else { throw ValidationError("--message-ms must be 100 to 60000") }
+            guard (1...100_000).contains(bridgeCalls) else {
+                throw ValidationError("--bridge-calls must be 1 to 100000")
+            }
+            let parts = Set(sipParts.split(separator: ",").map(String.init))
+            guard !parts.isEmpty, parts.isSubset(of: ["load", "bridge"]) else {
+                throw ValidationError("--sip-parts must be load, bridge or load,bridge (is \(sipParts))")
+            }
+            var options = SIPBenchmark.Options()
+            options.rate = rate
+            options.seconds = seconds
+            options.messageMilliseconds = messageMs
+            options.bridgeCalls = bridgeCalls
+            options.parts = parts
+            options.scenarios = sippScenarios
+            print(
+                try await SIPBenchmark.report(options: options) { line in
+                    FileHandle.standardError.write(Data((line + "\n").utf8))
+                })
+            return
+        }
         if only == "relay" {
             guard (1...1_000_000).contains(frames) else { throw ValidationError("--frames must be 1 to 1000000") }
             print(try await RelayBenchmark.report(packets: frames))
@@ -69,7 +102,7 @@ struct DialerBench: AsyncParsableCommand {
         }
         guard ["all", "codec", "connection", "book"].contains(only) else {
             throw ValidationError(
-                "--only must be all, codec, connection, book, amd, relay, store or passwords (is \(only))")
+                "--only must be all, codec, connection, book, amd, relay, sip, store or passwords (is \(only))")
         }
         guard frames > 0, cycles > 0 else { throw ValidationError("--frames and --cycles must be above 0") }
         guard (16...65_536).contains(frameBytes) else { throw ValidationError("--frame-bytes must be 16 to 65536") }

@@ -26,13 +26,17 @@ struct RTPRelayTests {
             relay.receive(fromCustomer, from: customer, on: .customer, at: answered + .milliseconds(5))
                 == .send(bytes: fromCustomer, on: .agent, to: agent))
         #expect(relay.firstAgentAudioLatency == nil)  // the customer has not heard the agent yet
+        // The agent has: the customer's first packet went to the phone 5 ms after the 200 OK.
+        #expect(relay.firstCustomerAudioLatency == .milliseconds(5))
+        _ = relay.receive(fromCustomer, from: customer, on: .customer, at: answered + .milliseconds(25))
+        #expect(relay.firstCustomerAudioLatency == .milliseconds(5))
         let fromAgent = try rtp(9)
         #expect(
             relay.receive(fromAgent, from: agent, on: .agent, at: answered + .milliseconds(37))
                 == .send(bytes: fromAgent, on: .customer, to: customer))
         _ = relay.receive(fromAgent, from: agent, on: .agent, at: answered + .milliseconds(57))
         #expect(relay.firstAgentAudioLatency == .milliseconds(37))
-        #expect(relay.counters(for: .customer).forwarded == 1)
+        #expect(relay.counters(for: .customer).forwarded == 2)
         #expect(relay.counters(for: .agent).forwarded == 2)
         #expect(relay.counters(for: .agent).forwardedBytes == 2 * fromAgent.count)
     }
@@ -46,6 +50,8 @@ struct RTPRelayTests {
         #expect(relay.receive([1, 2, 3], from: customer, on: .customer, at: answered) == nil)
         #expect(relay.receive(try rtp(2), from: customer, on: .customer, at: answered) == nil)
         let counters = relay.counters(for: .customer)
+        // Nothing reached the agent: a packet with nowhere to go is not the agent hearing it.
+        #expect(relay.firstCustomerAudioLatency == nil)
         #expect(counters.received == 3)
         #expect(counters.fromStranger == 1)
         #expect(counters.malformed == 1)

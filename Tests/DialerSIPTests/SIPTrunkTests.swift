@@ -1,6 +1,9 @@
 import DialerCore
 import DialerSIP
 import DialerTestSupport
+import Foundation
+import NIOCore
+import NIOPosix
 import Testing
 
 @Suite("SIPTrunk without a carrier")
@@ -65,6 +68,102 @@ struct SIPTrunkTests {
             }
         }
         await trunk.shutDown()
+    }
+
+    /// Lookups that block their thread until released, as a slow DNS server makes getaddrinfo do.
+    final class BlockingLookups: @unchecked Sendable {
+        private let lock = NSLock()
+        private let released = DispatchSemaphore(value: 0)
+        private var started = 0
+        private var open = false
+
+        var startedCount: Int { lock.withLock { started } }
+
+        func lookup(_ host: String, _ port: Int) throws -> SocketAddress {
+            let wait = lock.withLock {
+                started += 1
+                return !open
+            }
+            if wait {
+                released.wait()
+                released.signal()  // one release lets every waiter through
+            }
+            return try SocketAddress(ipAddress: "127.0.0.1", port: port)
+        }
+
+        func release() {
+            let first = lock.withLock {
+                defer { open = true }
+                return !open
+            }
+            if first { released.signal() }
+        }
+    }
+
+    @Test("slow lookups of agents' phones stall neither the trunk's actor nor Swift's cooperative pool")
+    func slowPhoneLookups() async throws {
+        // More blocked lookups than the cooperative pool has threads: if any ran there (or on the
+        // actor), the trunk could not answer below.
+        let slow = ProcessInfo.processInfo.activeProcessorCount + 2
+        let threads = NIOThreadPool(numberOfThreads: slow)
+        threads.start()
+        let lookups = BlockingLookups()
+        defer { lookups.release() }
+        let trunk = try await SIPTrunk.start(
+            configuration: trunkConfiguration(proxyPort: try SIPp.freePort()),
+            resolver: ThreadPoolSIPResolver(threadPool: threads, lookup: lookups.lookup))
+        let pending = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<slow {
+                    group.addTask {
+                        try await trunk.setAgentPhone(
+                            AgentID("slow\(index)"), to: "sip:10\(index)@phone\(index).test:5062")
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        let blocked = await waitForCondition(timeout: .seconds(10), interval: .milliseconds(5)) {
+            lookups.startedCount == slow
+        }
+        try #require(blocked, "the lookups did not all start: \(lookups.startedCount) of \(slow)")
+        // Every lookup holds its thread; the trunk goes on: a literal phone, a call placed and hung up.
+        try await trunk.setAgentPhone(AgentID("fast"), to: "sip:2000@127.0.0.1:5070")
+        #expect(await trunk.agentPhoneAddress(of: AgentID("fast"))?.port == 5070)
+        let call = try await trunk.originate(
+            OriginateRequest(number: "+4522222222", callerID: "+4511111111", ringTimeout: .seconds(30)))
+        try await trunk.hangUp(call.id)
+        #expect(kinds(await events(of: call.progress)) == ["hungUp(node)"])
+        #expect(await trunk.agentPhoneAddress(of: AgentID("slow0")) == nil, "not looked up yet")
+        lookups.release()
+        try await pending.value
+        for index in 0..<slow {
+            #expect(await trunk.agentPhoneAddress(of: AgentID("slow\(index)"))?.port == 5062)
+        }
+        await trunk.shutDown()
+        try await threads.shutdownGracefully()
+    }
+
+    @Test("a phone given again during its lookup: the later one stands")
+    func laterPhoneWins() async throws {
+        let threads = NIOThreadPool(numberOfThreads: 1)
+        threads.start()
+        let lookups = BlockingLookups()
+        defer { lookups.release() }
+        let trunk = try await SIPTrunk.start(
+            configuration: trunkConfiguration(proxyPort: try SIPp.freePort()),
+            resolver: ThreadPoolSIPResolver(threadPool: threads, lookup: lookups.lookup))
+        let first = Task { try await trunk.setAgentPhone(AgentID("a1"), to: "sip:1001@desk.test:5062") }
+        let started = await waitForCondition(timeout: .seconds(10), interval: .milliseconds(5)) {
+            lookups.startedCount == 1
+        }
+        try #require(started)
+        try await trunk.setAgentPhone(AgentID("a1"), to: "sip:1001@127.0.0.1:5080")
+        lookups.release()
+        try await first.value
+        #expect(await trunk.agentPhoneAddress(of: AgentID("a1"))?.port == 5080)
+        await trunk.shutDown()
+        try await threads.shutdownGracefully()
     }
 
     /// Waits (generous deadline) until the trunk's timer sleeps until `deadline`.

@@ -3,6 +3,7 @@ import DialerMedia
 import DialerSIP
 import DialerTestSupport
 import Foundation
+import Logging
 import NIOCore
 import NIOPosix
 import Testing
@@ -202,6 +203,29 @@ struct SIPpTests {
         let result = try await outbound("carrier-answer.xml")
         #expect(result.events == ["ringing", "answeredLive", "hungUp(customer)"])
         #expect(result.sippStatus == 0)
+    }
+
+    @Test("at info level the logs never hold the number or the caller ID; the debug traces do")
+    func noPhoneNumberInClearAtInfo() async throws {
+        let lines = CapturedLog()
+        var logger = Logger(label: "sip-test") { _ in CapturedLog.Handler(lines: lines) }
+        logger.logLevel = .debug
+        let carrier = try SIPp.start("carrier-answer.xml")
+        defer { carrier.stop() }
+        let trunk = try await SIPTrunk.start(
+            configuration: trunkConfiguration(proxyPort: carrier.port), logger: logger)
+        let call = try await trunk.originate(request)
+        #expect(kinds(await events(of: call.progress)) == ["ringing", "answeredLive", "hungUp(customer)"])
+        await trunk.shutDown()
+        let digits = [request.number, request.callerID].map { String($0.filter(\.isNumber)) }
+        let traces = lines.all.filter { $0.level == .debug }.map(\.text)
+        // The check can fail: the debug traces carry the messages, numbers and all.
+        #expect(traces.contains { line in digits.allSatisfy { line.contains($0) } }, "no SIP trace at debug")
+        let info = lines.all.filter { $0.level >= .info }
+        #expect(!info.isEmpty, "the trunk logged nothing at info")
+        for line in info {
+            for number in digits { #expect(!line.text.contains(number), "\(number) in clear: \(line.text)") }
+        }
     }
 
     @Test("over TCP: answered, ACKed and hung up by the customer on one connection, without retransmissions")
@@ -432,5 +456,35 @@ struct SIPpTests {
         // The node hangs up once the prompt (0.5 s) has played out.
         #expect(result.events == ["ringing", "answeredLive", "messageStarted", "messageFinished", "hungUp(node)"])
         #expect(result.sippStatus == 0)
+    }
+}
+
+/// Log lines kept for a test: level, message and metadata as one text.
+final class CapturedLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [(level: Logger.Level, text: String)] = []
+
+    var all: [(level: Logger.Level, text: String)] { lock.withLock { lines } }
+
+    func append(_ level: Logger.Level, _ text: String) { lock.withLock { lines.append((level, text)) } }
+
+    struct Handler: LogHandler {
+        let lines: CapturedLog
+        var logLevel: Logger.Level = .trace
+        var metadata: Logger.Metadata = [:]
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let all = metadata.merging(event.metadata ?? [:]) { $1 }
+            let text =
+                "\(event.message) "
+                + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                .joined(separator: " ")
+            lines.append(event.level, text)
+        }
     }
 }

@@ -504,7 +504,7 @@ public actor ReservationService {
                     queue: status.queue.isEmpty ? nil : status.queue,
                     request: status.request.isEmpty ? nil : status.request,
                     timeInStateMs: since.map { max(.zero, now - $0).totalMilliseconds } ?? 0,
-                    calls: callsConnected[session.id] ?? 0, phone: phone)
+                    calls: callsConnected[session.id] ?? 0, phone: phone, agentPhone: phones[session.id])
             }
         let queues = queueMap.keys.sorted { $0.rawValue < $1.rawValue }.map { queue -> GatewayLiveView.Queue in
             let picture = book.picture(of: queue, now: now)
@@ -768,6 +768,8 @@ public struct GatewayLiveView: Codable, Sendable {
         public var calls: Int
         /// The number of the current call's contact.
         public var phone: String?
+        /// The agent's own phone, as given at login (a SIP URI); nil for none.
+        public var agentPhone: String? = nil
     }
     public struct Queue: Codable, Sendable {
         public var queue: String

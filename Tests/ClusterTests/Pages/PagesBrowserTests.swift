@@ -1,3 +1,4 @@
+import DialerRuntime
 import DialerTestSupport
 import Foundation
 import Testing
@@ -77,8 +78,24 @@ struct PagesBrowserTests {
         try await expectAccessibleBasics(browser, "agent sign-in")
         try await browser.type("#login", "ann")
         try await browser.type("#password", "secret-pass")
+        // A phone that is not a SIP URI is refused at the field, before signing in.
+        try await browser.type("#phone", "1001")
+        try await browser.click("#sign-in")
+        #expect(
+            await browser.wait {
+                try await browser.text("#phone-error")?.hasPrefix("Phone: enter a SIP address") == true
+            },
+            "no error at the phone field")
+        #expect(try await browser.isVisible("#desk-view") == false)
+        try await expectAccessibleBasics(browser, "agent sign-in with a wrong phone")
+        // Ann's softphone: sent with the login, the gateway holds it for her grants.
+        let phone = "sip:1001@127.0.0.1:5062"
+        try await browser.type("#phone", phone)
         try await browser.click("#sign-in")
         #expect(await browser.wait { try await browser.isVisible("#desk-view") }, "the desk did not open")
+        #expect(
+            await browser.wait { try await gatewayLiveAgent(cluster, "ann")?["agent_phone"] as? String == phone },
+            "the gateway does not have Ann's phone")
         #expect(try await browser.text("#agent-name") == "Ann Agent")
         #expect(await browser.wait { try await browser.text("#state") == "Not ready" })
         try await browser.click("#ready")
@@ -138,6 +155,13 @@ struct PagesBrowserTests {
             await browser.wait { try await browser.text("#banner")?.contains("taken over") == true },
             "the first desk does not say it was taken over")
         try await expectTheConsoleLogIsRead(browser)
+    }
+
+    /// The agent's entry in the gateway's live view (`GET /v1/live` on its HTTP port).
+    private func gatewayLiveAgent(_ cluster: LocalTestCluster, _ agent: String) async throws -> [String: Any]? {
+        let (_, data) = try await ManagerHTTPClient(address: cluster.httpAddress(of: "gateway")).send("GET", "v1/live")
+        let agents = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["agents"] as? [[String: Any]]
+        return agents?.first { $0["agent"] as? String == agent }
     }
 
     // MARK: The console

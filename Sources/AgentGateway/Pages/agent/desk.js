@@ -105,6 +105,15 @@ function takenOver() {
 
 // MARK: Operations
 
+// A phone given at login (AgentLogin.phone): empty, or a SIP URI of at most 256 printable ASCII
+// characters, `sip:user@host[:port]` (the gateway's rule, which refuses anything else). Checked
+// here first, so that the agent hears about a typo at once, next to the field.
+function phoneIsValid(phone) {
+  if (phone === "") return true;
+  if (phone.length > 256 || !/^[\x21-\x7e]+$/.test(phone)) return false;
+  return /^sip:[^@]+@[^@]+$/.test(phone);
+}
+
 async function logIn(credentials) {
   const reply = await request({ agentLogin: credentials });
   const loggedIn = reply.agentLoggedIn;
@@ -397,7 +406,18 @@ function start() {
   $("login-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const credentials = { login: $("login").value.trim(), password: $("password").value };
+    const phone = $("phone").value.trim();
     $("login-error").textContent = "";
+    $("phone-error").textContent = "";
+    $("phone").removeAttribute("aria-invalid");
+    if (!phoneIsValid(phone)) {
+      $("phone-error").textContent = t("phoneInvalid");
+      $("phone").setAttribute("aria-invalid", "true");
+      $("phone").focus();
+      return;
+    }
+    // Sent only when given: an agent without a phone is bridged without audio.
+    if (phone) credentials.phone = phone;
     $("sign-in").disabled = true;
     $("sign-in").textContent = t("signingIn");
     try {
