@@ -45,6 +45,8 @@ public struct LoadTest: Sendable {
     /// Runs the load; `progress` gets a one-line picture about once a second (for a progress bar).
     public func run(progress: @escaping @Sendable (String) -> Void) async throws -> LoadTestResult {
         try scenario.validate()
+        // One descriptor per synthetic agent's connection; the cluster started here inherits it.
+        OpenFileLimit.raiseToHardLimit()
         switch target {
         case .start(let runDirectory, let keep):
             let directory =

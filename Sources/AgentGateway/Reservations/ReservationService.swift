@@ -720,11 +720,16 @@ public actor ReservationService {
         }
     }
 
+    /// Queue pictures built since the service started: at most one per queue per picture
+    /// interval however many agents change (tests count it; a picture costs O(its agents)).
+    public private(set) var picturesBuilt = 0
+
     /// Sends the pictures that are due to their queues' owners, and wakes later for the rest.
     private func flushPictures() {
         let now = clock.now()
         let (queues, next) = pictures.due(at: now)
         for queue in queues {
+            picturesBuilt += 1
             let picture = book.picture(of: queue, now: now)
             guard let owner = picture.owner, let connections = nodeConnections[owner.node] else { continue }
             let sequence = pictureSequence[queue, default: 0] + 1
