@@ -42,7 +42,11 @@ public struct GatewayProcess: Sendable {
             settings: .init(
                 pictureInterval: config.gateway.pictureInterval, nodeLossGrace: config.cluster.leaseDuration),
             clock: clock, logger: logger)
-        self.directory = ManagerDirectory(service: reservations, logger: logger)
+        // Resume tokens are keyed by the cluster secret; without one (the process then fails to
+        // start its cluster side anyway) none is accepted.
+        self.directory = ManagerDirectory(
+            service: reservations,
+            resumeTokens: (try? config.cluster.requiredSecret()).map { AgentResumeTokens(secret: $0) }, logger: logger)
         self.sessions = AgentSessionRegistry(
             service: reservations, authority: directory, clock: clock, grace: config.gateway.agentGracePeriod,
             logger: logger)

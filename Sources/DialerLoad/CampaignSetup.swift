@@ -106,6 +106,32 @@ public struct CampaignSetup: Sendable {
         }
     }
 
+    private struct ResumeToken: Decodable {
+        var token: String
+    }
+
+    /// A resume token for each agent (`POST /v1/agents/{id}/resume-token`), a few requests at a
+    /// time, by agent id; nil when the manager has no such route (an older cluster): the agents
+    /// then log in with their passwords.
+    public func resumeTokens(for agents: [String]) async throws -> [String: String]? {
+        guard let first = agents.first else { return [:] }
+        let (status, _) = try await api.send("POST", "v1/agents/\(first)/resume-token", body: Data("{}".utf8))
+        if status == 404 || status == 405 { return nil }
+        let width = 8
+        return try await withThrowingTaskGroup(of: (String, String).self) { group in
+            var tokens: [String: String] = [:]
+            for (index, agent) in agents.enumerated() {
+                if index >= width, let (id, token) = try await group.next() { tokens[id] = token }
+                group.addTask {
+                    let answer = try await send("POST", "v1/agents/\(agent)/resume-token", [String: String]())
+                    return (agent, try JSONDecoder().decode(ResumeToken.self, from: answer).token)
+                }
+            }
+            for try await (id, token) in group { tokens[id] = token }
+            return tokens
+        }
+    }
+
     private struct Campaign: Encodable {
         struct Settings: Encodable {
             struct Machine: Encodable { var action: String }

@@ -45,6 +45,8 @@ public struct LoadTest: Sendable {
     /// Runs the load; `progress` gets a one-line picture about once a second (for a progress bar).
     public func run(progress: @escaping @Sendable (String) -> Void) async throws -> LoadTestResult {
         try scenario.validate()
+        // One descriptor per synthetic agent's connection; the cluster started here inherits it.
+        OpenFileLimit.raiseToHardLimit()
         switch target {
         case .start(let runDirectory, let keep):
             let directory =
@@ -104,6 +106,10 @@ public struct LoadTest: Sendable {
         try await setup.createTeam(id: "\(run)-team", name: "Load \(run)", ranking: ranking)
         let accounts = (1...scenario.agents).map { (login: "\(run)-a\($0)", password: "\(run)-secret-\($0)") }
         try await setup.createAgents(accounts, team: "\(run)-team")
+        // The floor logs in at once with resume tokens, as a shift does after its first login:
+        // one HMAC each at the gateway instead of a password check at the manager.
+        progress("issuing \(accounts.count) resume tokens")
+        let tokens = try await setup.resumeTokens(for: accounts.map(\.login)) ?? [:]
         var campaignIDs: [String] = []
         for (index, campaign) in scenario.campaigns.enumerated() {
             let id = "\(run)-c\(index + 1)"
@@ -124,7 +130,7 @@ public struct LoadTest: Sendable {
         }
         let floor = FloorRun.Floor(
             gatewayHost: String(address[0]), gatewayPort: port, secret: secret,
-            accounts: accounts.map { .init(login: $0.login, password: $0.password) },
+            accounts: accounts.map { .init(login: $0.login, password: $0.password, resumeToken: tokens[$0.login]) },
             profile: SyntheticAgentProfile(
                 talkSeconds: seconds(scenario.talkSeconds), wrapUpSeconds: seconds(scenario.wrapUpSeconds),
                 dispositions: [.init(name: "sale", weight: 1), .init(name: "no-sale", weight: 4)]),
@@ -168,10 +174,12 @@ public struct LoadTest: Sendable {
                 "nodes' dialer_node_ready_to_dial_decision_seconds histogram in wall time: from the moment the "
                 + "gateway's queue picture shows an agent newly ready (its readiness at the snapshot) to the node's "
                 + "pacing decision on that picture; the picture's way from gateway to node is not included; " + bounds)
-        return LoadTestResult(
+        var result = LoadTestResult(
             scenario: scenario, run: run, outcome: outcome, meter: meter, answerToBridge: answerToBridge,
             liveToBridge: liveToBridge, readyToDial: readyToDial, trunk: trunk, processes: usage,
             clusterStarted: members().isEmpty == false)
+        result.loginCredential = tokens.isEmpty ? "password" : "resume token"
+        return result
     }
 
     /// `[#######.......]  45%  0:27/1:00  attempts 812 (30.1/s)  grants 240  busy 87%`
@@ -240,6 +248,8 @@ public struct LoadTestResult: Codable, Sendable {
     public var reservationRoundTrip: LatencySummary
     public var agentOperationRoundTrip: LatencySummary
     public var agentOperationRoundTripByOperation: [String: LatencySummary]
+    /// What the agents logged in with: `resume token` (one HMAC at the gateway) or `password`.
+    public var loginCredential = "password"
     /// In call time (the trunk's clock).
     public var answerToBridge: BucketedLatency
     /// From the live verdict to the bridge, wall time (the node's and gateway's share of the grace).
@@ -354,6 +364,11 @@ public struct LoadTestResult: Codable, Sendable {
             ),
             ("reservation round trip", latency(reservationRoundTrip)),
             ("agent operation round trip", latency(agentOperationRoundTrip)),
+            (
+                "login round trip",
+                agentOperationRoundTripByOperation["agent_login"].map(latency).map { $0 + " by \(loginCredential)" }
+                    ?? "no samples"
+            ),
             ("answer to bridge", bucketed(answerToBridge, "call time")),
             ("live verdict to bridge", bucketed(liveToBridge, "wall time")),
             ("agent ready to dial decision", bucketed(agentReadyToDialDecision, "wall time")),

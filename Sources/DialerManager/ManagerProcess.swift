@@ -99,6 +99,11 @@ public struct ManagerProcess: Sendable {
         }
     }
 
+    /// Agents' resume tokens, keyed by the cluster secret (none without one).
+    var resumeTokens: AgentResumeTokens? {
+        (try? config.cluster.requiredSecret()).map { AgentResumeTokens(secret: $0) }
+    }
+
     /// The API's router and its route table (the table is what the OpenAPI test reads).
     public func makeRouter() -> (Router<ManagerRequestContext>, RouteTable) {
         let router = Router(context: ManagerRequestContext.self)
@@ -113,7 +118,7 @@ public struct ManagerProcess: Sendable {
         let api = APIEnvironment(
             store: store, changes: changes, settings: config.manager,
             imports: ImportRunner(store: store, spoolDirectory: spool, logger: logger), queues: config.queues,
-            coordinator: coordinator)
+            coordinator: coordinator, resumeTokens: resumeTokens)
         ListRoutes.add(to: routes, api)
         ContactRoutes.add(to: routes, api)
         CampaignRoutes.add(to: routes, api)
@@ -135,7 +140,8 @@ public struct ManagerProcess: Sendable {
         let cluster = ManagerClusterService(
             config: config, coordinator: coordinator, store: store, changes: changes, readiness: readiness,
             listening: listening, activity: activity, clock: clock,
-            gatewayDirectory: GatewayDirectoryService(store: store, changes: changes, logger: logger),
+            gatewayDirectory: GatewayDirectoryService(
+                store: store, changes: changes, resumeTokens: resumeTokens, logger: logger),
             pacing: pacingBoard, logger: logger)
         let watchedFolders = WatchedFolderService(
             store: store, directory: manager.watchDirectory, interval: manager.watchInterval,

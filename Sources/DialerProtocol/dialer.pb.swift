@@ -1992,12 +1992,19 @@ public nonisolated struct Dialer_V1_DirectoryAgent: Sendable {
   /// effective: the team's ranking overridden by the agent's own
   public var skills: [Dialer_V1_QueueRank] = []
 
+  /// Changes whenever the agent's password or profile changes: a resume token carrying an older
+  /// value is refused (PROTOCOL.md 5.5).
+  public var credentialGeneration: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
 /// Manager to gateway: every agent, on subscribe and after each change (`version` grows).
+/// A large directory comes in parts (at most 1,000 agents each, so that a 10,000-agent directory
+/// stays far below the frame limit): every part carries the version, `parts` and its own `part`;
+/// the gateway applies the version once it holds all its parts. `parts` 0 means 1 (whole).
 public nonisolated struct Dialer_V1_AgentDirectory: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2006,6 +2013,11 @@ public nonisolated struct Dialer_V1_AgentDirectory: Sendable {
   public var version: UInt64 = 0
 
   public var agents: [Dialer_V1_DirectoryAgent] = []
+
+  public var parts: UInt32 = 0
+
+  /// 0-based, below `parts`
+  public var part: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2046,6 +2058,11 @@ public nonisolated struct Dialer_V1_AgentAuthenticated: Sendable {
   public var hasAgent: Bool {self._agent != nil}
   /// Clears the value of `agent`. Subsequent reads from it will return its default value.
   public mutating func clearAgent() {self._agent = nil}
+
+  /// When ok: a resume token for the agent's next logins (PROTOCOL.md 5.5), and its expiry (Unix ms).
+  public var resumeToken: String = String()
+
+  public var resumeTokenExpiresAtMs: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2390,6 +2407,11 @@ public nonisolated struct Dialer_V1_AgentLogin: Sendable {
   /// bridged without audio). At most 256 characters.
   public var phone: String = String()
 
+  /// Instead of a password: a resume token from an earlier AgentLoggedIn (or the manager's API),
+  /// checked by the gateway with one HMAC. `password` must then be empty; `login` may be empty
+  /// or must be the token's agent's login.
+  public var resumeToken: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2414,6 +2436,12 @@ public nonisolated struct Dialer_V1_AgentLoggedIn: Sendable {
   public var hasStatus: Bool {self._status != nil}
   /// Clears the value of `status`. Subsequent reads from it will return its default value.
   public mutating func clearStatus() {self._status = nil}
+
+  /// After a password login: a resume token for the next logins and its expiry (Unix ms); empty
+  /// and 0 after a login with a resume token (the token in use stays valid until it expires).
+  public var resumeToken: String = String()
+
+  public var resumeTokenExpiresAtMs: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -5442,7 +5470,7 @@ nonisolated extension Dialer_V1_QueueRank: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Dialer_V1_DirectoryAgent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DirectoryAgent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agent\0\u{1}login\0\u{1}name\0\u{1}team\0\u{1}skills\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agent\0\u{1}login\0\u{1}name\0\u{1}team\0\u{1}skills\0\u{4}k\u{3}credential_generation\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5455,6 +5483,7 @@ nonisolated extension Dialer_V1_DirectoryAgent: SwiftProtobuf.Message, SwiftProt
       case 3: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.team) }()
       case 5: try { try decoder.decodeRepeatedMessageField(value: &self.skills) }()
+      case 240: try { try decoder.decodeSingularUInt64Field(value: &self.credentialGeneration) }()
       default: break
       }
     }
@@ -5476,6 +5505,9 @@ nonisolated extension Dialer_V1_DirectoryAgent: SwiftProtobuf.Message, SwiftProt
     if !self.skills.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.skills, fieldNumber: 5)
     }
+    if self.credentialGeneration != 0 {
+      try visitor.visitSingularUInt64Field(value: self.credentialGeneration, fieldNumber: 240)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -5485,6 +5517,7 @@ nonisolated extension Dialer_V1_DirectoryAgent: SwiftProtobuf.Message, SwiftProt
     if lhs.name != rhs.name {return false}
     if lhs.team != rhs.team {return false}
     if lhs.skills != rhs.skills {return false}
+    if lhs.credentialGeneration != rhs.credentialGeneration {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5492,7 +5525,7 @@ nonisolated extension Dialer_V1_DirectoryAgent: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Dialer_V1_AgentDirectory: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AgentDirectory"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}agents\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}agents\0\u{2}n\u{3}parts\0\u{1}part\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5502,6 +5535,8 @@ nonisolated extension Dialer_V1_AgentDirectory: SwiftProtobuf.Message, SwiftProt
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.version) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.agents) }()
+      case 240: try { try decoder.decodeSingularUInt32Field(value: &self.parts) }()
+      case 241: try { try decoder.decodeSingularUInt32Field(value: &self.part) }()
       default: break
       }
     }
@@ -5514,12 +5549,20 @@ nonisolated extension Dialer_V1_AgentDirectory: SwiftProtobuf.Message, SwiftProt
     if !self.agents.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.agents, fieldNumber: 2)
     }
+    if self.parts != 0 {
+      try visitor.visitSingularUInt32Field(value: self.parts, fieldNumber: 240)
+    }
+    if self.part != 0 {
+      try visitor.visitSingularUInt32Field(value: self.part, fieldNumber: 241)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Dialer_V1_AgentDirectory, rhs: Dialer_V1_AgentDirectory) -> Bool {
     if lhs.version != rhs.version {return false}
     if lhs.agents != rhs.agents {return false}
+    if lhs.parts != rhs.parts {return false}
+    if lhs.part != rhs.part {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5567,7 +5610,7 @@ nonisolated extension Dialer_V1_AgentAuthenticate: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Dialer_V1_AgentAuthenticated: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AgentAuthenticated"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ok\0\u{1}agent\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ok\0\u{1}agent\0\u{4}n\u{3}resume_token\0\u{3}resume_token_expires_at_ms\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5577,6 +5620,8 @@ nonisolated extension Dialer_V1_AgentAuthenticated: SwiftProtobuf.Message, Swift
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularBoolField(value: &self.ok) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._agent) }()
+      case 240: try { try decoder.decodeSingularStringField(value: &self.resumeToken) }()
+      case 241: try { try decoder.decodeSingularUInt64Field(value: &self.resumeTokenExpiresAtMs) }()
       default: break
       }
     }
@@ -5593,12 +5638,20 @@ nonisolated extension Dialer_V1_AgentAuthenticated: SwiftProtobuf.Message, Swift
     try { if let v = self._agent {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     } }()
+    if !self.resumeToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.resumeToken, fieldNumber: 240)
+    }
+    if self.resumeTokenExpiresAtMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.resumeTokenExpiresAtMs, fieldNumber: 241)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Dialer_V1_AgentAuthenticated, rhs: Dialer_V1_AgentAuthenticated) -> Bool {
     if lhs.ok != rhs.ok {return false}
     if lhs._agent != rhs._agent {return false}
+    if lhs.resumeToken != rhs.resumeToken {return false}
+    if lhs.resumeTokenExpiresAtMs != rhs.resumeTokenExpiresAtMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -6238,7 +6291,7 @@ nonisolated extension Dialer_V1_QueuePictureUpdate: SwiftProtobuf.Message, Swift
 
 nonisolated extension Dialer_V1_AgentLogin: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AgentLogin"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}login\0\u{1}password\0\u{2}&phone\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}login\0\u{1}password\0\u{2}&phone\0\u{4}H\u{3}resume_token\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6249,6 +6302,7 @@ nonisolated extension Dialer_V1_AgentLogin: SwiftProtobuf.Message, SwiftProtobuf
       case 1: try { try decoder.decodeSingularStringField(value: &self.login) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.password) }()
       case 40: try { try decoder.decodeSingularStringField(value: &self.phone) }()
+      case 240: try { try decoder.decodeSingularStringField(value: &self.resumeToken) }()
       default: break
       }
     }
@@ -6264,6 +6318,9 @@ nonisolated extension Dialer_V1_AgentLogin: SwiftProtobuf.Message, SwiftProtobuf
     if !self.phone.isEmpty {
       try visitor.visitSingularStringField(value: self.phone, fieldNumber: 40)
     }
+    if !self.resumeToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.resumeToken, fieldNumber: 240)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -6271,6 +6328,7 @@ nonisolated extension Dialer_V1_AgentLogin: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.login != rhs.login {return false}
     if lhs.password != rhs.password {return false}
     if lhs.phone != rhs.phone {return false}
+    if lhs.resumeToken != rhs.resumeToken {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -6278,7 +6336,7 @@ nonisolated extension Dialer_V1_AgentLogin: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Dialer_V1_AgentLoggedIn: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AgentLoggedIn"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agent\0\u{1}name\0\u{1}skills\0\u{1}status\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agent\0\u{1}name\0\u{1}skills\0\u{1}status\0\u{4}l\u{3}resume_token\0\u{3}resume_token_expires_at_ms\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6290,6 +6348,8 @@ nonisolated extension Dialer_V1_AgentLoggedIn: SwiftProtobuf.Message, SwiftProto
       case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.skills) }()
       case 4: try { try decoder.decodeSingularMessageField(value: &self._status) }()
+      case 240: try { try decoder.decodeSingularStringField(value: &self.resumeToken) }()
+      case 241: try { try decoder.decodeSingularUInt64Field(value: &self.resumeTokenExpiresAtMs) }()
       default: break
       }
     }
@@ -6312,6 +6372,12 @@ nonisolated extension Dialer_V1_AgentLoggedIn: SwiftProtobuf.Message, SwiftProto
     try { if let v = self._status {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
     } }()
+    if !self.resumeToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.resumeToken, fieldNumber: 240)
+    }
+    if self.resumeTokenExpiresAtMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.resumeTokenExpiresAtMs, fieldNumber: 241)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -6320,6 +6386,8 @@ nonisolated extension Dialer_V1_AgentLoggedIn: SwiftProtobuf.Message, SwiftProto
     if lhs.name != rhs.name {return false}
     if lhs.skills != rhs.skills {return false}
     if lhs._status != rhs._status {return false}
+    if lhs.resumeToken != rhs.resumeToken {return false}
+    if lhs.resumeTokenExpiresAtMs != rhs.resumeTokenExpiresAtMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -74,7 +74,10 @@ public final class ClusterServer: Sendable {
     ) async throws -> ClusterServer {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.backlog, value: 256)
+            // A floor of agents connects at once (a gateway restart, a shift start): a short
+            // accept queue drops their SYNs and they retry seconds later. The kernel caps it
+            // at net.core.somaxconn.
+            .serverChannelOption(.backlog, value: 4096)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -20,6 +20,10 @@ struct AgentGatewayCommand: AsyncParsableCommand {
         let registry = ProcessBootstrap.bootstrap(logLevel: config.cluster.logLevel)
         var logger = Logger(label: "dialer.gateway")
         logger[metadataKey: "member"] = "\(config.gateway.id)"
+        // One descriptor per agent connection: 10,000 agents need more than the usual 1,024.
+        if let limit = OpenFileLimit.raiseToHardLimit() {
+            logger.info("open file limit", metadata: ["soft": "\(limit)"])
+        }
         let process = GatewayProcess(config: config, registry: registry, readyFile: options.readyFile, logger: logger)
         try await process.application().runService()
     }

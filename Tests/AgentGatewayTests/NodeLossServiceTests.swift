@@ -53,6 +53,25 @@ struct NodeLossServiceTests {
         await service.session(of: AgentID(agent))?.state.name
     }
 
+    /// A disposition for another agent's attempt is FORBIDDEN (found through the attempts'
+    /// index, not a scan of every agent); once ann's disposition is recorded it is unknown.
+    @Test func anotherAgentsDispositionForTheAttemptIsForbidden() async throws {
+        let service = makeService()
+        _ = try await annOnACall(service)
+        _ = try await service.logIn(AgentID("bob"), skills: AgentSkills([sales: 1]), outbox: AgentOutbox())
+        await #expect(throws: OperationRefused(.forbidden, "attempt attempt-1 belongs to another agent")) {
+            try await service.checkDisposition(AgentID("bob"), attempt: AttemptID("attempt-1"))
+        }
+        #expect(try await service.checkDisposition(AgentID("ann"), attempt: AttemptID("attempt-1")) == false)
+        _ = try await service.dispositionRecorded(AgentID("ann"), attempt: AttemptID("attempt-1"))
+        do {
+            try await service.checkDisposition(AgentID("bob"), attempt: AttemptID("attempt-1"))
+            Issue.record("accepted")
+        } catch {
+            #expect(error.code == .unknownRequest)
+        }
+    }
+
     @Test func theQueueMovingOnEndsTheAbsentNodesCallAtOnce() async throws {
         let service = makeService()
         let (connection, _) = try await annOnACall(service)

@@ -77,11 +77,11 @@ final class FakeAuthority: AgentAuthority {
     var dispositions: [Dialer_V1_DispositionReport] { state.withLock { $0.dispositions } }
 
     func authenticate(login: String, password: String, clientAddress: String?) async throws(OperationRefused)
-        -> DirectoryEntry?
+        -> AuthenticatedAgent?
     {
         state.withLock { state in
             guard let (stored, entry) = state.agents[login], stored == password else { return nil }
-            return entry
+            return AuthenticatedAgent(entry: entry)
         }
     }
 

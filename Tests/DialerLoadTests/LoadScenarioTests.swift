@@ -37,6 +37,17 @@ struct LoadScenarioTests {
         }
     }
 
+    /// Issue 17's floor: 10,000 agents in real time with contact-centre times, valid as shipped.
+    @Test func theTenThousandAgentScenarioLoadsAndValidates() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("load-scenarios/agents-10000.json").path
+        let scenario = try LoadScenario.load(path: path)
+        try scenario.validate()
+        #expect(scenario.agents == 10_000 && scenario.timeScale == 1 && scenario.durationSeconds == 300)
+        #expect(scenario.talkSeconds.mean >= 120 && scenario.wrapUpSeconds.mean >= 15, "realistic times at scale 1")
+        #expect(scenario.campaigns.map(\.contacts).reduce(0, +) >= 100_000)
+    }
+
     @Test func theInboundCallersAndTheCarrierCapsDecode() throws {
         let scenario = try decode(
             #"{"agents": 40, "inboundCallsPerMinute": 12.5, "trunkChannels": 500, "trunkCallsPerSecond": 50}"#)

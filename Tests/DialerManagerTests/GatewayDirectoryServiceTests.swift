@@ -60,6 +60,59 @@ struct GatewayDirectoryServiceTests {
         }
     }
 
+    /// A password login comes with a resume token for the agent at its current credential
+    /// generation; a password change moves the generation in the directory, so the token the
+    /// gateway holds against it no longer matches.
+    @Test func aPasswordLoginIssuesAResumeTokenThatAPasswordChangeInvalidates() async throws {
+        try await addAnn()
+        let tokens = AgentResumeTokens(secret: "s", lifetime: .seconds(600))
+        let service = GatewayDirectoryService(
+            store: store, changes: changes, clock: { StoreTime.monday }, resumeTokens: tokens,
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        var good = Dialer_V1_AgentAuthenticate()
+        good.login = "ann"
+        good.password = "correct horse"
+        guard case .agentAuthenticated(let ok) = await service.authenticate(good) else {
+            Issue.record("no answer")
+            return
+        }
+        let nowMs = AgentResumeTokens.unixMilliseconds(StoreTime.monday)
+        #expect(ok.ok && ok.resumeTokenExpiresAtMs == nowMs + 600_000)
+        let claims = try tokens.verify(ok.resumeToken, nowMs: nowMs)
+        #expect(claims.agent == "ann" && claims.generation == ok.agent.credentialGeneration)
+        #expect(try await service.directory().agents.first?.credentialGeneration == claims.generation)
+
+        _ = try await store.setAgentPassword(
+            AgentID("ann"), password: "battery staple", now: StoreTime.monday.addingTimeInterval(1))
+        let moved = try #require(try await service.directory().agents.first?.credentialGeneration)
+        #expect(moved != claims.generation)
+        // A wrong password gets no token.
+        good.password = "correct horse"
+        guard case .agentAuthenticated(let refused) = await service.authenticate(good) else {
+            Issue.record("no answer")
+            return
+        }
+        #expect(!refused.ok && refused.resumeToken.isEmpty)
+    }
+
+    /// A directory is sent in parts of at most 1,000 agents, numbered, each with the version.
+    @Test func aLargeDirectoryIsCutIntoNumberedParts() {
+        var directory = Dialer_V1_AgentDirectory()
+        directory.version = 7
+        directory.agents = (0..<2_001).map { index in
+            var agent = Dialer_V1_DirectoryAgent()
+            agent.agent = "a\(index)"
+            return agent
+        }
+        let parts = GatewayDirectoryService.parts(of: directory)
+        #expect(parts.map(\.agents.count) == [1_000, 1_000, 1])
+        #expect(parts.map(\.part) == [0, 1, 2] && parts.allSatisfy { $0.parts == 3 && $0.version == 7 })
+        #expect(parts.flatMap(\.agents) == directory.agents)
+        #expect(parts.allSatisfy { (try? $0.serializedBytes() as [UInt8])?.count ?? .max < 1_048_576 / 4 })
+        let empty = GatewayDirectoryService.parts(of: Dialer_V1_AgentDirectory())
+        #expect(empty.count == 1 && empty[0].parts == 1 && empty[0].agents.isEmpty)
+    }
+
     /// Failed logins are limited per login: over the limit the password is not even checked
     /// and the gateway is told when to try again; the budget comes back on the guard's clock.
     @Test func repeatedFailedLoginsAreRateLimitedWithARetryTime() async throws {

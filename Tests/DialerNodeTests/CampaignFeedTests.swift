@@ -163,6 +163,11 @@ struct CampaignFeedTests {
         #expect(batch.attempts.count == 3 && batch.dialingAllowed && !batch.settingsChanged)
         #expect(Set(batch.attempts.map(\.contact)).count == 3)
         #expect(batch.attempts.allSatisfy { $0.attemptNumber == 1 && $0.lease == lease && $0.phone.hasPrefix("+45") })
+        // A floor larger than the manager's limits (10,000 contacts, 10,000 present agents) is
+        // asked for within them, never refused.
+        let large = try await feed.contacts(
+            for: lease, count: 50_000, presentAgents: Set((0..<12_000).map { AgentID("agent-\($0)") }))
+        #expect(large.attempts.isEmpty && large.dialingAllowed)
 
         // A result, acknowledged.
         let first = batch.attempts[0]

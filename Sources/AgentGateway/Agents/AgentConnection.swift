@@ -104,8 +104,13 @@ public actor AgentConnection {
             refuse(OperationRefused(.invalidState, "this connection is already logged in"), correlation)
             return
         }
-        guard !login.login.isEmpty else {
+        let byToken = !login.resumeToken.isEmpty
+        guard byToken || !login.login.isEmpty else {
             refuse(OperationRefused(.invalidArgument, "login is required"), correlation)
+            return
+        }
+        guard !byToken || login.password.isEmpty else {
+            refuse(OperationRefused(.invalidArgument, "give a password or a resume_token, not both"), correlation)
             return
         }
         if let problem = Self.phoneProblem(login.phone) {
@@ -113,13 +118,26 @@ public actor AgentConnection {
             return
         }
         do {
-            guard
-                let entry = try await authority.authenticate(
+            let checked: AuthenticatedAgent?
+            if byToken {
+                // One HMAC and a directory lookup at the gateway: no password check, no manager.
+                checked = try await authority.resume(token: login.resumeToken, login: login.login).map {
+                    AuthenticatedAgent(entry: $0)
+                }
+            } else {
+                checked = try await authority.authenticate(
                     login: login.login, password: login.password, clientAddress: clientAddress)
-            else {
-                refuse(OperationRefused(.loginFailed, "unknown login or wrong password"), correlation)
+            }
+            guard let checked else {
+                refuse(
+                    OperationRefused(
+                        .loginFailed,
+                        byToken
+                            ? "resume token not valid (expired, or the agent's credentials changed); log in with the password"
+                            : "unknown login or wrong password"), correlation)
                 return
             }
+            let entry = checked.entry
             let number = await registry.connectionNumber()
             let session = await registry.session(for: entry.agent)
             let state = try await session.attach(
@@ -131,8 +149,13 @@ public actor AgentConnection {
             reply.name = entry.name
             reply.skills = entry.skills.wire
             reply.status = state
+            if let token = checked.resumeToken {
+                reply.resumeToken = token.token
+                reply.resumeTokenExpiresAtMs = token.expiresAtMs
+            }
             sink.deliver(Envelope(.agentLoggedIn(reply), correlationID: correlation))
-            logger.info("agent logged in", metadata: ["agent": "\(entry.agent)"])
+            logger.info(
+                "agent logged in", metadata: ["agent": "\(entry.agent)", "by": "\(byToken ? "token" : "password")"])
         } catch {
             refuse(error, correlation)
         }

@@ -1,6 +1,6 @@
 public import DialerCore
 public import DialerProtocol
-import DialerTransport
+public import DialerTransport
 public import Logging
 
 /// An agent as the manager's directory describes it.
@@ -11,20 +11,38 @@ public struct DirectoryEntry: Hashable, Sendable {
     public var team: String
     /// Effective skills: the team's ranking overridden by the agent's own.
     public var skills: AgentSkills
+    /// Changes with the agent's password or profile: a resume token of another generation is refused.
+    public var credentialGeneration: UInt64
 
-    public init(agent: AgentID, login: String, name: String, team: String = "", skills: AgentSkills) {
+    public init(
+        agent: AgentID, login: String, name: String, team: String = "", skills: AgentSkills,
+        credentialGeneration: UInt64 = 0
+    ) {
         self.agent = agent
         self.login = login
         self.name = name
         self.team = team
         self.skills = skills
+        self.credentialGeneration = credentialGeneration
     }
 
     /// The entry of a directory message.
     public init(_ wire: Dialer_V1_DirectoryAgent) {
         self.init(
             agent: AgentID(wire.agent), login: wire.login, name: wire.name, team: wire.team,
-            skills: AgentSkills(wire: wire.skills))
+            skills: AgentSkills(wire: wire.skills), credentialGeneration: wire.credentialGeneration)
+    }
+}
+
+/// An agent whose password was checked, with the resume token issued for their next logins.
+public struct AuthenticatedAgent: Hashable, Sendable {
+    public var entry: DirectoryEntry
+    /// A token for later logins without the password; nil when none was issued.
+    public var resumeToken: AgentResumeTokens.Issued?
+
+    public init(entry: DirectoryEntry, resumeToken: AgentResumeTokens.Issued? = nil) {
+        self.entry = entry
+        self.resumeToken = resumeToken
     }
 }
 
@@ -36,7 +54,13 @@ public protocol AgentAuthority: Sendable {
     /// - Throws: ``OperationRefused`` when the check cannot be made now (no manager, or
     ///   `RATE_LIMITED`: too many failures lately).
     func authenticate(login: String, password: String, clientAddress: String?) async throws(OperationRefused)
-        -> DirectoryEntry?
+        -> AuthenticatedAgent?
+    /// The agent a resume token stands for, or `nil` when the token is not valid now (tampered
+    /// with, of another cluster, expired, of an earlier credential generation, of an agent no
+    /// longer in the directory, or of another login than `login` when that is not empty).
+    /// One HMAC and one directory lookup: no password check, no scan.
+    /// - Throws: ``OperationRefused`` when the check cannot be made now (no directory yet).
+    func resume(token: String, login: String) async throws(OperationRefused) -> DirectoryEntry?
     /// The desk of an attempt: the campaign's script and dispositions, the contact's history.
     /// - Throws: ``OperationRefused`` with the manager's error, or when there is no manager.
     func desk(_ request: Dialer_V1_AgentDeskRequest) async throws(OperationRefused) -> Dialer_V1_AgentDesk
@@ -46,6 +70,9 @@ public protocol AgentAuthority: Sendable {
 }
 
 extension AgentAuthority {
+    /// Authorities without a key for resume tokens accept none.
+    public func resume(token: String, login: String) async throws(OperationRefused) -> DirectoryEntry? { nil }
+
     /// Authorities that keep no campaigns (tests) have no desk to show.
     public func desk(_ request: Dialer_V1_AgentDeskRequest) async throws(OperationRefused) -> Dialer_V1_AgentDesk {
         throw OperationRefused(.internal, "no campaign information here")

@@ -131,6 +131,9 @@ public actor ReservationService {
     private var callsConnected: [AgentID: Int] = [:]
     /// Attempts connected to each agent and not yet dispositioned, oldest first.
     private var attempts: [AgentID: [ConnectedAttempt]] = [:]
+    /// The agent of each attempt in ``attempts``: another agent's attempt is told apart without
+    /// a scan of every agent's list.
+    private var attemptAgents: [AttemptID: AgentID] = [:]
     /// Nodes whose last connection closed, with the task that ends their calls after the grace.
     private var absentNodes: [MemberID: Task<Void, Never>] = [:]
     /// The manager's latest queue map, unassigned queues included.
@@ -463,7 +466,7 @@ public actor ReservationService {
     public func checkDisposition(_ agent: AgentID, attempt: AttemptID) throws(OperationRefused) -> Bool {
         _ = try current(agent)
         if let entry = attempts[agent]?.first(where: { $0.attempt == attempt }) { return entry.nodeLost }
-        if attempts.contains(where: { $0.value.contains { $0.attempt == attempt } }) {
+        if let holder = attemptAgents[attempt], holder != agent {
             throw OperationRefused(.forbidden, "attempt \(attempt) belongs to another agent")
         }
         throw OperationRefused(.unknownRequest, "attempt \(attempt) was not connected to \(agent)")
@@ -525,6 +528,7 @@ public actor ReservationService {
     public func dispositionRecorded(_ agent: AgentID, attempt: AttemptID) throws(OperationRefused) -> AgentSession {
         let entry = attempts[agent]?.first { $0.attempt == attempt }
         attempts[agent]?.removeAll { $0.attempt == attempt }
+        if entry != nil, attemptAgents[attempt] == agent { attemptAgents[attempt] = nil }
         guard let entry, let session = book.agent(agent), case .wrapUp(let wrapUp) = session.state,
             wrapUp.request == entry.request
         else { return try current(agent) }
@@ -690,7 +694,14 @@ public actor ReservationService {
         list.removeAll { $0.attempt == AttemptID(attempt) }
         list.append(ConnectedAttempt(attempt: AttemptID(attempt), request: request.id))
         // An agent who never sends dispositions must not grow the map without bound.
-        if list.count > settings.attemptsPerAgent { list.removeFirst(list.count - settings.attemptsPerAgent) }
+        if list.count > settings.attemptsPerAgent {
+            for dropped in list.prefix(list.count - settings.attemptsPerAgent)
+            where attemptAgents[dropped.attempt] == agent {
+                attemptAgents[dropped.attempt] = nil
+            }
+            list.removeFirst(list.count - settings.attemptsPerAgent)
+        }
+        attemptAgents[AttemptID(attempt)] = agent
         attempts[agent] = list
     }
 
@@ -720,11 +731,16 @@ public actor ReservationService {
         }
     }
 
+    /// Queue pictures built since the service started: at most one per queue per picture
+    /// interval however many agents change (tests count it; a picture costs O(its agents)).
+    public private(set) var picturesBuilt = 0
+
     /// Sends the pictures that are due to their queues' owners, and wakes later for the rest.
     private func flushPictures() {
         let now = clock.now()
         let (queues, next) = pictures.due(at: now)
         for queue in queues {
+            picturesBuilt += 1
             let picture = book.picture(of: queue, now: now)
             guard let owner = picture.owner, let connections = nodeConnections[owner.node] else { continue }
             let sequence = pictureSequence[queue, default: 0] + 1

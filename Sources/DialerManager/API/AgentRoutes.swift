@@ -1,4 +1,5 @@
 import DialerCore
+import DialerTransport
 import FoundationEssentials
 import Hummingbird
 
@@ -33,6 +34,13 @@ enum AgentRoutes {
         var effectiveSkills: [SkillBody]
         var createdAt: Date
         var updatedAt: Date
+    }
+
+    /// A resume token issued through the API.
+    struct ResumeTokenView: Encodable {
+        var agent: String
+        var token: String
+        var expiresAt: Date
     }
 
     struct TeamBody: Codable {
@@ -80,6 +88,21 @@ enum AgentRoutes {
             let current = try await existingAgent(context, store)
             let body = try await patched(agentBody(current.profile), with: request, context: context)
             return try reply(try await view(try await update(current, body, api), store))
+        }
+        routes.add(.post, "/v1/agents/{id}/resume-token", role: .admin) { _, context in
+            // For synthetic agents and SDKs that log many agents in at once without their
+            // passwords; the agent's desktop gets its own at each password login.
+            let record = try await existingAgent(context, store)
+            guard let tokens = api.resumeTokens else {
+                throw APIError.invalid("the cluster has no secret to sign resume tokens with")
+            }
+            let issued = tokens.issue(
+                agent: record.id.rawValue, generation: AgentResumeTokens.generation(updatedAt: record.updatedAt),
+                nowMs: AgentResumeTokens.unixMilliseconds(Date()))
+            return try reply(
+                ResumeTokenView(
+                    agent: record.id.rawValue, token: issued.token,
+                    expiresAt: Date(timeIntervalSince1970: Double(issued.expiresAtMs) / 1000)))
         }
         routes.add(.delete, "/v1/agents/{id}", role: .admin) { _, context in
             let id = AgentID(try context.parameters.path("id"))

@@ -1,6 +1,7 @@
 import DialerConfig
 import DialerCore
 import DialerImport
+import DialerTransport
 import FoundationEssentials
 import Hummingbird
 
@@ -16,6 +17,8 @@ struct APIEnvironment: Sendable {
     let queues: [QueueSettings]
     /// Who owns which queue now, for "why not dialable".
     let coordinator: ClusterCoordinator
+    /// Issues agents' resume tokens (`POST /v1/agents/{id}/resume-token`); nil without a cluster secret.
+    var resumeTokens: AgentResumeTokens? = nil
 
     var defaultRegion: String { settings.defaultRegion }
 

@@ -17,18 +17,22 @@ public struct GatewayDirectoryService: Sendable {
     let clock: @Sendable () -> Date
     let logger: Logger
     let logins: LoginGuard
+    /// Issues a resume token with each successful password check; nil issues none.
+    let resumeTokens: AgentResumeTokens?
 
     public init(
         store: any ManagerStore,
         changes: ManagerChanges,
         clock: @escaping @Sendable () -> Date = { Date() },
         logins: LoginGuard = LoginGuard(),
+        resumeTokens: AgentResumeTokens? = nil,
         logger: Logger
     ) {
         self.store = store
         self.changes = changes
         self.clock = clock
         self.logins = logins
+        self.resumeTokens = resumeTokens
         self.logger = logger
     }
 
@@ -55,52 +59,103 @@ public struct GatewayDirectoryService: Sendable {
         return nil
     }
 
-    /// The directory now, as sent to gateways.
+    /// The directory now, as sent to gateways (before it is cut into parts).
     public func directory() async throws -> Dialer_V1_AgentDirectory {
         // Read the version first: a change during the read is then pushed again, never lost.
         let version = await changes.agentsVersion
         var directory = Dialer_V1_AgentDirectory()
         directory.version = version
+        // Effective skills from the teams read once, not one store read per agent: a directory
+        // of 10,000 agents is rebuilt after every change of agents.
+        let teams = Dictionary(try await store.teams().map { ($0.id, $0) }, uniquingKeysWith: { $1 })
         for record in try await store.agents() {
-            directory.agents.append(try await entry(record))
+            directory.agents.append(entry(record, teams: teams))
         }
         return directory
     }
 
+    /// Agents per directory part: about 120 bytes each, so a part stays far below the frame limit.
+    static let agentsPerPart = 1_000
+
+    /// `directory` cut into parts of at most `size` agents, each with the version, `parts` and
+    /// its `part` (an empty directory is one empty part).
+    static func parts(of directory: Dialer_V1_AgentDirectory, size: Int = agentsPerPart) -> [Dialer_V1_AgentDirectory] {
+        let size = max(1, size)
+        let count = max(1, (directory.agents.count + size - 1) / size)
+        return (0..<count).map { index in
+            var part = Dialer_V1_AgentDirectory()
+            part.version = directory.version
+            part.parts = UInt32(count)
+            part.part = UInt32(index)
+            part.agents = Array(
+                directory.agents[
+                    min(index * size, directory.agents.count)..<min((index + 1) * size, directory.agents.count)])
+            return part
+        }
+    }
+
     private func entry(_ record: AgentRecord) async throws -> Dialer_V1_DirectoryAgent {
+        var teams: [TeamID: Team] = [:]
+        if let id = record.profile.team, let team = try await store.team(id) { teams[id] = team }
+        return entry(record, teams: teams)
+    }
+
+    /// The agent's directory entry: effective skills are the team's ranking overridden queue by
+    /// queue by the agent's own (as `ManagerStore.effectiveSkills(of:)` gives them).
+    private func entry(_ record: AgentRecord, teams: [TeamID: Team]) -> Dialer_V1_DirectoryAgent {
         var agent = Dialer_V1_DirectoryAgent()
         agent.agent = record.id.rawValue
         agent.login = record.profile.login
         agent.name = record.profile.name
         agent.team = record.profile.team?.rawValue ?? ""
-        agent.skills = (try await store.effectiveSkills(of: record.id) ?? record.profile.skills).wire
+        var skills = AgentSkills()
+        if let team = record.profile.team.flatMap({ teams[$0] }) {
+            for (queue, rank) in team.queueRanking.ranks { skills.setRank(rank, for: queue) }
+        }
+        for (queue, rank) in record.profile.skills.ranks { skills.setRank(rank, for: queue) }
+        agent.skills = skills.wire
+        agent.credentialGeneration = AgentResumeTokens.generation(updatedAt: record.updatedAt)
         return agent
     }
 
     private func subscribe(_ envelope: Envelope, link: ClusterLink) async -> Task<Void, Never>? {
         // Subscribe before reading, so that no change falls between the read and the stream.
         let stream = await changes.subscribe()
+        var sent: UInt64 = 0
         do {
-            try await link.send(Envelope(.agentDirectory(try await directory()), correlationID: envelope.correlationID))
+            let directory = try await directory()
+            // The first part answers the request; the others follow as pushes.
+            for (index, part) in Self.parts(of: directory).enumerated() {
+                try await link.send(
+                    Envelope(.agentDirectory(part), correlationID: index == 0 ? envelope.correlationID : 0))
+            }
+            sent = directory.version
         } catch {
             logger.warning("cannot send the agent directory", metadata: ["error": "\(error)"])
             try? await link.send(
                 .error(.internal, "cannot read the agent directory", correlationID: envelope.correlationID))
         }
-        return pushes(after: stream) { try await link.send($0) }
+        return pushes(after: stream, alreadySent: sent) { try await link.send($0) }
     }
 
     /// Sends the directory again after each change of agents, until cancelled or the send fails
-    /// because the connection closed.
+    /// because the connection closed. Changes that arrived while a directory was being built
+    /// are in it already: their notices are skipped (the version tells), so that creating
+    /// 10,000 agents one by one does not rebuild the directory 10,000 times.
     func pushes(
         after stream: AsyncStream<ManagerChanges.Change>,
+        alreadySent: UInt64 = 0,
         send: @escaping @Sendable (Envelope) async throws -> Void
     ) -> Task<Void, Never> {
-        let (logger, service) = (self.logger, self)
+        let (logger, service, changes) = (self.logger, self, self.changes)
         return Task {
+            var sent = alreadySent
             for await change in stream where change == .agents {
+                guard await changes.agentsVersion > sent else { continue }
                 do {
-                    try await send(Envelope(.agentDirectory(try await service.directory())))
+                    let directory = try await service.directory()
+                    for part in Self.parts(of: directory) { try await send(Envelope(.agentDirectory(part))) }
+                    sent = directory.version
                 } catch {
                     logger.notice("agent directory push failed", metadata: ["error": "\(error)"])
                     if error is ConnectionClosed { return }
@@ -163,6 +218,13 @@ public struct GatewayDirectoryService: Sendable {
             do {
                 reply.ok = true
                 reply.agent = try await entry(record)
+                if let resumeTokens {
+                    let issued = resumeTokens.issue(
+                        agent: record.id.rawValue, generation: reply.agent.credentialGeneration,
+                        nowMs: AgentResumeTokens.unixMilliseconds(clock()))
+                    reply.resumeToken = issued.token
+                    reply.resumeTokenExpiresAtMs = issued.expiresAtMs
+                }
             } catch {
                 logger.warning("agent authentication failed in the store", metadata: ["error": "\(error)"])
                 return .error(.init(code: .internal, message: "cannot check credentials now"))

@@ -218,6 +218,11 @@ public actor CampaignFeed {
         return .invalidSettings(problems)
     }
 
+    /// The most contacts one request may ask for, as the manager accepts.
+    static let maximumContactCount = 10_000
+    /// The most present agents one request may name, as the manager accepts.
+    static let maximumPresentAgents = 10_000
+
     /// Asks for up to `count` contacts to dial now under `lease`; `presentAgents` are the agents
     /// logged in to the queue (a private callback is handed out only while its agent is there).
     public func contacts(for lease: HeldLease, count: Int, presentAgents: Set<AgentID>) async throws(CampaignFeedError)
@@ -225,8 +230,12 @@ public actor CampaignFeed {
     {
         var request = Dialer_V1_ContactRequest()
         request.lease = Dialer_V1_QueueLease(lease)
-        request.count = UInt32(clamping: count)
-        request.presentAgents = presentAgents.map(\.rawValue).sorted()
+        // The manager refuses a count above 10,000 and more than 10,000 present agents as a
+        // node's bug (PROTOCOL.md §5.4); a predictive queue of 10,000 agents asks for more
+        // contacts than that, and it gets at most one batch of 500 anyway. Beyond 10,000 agents,
+        // the others' private callbacks wait for a later request.
+        request.count = UInt32(clamping: min(count, Self.maximumContactCount))
+        request.presentAgents = Array(presentAgents.map(\.rawValue).sorted().prefix(Self.maximumPresentAgents))
         let reply = try await ask(.contactRequest(request), under: lease)
         guard case .contactBatch(let batch) = reply else {
             throw .unreadable("contact_request answered with a \(reply)")

@@ -64,11 +64,15 @@ public actor SyntheticAgent {
         public var password: String
         /// The phone given at login (a SIP URI), or `nil` for none.
         public var phone: String?
+        /// A resume token to log in with instead of the password (one HMAC at the gateway
+        /// instead of a password check), or `nil` to use the password.
+        public var resumeToken: String?
 
-        public init(login: String, password: String, phone: String? = nil) {
+        public init(login: String, password: String, phone: String? = nil, resumeToken: String? = nil) {
             self.login = login
             self.password = password
             self.phone = phone
+            self.resumeToken = resumeToken
         }
     }
 
@@ -334,7 +338,11 @@ public actor SyntheticAgent {
         case .logIn:
             var login = Dialer_V1_AgentLogin()
             login.login = account.login
-            login.password = account.password
+            if let token = account.resumeToken, !token.isEmpty {
+                login.resumeToken = token
+            } else {
+                login.password = account.password
+            }
             login.phone = account.phone ?? ""
             return .agentLogin(login)
         case .setReady:

@@ -1,4 +1,5 @@
 import DialerCore
+import DialerTransport
 import Foundation
 import HummingbirdTesting
 import Testing
@@ -149,6 +150,42 @@ struct AgentAPITests {
             #expect(try await client.call(.get, "/v1/agents/a1", token: token).status == .notFound)
             #expect(try await client.call(.delete, "/v1/teams/t1", token: token).status == .noContent)
             #expect(try await client.call(.delete, "/v1/teams/t1", token: token).status == .notFound)
+        }
+    }
+}
+
+@Suite("Manager API: agents' resume tokens")
+struct ResumeTokenAPITests {
+    /// An administrator gets a token for an agent, signed with the cluster secret's key and at
+    /// the agent's credential generation; a password change moves the generation on.
+    @Test func anAdministratorGetsATokenThatAPasswordChangeOutdates() async throws {
+        let fixture = try await APIFixture()
+        try await fixture.test { client in
+            let token = fixture.adminToken
+            var reply = try await client.call(
+                .post, "/v1/agents", token: token,
+                body: #"{"id": "a1", "login": "ann", "name": "Ann", "password": "correct horse"}"#)
+            #expect(reply.status == .created, "\(reply.text)")
+            reply = try await client.call(.post, "/v1/agents/a1/resume-token", token: token)
+            #expect(reply.status == .ok, "\(reply.text)")
+            #expect(reply.string("agent") == "a1" && reply.string("expires_at") != nil)
+            let text = try #require(reply.string("token"))
+            let claims = try AgentResumeTokens(secret: "test").verify(
+                text, nowMs: AgentResumeTokens.wallNowMilliseconds())
+            let record = try #require(try await fixture.process.store.agent(AgentID("a1")))
+            #expect(
+                claims.agent == "a1" && claims.generation == AgentResumeTokens.generation(updatedAt: record.updatedAt))
+
+            reply = try await client.call(.patch, "/v1/agents/a1", token: token, body: #"{"password": "new password"}"#)
+            #expect(reply.status == .ok)
+            let changed = try #require(try await fixture.process.store.agent(AgentID("a1")))
+            #expect(AgentResumeTokens.generation(updatedAt: changed.updatedAt) != claims.generation)
+
+            reply = try await client.call(.post, "/v1/agents/nobody/resume-token", token: token)
+            #expect(reply.status == .notFound)
+            let supervisor = try await fixture.token(client, role: "supervisor")
+            reply = try await client.call(.post, "/v1/agents/a1/resume-token", token: supervisor)
+            #expect(reply.status == .forbidden)
         }
     }
 }
