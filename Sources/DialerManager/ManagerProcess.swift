@@ -37,8 +37,16 @@ public struct ManagerProcess: Sendable {
         clock: any DialerClock = SystemClock(),
         logger: Logger
     ) async throws -> ManagerProcess {
-        let store = try SQLiteManagerStore(
-            path: config.manager.database, passwordIterations: config.manager.passwordIterations)
+        let store: any ManagerStore
+        if PostgresDatabaseURL.isPostgresURL(config.manager.database) {
+            store = try await PostgresManagerStore.open(
+                PostgresStoreConfiguration(
+                    url: config.manager.database, connections: config.manager.databaseConnections),
+                passwordIterations: config.manager.passwordIterations, logger: logger)
+        } else {
+            store = try SQLiteManagerStore(
+                path: config.manager.database, passwordIterations: config.manager.passwordIterations)
+        }
         if try await store.tokenCount() == 0 {
             let path = URL(fileURLWithPath: config.cluster.runDirectory).appendingPathComponent("admin.token").path
             let token = APIToken.generate()
