@@ -67,7 +67,7 @@ enum PGFeederQuery {
                 }
             }
             let sql = """
-                SELECT \(ContactColumns.select) FROM contact
+                SELECT \(ContactColumns.select), contact.xmin::TEXT AS row_version FROM contact
                 WHERE contact.list_id = ? AND \(condition.sql)
                 AND (contact.attempts < ? OR contact.callback_at IS NOT NULL)
                 AND NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.campaign_id IS NULL AND dnc.phone = contact.phone)
@@ -92,7 +92,12 @@ enum PGFeederQuery {
                     PGTextArray(values: closedZones.sorted()), PGInt64Array(values: excluded), pageSize, offset,
                 ]
                 let rows = try await db.query(sql, arguments)
-                let page = try rows.map { try PGContacts.contact($0) }
+                var versions: [ContactID: String] = [:]
+                let page = try rows.map { row in
+                    let contact = try PGContacts.contact(row)
+                    versions[contact.id] = try row.string("row_version")
+                    return contact
+                }
                 scanned += page.count
                 for contact in page where !hours.isOpen(zone: contact.timeZone) {
                     closedZones.insert(contact.timeZone ?? "")
@@ -100,7 +105,7 @@ enum PGFeederQuery {
                 let chosen = FeederSelection.choose(
                     from: page, campaign: settings, count: count - found, now: now, dnc: noDNC,
                     privateAgentPresent: present)
-                let dialable = try await lock(db, chosen)
+                let dialable = try await lock(db, chosen, versions: versions)
                 candidates += dialable
                 found += dialable.count
                 excluded += chosen.compactMap { ContactKey.rowID($0.id) }
@@ -119,16 +124,20 @@ enum PGFeederQuery {
             from: candidates, campaign: settings, count: count, now: now, dnc: noDNC, privateAgentPresent: present)
     }
 
-    /// The contacts of `chosen` this transaction could lock while they are still fresh or
-    /// scheduled, in `chosen`'s order. A contact another manager holds is skipped, not waited
-    /// for: that manager is handing it out; one it handed out meanwhile fails the state check.
-    private static func lock(_ db: PGSession, _ chosen: [Contact]) async throws -> [Contact] {
+    /// The contacts of `chosen` this transaction could lock unchanged since the page read them
+    /// (the same row version), in `chosen`'s order. A contact another manager holds is skipped,
+    /// not waited for: that manager is handing it out; one that changed meanwhile (handed out
+    /// and reported by another transaction) is left out too.
+    private static func lock(_ db: PGSession, _ chosen: [Contact], versions: [ContactID: String]) async throws
+        -> [Contact]
+    {
         guard !chosen.isEmpty else { return [] }
         let rows = try await db.query(
-            "SELECT id FROM contact WHERE id = ANY(?) AND state IN ('fresh', 'scheduled') FOR UPDATE SKIP LOCKED",
+            "SELECT id, xmin::TEXT AS row_version FROM contact WHERE id = ANY(?) FOR UPDATE SKIP LOCKED",
             [PGInt64Array(values: chosen.compactMap { ContactKey.rowID($0.id) })])
-        let locked = Set(try rows.map { try $0.int64("id") })
-        return chosen.filter { ContactKey.rowID($0.id).map(locked.contains) ?? false }
+        var locked: [ContactID: String] = [:]
+        for row in rows { locked[ContactKey.id(try row.int64("id"))] = try row.string("row_version") }
+        return chosen.filter { contact in locked[contact.id].map { $0 == versions[contact.id] } ?? false }
     }
 
     /// ``FeederQuery/orderBy(_:)`` in PostgreSQL's words: a field's value is read with `->>`,
