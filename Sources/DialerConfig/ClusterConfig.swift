@@ -203,8 +203,11 @@ public struct ManagerSettings: Sendable, Equatable {
     public var clusterAddress: HostPort
     /// The HTTP API, the dashboard, `/healthz`, `/readyz` and `/metrics`.
     public var httpAddress: HostPort
-    /// The database file; relative paths are relative to the working directory.
+    /// The database: a SQLite file (relative paths are relative to the working directory), or a
+    /// PostgreSQL URL, `postgres://user[:password]@host[:port]/dbname` (see ``PostgresDatabaseURL``).
     public var database: String
+    /// The most connections the manager opens to PostgreSQL (unused with SQLite).
+    public var databaseConnections: Int
     /// The watched folders' root: a file dropped into `<watchDirectory>/<campaign id>/` is
     /// imported into that campaign's list.
     public var watchDirectory: String
@@ -232,6 +235,7 @@ public struct ManagerSettings: Sendable, Equatable {
         clusterAddress: HostPort = HostPort(host: "127.0.0.1", port: 7400),
         httpAddress: HostPort = HostPort(host: "127.0.0.1", port: 8080),
         database: String = ".dialer/local/dialer.sqlite",
+        databaseConnections: Int = 8,
         watchDirectory: String = ".dialer/local/watch",
         watchInterval: Duration = .seconds(2),
         maxImportBytes: Int = 2 << 30,
@@ -245,6 +249,7 @@ public struct ManagerSettings: Sendable, Equatable {
         self.clusterAddress = clusterAddress
         self.httpAddress = httpAddress
         self.database = database
+        self.databaseConnections = databaseConnections
         self.watchDirectory = watchDirectory
         self.watchInterval = watchInterval
         self.maxImportBytes = maxImportBytes

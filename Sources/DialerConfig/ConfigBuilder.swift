@@ -264,6 +264,8 @@ struct ConfigBuilder {
         case (.manager, "cluster_address"): config.manager.clusterAddress = try setting.hostPort(for: key)
         case (.manager, "http_address"): config.manager.httpAddress = try setting.hostPort(for: key)
         case (.manager, "database"): config.manager.database = try setting.string(for: key)
+        case (.manager, "database_connections"):
+            config.manager.databaseConnections = try setting.integer(for: key)
         case (.manager, "watch_directory"): config.manager.watchDirectory = try setting.string(for: key)
         case (.manager, "watch_interval_ms"): config.manager.watchInterval = try setting.milliseconds(for: key)
         case (.manager, "max_import_bytes"): config.manager.maxImportBytes = try setting.integer(for: key)

@@ -122,7 +122,13 @@ struct ConfigKey: Sendable, Equatable {
             help: "The manager's HTTP API, dashboard, /healthz, /readyz and /metrics."),
         ConfigKey(
             section: .manager, name: "database", defaultText: "<run_directory>/dialer.sqlite",
-            help: "The manager's database file."),
+            help:
+                "The manager's database: a SQLite file, or postgres://user[:password]@host[:port]/dbname "
+                + "(without a password in the URL: $DIALER_DATABASE_PASSWORD, or the first line of the file "
+                + "$DIALER_DATABASE_PASSWORD_FILE)."),
+        ConfigKey(
+            section: .manager, name: "database_connections", defaultText: "8",
+            help: "The most connections the manager opens to PostgreSQL, 1 to 1000 (unused with SQLite)."),
         ConfigKey(
             section: .manager, name: "watch_directory", defaultText: "<run_directory>/watch",
             help: "Watched folders: a file dropped into <watch_directory>/<campaign id>/ is imported into its list."),

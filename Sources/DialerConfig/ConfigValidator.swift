@@ -29,6 +29,16 @@ struct ConfigValidator {
         if config.manager.database.isEmpty {
             throw fail(["manager.database"], "manager.database must not be empty")
         }
+        if PostgresDatabaseURL.isPostgresURL(config.manager.database) {
+            do {
+                _ = try PostgresDatabaseURL(url: config.manager.database)
+            } catch {
+                throw fail(["manager.database"], error.message)
+            }
+        }
+        if !(1...1_000).contains(config.manager.databaseConnections) {
+            throw fail(["manager.database_connections"], "manager.database_connections must be 1 to 1000")
+        }
         try validateManager()
         try validateGateway()
         try validateNodes()

@@ -45,8 +45,16 @@ public struct ManagerProcess: Sendable {
         logger: Logger
     ) async throws -> ManagerProcess {
         let fence: ManagerTermFence? = config.hasStandbys ? ManagerTermFence() : nil
-        let store = try SQLiteManagerStore(
-            path: config.manager.database, passwordIterations: config.manager.passwordIterations, fence: fence)
+        let store: any ManagerStore
+        if PostgresDatabaseURL.isPostgresURL(config.manager.database) {
+            store = try await PostgresManagerStore.open(
+                PostgresStoreConfiguration(
+                    url: config.manager.database, connections: config.manager.databaseConnections),
+                passwordIterations: config.manager.passwordIterations, logger: logger)
+        } else {
+            store = try SQLiteManagerStore(
+                path: config.manager.database, passwordIterations: config.manager.passwordIterations, fence: fence)
+        }
         if try await store.tokenCount() == 0 {
             let path = URL(fileURLWithPath: config.cluster.runDirectory).appendingPathComponent("admin.token").path
             let token = APIToken.generate()

@@ -43,14 +43,27 @@ struct DialerBench: AsyncParsableCommand {
     @Option(name: .long, help: "For --only store: attempt results applied in each run.") var results = 10_000
     @Option(name: .long, help: "For --only store: nodes asking and reporting at once.") var connections = 8
     @Option(name: .long, help: "For --only store: contacts per hand-out request.") var handOut = 25
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "For --only store: also run on PostgreSQL, postgres://user[:password]@host[:port]/dbname (each run adds "
+                + "a list and a campaign of its own; nothing is deleted)."))
+    var database: String?
 
     func run() async throws {
         if only == "store" {
             guard (1...1_000_000).contains(results) else { throw ValidationError("--results must be 1 to 1000000") }
             guard (1...1_000).contains(connections) else { throw ValidationError("--connections must be 1 to 1000") }
             guard (1...500).contains(handOut) else { throw ValidationError("--hand-out must be 1 to 500") }
+            let postgres = try database.map { url in
+                do {
+                    return try PostgresStoreConfiguration(url: url, connections: max(4, min(connections, 32)))
+                } catch {
+                    throw ValidationError("--database: \(error)")
+                }
+            }
             let (text, rows) = try await StoreBenchmark.report(
-                results: results, connections: connections, handOut: handOut)
+                results: results, connections: connections, handOut: handOut, postgres: postgres)
             print(text)
             if let json {
                 let encoder = JSONEncoder()

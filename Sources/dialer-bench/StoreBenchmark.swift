@@ -6,7 +6,8 @@ import Synchronization
 
 /// The manager's store under the feeder's writes: attempt results applied per second with
 /// hand-outs interleaved, one transaction per report (as before batching) against the feeder's
-/// batches, on SQLite files of their own in one run.
+/// batches, on SQLite files of their own in one run, and with `--database` on PostgreSQL too
+/// (each run on a list and campaign of its own in that database).
 ///
 /// Each of `connections` tasks plays a node: it asks for `handOut` contacts, reports every one
 /// of them (`no-answer`, so that no contact comes back within the run), asks again, until the
@@ -16,12 +17,13 @@ import Synchronization
 enum StoreBenchmark {
     /// Monday 6 January 2025, 12:00 UTC: inside the default calling hours in Denmark.
     static let now = Date(timeIntervalSince1970: 1_736_164_800)
-    static let campaign = CampaignID("bench")
 
     struct Mode {
         var name: String
         /// `nil`: one transaction per report.
         var batching: FeederBatching.Limits?
+        /// `nil`: SQLite.
+        var postgres: PostgresStoreConfiguration?
     }
 
     /// One run's figures, as the table and the JSON file show them.
@@ -37,12 +39,21 @@ enum StoreBenchmark {
         var ratioToPerReport: Double
     }
 
-    static func report(results: Int, connections: Int, handOut: Int) async throws -> (String, [Row]) {
-        let modes = [
+    static func report(results: Int, connections: Int, handOut: Int, postgres: PostgresStoreConfiguration?)
+        async throws -> (String, [Row])
+    {
+        var modes = [
             Mode(name: "sqlite per-report transactions", batching: nil),
             Mode(name: "sqlite batched (256, linger 2 ms)", batching: .standard),
             Mode(name: "sqlite batched (256, no linger)", batching: .immediate),
         ]
+        if let postgres {
+            modes += [
+                Mode(name: "postgres per-report transactions", batching: nil, postgres: postgres),
+                Mode(name: "postgres batched (256, linger 2 ms)", batching: .standard, postgres: postgres),
+                Mode(name: "postgres batched (256, no linger)", batching: .immediate, postgres: postgres),
+            ]
+        }
         var rows: [Row] = []
         for mode in modes {
             let run = try await measure(mode, results: results, connections: connections, handOut: handOut)
@@ -95,10 +106,21 @@ enum StoreBenchmark {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "dialer-bench-store-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try SQLiteManagerStore(
-            path: directory.appendingPathComponent("manager.sqlite").path, passwordIterations: 1_000,
-            clock: { now })
-        try await prepare(store, contacts: results)
+        let store: any ManagerStore
+        var postgresStore: PostgresManagerStore?
+        if let postgres = mode.postgres {
+            let opened = try await PostgresManagerStore.open(postgres, passwordIterations: 1_000, clock: { now })
+            postgresStore = opened
+            store = opened
+        } else {
+            store = try SQLiteManagerStore(
+                path: directory.appendingPathComponent("manager.sqlite").path, passwordIterations: 1_000,
+                clock: { now })
+        }
+        // A campaign of its own: a PostgreSQL database keeps earlier runs' campaigns.
+        let run = String(UUID().uuidString.prefix(8)).lowercased()
+        let campaign = CampaignID("bench-\(run)")
+        try await prepare(store, campaign: campaign, contacts: results)
 
         let tally = Tally()
         let clock = SystemClock()
@@ -115,9 +137,11 @@ enum StoreBenchmark {
                 let node = MemberID("node-\(index)")
                 group.addTask {
                     if let batcher {
-                        try await batchedConnection(node, batcher: batcher, handOut: handOut, tally: tally)
+                        try await batchedConnection(
+                            node, campaign: campaign, batcher: batcher, handOut: handOut, tally: tally)
                     } else {
-                        try await perReportConnection(node, store: store, handOut: handOut, tally: tally)
+                        try await perReportConnection(
+                            node, campaign: campaign, store: store, handOut: handOut, tally: tally)
                     }
                 }
             }
@@ -127,6 +151,8 @@ enum StoreBenchmark {
         }
         let seconds = (ContinuousClock.now - start).seconds
         let cpuAfter = ProcessUsage.read(pid: getpid(), role: "bench", id: "")?.cpuSeconds ?? 0
+        // (A failed run ends the bench, and its process with the pool.)
+        await postgresStore?.shutdown()
         guard tally.failures.load(ordering: .relaxed) == 0 else {
             throw StoreError.conflict("\(tally.failures.load(ordering: .relaxed)) reports were not applied")
         }
@@ -140,9 +166,9 @@ enum StoreBenchmark {
 
     /// One node, as the manager answered it before batching: a request at a time, each report
     /// its holder's read and its own write transaction.
-    static func perReportConnection(_ node: MemberID, store: SQLiteManagerStore, handOut: Int, tally: Tally)
-        async throws
-    {
+    static func perReportConnection(
+        _ node: MemberID, campaign: CampaignID, store: any ManagerStore, handOut: Int, tally: Tally
+    ) async throws {
         while true {
             let handOuts = try await store.checkOutAttempts(
                 campaign: campaign, count: handOut, node: node, epoch: Epoch(1), now: now, presentAgents: [])
@@ -168,7 +194,9 @@ enum StoreBenchmark {
 
     /// One node through the feeder's batches: its reports are queued without waiting for each
     /// other, and its next hand-out request behind them.
-    static func batchedConnection(_ node: MemberID, batcher: FeederBatcher, handOut: Int, tally: Tally) async throws {
+    static func batchedConnection(
+        _ node: MemberID, campaign: CampaignID, batcher: FeederBatcher, handOut: Int, tally: Tally
+    ) async throws {
         let checkOut = FeederOperation.checkOut(
             campaign: campaign, count: handOut, node: node, epoch: Epoch(1), presentAgents: [])
         while true {
@@ -192,11 +220,12 @@ enum StoreBenchmark {
     }
 
     /// A campaign dialing a list of `contacts` Danish numbers, imported in one job.
-    static func prepare(_ store: SQLiteManagerStore, contacts: Int) async throws {
-        _ = try await store.createList(id: ContactListID("bench"), name: "bench", description: "", now: now)
+    static func prepare(_ store: any ManagerStore, campaign: CampaignID, contacts: Int) async throws {
+        let list = ContactListID(campaign.rawValue)
+        _ = try await store.createList(id: list, name: "bench", description: "", now: now)
         _ = try await store.createCampaign(
             Campaign(
-                id: campaign, name: "bench", list: ContactListID("bench"), queue: QueueID("q-bench"),
+                id: campaign, name: "bench", list: list, queue: QueueID("q-\(campaign.rawValue)"),
                 settings: CampaignSettings(status: .enabled)),
             now: now)
         var csv = "phone\n"
@@ -206,7 +235,7 @@ enum StoreBenchmark {
             Array(bytes[$0..<min($0 + 65_536, bytes.count)])
         }
         let report = try await store.importContacts(
-            into: ContactListID("bench"), format: .csv, mode: .append, options: ImportOptions(defaultRegion: "DK"),
+            into: list, format: .csv, mode: .append, options: ImportOptions(defaultRegion: "DK"),
             requestedBy: "dialer-bench", from: chunks.async)
         guard report.job.accepted == contacts else {
             throw StoreError.conflict("the import added \(report.job.accepted) of \(contacts) contacts")

@@ -599,7 +599,7 @@ struct ConfigLoaderTests {
                 == true)
         #expect(keys.first { $0.key == "cluster.secret" }?.help.contains("no default") == true)
         #expect(!keys.contains { $0.key == "node.id" || $0.key.hasPrefix("queue.") || $0.key.hasPrefix("trunk.") })
-        #expect(keys.count == 38)
+        #expect(keys.count == 39)
         #expect(ConfigLoader.environmentVariable(forKey: "manager.http_address") == "DIALER_MANAGER_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "node.http_address") == "DIALER_NODE_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "queue.kind") == nil)
@@ -625,7 +625,8 @@ struct ConfigLoaderTests {
             "gateway.id": "g", "gateway.cluster_address": "0.0.0.0:3", "gateway.http_address": "0.0.0.0:4",
             "node.http_address": "0.0.0.0:5", "cluster.secret": "other", "manager.watch_directory": "/tmp/w",
             "manager.watch_interval_ms": "100", "manager.max_import_bytes": "4096", "manager.default_region": "DK",
-            "manager.password_iterations": "1000", "manager.compliance_profile": "us-ftc",
+            "manager.password_iterations": "1000", "manager.database_connections": "4",
+            "manager.compliance_profile": "us-ftc",
             "gateway.agent_grace_ms": "5000", "gateway.picture_interval_ms": "250",
             "cluster.trunk_time_scale": "60", "cluster.trunk_population": "population.json",
             "cluster.outbound_high_water_bytes": "65536", "cluster.outbound_hard_limit_bytes": "33554432",

@@ -268,7 +268,7 @@ extension APIError {
             self = .invalid(
                 errors.map { "settings.\($0.field.apiFieldPath): \($0.message)" }.joined(separator: "; "))
         case .importFailed: self = APIError(.unprocessableContent, "import_failed", error.description)
-        case .corruptRow: self = APIError(.internalServerError, "internal_error", error.description)
+        case .corruptRow, .unavailable: self = APIError(.internalServerError, "internal_error", error.description)
         }
     }
 }

@@ -70,24 +70,9 @@ extension SQLiteManagerStore {
         scope: DoNotCallScope, format: ImportFormat, options: ImportOptions, from source: Source, now: Date
     ) async throws -> DoNotCallImportReport where Source.Element: Collection, Source.Element.Element == UInt8 {
         try await pool.read { db in try Self.checkScope(db, scope) }
-        // Only the number matters: other columns are not read into fields.
-        var mapping = options.mapping
-        mapping.customFields = .none
-        var report = DoNotCallImportReport()
-        var batch: [String] = []
         let campaign = scope.campaign?.rawValue
-
-        func reject(_ row: Int, _ reason: String) {
-            report.rejected += 1
-            if report.rejectedRows.count < options.reportedRejectedRows {
-                report.rejectedRows.append(RejectedRow(row: row, reason: reason))
-            }
-        }
-        func flush() async throws {
-            guard !batch.isEmpty else { return }
-            let numbers = batch
-            batch.removeAll(keepingCapacity: true)
-            let added = try await pool.write { db in
+        return try await DoNotCallImport.run(format: format, options: options, from: source) { numbers in
+            try await pool.write { db in
                 let statement = try db.cachedStatement(
                     sql: "INSERT OR IGNORE INTO dnc (phone, campaign_id, added_at) VALUES (?, ?, ?)")
                 var added = 0
@@ -97,40 +82,7 @@ extension SQLiteManagerStore {
                 }
                 return added
             }
-            report.added += added
-            report.alreadyListed += numbers.count - added
         }
-        func take(_ item: Result<ContactRow, ImportRowError>) async throws {
-            report.rowsRead += 1
-            switch item {
-            case .failure(let error):
-                reject(error.row, error.reason.description)
-            case .success(let row):
-                switch PhoneNumber.normalize(row.phone, defaultRegion: options.defaultRegion) {
-                case .success(let number): batch.append(number.description)
-                case .failure(let error): reject(row.row, "phone: \(error)")
-                }
-            }
-            if batch.count >= options.progressInterval { try await flush() }
-        }
-
-        do {
-            switch format {
-            case .csv:
-                let configuration = CSVReader.Configuration(delimiter: options.csvDelimiter)
-                for try await item in source.csvContacts(mapping: mapping, configuration: configuration) {
-                    try await take(item)
-                }
-            case .json:
-                for try await item in source.jsonContacts(mapping: mapping) { try await take(item) }
-            }
-        } catch let error as ColumnMappingError {
-            throw StoreError.invalid("the file cannot be read: \(error)")
-        } catch let error as JSONContactsError {
-            throw StoreError.invalid("the file cannot be read: \(error)")
-        }
-        try await flush()
-        return report
     }
 
     private static func checkScope(_ db: Database, _ scope: DoNotCallScope) throws {

@@ -25,6 +25,9 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     case importFailed(job: ImportJobID, reason: String)
     /// A stored row cannot be read back (a value no version of the store writes).
     case corruptRow(String)
+    /// The database cannot be reached or refused the operation for a reason of its own (a lost
+    /// connection, a full disk, a server shutting down): the operation did not happen.
+    case unavailable(String)
 
     public var description: String {
         switch self {
@@ -35,6 +38,7 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         case .invalidSettings(let errors): "invalid settings: " + errors.map(\.description).joined(separator: "; ")
         case .importFailed(let job, let reason): "import \(job) failed: \(reason)"
         case .corruptRow(let message): "unreadable stored row: \(message)"
+        case .unavailable(let message): "the database is unavailable: \(message)"
         }
     }
 }

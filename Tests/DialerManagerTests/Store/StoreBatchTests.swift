@@ -44,15 +44,13 @@ private func reportOutcome(_ result: Result<FeederOperationOutcome, any Error>) 
 
 @Suite("Store: the feeder's batches")
 struct StoreBatchTests {
-    let temporary: TemporaryStore
-    var store: SQLiteManagerStore { temporary.store }
+    let context = StoreContext()
+    var store: any TestStore { context.store }
+    var temporary: TemporaryStore { context.sqlite }
     let now = StoreTime.monday
 
-    init() throws {
-        temporary = try TemporaryStore()
-    }
-
-    @Test func aBatchAppliesHandOutsAndReportsInOrder() async throws {
+    @Test(arguments: StoreKind.allCases) func aBatchAppliesHandOutsAndReportsInOrder(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         try await addContacts(store, count: 4)
         let first = try handOuts(try await store.applyFeederBatch([checkOut(2)], now: now)[0])
@@ -72,7 +70,10 @@ struct StoreBatchTests {
         #expect(try await store.openAttempts(campaign: nil).count == 2)
     }
 
-    @Test func anOperationThatFailsIsUndoneAloneAndTheBatchGoesOn() async throws {
+    @Test(arguments: StoreKind.allCases) func anOperationThatFailsIsUndoneAloneAndTheBatchGoesOn(_ kind: StoreKind)
+        async throws
+    {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         try await addContacts(store, count: 2)
         let handed = try await store.checkOutAttempts(
@@ -87,7 +88,8 @@ struct StoreBatchTests {
         #expect(try await store.attempt(handed[1].attempt)?.outcome == .busy)
     }
 
-    @Test func reportsAreFencedByTheirAttempt() async throws {
+    @Test(arguments: StoreKind.allCases) func reportsAreFencedByTheirAttempt(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         try await addContacts(store, count: 1)
         let handed = try await store.checkOutAttempts(
@@ -110,6 +112,8 @@ struct StoreBatchTests {
     }
 
     @Test func aBatchThatCannotCommitLeavesNothingOfItsReports() async throws {
+        _ = try await context.open(.sqlite)
+        let store = temporary.store
         try await makeCampaign(store)
         try await addContacts(store, count: 3)
         let handed = try await store.checkOutAttempts(
@@ -132,6 +136,8 @@ struct StoreBatchTests {
     }
 
     @Test func eachAcknowledgementComesAfterItsReportIsCommitted() async throws {
+        _ = try await context.open(.sqlite)
+        let store = temporary.store
         try await makeCampaign(store)
         try await addContacts(store, count: 20)
         let handed = try await store.checkOutAttempts(
@@ -158,6 +164,8 @@ struct StoreBatchTests {
     }
 
     @Test func aCrashBetweenCommitAndAcknowledgementAppliesNothingTwice() async throws {
+        _ = try await context.open(.sqlite)
+        let store = temporary.store
         try await makeCampaign(store, settings: CampaignSettings(status: .enabled))
         try await addContacts(store, count: 5)
         let handed = try await store.checkOutAttempts(

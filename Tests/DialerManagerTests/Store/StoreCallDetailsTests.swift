@@ -7,12 +7,9 @@ import Testing
 
 @Suite("Store: an attempt's call details (times and caller ID)")
 struct StoreCallDetailsTests {
-    let temporary: TemporaryStore
-    var store: SQLiteManagerStore { temporary.store }
-
-    init() throws {
-        temporary = try TemporaryStore()
-    }
+    let context = StoreContext()
+    var store: any TestStore { context.store }
+    var temporary: TemporaryStore { context.sqlite }
 
     /// A connected call's result as a node reports it: dialed at 0:10, answered at 0:20, bridged
     /// at 0:22, ended at 2:00 after the hand-out minute.
@@ -33,7 +30,10 @@ struct StoreCallDetailsTests {
             ).first)
     }
 
-    @Test func aReportsTimesAndCallerIDAreStoredAndReadBack() async throws {
+    @Test(arguments: StoreKind.allCases) func aReportsTimesAndCallerIDAreStoredAndReadBack(_ kind: StoreKind)
+        async throws
+    {
+        guard try await context.open(kind) else { return }
         let handOut = try await handOut()
         let reported = connected(handOut)
         guard case .applied = try await store.recordResult(reported, now: StoreTime.minutes(3)) else {
@@ -50,7 +50,8 @@ struct StoreCallDetailsTests {
         #expect(record.startedAt == StoreTime.monday && record.endedAt == StoreTime.minutes(3))
     }
 
-    @Test func aDuplicateReportChangesNothing() async throws {
+    @Test(arguments: StoreKind.allCases) func aDuplicateReportChangesNothing(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         let handOut = try await handOut()
         _ = try await store.recordResult(connected(handOut), now: StoreTime.minutes(3))
         let first = try #require(try await store.attempt(handOut.attempt))
@@ -65,7 +66,8 @@ struct StoreCallDetailsTests {
         #expect(try await store.contact(handOut.contact.id) == contact)
     }
 
-    @Test func absentDetailsStayAbsent() async throws {
+    @Test(arguments: StoreKind.allCases) func absentDetailsStayAbsent(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         let handOut = try await handOut()
         let bare = AttemptResult(attempt: handOut.attempt, contact: handOut.contact.id, outcome: .noAnswer)
         _ = try await store.recordResult(bare, now: StoreTime.minutes(1))
@@ -76,10 +78,13 @@ struct StoreCallDetailsTests {
     }
 
     /// Details that cannot be right are left out; the result itself is applied all the same.
-    @Test(arguments: [
-        "ended before dialed", "bridged before answered", "a time in 1970", "a caller ID that is not E.164",
-    ])
-    func detailsThatCannotBeRightAreLeftOutAndTheResultKept(_ flaw: String) async throws {
+    @Test(
+        arguments: StoreKind.allCases,
+        [
+            "ended before dialed", "bridged before answered", "a time in 1970", "a caller ID that is not E.164",
+        ])
+    func detailsThatCannotBeRightAreLeftOutAndTheResultKept(_ kind: StoreKind, _ flaw: String) async throws {
+        guard try await context.open(kind) else { return }
         let handOut = try await handOut()
         var reported = connected(handOut)
         switch flaw {
@@ -107,7 +112,8 @@ struct StoreCallDetailsTests {
         }
     }
 
-    @Test func timesThatAreEqualOrPartlyAbsentAreKept() async throws {
+    @Test(arguments: StoreKind.allCases) func timesThatAreEqualOrPartlyAbsentAreKept(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         let handOut = try await handOut()
         // A busy line: dialed and ended only, at the same millisecond.
         let busy = AttemptResult(
@@ -119,7 +125,10 @@ struct StoreCallDetailsTests {
         #expect(record.dialedAt == StoreTime.minutes(1) && record.callEndedAt == StoreTime.minutes(1))
     }
 
-    @Test func aContactsHistoryListsItsAttemptsOldestFirstOpenOrClosed() async throws {
+    @Test(arguments: StoreKind.allCases) func aContactsHistoryListsItsAttemptsOldestFirstOpenOrClosed(_ kind: StoreKind)
+        async throws
+    {
+        guard try await context.open(kind) else { return }
         let first = try await handOut()
         let contact = first.contact.id
         var history = try await store.attempts(ofContact: contact)

@@ -6,14 +6,14 @@ import Testing
 
 @Suite("Store: contacts")
 struct StoreContactTests {
-    let temporary: TemporaryStore
-    var store: SQLiteManagerStore { temporary.store }
+    let context = StoreContext()
+    var store: any TestStore { context.store }
+    var temporary: TemporaryStore { context.sqlite }
 
-    init() throws {
-        temporary = try TemporaryStore()
-    }
-
-    @Test func aContactIsAddedNormalisedReadEditedAndDeleted() async throws {
+    @Test(arguments: StoreKind.allCases) func aContactIsAddedNormalisedReadEditedAndDeleted(_ kind: StoreKind)
+        async throws
+    {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         let added = try await store.addContact(
             to: ContactListID("l1"),
@@ -55,7 +55,10 @@ struct StoreContactTests {
         #expect(try await store.contact(ContactID("not-an-id")) == nil)
     }
 
-    @Test func aContactInAnOpenAttemptCannotBeEditedOrDeleted() async throws {
+    @Test(arguments: StoreKind.allCases) func aContactInAnOpenAttemptCannotBeEditedOrDeleted(_ kind: StoreKind)
+        async throws
+    {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         let contact = try #require(try await addContacts(store, count: 1).first)
         _ = try await store.checkOutAttempts(
@@ -70,7 +73,8 @@ struct StoreContactTests {
         }
     }
 
-    @Test func searchFiltersByFieldsAndStateAndPages() async throws {
+    @Test(arguments: StoreKind.allCases) func searchFiltersByFieldsAndStateAndPages(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         for index in 0..<25 {
             _ = try await store.addContact(
@@ -98,7 +102,9 @@ struct StoreContactTests {
         #expect(try await store.countContacts(ContactFilter(minimumAttempts: 1)) == 0)
     }
 
-    @Test func resettingAttemptsReopensExhaustedContacts() async throws {
+    @Test(arguments: StoreKind.allCases) func resettingAttemptsReopensExhaustedContacts(_ kind: StoreKind) async throws
+    {
+        guard try await context.open(kind) else { return }
         var settings = CampaignSettings.dialing
         settings.maximumAttempts = 1
         try await makeCampaign(store, settings: settings)
@@ -130,7 +136,8 @@ struct StoreContactTests {
         #expect(try await store.countContacts(ContactFilter(states: [.inAttempt])) == 1)
     }
 
-    @Test func theBulkResetFollowsTheDomainRule() async throws {
+    @Test(arguments: StoreKind.allCases) func theBulkResetFollowsTheDomainRule(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         var settings = CampaignSettings.dialing
         settings.maximumAttempts = 2
         settings.retryIntervals.noAnswer = .seconds(60)
@@ -169,14 +176,14 @@ struct StoreContactTests {
 
 @Suite("Store: do not call and dispositions")
 struct StoreDoNotCallTests {
-    let temporary: TemporaryStore
-    var store: SQLiteManagerStore { temporary.store }
+    let context = StoreContext()
+    var store: any TestStore { context.store }
+    var temporary: TemporaryStore { context.sqlite }
 
-    init() throws {
-        temporary = try TemporaryStore()
-    }
-
-    @Test func numbersAreAddedCheckedListedAndRemovedPerScope() async throws {
+    @Test(arguments: StoreKind.allCases) func numbersAreAddedCheckedListedAndRemovedPerScope(_ kind: StoreKind)
+        async throws
+    {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         #expect(
             try await store.addDoNotCall(
@@ -207,7 +214,8 @@ struct StoreDoNotCallTests {
         #expect(try await store.isDoNotCall("+4520000001", campaign: CampaignID("c1"), defaultRegion: "DK") == false)
     }
 
-    @Test func aFileOfNumbersIsImported() async throws {
+    @Test(arguments: StoreKind.allCases) func aFileOfNumbersIsImported(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         let csv = "number,comment\n20000001,x\n20000002,y\nnot a number,z\n20000001,again\n"
         let report = try await store.importDoNotCall(
             scope: .global, format: .csv, options: ImportOptions(mapping: .init(phone: "number"), defaultRegion: "DK"),
@@ -217,7 +225,10 @@ struct StoreDoNotCallTests {
         #expect(try await store.isDoNotCall("20000002", campaign: nil, defaultRegion: "DK"))
     }
 
-    @Test func dispositionsAreCreatedListedUpdatedAndDeleted() async throws {
+    @Test(arguments: StoreKind.allCases) func dispositionsAreCreatedListedUpdatedAndDeleted(_ kind: StoreKind)
+        async throws
+    {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         let campaign = CampaignID("c1")
         let sale = DispositionDefinition(name: "sale", kind: .final)
@@ -250,14 +261,14 @@ struct StoreDoNotCallTests {
 
 @Suite("Store: agents and teams")
 struct StoreAgentTests {
-    let temporary: TemporaryStore
-    var store: SQLiteManagerStore { temporary.store }
+    let context = StoreContext()
+    var store: any TestStore { context.store }
+    var temporary: TemporaryStore { context.sqlite }
 
-    init() throws {
-        temporary = try TemporaryStore()
-    }
-
-    @Test func agentsAndTeamsAreCreatedReadUpdatedAndDeleted() async throws {
+    @Test(arguments: StoreKind.allCases) func agentsAndTeamsAreCreatedReadUpdatedAndDeleted(_ kind: StoreKind)
+        async throws
+    {
+        guard try await context.open(kind) else { return }
         let queueA = QueueID("inbound")
         let queueB = QueueID("campaign-1")
         try await store.createTeam(
@@ -305,6 +316,8 @@ struct StoreAgentTests {
     }
 
     @Test func passwordsAreStoredAsSaltedHashesThatVerify() async throws {
+        _ = try await context.open(.sqlite)
+        let store = temporary.store
         for (id, login) in [("a1", "ann"), ("a2", "bo")] {
             _ = try await store.createAgent(
                 AgentProfile(id: AgentID(id), login: login, name: login), password: "same password",

@@ -6,7 +6,7 @@ import Testing
 
 /// Hands out `count` contacts of campaign c1 at `now`.
 private func checkOut(
-    _ store: SQLiteManagerStore, count: Int, at now: Date = StoreTime.monday, node: String = "n1",
+    _ store: any TestStore, count: Int, at now: Date = StoreTime.monday, node: String = "n1",
     agents: Set<AgentID> = []
 ) async throws -> [AttemptHandOut] {
     try await store.checkOutAttempts(
@@ -22,14 +22,14 @@ private func result(_ handOut: AttemptHandOut, _ outcome: AttemptOutcome, dispos
 
 @Suite("Store: the feeder's hand-outs")
 struct StoreFeederTests {
-    let temporary: TemporaryStore
-    var store: SQLiteManagerStore { temporary.store }
+    let context = StoreContext()
+    var store: any TestStore { context.store }
+    var temporary: TemporaryStore { context.sqlite }
 
-    init() throws {
-        temporary = try TemporaryStore()
-    }
-
-    @Test func contactsGoOutInPriorityOrderAndNeverTwiceWhileOpen() async throws {
+    @Test(arguments: StoreKind.allCases) func contactsGoOutInPriorityOrderAndNeverTwiceWhileOpen(_ kind: StoreKind)
+        async throws
+    {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         let contacts = try await addContacts(store, count: 5) { [3, 1, 2, 1, 0][$0] }
         let first = try await checkOut(store, count: 3)
@@ -48,7 +48,10 @@ struct StoreFeederTests {
         #expect(try await store.openAttempts(campaign: CampaignID("c1")).count == 5)
     }
 
-    @Test func aDisabledCampaignOrAClosedWindowHandsOutNothing() async throws {
+    @Test(arguments: StoreKind.allCases) func aDisabledCampaignOrAClosedWindowHandsOutNothing(_ kind: StoreKind)
+        async throws
+    {
+        guard try await context.open(kind) else { return }
         let campaign = try await makeCampaign(store, settings: CampaignSettings(status: .disabled))
         try await addContacts(store, count: 2)
         #expect(try await checkOut(store, count: 5).isEmpty)
@@ -64,7 +67,8 @@ struct StoreFeederTests {
         #expect(try await checkOut(store, count: 5, at: StoreTime.minutes(180)).count == 2)
     }
 
-    @Test func contactsOutsideTheirCallingHoursWait() async throws {
+    @Test(arguments: StoreKind.allCases) func contactsOutsideTheirCallingHoursWait(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         // 12:00 UTC is 04:00 in Los Angeles, 13:00 in Copenhagen.
         let western = try await store.addContact(
@@ -78,7 +82,8 @@ struct StoreFeederTests {
         #expect(try await checkOut(store, count: 5, at: StoreTime.minutes(12 * 60)).map(\.contact.id) == [western.id])
     }
 
-    @Test func doNotCallNumbersAreNeverHandedOut() async throws {
+    @Test(arguments: StoreKind.allCases) func doNotCallNumbersAreNeverHandedOut(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         _ = try await makeCampaign(store, id: "c2", list: "l2")
         let contacts = try await addContacts(store, count: 6)
@@ -106,7 +111,8 @@ struct StoreFeederTests {
         #expect(why.earliestDialable == nil)
     }
 
-    @Test func aScheduledRetryWaitsUntilItIsDue() async throws {
+    @Test(arguments: StoreKind.allCases) func aScheduledRetryWaitsUntilItIsDue(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         var settings = CampaignSettings.dialing
         settings.retryIntervals.noAnswer = .seconds(2 * 3600)
         settings.freshVersusRetry = .retriesFirst
@@ -128,7 +134,10 @@ struct StoreFeederTests {
         #expect(retried.first?.contact.attempts == 2)
     }
 
-    @Test func aPrivateCallbackWaitsForItsAgentAndGoesFirst() async throws {
+    @Test(arguments: StoreKind.allCases) func aPrivateCallbackWaitsForItsAgentAndGoesFirst(_ kind: StoreKind)
+        async throws
+    {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         let contacts = try await addContacts(store, count: 3) { $0 == 0 ? 5 : 0 }
         let handOut = try #require(try await checkOut(store, count: 1).first)
@@ -148,7 +157,10 @@ struct StoreFeederTests {
         #expect(taken.first?.contact.privateCallbackAgent == agent)
     }
 
-    @Test func theCheckOutAgreesWithFeederSelectionOverTheWholeCampaign() async throws {
+    @Test(arguments: StoreKind.allCases) func theCheckOutAgreesWithFeederSelectionOverTheWholeCampaign(
+        _ kind: StoreKind
+    ) async throws {
+        guard try await context.open(kind) else { return }
         var settings = CampaignSettings.dialing
         settings.priorityOrder = [SortKey(.field("score"), .descending), SortKey(.priority)]
         settings.freshVersusRetry = .interleaved
@@ -206,7 +218,8 @@ struct StoreFeederTests {
         #expect(Set(rest.map(\.contact.id)) == dialable)
     }
 
-    @Test func concurrentCheckOutsNeverShareAContact() async throws {
+    @Test(arguments: StoreKind.allCases) func concurrentCheckOutsNeverShareAContact(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         try await addContacts(store, count: 120)
         let handOuts = try await withThrowingTaskGroup(of: [AttemptHandOut].self) { group in
@@ -227,7 +240,10 @@ struct StoreFeederTests {
         #expect(try await store.openAttempts(campaign: nil).count == 120)
     }
 
-    @Test func theDatabaseRefusesASecondOpenAttemptForAContact() async throws {
+    @Test(arguments: StoreKind.allCases) func theDatabaseRefusesASecondOpenAttemptForAContact(_ kind: StoreKind)
+        async throws
+    {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         try await addContacts(store, count: 1)
         let handOut = try #require(try await checkOut(store, count: 1).first)
@@ -240,14 +256,12 @@ struct StoreFeederTests {
 
 @Suite("Store: results and lost nodes")
 struct StoreResultTests {
-    let temporary: TemporaryStore
-    var store: SQLiteManagerStore { temporary.store }
+    let context = StoreContext()
+    var store: any TestStore { context.store }
+    var temporary: TemporaryStore { context.sqlite }
 
-    init() throws {
-        temporary = try TemporaryStore()
-    }
-
-    @Test func aResultAppliesOnce() async throws {
+    @Test(arguments: StoreKind.allCases) func aResultAppliesOnce(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         try await addContacts(store, count: 1)
         let handOut = try #require(try await checkOut(store, count: 1).first)
@@ -278,7 +292,8 @@ struct StoreResultTests {
         #expect(try await store.recordResult(mismatched, now: StoreTime.minutes(4)) == .unknownAttempt)
     }
 
-    @Test func aNodeMaySpellTheContactIDWithoutPadding() async throws {
+    @Test(arguments: StoreKind.allCases) func aNodeMaySpellTheContactIDWithoutPadding(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         try await addContacts(store, count: 1)
         let handOut = try #require(try await checkOut(store, count: 1).first)
@@ -292,7 +307,8 @@ struct StoreResultTests {
         }
     }
 
-    @Test func aDispositionAfterTheResultAppliesOnce() async throws {
+    @Test(arguments: StoreKind.allCases) func aDispositionAfterTheResultAppliesOnce(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         try await addContacts(store, count: 1)
         let handOut = try #require(try await checkOut(store, count: 1).first)
@@ -321,7 +337,10 @@ struct StoreResultTests {
                 .final("sale"), attempt: AttemptID("nope"), agent: nil, now: StoreTime.minutes(5)) == .unknownAttempt)
     }
 
-    @Test func aLostNodesAttemptsCloseAsUnknownAndWaitForTheRetryInterval() async throws {
+    @Test(arguments: StoreKind.allCases) func aLostNodesAttemptsCloseAsUnknownAndWaitForTheRetryInterval(
+        _ kind: StoreKind
+    ) async throws {
+        guard try await context.open(kind) else { return }
         var settings = CampaignSettings.dialing
         settings.retryIntervals.unknown = .seconds(30 * 60)
         try await makeCampaign(store, settings: settings)
@@ -355,14 +374,12 @@ struct StoreResultTests {
 
 @Suite("Store: statistics and why not dialable")
 struct StoreStatisticsTests {
-    let temporary: TemporaryStore
-    var store: SQLiteManagerStore { temporary.store }
+    let context = StoreContext()
+    var store: any TestStore { context.store }
+    var temporary: TemporaryStore { context.sqlite }
 
-    init() throws {
-        temporary = try TemporaryStore()
-    }
-
-    @Test func theReportCountsContactsAndAttempts() async throws {
+    @Test(arguments: StoreKind.allCases) func theReportCountsContactsAndAttempts(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         try await addContacts(store, count: 6)
         let handOuts = try await checkOut(store, count: 5)
@@ -383,7 +400,8 @@ struct StoreStatisticsTests {
         #expect(try await store.campaignReport(CampaignID("none"), now: StoreTime.monday) == nil)
     }
 
-    @Test func theSummaryCountsWhyContactsAreHeld() async throws {
+    @Test(arguments: StoreKind.allCases) func theSummaryCountsWhyContactsAreHeld(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         let contacts = try await addContacts(store, count: 4)
         _ = try await store.addDoNotCall(

@@ -10,7 +10,7 @@ private let options = ImportOptions(defaultRegion: "DK")
 
 /// Imports `text` into list l1.
 private func importText(
-    _ store: SQLiteManagerStore, _ text: String, format: ImportFormat = .csv, mode: ImportMode = .append,
+    _ store: any TestStore, _ text: String, format: ImportFormat = .csv, mode: ImportMode = .append,
     options: ImportOptions = options, progress: ProgressLog = ProgressLog()
 ) async throws -> ImportReport {
     try await store.importContacts(
@@ -19,7 +19,7 @@ private func importText(
 }
 
 /// The list's contacts, by id.
-private func contents(_ store: SQLiteManagerStore) async throws -> [Contact] {
+private func contents(_ store: any TestStore) async throws -> [Contact] {
     try await store.searchContacts(ContactFilter(list: ContactListID("l1")), after: nil, limit: 1_000_000).contacts
 }
 
@@ -42,14 +42,14 @@ private struct FailingSource: AsyncSequence, Sendable {
 
 @Suite("Store: contact imports")
 struct StoreImportTests {
-    let temporary: TemporaryStore
-    var store: SQLiteManagerStore { temporary.store }
+    let context = StoreContext()
+    var store: any TestStore { context.store }
+    var temporary: TemporaryStore { context.sqlite }
 
-    init() throws {
-        temporary = try TemporaryStore()
-    }
-
-    @Test func anAppendImportNormalisesSkipsDuplicatesAndRejectsRowsByNumber() async throws {
+    @Test(arguments: StoreKind.allCases) func anAppendImportNormalisesSkipsDuplicatesAndRejectsRowsByNumber(
+        _ kind: StoreKind
+    ) async throws {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         let csv = """
             phone,name,tz,prio
@@ -85,7 +85,10 @@ struct StoreImportTests {
         #expect(try await store.importJobs(list: ContactListID("l1"), limit: 10).map(\.id) == [job.id])
     }
 
-    @Test func appendKeepsTheListsContactsAndReplaceStartsAfresh() async throws {
+    @Test(arguments: StoreKind.allCases) func appendKeepsTheListsContactsAndReplaceStartsAfresh(_ kind: StoreKind)
+        async throws
+    {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         _ = try await importText(store, "phone\n20000001\n20000002\n")
         let handOut = try #require(
@@ -116,7 +119,8 @@ struct StoreImportTests {
             ])
     }
 
-    @Test func aHeaderErrorLeavesTheListAsItWas() async throws {
+    @Test(arguments: StoreKind.allCases) func aHeaderErrorLeavesTheListAsItWas(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         _ = try await importText(store, "phone,name\n20000001,Ann\n20000002,Bo\n")
         let before = try await contents(store)
@@ -134,7 +138,10 @@ struct StoreImportTests {
         #expect(jobs[0].error?.contains("no phone column") == true)
     }
 
-    @Test func aMalformedJSONFileLeavesTheListAsItWasAndAGoodOneImports() async throws {
+    @Test(arguments: StoreKind.allCases) func aMalformedJSONFileLeavesTheListAsItWasAndAGoodOneImports(
+        _ kind: StoreKind
+    ) async throws {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         _ = try await importText(store, "phone\n20000001\n")
         let before = try await contents(store)
@@ -156,7 +163,10 @@ struct StoreImportTests {
         #expect(contacts.last?.fields == ["name": "Bo", "vip": "true"])
     }
 
-    @Test func anIOErrorMidFileLeavesTheListAsItWasAndRecordsTheFailure() async throws {
+    @Test(arguments: StoreKind.allCases) func anIOErrorMidFileLeavesTheListAsItWasAndRecordsTheFailure(
+        _ kind: StoreKind
+    ) async throws {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         _ = try await importText(store, "phone\n20000001\n")
         let before = try await contents(store)
@@ -176,7 +186,8 @@ struct StoreImportTests {
         }
     }
 
-    @Test func aCancelledImportLeavesTheListAsItWas() async throws {
+    @Test(arguments: StoreKind.allCases) func aCancelledImportLeavesTheListAsItWas(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         _ = try await importText(store, "phone\n20000001\n")
         let before = try await contents(store)
@@ -201,7 +212,8 @@ struct StoreImportTests {
         #expect(try await store.stagedRowCount() == 0)
     }
 
-    @Test func aListInUseCannotBeReplaced() async throws {
+    @Test(arguments: StoreKind.allCases) func aListInUseCannotBeReplaced(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         _ = try await importText(store, "phone\n20000001\n")
         _ = try await store.checkOutAttempts(
@@ -214,7 +226,8 @@ struct StoreImportTests {
         #expect(try await importText(store, "phone\n20000002\n").job.accepted == 1)
     }
 
-    @Test func rejectedRowDetailsAreCappedButCounted() async throws {
+    @Test(arguments: StoreKind.allCases) func rejectedRowDetailsAreCappedButCounted(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         let capped = ImportOptions(defaultRegion: "DK", progressInterval: 2, storedRejectedRows: 3)
         let report = try await importText(store, "phone\n1\n2\n3\n20000001\n4\n5\n", options: capped)
@@ -223,7 +236,9 @@ struct StoreImportTests {
         #expect(try await store.rejectedRows(of: report.job.id, afterRow: 2, limit: 10).map(\.row) == [3, 4])
     }
 
-    @Test func aHundredThousandRowFileStreamsWithProgress() async throws {
+    @Test(arguments: StoreKind.allCases) func aHundredThousandRowFileStreamsWithProgress(_ kind: StoreKind) async throws
+    {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         let log = ProgressLog()
         let file = GeneratedCSV(rows: 100_000, rowsPerChunk: 500)

@@ -6,12 +6,9 @@ import Testing
 
 @Suite("Store: inbound routing and attempts given back")
 struct StoreInboundTests {
-    let temporary: TemporaryStore
-    var store: SQLiteManagerStore { temporary.store }
-
-    init() throws {
-        temporary = try TemporaryStore()
-    }
+    let context = StoreContext()
+    var store: any TestStore { context.store }
+    var temporary: TemporaryStore { context.sqlite }
 
     private func checkOut(count: Int, at now: Date = StoreTime.monday) async throws -> [AttemptHandOut] {
         try await store.checkOutAttempts(
@@ -19,7 +16,10 @@ struct StoreInboundTests {
             presentAgents: [])
     }
 
-    @Test func anAttemptGivenBackLeavesTheContactAsBeforeAndIsForgotten() async throws {
+    @Test(arguments: StoreKind.allCases) func anAttemptGivenBackLeavesTheContactAsBeforeAndIsForgotten(
+        _ kind: StoreKind
+    ) async throws {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         let contacts = try await addContacts(store, count: 2)
         // The first contact was attempted once already (no answer, retried later).
@@ -54,7 +54,10 @@ struct StoreInboundTests {
                 == .notHeld)
     }
 
-    @Test func onlyTheHolderMayGiveAnAttemptBackAndNotOnceItHasAResult() async throws {
+    @Test(arguments: StoreKind.allCases) func onlyTheHolderMayGiveAnAttemptBackAndNotOnceItHasAResult(_ kind: StoreKind)
+        async throws
+    {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         try await addContacts(store, count: 2)
         let handOuts = try await checkOut(count: 2)
@@ -73,7 +76,10 @@ struct StoreInboundTests {
         #expect(try await store.attempt(handOuts[0].attempt)?.isOpen == true)
     }
 
-    @Test func aCallerWhoIsAnOpenContactGoesToTheirCampaignAsAnAttempt() async throws {
+    @Test(arguments: StoreKind.allCases) func aCallerWhoIsAnOpenContactGoesToTheirCampaignAsAnAttempt(_ kind: StoreKind)
+        async throws
+    {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         _ = try await makeCampaign(store, id: "c2", list: "l2")
         let contacts = try await addContacts(store, count: 2)
@@ -95,7 +101,10 @@ struct StoreInboundTests {
         #expect(try await checkOut(count: 5).map(\.contact.id) == [contacts[0].id])
     }
 
-    @Test func aHotlineCallerBecomesAContactAndOtherCallersAreServiceCalls() async throws {
+    @Test(arguments: StoreKind.allCases) func aHotlineCallerBecomesAContactAndOtherCallersAreServiceCalls(
+        _ kind: StoreKind
+    ) async throws {
+        guard try await context.open(kind) else { return }
         try await makeCampaign(store)
         let caller = danishNumber(77)
         let route = try await store.routeInboundCall(

@@ -9,12 +9,9 @@ import Testing
 /// disposition applies, whether it arrives before the manager closes the attempt or after.
 @Suite("Store: attempts whose node was lost while an agent was on the call")
 struct StoreNodeLostOnCallTests {
-    let temporary: TemporaryStore
-    var store: SQLiteManagerStore { temporary.store }
-
-    init() throws {
-        temporary = try TemporaryStore()
-    }
+    let context = StoreContext()
+    var store: any TestStore { context.store }
+    var temporary: TemporaryStore { context.sqlite }
 
     func handOut(count: Int = 1) async throws -> [AttemptHandOut] {
         var settings = CampaignSettings.dialing
@@ -26,7 +23,10 @@ struct StoreNodeLostOnCallTests {
             presentAgents: [])
     }
 
-    @Test func aDispositionBeforeTheSweepIsKeptAndAppliedWhenTheAttemptClosesUnknown() async throws {
+    @Test(arguments: StoreKind.allCases) func aDispositionBeforeTheSweepIsKeptAndAppliedWhenTheAttemptClosesUnknown(
+        _ kind: StoreKind
+    ) async throws {
+        guard try await context.open(kind) else { return }
         let attempt = try #require(try await handOut().first)
         // Without the gateway's word that the node was lost, an open attempt still waits.
         #expect(
@@ -61,7 +61,10 @@ struct StoreNodeLostOnCallTests {
         #expect(report.attemptsByDisposition["sale"] == 1)
     }
 
-    @Test func aDispositionAfterTheSweepMarksTheAttemptAndApplies() async throws {
+    @Test(arguments: StoreKind.allCases) func aDispositionAfterTheSweepMarksTheAttemptAndApplies(_ kind: StoreKind)
+        async throws
+    {
+        guard try await context.open(kind) else { return }
         let attempts = try await handOut(count: 2)
         _ = try await store.closeAttemptsOfLostNode(MemberID("n1"), now: StoreTime.minutes(1))
         let first = attempts[0]
@@ -80,7 +83,10 @@ struct StoreNodeLostOnCallTests {
         #expect(report.nodeLostOnCall == 1)
     }
 
-    @Test func aNodeThatComesBackAndReportsTheCallClearsTheMark() async throws {
+    @Test(arguments: StoreKind.allCases) func aNodeThatComesBackAndReportsTheCallClearsTheMark(_ kind: StoreKind)
+        async throws
+    {
+        guard try await context.open(kind) else { return }
         let attempt = try #require(try await handOut().first)
         _ = try await store.recordDisposition(
             .retry("busy later"), attempt: attempt.attempt, agent: AgentID("ann"), nodeLost: true,

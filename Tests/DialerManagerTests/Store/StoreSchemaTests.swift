@@ -6,14 +6,13 @@ import Testing
 
 @Suite("Store: migrations")
 struct StoreMigrationTests {
-    let temporary: TemporaryStore
-    var store: SQLiteManagerStore { temporary.store }
-
-    init() throws {
-        temporary = try TemporaryStore()
-    }
+    let context = StoreContext()
+    var store: any TestStore { context.store }
+    var temporary: TemporaryStore { context.sqlite }
 
     @Test func migrationsApplyOnAnEmptyDatabaseAndAgainChangeNothing() async throws {
+        _ = try await context.open(.sqlite)
+        let store = temporary.store
         let all = ["v1: api tokens"] + StoreSchema.migrationNames
         #expect(try store.appliedMigrations() == all)
         _ = try await makeCampaign(store)
@@ -27,6 +26,8 @@ struct StoreMigrationTests {
     }
 
     @Test func theDatabaseIsInWALModeWithEveryTable() async throws {
+        _ = try await context.open(.sqlite)
+        let store = temporary.store
         let (mode, tables) = try store.schemaFacts()
         #expect(mode == "wal")
         let expected: Set<String> = [
@@ -37,6 +38,8 @@ struct StoreMigrationTests {
     }
 
     @Test func importsLeftRunningByAStoppedManagerAreMarkedFailed() async throws {
+        _ = try await context.open(.sqlite)
+        let store = temporary.store
         _ = try await store.createList(
             id: ContactListID("l1"), name: "l", description: "", now: StoreTime.monday)
         let job = try await store.createImportJob(
@@ -50,14 +53,12 @@ struct StoreMigrationTests {
 
 @Suite("Store: lists and campaigns")
 struct StoreCampaignTests {
-    let temporary: TemporaryStore
-    var store: SQLiteManagerStore { temporary.store }
+    let context = StoreContext()
+    var store: any TestStore { context.store }
+    var temporary: TemporaryStore { context.sqlite }
 
-    init() throws {
-        temporary = try TemporaryStore()
-    }
-
-    @Test func listsAreCreatedReadRenamedAndDeleted() async throws {
+    @Test(arguments: StoreKind.allCases) func listsAreCreatedReadRenamedAndDeleted(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         let created = try await store.createList(
             id: ContactListID("l1"), name: "Leads", description: "spring", now: StoreTime.monday)
         #expect(created.name == "Leads")
@@ -77,7 +78,8 @@ struct StoreCampaignTests {
         #expect(try await store.deleteList(ContactListID("l1")) == false)
     }
 
-    @Test func campaignsAreCreatedReadUpdatedAndDeleted() async throws {
+    @Test(arguments: StoreKind.allCases) func campaignsAreCreatedReadUpdatedAndDeleted(_ kind: StoreKind) async throws {
+        guard try await context.open(kind) else { return }
         var campaign = try await makeCampaign(store)
         #expect(try await store.campaign(campaign.id) == campaign)
         #expect(try await store.list(ContactListID("l1"))?.campaign == campaign.id)
@@ -100,7 +102,10 @@ struct StoreCampaignTests {
         #expect(try await store.deleteCampaign(campaign.id) == false)
     }
 
-    @Test func campaignsAreValidatedAndOwnTheirListAndQueue() async throws {
+    @Test(arguments: StoreKind.allCases) func campaignsAreValidatedAndOwnTheirListAndQueue(_ kind: StoreKind)
+        async throws
+    {
+        guard try await context.open(kind) else { return }
         let campaign = try await makeCampaign(store)
         var bad = campaign
         bad.id = CampaignID("c2")
@@ -134,7 +139,10 @@ struct StoreCampaignTests {
         #expect(try await store.list(ContactListID("l1")) != nil)
     }
 
-    @Test func aCampaignWithOpenAttemptsKeepsItsListAndCannotBeDeleted() async throws {
+    @Test(arguments: StoreKind.allCases) func aCampaignWithOpenAttemptsKeepsItsListAndCannotBeDeleted(_ kind: StoreKind)
+        async throws
+    {
+        guard try await context.open(kind) else { return }
         var campaign = try await makeCampaign(store)
         _ = try await addContacts(store, count: 1)
         let handOut = try await store.checkOutAttempts(

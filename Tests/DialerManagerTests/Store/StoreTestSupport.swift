@@ -1,9 +1,92 @@
 import DialerCore
 import DialerImport
+import DialerTestSupport
 import Foundation
 import Synchronization
+import Testing
 
 @testable import DialerManager
+
+/// The two stores the store tests run against.
+enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+
+    var testDescription: String { rawValue }
+}
+
+/// A store with the hooks the tests use beyond ``ManagerStore``.
+protocol TestStore: ManagerStore {
+    func insertOpenAttemptForTesting(id: String, campaign: CampaignID, contact: ContactID) async throws
+    func stagedRowCount() async throws -> Int
+    func attemptCount(_ filter: AttemptFilter) async throws -> Int
+}
+
+extension SQLiteManagerStore: TestStore {}
+extension PostgresManagerStore: TestStore {}
+
+extension PostgresManagerStore {
+    /// How many attempts match `filter`, for tests that reports add up.
+    func attemptCount(_ filter: AttemptFilter) async throws -> Int {
+        var total = 0
+        var cursor: AttemptCursor?
+        while true {
+            let page = try await attemptPage(filter, after: cursor, limit: 10_000)
+            total += page.count
+            guard page.count == 10_000, let last = page.last else { return total }
+            cursor = AttemptCursor(after: last)
+        }
+    }
+}
+
+/// The store of one test, of either kind: SQLite in a fresh directory, or PostgreSQL in a fresh
+/// database of the process's throwaway server (``TestPostgres``).
+final class StoreContext: Sendable {
+    private let state = Mutex<(store: (any TestStore)?, sqlite: TemporaryStore?)>((nil, nil))
+
+    /// Opens a store of `kind`; `false` when PostgreSQL is not installed and tools are not
+    /// required (the test then returns: skipped, with a message). Under `DIALER_REQUIRE_TOOLS=1`
+    /// a missing PostgreSQL is a failure.
+    func open(_ kind: StoreKind, passwordIterations: Int = 1_000, now: Date = StoreTime.monday) async throws -> Bool {
+        switch kind {
+        case .sqlite:
+            let temporary = try TemporaryStore(passwordIterations: passwordIterations, now: now)
+            state.withLock { $0 = (temporary.store, temporary) }
+        case .postgres:
+            guard let store = try await Self.postgresStore(passwordIterations: passwordIterations, now: now) else {
+                return false
+            }
+            state.withLock { $0 = (store, nil) }
+        }
+        return true
+    }
+
+    /// A PostgreSQL store on a fresh database, or nil (skipped) when PostgreSQL is not installed.
+    static func postgresStore(passwordIterations: Int = 1_000, now: Date = StoreTime.monday) async throws
+        -> PostgresManagerStore?
+    {
+        switch await TestPostgres.shared() {
+        case .failure(let why):
+            if toolsRequired {
+                Issue.record("PostgreSQL is required (DIALER_REQUIRE_TOOLS=1): \(why)")
+            } else {
+                print("skipped on PostgreSQL: \(why)")
+            }
+            return nil
+        case .success(let server):
+            let database = try await server.createDatabase()
+            return try await PostgresManagerStore.open(
+                PostgresStoreConfiguration(url: server.url(database: database), connections: 4),
+                passwordIterations: passwordIterations, clock: { now })
+        }
+    }
+
+    /// The store opened last (a test opens it first).
+    var store: any TestStore { state.withLock { $0.store }! }
+
+    /// The SQLite store's directory, for the tests of SQLite itself.
+    var sqlite: TemporaryStore { state.withLock { $0.sqlite }! }
+}
 
 /// A store in a fresh directory of its own, removed when the value goes.
 final class TemporaryStore: Sendable {
@@ -44,7 +127,7 @@ func danishNumber(_ index: Int) -> String {
 /// A list with a campaign dialing it.
 @discardableResult
 func makeCampaign(
-    _ store: SQLiteManagerStore, id: String = "c1", list: String = "l1", settings: CampaignSettings = .dialing
+    _ store: any ManagerStore, id: String = "c1", list: String = "l1", settings: CampaignSettings = .dialing
 ) async throws -> Campaign {
     _ = try await store.createList(
         id: ContactListID(list), name: "List \(list)", description: "", now: StoreTime.monday)
@@ -58,7 +141,7 @@ func makeCampaign(
 /// Adds `count` contacts with Danish numbers, one minute apart, the first at `start`.
 @discardableResult
 func addContacts(
-    _ store: SQLiteManagerStore, list: String = "l1", count: Int, from first: Int = 0,
+    _ store: any ManagerStore, list: String = "l1", count: Int, from first: Int = 0,
     start: Date = StoreTime.minutes(-600), priority: (Int) -> Int = { _ in 0 }
 ) async throws -> [Contact] {
     var contacts: [Contact] = []
