@@ -46,14 +46,18 @@ public struct ManagerProcess: Sendable {
     ) async throws -> ManagerProcess {
         let fence: ManagerTermFence? = config.hasStandbys ? ManagerTermFence() : nil
         let store: any ManagerStore
+        let leaseStore: (any ManagerLeaseStore)?
         if PostgresDatabaseURL.isPostgresURL(config.manager.database) {
-            store = try await PostgresManagerStore.open(
+            let postgres = try await PostgresManagerStore.open(
                 PostgresStoreConfiguration(
                     url: config.manager.database, connections: config.manager.databaseConnections),
-                passwordIterations: config.manager.passwordIterations, logger: logger)
+                passwordIterations: config.manager.passwordIterations, fence: fence, logger: logger)
+            store = postgres
+            leaseStore = config.hasStandbys ? PostgresManagerLeaseStore(store: postgres) : nil
         } else {
             store = try SQLiteManagerStore(
                 path: config.manager.database, passwordIterations: config.manager.passwordIterations, fence: fence)
+            leaseStore = config.hasStandbys ? try SQLiteManagerLeaseStore(path: config.manager.database) : nil
         }
         if try await store.tokenCount() == 0 {
             let path = URL(fileURLWithPath: config.cluster.runDirectory).appendingPathComponent("admin.token").path
@@ -66,8 +70,6 @@ public struct ManagerProcess: Sendable {
                 atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
             logger.notice("created the first admin API token", metadata: ["file": "\(path)"])
         }
-        let leaseStore: (any ManagerLeaseStore)? =
-            config.hasStandbys ? try SQLiteManagerLeaseStore(path: config.manager.database) : nil
         return try ManagerProcess(
             config: config, store: store, leaseStore: leaseStore, fence: fence, registry: registry,
             readyFile: readyFile, clock: clock, logger: logger)

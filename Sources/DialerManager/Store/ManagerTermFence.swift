@@ -3,8 +3,8 @@ import GRDB
 import Synchronization
 
 /// The term under which this manager process writes the feeder's changes, for the store to
-/// check inside each transaction (SQLite: the triggers of migration v15 compare it with the
-/// manager lease's term and abort a write under another).
+/// check inside each transaction (the triggers of migration v15, in SQLite and in PostgreSQL,
+/// compare it with the manager lease's term and abort a write under another).
 ///
 /// It is set when the manager becomes active and left as it was when the manager loses the
 /// lease, so that a write still in flight from the lost term is refused.
@@ -29,6 +29,12 @@ public final class ManagerTermFence: Sendable {
     /// This manager is active under `term` from now on.
     public func activate(_ term: ManagerTerm) {
         self.term.store(term.rawValue, ordering: .sequentiallyConsistent)
+    }
+
+    /// The term writes are checked against, `nil` without a fence (PostgreSQL: the value of
+    /// `dialer.manager_term` for each write transaction).
+    var fencedTerm: UInt64? {
+        enforced ? term.load(ordering: .sequentiallyConsistent) : nil
     }
 
     /// `dialer_manager_term()`: the term, or NULL without a fence.

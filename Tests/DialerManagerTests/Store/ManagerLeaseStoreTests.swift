@@ -1,4 +1,5 @@
 import DialerCore
+import DialerTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -17,25 +18,76 @@ final class ManualWallClock: Sendable {
     }
 }
 
-@Suite("Store: the manager lease (SQLite)")
-struct SQLiteManagerLeaseStoreTests {
-    let directory: String
-    let path: String
-    let wall = ManualWallClock()
-    /// Two managers' stores on one file.
-    let first: SQLiteManagerLeaseStore
-    let second: SQLiteManagerLeaseStore
+/// A fresh database of the test PostgreSQL server, or nil (skipped) when PostgreSQL is not
+/// installed (a failure under `DIALER_REQUIRE_TOOLS=1`).
+func freshPostgresURL() async throws -> String? {
+    switch await TestPostgres.shared() {
+    case .failure(let why):
+        if toolsRequired {
+            Issue.record("PostgreSQL is required (DIALER_REQUIRE_TOOLS=1): \(why)")
+        } else {
+            print("skipped on PostgreSQL: \(why)")
+        }
+        return nil
+    case .success(let server):
+        return server.url(database: try await server.createDatabase())
+    }
+}
 
-    init() throws {
-        directory =
-            FileManager.default.temporaryDirectory.appendingPathComponent("dialer-lease-\(UUID().uuidString)").path
-        path = directory + "/manager.sqlite"
-        let wall = self.wall
-        first = try SQLiteManagerLeaseStore(path: path, clock: { wall.now })
-        second = try SQLiteManagerLeaseStore(path: path, clock: { wall.now })
+/// Two managers' lease stores on one database of `kind`, on one wall clock the test moves.
+struct LeasePair {
+    let wall: ManualWallClock
+    let first: any ManagerLeaseStore
+    let second: any ManagerLeaseStore
+    private let closers: [@Sendable () async -> Void]
+
+    /// `nil` when PostgreSQL is not installed (the test is skipped).
+    static func make(_ kind: StoreKind) async throws -> LeasePair? {
+        let wall = ManualWallClock()
+        switch kind {
+        case .sqlite:
+            let path =
+                FileManager.default.temporaryDirectory.appendingPathComponent("dialer-lease-\(UUID().uuidString)").path
+                + "/manager.sqlite"
+            return LeasePair(
+                wall: wall, first: try SQLiteManagerLeaseStore(path: path, clock: { wall.now }),
+                second: try SQLiteManagerLeaseStore(path: path, clock: { wall.now }), closers: [])
+        case .postgres:
+            guard let url = try await freshPostgresURL() else { return nil }
+            func open() async throws -> PostgresManagerStore {
+                try await PostgresManagerStore.open(
+                    PostgresStoreConfiguration(url: url, connections: 2), passwordIterations: 1_000)
+            }
+            let (one, two) = (try await open(), try await open())
+            return LeasePair(
+                wall: wall, first: PostgresManagerLeaseStore(store: one, clock: { wall.now }),
+                second: PostgresManagerLeaseStore(store: two, clock: { wall.now }),
+                closers: [{ await one.shutdown() }, { await two.shutdown() }])
+        }
     }
 
-    @Test func onlyOneManagerHoldsTheLease() async throws {
+    private init(
+        wall: ManualWallClock, first: any ManagerLeaseStore, second: any ManagerLeaseStore,
+        closers: [@Sendable () async -> Void]
+    ) {
+        self.wall = wall
+        self.first = first
+        self.second = second
+        self.closers = closers
+    }
+
+    func close() async {
+        for close in closers { await close() }
+    }
+}
+
+@Suite("Store: the manager lease, on SQLite and PostgreSQL")
+struct ManagerLeaseStoreTests {
+    @Test(arguments: StoreKind.allCases)
+    func onlyOneManagerHoldsTheLease(_ kind: StoreKind) async throws {
+        guard let pair = try await LeasePair.make(kind) else { return }
+        defer { Task { await pair.close() } }
+        let (first, second, wall) = (pair.first, pair.second, pair.wall)
         #expect(try await first.currentLease() == nil)
         #expect(try await first.acquire(holder: "m1", duration: .seconds(5)) == .acquired(ManagerTerm(1)))
         let expiry = StoreTime.monday.addingTimeInterval(5)
@@ -53,7 +105,11 @@ struct SQLiteManagerLeaseStoreTests {
         #expect(try await second.currentLease()?.holder == "m1")
     }
 
-    @Test func anExpiredLeaseGoesToTheStandbyUnderTheNextTerm() async throws {
+    @Test(arguments: StoreKind.allCases)
+    func anExpiredLeaseGoesToTheStandbyUnderTheNextTerm(_ kind: StoreKind) async throws {
+        guard let pair = try await LeasePair.make(kind) else { return }
+        defer { Task { await pair.close() } }
+        let (first, second, wall) = (pair.first, pair.second, pair.wall)
         _ = try await first.acquire(holder: "m1", duration: .seconds(5))
         wall.advance(seconds: 4.999)
         guard case .heldBy = try await second.acquire(holder: "m2", duration: .seconds(5)) else {
@@ -71,7 +127,11 @@ struct SQLiteManagerLeaseStoreTests {
         }
     }
 
-    @Test func aStaleTermsJournalWriteIsRefused() async throws {
+    @Test(arguments: StoreKind.allCases)
+    func aStaleTermsJournalWriteIsRefused(_ kind: StoreKind) async throws {
+        guard let pair = try await LeasePair.make(kind) else { return }
+        defer { Task { await pair.close() } }
+        let (first, second, wall) = (pair.first, pair.second, pair.wall)
         let queue = QueueID("q1")
         _ = try await first.acquire(holder: "m1", duration: .seconds(5))
         try await first.journal(
@@ -93,7 +153,11 @@ struct SQLiteManagerLeaseStoreTests {
             try await first.journaledGrants()[queue] == LeaseTable.LastGrant(epoch: Epoch(5), owner: MemberID("n2")))
     }
 
-    @Test func aReleasedLeaseIsTakenWithoutWaitingForItsExpiry() async throws {
+    @Test(arguments: StoreKind.allCases)
+    func aReleasedLeaseIsTakenWithoutWaitingForItsExpiry(_ kind: StoreKind) async throws {
+        guard let pair = try await LeasePair.make(kind) else { return }
+        defer { Task { await pair.close() } }
+        let (first, second) = (pair.first, pair.second)
         _ = try await first.acquire(holder: "m1", duration: .seconds(5))
         // A release under a stale term or by another holder changes nothing.
         try await first.release(holder: "m2", term: ManagerTerm(1))
@@ -105,7 +169,11 @@ struct SQLiteManagerLeaseStoreTests {
         #expect(try await second.acquire(holder: "m2", duration: .seconds(5)) == .acquired(ManagerTerm(2)))
     }
 
-    @Test func aJournalNeverMovesAQueueBackToAnOlderEpoch() async throws {
+    @Test(arguments: StoreKind.allCases)
+    func aJournalNeverMovesAQueueBackToAnOlderEpoch(_ kind: StoreKind) async throws {
+        guard let pair = try await LeasePair.make(kind) else { return }
+        defer { Task { await pair.close() } }
+        let first = pair.first
         let queue = QueueID("q1")
         _ = try await first.acquire(holder: "m1", duration: .seconds(5))
         try await first.journal(
@@ -118,23 +186,47 @@ struct SQLiteManagerLeaseStoreTests {
 
 @Suite("Store: the feeder's writes are fenced by the manager lease's term")
 struct ManagerTermFenceTests {
-    @Test func aDeposedManagersHandOutsAreRefusedByTheStore() async throws {
-        let directory =
-            FileManager.default.temporaryDirectory.appendingPathComponent("dialer-fence-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let path = directory + "/manager.sqlite"
+    @Test(arguments: StoreKind.allCases)
+    func aDeposedManagersHandOutsAreRefusedByTheStore(_ kind: StoreKind) async throws {
         let wall = ManualWallClock()
         let (firstFence, secondFence) = (ManagerTermFence(), ManagerTermFence())
-        let first = try SQLiteManagerStore(
-            path: path, passwordIterations: 1_000, clock: { StoreTime.monday }, fence: firstFence)
-        let second = try SQLiteManagerStore(
-            path: path, passwordIterations: 1_000, clock: { StoreTime.monday }, fence: secondFence)
-        let lease = try SQLiteManagerLeaseStore(path: path, clock: { wall.now })
+        let first: any ManagerStore
+        let second: any ManagerStore
+        let lease: any ManagerLeaseStore
+        var cleanUp: @Sendable () async -> Void = {}
+        defer { Task { [cleanUp] in await cleanUp() } }
+        switch kind {
+        case .sqlite:
+            let directory =
+                FileManager.default.temporaryDirectory.appendingPathComponent("dialer-fence-\(UUID().uuidString)").path
+            cleanUp = { try? FileManager.default.removeItem(atPath: directory) }
+            let path = directory + "/manager.sqlite"
+            first = try SQLiteManagerStore(
+                path: path, passwordIterations: 1_000, clock: { StoreTime.monday }, fence: firstFence)
+            second = try SQLiteManagerStore(
+                path: path, passwordIterations: 1_000, clock: { StoreTime.monday }, fence: secondFence)
+            lease = try SQLiteManagerLeaseStore(path: path, clock: { wall.now })
+        case .postgres:
+            guard let url = try await freshPostgresURL() else { return }
+            func open(_ fence: ManagerTermFence?) async throws -> PostgresManagerStore {
+                try await PostgresManagerStore.open(
+                    PostgresStoreConfiguration(url: url, connections: 2), passwordIterations: 1_000,
+                    clock: { StoreTime.monday }, fence: fence)
+            }
+            let (one, two, leases) = (try await open(firstFence), try await open(secondFence), try await open(nil))
+            cleanUp = {
+                await one.shutdown()
+                await two.shutdown()
+                await leases.shutdown()
+            }
+            (first, second) = (one, two)
+            lease = PostgresManagerLeaseStore(store: leases, clock: { wall.now })
+        }
         _ = try await lease.acquire(holder: "m1", duration: .seconds(5))
         firstFence.activate(ManagerTerm(1))
         try await makeCampaign(first)
         try await addContacts(first, count: 4)
-        func checkOut(_ store: SQLiteManagerStore) async throws -> [AttemptHandOut] {
+        func checkOut(_ store: any ManagerStore) async throws -> [AttemptHandOut] {
             try await store.checkOutAttempts(
                 campaign: CampaignID("c1"), count: 1, node: MemberID("n1"), epoch: Epoch(1), now: StoreTime.monday,
                 presentAgents: [])

@@ -28,20 +28,25 @@ public final class PostgresManagerStore: ManagerStore {
     let passwords: PasswordHasher
     /// The clock for the instants the store stamps itself (import jobs).
     let clock: @Sendable () -> Date
+    /// The term each write transaction declares (`dialer.manager_term`), with standby managers.
+    let fence: ManagerTermFence?
 
     /// Connects, migrates the schema, and marks import jobs an earlier process left running as
     /// failed.
     ///
-    /// - Parameter connectTimeout: how long to wait for the database at start (the pool itself
-    ///   retries without end).
+    /// - Parameters:
+    ///   - connectTimeout: how long to wait for the database at start (the pool itself retries
+    ///     without end).
+    ///   - fence: with standby managers, the term this manager is active under: hand-outs and
+    ///     results written under a term that is no longer the lease's are refused.
     /// - Throws: ``StoreError/unavailable(_:)`` when the database cannot be reached in time.
     public static func open(
         _ configuration: PostgresStoreConfiguration, passwordIterations: Int,
         clock: @escaping @Sendable () -> Date = { Date() }, connectTimeout: Duration = .seconds(30),
-        logger: Logger = Logger(label: "dialer.store.postgres")
+        fence: ManagerTermFence? = nil, logger: Logger = Logger(label: "dialer.store.postgres")
     ) async throws -> PostgresManagerStore {
         let store = PostgresManagerStore(
-            configuration, passwordIterations: passwordIterations, clock: clock, logger: logger)
+            configuration, passwordIterations: passwordIterations, clock: clock, fence: fence, logger: logger)
         let url = configuration.url
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -67,8 +72,9 @@ public final class PostgresManagerStore: ManagerStore {
 
     private init(
         _ configuration: PostgresStoreConfiguration, passwordIterations: Int, clock: @escaping @Sendable () -> Date,
-        logger: Logger
+        fence: ManagerTermFence?, logger: Logger
     ) {
+        self.fence = fence
         let client = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: logger)
         self.client = client
         self.runner = Task { await client.run() }
@@ -91,6 +97,18 @@ public final class PostgresManagerStore: ManagerStore {
 
     /// Runs `body` in a read-write transaction; a deadlock or serialization failure runs it again.
     func write<T: Sendable>(_ body: (PGSession) async throws -> T) async throws -> T {
+        guard let term = fence?.fencedTerm else { return try await transaction(begin: "BEGIN", body) }
+        // The fence's triggers (migration v15) compare this with the lease's term; local to
+        // the transaction, so a pooled connection carries nothing to the next user.
+        return try await transaction(begin: "BEGIN") { db in
+            try await db.execute("SELECT set_config('dialer.manager_term', ?, true)", [String(term)])
+            return try await body(db)
+        }
+    }
+
+    /// Runs `body` in a read-write transaction that declares no term: the lease store's own
+    /// writes (the lease is what the fence reads).
+    func unfencedWrite<T: Sendable>(_ body: (PGSession) async throws -> T) async throws -> T {
         try await transaction(begin: "BEGIN", body)
     }
 

@@ -58,6 +58,7 @@ enum PostgresSchema {
             // The export pages by (started_at, seq), SQLite's (started_at, rowid).
             statements: ["CREATE INDEX attempt_started ON attempt (started_at, seq)"]),
         Migration(name: "v14: webhooks", statements: webhooks),
+        Migration(name: "v15: manager lease, queue-lease journal", statements: managerLease),
     ]
 
     private static let listsCampaignsContacts = [
@@ -397,6 +398,59 @@ enum PostgresSchema {
         CREATE TRIGGER webhook_on_list_exhausted AFTER UPDATE OF state ON contact
         FOR EACH ROW WHEN (NEW.state = 'final' AND OLD.state <> 'final')
         EXECUTE FUNCTION dialer_webhook_on_list_exhausted()
+        """,
+    ]
+
+    /// The standby managers' lease (one row) and the last queue-lease grant of each queue (see
+    /// ``PostgresManagerLeaseStore``), and the fence on the feeder's writes.
+    static let managerLease = [
+        // Who is the active manager, until when (seconds since the reference date on the clock
+        // of the writer: the server's), under which term: the term grows by one at each
+        // take-over, and a journal write under an older term is refused.
+        """
+        CREATE TABLE manager_lease (
+            id BIGINT NOT NULL PRIMARY KEY CHECK (id = 1),
+            holder TEXT NOT NULL,
+            term BIGINT NOT NULL CHECK (term > 0),
+            expires_at DOUBLE PRECISION NOT NULL)
+        """,
+        // The last grant issued for each queue, written before the grant is sent.
+        """
+        CREATE TABLE queue_lease_journal (
+            queue TEXT NOT NULL PRIMARY KEY,
+            epoch BIGINT NOT NULL CHECK (epoch >= 0),
+            owner TEXT NOT NULL,
+            term BIGINT NOT NULL)
+        """,
+        // Fencing of the feeder's writes: a transaction of a manager that was active under a
+        // term that is no longer the lease's may not hand out or close attempts. The store sets
+        // `dialer.manager_term` for each of its write transactions when it has a fence; unset
+        // (NULL, or '' once a transaction that set it has ended) means no fence: a manager
+        // without standbys, or a tool.
+        """
+        CREATE FUNCTION dialer_fenced_write() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+        DECLARE
+            writer TEXT := current_setting('dialer.manager_term', true);
+        BEGIN
+            IF writer IS NOT NULL AND writer <> ''
+                AND writer::BIGINT IS DISTINCT FROM (SELECT term FROM manager_lease WHERE id = 1) THEN
+                RAISE EXCEPTION 'stale manager term' USING ERRCODE = 'P0001';
+            END IF;
+            RETURN NEW;
+        END
+        $$
+        """,
+        """
+        CREATE TRIGGER attempt_insert_fenced BEFORE INSERT ON attempt
+        FOR EACH ROW EXECUTE FUNCTION dialer_fenced_write()
+        """,
+        """
+        CREATE TRIGGER attempt_update_fenced BEFORE UPDATE ON attempt
+        FOR EACH ROW EXECUTE FUNCTION dialer_fenced_write()
+        """,
+        """
+        CREATE TRIGGER contact_update_fenced BEFORE UPDATE ON contact
+        FOR EACH ROW EXECUTE FUNCTION dialer_fenced_write()
         """,
     ]
 }
