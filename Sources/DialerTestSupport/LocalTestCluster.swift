@@ -22,6 +22,8 @@ public final class LocalTestCluster: Sendable {
         public var trunkPopulationJSON: String?
         /// Written at the end of the cluster file: `[[trunk]]` entries, for instance.
         public var extraTOML = ""
+        /// `manager.database`; `nil`: a SQLite file in the run directory.
+        public var database: String?
 
         public init() {}
     }
@@ -60,7 +62,7 @@ public final class LocalTestCluster: Sendable {
             [manager]
             cluster_address = "127.0.0.1:0"
             http_address = "127.0.0.1:0"
-            database = "\(directory)/dialer.sqlite"
+            database = "\(timings.database ?? directory + "/dialer.sqlite")"
             password_iterations = \(timings.passwordIterations)
 
             [gateway]

@@ -15,7 +15,7 @@ private struct CampaignReport: Decodable {
     var attemptsByOutcome: [String: Int]
 }
 
-/// Two managers share one SQLite file; the active one is killed with -9 while an agentless
+/// Two managers share one database (a SQLite file, or a PostgreSQL database); the active one is killed with -9 while an agentless
 /// campaign runs. The standby takes the manager lease over once it expires, continues the
 /// queues' epochs from the journal in the database, and the campaign runs to its end: every
 /// contact is dialed once, and every result the nodes reported is in the store.
@@ -24,8 +24,19 @@ struct StandbyManagerClusterTests {
     static let contacts = 300
     static let leaseMs = 2000
 
-    @Test func theStandbyTakesOverFromAKilledActiveManager() async throws {
+    @Test(arguments: ["sqlite", "postgres"])
+    func theStandbyTakesOverFromAKilledActiveManager(_ store: String) async throws {
         var timings = LocalTestCluster.Timings()
+        if store == "postgres" {
+            switch await TestPostgres.shared() {
+            case .failure(let why):
+                if toolsRequired { Issue.record("PostgreSQL is required (DIALER_REQUIRE_TOOLS=1): \(why)") }
+                print("skipped on PostgreSQL: \(why)")
+                return
+            case .success(let server):
+                timings.database = server.url(database: try await server.createDatabase())
+            }
+        }
         timings.leaseMs = Self.leaseMs
         timings.trunkTimeScale = 30
         let cluster = try LocalTestCluster(
