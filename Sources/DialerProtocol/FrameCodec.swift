@@ -59,10 +59,15 @@ public struct FrameDecoder: ByteToMessageDecoder {
     public static func decodeEnvelope(_ payload: ByteBuffer) throws -> Envelope {
         let envelope: Envelope
         do {
-            // Parsed in place from the received bytes: no copy of the payload.
-            envelope = try Envelope(serializedBytes: PayloadBytes(buffer: payload))
+            // Parsed in place from the received bytes: no copy of the payload. The fast decoder
+            // takes well-formed payloads of known fields; swift-protobuf decides the rest.
+            envelope = try payload.withUnsafeReadableBytes { try EnvelopeFastDecoder.decode(Envelope.self, from: $0) }
         } catch {
-            throw ProtocolViolation(.malformedFrame, "payload is not a valid Envelope")
+            do {
+                envelope = try Envelope(serializedBytes: PayloadBytes(buffer: payload))
+            } catch {
+                throw ProtocolViolation(.malformedFrame, "payload is not a valid Envelope")
+            }
         }
         guard envelope.message != nil else {
             if envelope.unknownFields.data.isEmpty {

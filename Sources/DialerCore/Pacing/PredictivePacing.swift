@@ -179,9 +179,8 @@ public struct PredictivePacing: PacingPolicy {
         let horizon = Self.horizon(statistics.timeToAnswer) + connectGrace.seconds
         let talk = DurationModel(statistics.talkTime, defaultVariation: 1)
         let wrapUp = DurationModel(statistics.wrapUpTime, defaultVariation: 0.5)
-        var freeing = agents.onCall.map {
-            AgentFreeing.fromCall(elapsed: $0.seconds, horizon: horizon, talk: talk, wrapUp: wrapUp)
-        }
+        let callEnding = AgentFreeing.CallEnding(horizon: horizon, talk: talk, wrapUp: wrapUp)
+        var freeing = agents.onCall.map { callEnding.probability(elapsed: $0.seconds) }
         freeing += agents.wrapUp.map {
             AgentFreeing.fromWrapUp(elapsed: $0.seconds, horizon: horizon, wrapUp: wrapUp)
         }

@@ -55,6 +55,7 @@ extension Simulator {
         private static let day: Int64 = 24 * 3600 * 1_000_000_000
 
         let spec: PolicySpec
+        private let pictures: AgentPictureSource
         private let scenario: Scenario
         private let population: Population
         private var durations: AgentCallDurations
@@ -70,6 +71,9 @@ extension Simulator {
         private let agentIDs: [AgentID]
         private let agentIndex: [AgentID: Int]
         private var agents: [AgentLedger]
+        /// The agents in the book's picture order (by id), and each one's place in it.
+        private let pictureOrder: [Int]
+        private let placeInPicture: [Int]
 
         private var calls: [Int: Call] = [:]
         private var nextCall = 0
@@ -96,14 +100,20 @@ extension Simulator {
         private var dialingOpen = false
         private var closing = false
 
-        init(scenario: Scenario, spec: PolicySpec, seed: UInt64) {
+        init(scenario: Scenario, spec: PolicySpec, seed: UInt64, pictures: AgentPictureSource = .ledger) {
             self.scenario = scenario
             self.spec = spec
+            self.pictures = pictures
             population = Population(scenario: scenario, seed: seed)
             durations = AgentCallDurations(scenario: scenario, seed: seed)
             agentIDs = (0..<scenario.agents).map { AgentID("agent-\($0)") }
             agentIndex = Dictionary(uniqueKeysWithValues: agentIDs.enumerated().map { ($1, $0) })
             agents = Array(repeating: AgentLedger(), count: scenario.agents)
+            let ids = agentIDs
+            pictureOrder = ids.indices.sorted { ids[$0] < ids[$1] }
+            var places = [Int](repeating: 0, count: ids.count)
+            for (place, index) in pictureOrder.enumerated() { places[index] = place }
+            placeInPicture = places
             measured = MeasuredStatistics(sample: scenario.statisticsSample)
             regulated = AbandonWindow(length: .seconds(scenario.windowHours * 3600))
             rolling24h = AbandonWindow(length: .seconds(24 * 3600))
@@ -244,14 +254,11 @@ extension Simulator {
         }
 
         private mutating func pacingInput() -> PacingInput {
-            let picture = book.picture(of: queue, now: now)
-            let agents = AgentPicture(
-                available: picture.available.map(\.idle),
-                reserved: picture.reserved.count,
-                onCall: picture.onCall.map(\.talking),
-                wrapUp: picture.wrapUp.map(\.elapsed),
-                paused: picture.notReady.count
-            )
+            let agents =
+                switch pictures {
+                case .ledger: ledgerPicture()
+                case .book: bookPicture()
+                }
             let remaining = scenario.contacts.map { max(0, $0 - nextContact) } ?? .max
             return PacingInput(
                 now: now,
@@ -259,6 +266,49 @@ extension Simulator {
                 calls: CallsInFlight(dialing: dialing, answeredWaiting: waiting),
                 statistics: measured.statistics(now: now, window: regulated.counts(at: now)),
                 limits: PacingLimits(remainingContacts: remaining)
+            )
+        }
+
+        /// The agents as the book's `QueuePicture` shows them, which sorts every session.
+        private func bookPicture() -> AgentPicture {
+            let picture = book.picture(of: queue, now: now)
+            return AgentPicture(
+                available: picture.available.map(\.idle),
+                reserved: picture.reserved.count,
+                onCall: picture.onCall.map(\.talking),
+                wrapUp: picture.wrapUp.map(\.elapsed),
+                paused: picture.notReady.count
+            )
+        }
+
+        /// The same agents from the run's ledger, which follows every change the book reports,
+        /// in the picture's order: by id, the available ones longest available first (ties by
+        /// id). Every agent is skilled for the one queue, so all logged-in agents are in it.
+        private func ledgerPicture() -> AgentPicture {
+            var available: [(since: Moment, place: Int)] = []
+            var onCall: [Duration] = []
+            var wrapUp: [Duration] = []
+            onCall.reserveCapacity(agents.count)
+            wrapUp.reserveCapacity(agents.count)
+            var reserved = 0
+            var paused = 0
+            for index in pictureOrder {
+                switch agents[index].state {
+                case .loggedOut: continue
+                case .available(let since): available.append((since, placeInPicture[index]))
+                case .notReady: paused += 1
+                case .reserved: reserved += 1
+                case .onCall(let call): onCall.append(now - call.connectedAt)
+                case .wrapUp(let work): wrapUp.append(work.elapsed(at: now))
+                }
+            }
+            available.sort { ($0.since, $0.place) < ($1.since, $1.place) }
+            return AgentPicture(
+                available: available.map { now - $0.since },
+                reserved: reserved,
+                onCall: onCall,
+                wrapUp: wrapUp,
+                paused: paused
             )
         }
 

@@ -52,6 +52,9 @@ import Foundation
 public struct Simulator: Sendable {
     /// The scenario simulated.
     public var scenario: Scenario
+    /// Where pacing's picture of the agents comes from: the same either way, but the book's
+    /// takes longer (it sorts every session at every tick); the book's is kept to check it.
+    public var agentPictures: AgentPictureSource = .ledger
 
     /// A simulator of `scenario`, which should be valid (``Scenario/validate()``).
     public init(scenario: Scenario) {
@@ -68,7 +71,7 @@ public struct Simulator: Sendable {
         seed: UInt64? = nil,
         progress: (Double) -> Void = { _ in }
     ) -> PolicyReport {
-        var run = PolicyRun(scenario: scenario, spec: policy, seed: seed ?? scenario.seed)
+        var run = PolicyRun(scenario: scenario, spec: policy, seed: seed ?? scenario.seed, pictures: agentPictures)
         return run.run(progress: progress)
     }
 
@@ -116,4 +119,13 @@ public struct Simulator: Sendable {
             policies: reports.compactMap(\.self)
         )
     }
+}
+
+/// Where a run's pacing input takes its agents from.
+public enum AgentPictureSource: Sendable, Hashable {
+    /// The run's own ledger of the agent changes the book reports, arranged as the book's
+    /// picture arranges them.
+    case ledger
+    /// The reservation book's `QueuePicture`, taken at every pacing tick as a node receives it.
+    case book
 }
