@@ -51,12 +51,14 @@ public struct ManagerProcess: Sendable {
             let postgres = try await PostgresManagerStore.open(
                 PostgresStoreConfiguration(
                     url: config.manager.database, connections: config.manager.databaseConnections),
-                passwordIterations: config.manager.passwordIterations, fence: fence, logger: logger)
+                passwordIterations: config.manager.passwordIterations, fence: fence,
+                abandoningInterruptedImports: !config.hasStandbys, logger: logger)
             store = postgres
             leaseStore = config.hasStandbys ? PostgresManagerLeaseStore(store: postgres) : nil
         } else {
             store = try SQLiteManagerStore(
-                path: config.manager.database, passwordIterations: config.manager.passwordIterations, fence: fence)
+                path: config.manager.database, passwordIterations: config.manager.passwordIterations, fence: fence,
+                abandoningInterruptedImports: !config.hasStandbys)
             leaseStore = config.hasStandbys ? try SQLiteManagerLeaseStore(path: config.manager.database) : nil
         }
         if try await store.tokenCount() == 0 {
@@ -168,6 +170,7 @@ public struct ManagerProcess: Sendable {
             WhileActiveService(activity: activity, inner: webhooks), live,
         ]
         if let leaseStore {
+            services.append(InterruptedImportsSweep(activity: activity, store: store, logger: logger))
             services.append(
                 ManagerLeaseService(
                     holder: manager.id, duration: manager.activeLease, store: leaseStore, coordinator: coordinator,
@@ -270,4 +273,26 @@ struct ManagerClusterService: Service {
 /// The listener of the current term, shared by the cluster port's connections.
 private final class CurrentListener: Sendable {
     let listener = Mutex<ManagerClusterListener?>(nil)
+}
+
+/// With standby managers: each time this manager becomes active, the import jobs the previous
+/// active manager left running are marked failed (a standby opening the shared database must
+/// not fail them while that manager still runs them).
+struct InterruptedImportsSweep: Service {
+    let activity: ManagerActivity
+    let store: any ManagerStore
+    let logger: Logger
+
+    func run() async throws {
+        let (store, logger) = (self.store, self.logger)
+        await cancelWhenGracefulShutdown {
+            await activity.whileActive { _ in
+                do {
+                    try await store.abandonInterruptedImports()
+                } catch {
+                    logger.error("could not mark interrupted imports failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
 }

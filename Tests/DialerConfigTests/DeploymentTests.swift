@@ -36,8 +36,10 @@ struct DeploymentTests {
     @Test func theComposeServicesAreTheClusterFilesMembers() throws {
         let config = try Self.dockerCluster()
         let compose = ComposeReading(try String(contentsOfFile: Self.path("docker/compose.yaml"), encoding: .utf8))
-        let members = [config.manager.id, config.gateway.id] + config.nodes.map(\.id)
+        let managers = [config.manager.id] + config.standbys.map(\.id)
+        let members = ["postgres"] + managers + [config.gateway.id] + config.nodes.map(\.id)
         #expect(compose.services == members)
+        #expect(config.standbys.count == 1, "two managers share the database")
         #expect(config.nodes.count == 3)
         #expect(compose.commands[config.manager.id]?.first == "dialer-manager")
         #expect(compose.commands[config.gateway.id]?.first == "agent-gateway")
@@ -49,10 +51,19 @@ struct DeploymentTests {
         }
         #expect(compose.health[config.manager.id] == "http://\(config.manager.httpAddress)/healthz")
         #expect(compose.health[config.gateway.id] == "http://\(config.gateway.httpAddress)/healthz")
-        // The manager's SQLite database lives on its volume.
-        #expect(config.manager.database.hasPrefix(Deployment.containerStateDirectory + "/"))
-        #expect(compose.volumes[config.manager.id]?.contains("manager-data:/var/lib/dialer") == true)
-        #expect(compose.volumes.values.allSatisfy { $0.contains("./cluster.toml:/etc/dialer/cluster.toml:ro") })
+        // The managers share the PostgreSQL service named by the database URL, and wait for it;
+        // each keeps its run directory on a volume of its own.
+        let database = try PostgresDatabaseURL(url: config.manager.database, environment: [:])
+        #expect(database.host == "postgres" && database.password == nil)
+        #expect(compose.volumes["postgres"] == ["postgres-data:/var/lib/postgresql/data"])
+        for manager in managers {
+            #expect(compose.dependencies[manager] == ["postgres"])
+            #expect(compose.volumes[manager]?.contains("\(manager)-data:/var/lib/dialer") == true)
+        }
+        #expect(compose.commands[config.standbys[0].id]?.suffix(2) == ["--id", config.standbys[0].id])
+        #expect(
+            compose.volumes.filter { $0.key != "postgres" }.values
+                .allSatisfy { $0.contains("./cluster.toml:/etc/dialer/cluster.toml:ro") })
         // Every service's cluster-file addresses name itself, as the others reach it.
         #expect(config.manager.clusterAddress.host == config.manager.id)
         #expect(config.gateway.clusterAddress.host == config.gateway.id)
@@ -98,6 +109,30 @@ struct DeploymentTests {
         var elsewhere = try Self.dockerCluster()
         elsewhere.cluster.runDirectory = "/srv/dialer"
         #expect(throws: Deployment.Problem.self) { try Deployment.compose(elsewhere) }
+        // The database: standbys cannot share a SQLite file across containers, a password stays
+        // out of the file, and the URL's host names a service of its own.
+        let refusals: [(database: String, says: String)] = [
+            ("/var/lib/dialer/dialer.sqlite", "standby managers in containers need a database they can share"),
+            ("postgres://dialer:secret@postgres/dialer", "leave the password out of the URL"),
+            ("postgres://dialer@gateway/dialer", "the host must name the PostgreSQL service"),
+        ]
+        for refusal in refusals {
+            var config = try Self.dockerCluster()
+            config.manager.database = refusal.database
+            do {
+                _ = try Deployment.compose(config)
+                Issue.record("\(refusal.database) was accepted")
+            } catch {
+                #expect(error.description.contains(refusal.says), "\(error)")
+            }
+        }
+        // One manager on SQLite still goes on its volume.
+        var single = try Self.dockerCluster()
+        single.manager.database = "/var/lib/dialer/dialer.sqlite"
+        single.standbys = []
+        let text = try Deployment.compose(single)
+        #expect(ComposeReading(text).volumes["manager"]?.contains("manager-data:/var/lib/dialer") == true)
+        #expect(!text.contains("postgres"))
     }
 
     @Test func systemdUnitsRunEachProcessWithTheClusterFile() throws {
@@ -143,7 +178,9 @@ struct DeploymentTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = ["-f", Self.path("docker/compose.yaml"), "config"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["DIALER_CLUSTER_SECRET": "test"]) { $1 }
+        process.environment = ProcessInfo.processInfo.environment.merging([
+            "DIALER_CLUSTER_SECRET": "test", "DIALER_DATABASE_PASSWORD": "test",
+        ]) { $1 }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
@@ -152,7 +189,7 @@ struct DeploymentTests {
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
         #expect(process.terminationStatus == 0, "docker-compose config: \(text)")
-        for member in ["manager", "gateway", "node-1", "node-2", "node-3"] {
+        for member in ["postgres", "manager", "manager-2", "gateway", "node-1", "node-2", "node-3"] {
             #expect(text.contains("\n  \(member):\n"), "docker-compose config lacks \(member): \(text)")
         }
     }

@@ -230,6 +230,12 @@ public protocol ManagerStore: AttemptReportStore, WebhookStore, FeederBatchStore
 
     // MARK: Imports
 
+    /// Marks import jobs left queued or running by a manager that stopped as failed, and drops
+    /// their staged rows. A store does it when it opens, unless told not to (standby managers
+    /// share the database, and one opening it must not fail the active manager's imports: the
+    /// manager that becomes active does it then).
+    func abandonInterruptedImports() async throws
+
     /// Records a new import job (queued) into a list.
     ///
     /// - Throws: ``StoreError/notFound(_:)`` for a missing list.

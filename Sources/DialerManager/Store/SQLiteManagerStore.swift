@@ -31,9 +31,11 @@ public final class SQLiteManagerStore: ManagerStore {
     ///   - clock: the current instant, for import jobs.
     ///   - fence: with standby managers, the term this manager is active under: hand-outs and
     ///     results written under a term that is no longer the lease's are refused.
+    ///   - abandoningInterruptedImports: `false` with standby managers (see
+    ///     ``ManagerStore/abandonInterruptedImports()``).
     public init(
         path: String, passwordIterations: Int, clock: @escaping @Sendable () -> Date = { Date() },
-        fence: ManagerTermFence? = nil
+        fence: ManagerTermFence? = nil, abandoningInterruptedImports: Bool = true
     ) throws {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -45,7 +47,14 @@ public final class SQLiteManagerStore: ManagerStore {
         self.passwords = PasswordHasher(iterations: passwordIterations)
         self.clock = clock
         try Self.migrator.migrate(pool)
-        try pool.write { db in try Self.abandonInterruptedImports(db, now: clock()) }
+        if abandoningInterruptedImports {
+            try pool.write { db in try Self.abandonInterruptedImports(db, now: clock()) }
+        }
+    }
+
+    public func abandonInterruptedImports() async throws {
+        let clock = self.clock
+        try await pool.write { db in try Self.abandonInterruptedImports(db, now: clock()) }
     }
 
     /// Every schema change, in order. A migration, once shipped, is never edited: add another.

@@ -255,3 +255,43 @@ struct ManagerTermFenceTests {
         #expect(handOuts.count == 1)
     }
 }
+
+@Suite("Store: a standby manager opening the shared database")
+struct StandbyStoreOpeningTests {
+    /// The active manager runs an import; a standby starting on the same database leaves it
+    /// alone; when the standby becomes active (the other died), it marks the job failed.
+    @Test(arguments: StoreKind.allCases)
+    func aStandbyLeavesTheActiveManagersImportsAlone(_ kind: StoreKind) async throws {
+        let active: any ManagerStore
+        let reopen: @Sendable (_ abandoning: Bool) async throws -> any ManagerStore
+        switch kind {
+        case .sqlite:
+            let path =
+                FileManager.default.temporaryDirectory.appendingPathComponent("dialer-standby-\(UUID().uuidString)")
+                .path
+                + "/manager.sqlite"
+            active = try SQLiteManagerStore(path: path, passwordIterations: 1_000)
+            reopen = { abandoning in
+                try SQLiteManagerStore(path: path, passwordIterations: 1_000, abandoningInterruptedImports: abandoning)
+            }
+        case .postgres:
+            guard let url = try await freshPostgresURL() else { return }
+            @Sendable func open(_ abandoning: Bool) async throws -> PostgresManagerStore {
+                try await PostgresManagerStore.open(
+                    PostgresStoreConfiguration(url: url, connections: 2), passwordIterations: 1_000,
+                    abandoningInterruptedImports: abandoning)
+            }
+            active = try await open(true)
+            reopen = { try await open($0) }
+        }
+        _ = try await active.createList(id: ContactListID("l1"), name: "l", description: "", now: StoreTime.monday)
+        let job = try await active.createImportJob(
+            list: ContactListID("l1"), format: .csv, mode: .append, requestedBy: "ops", sourceName: nil)
+
+        let standby = try await reopen(false)
+        #expect(try await standby.importJob(job.id)?.status == job.status, "the standby left the job as it was")
+        try await standby.abandonInterruptedImports()
+        let after = try #require(try await standby.importJob(job.id))
+        #expect(after.status == .failed && after.error?.contains("interrupted") == true)
+    }
+}

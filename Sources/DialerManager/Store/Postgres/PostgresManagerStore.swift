@@ -39,11 +39,14 @@ public final class PostgresManagerStore: ManagerStore {
     ///     without end).
     ///   - fence: with standby managers, the term this manager is active under: hand-outs and
     ///     results written under a term that is no longer the lease's are refused.
+    ///   - abandoningInterruptedImports: `false` with standby managers (see
+    ///     ``ManagerStore/abandonInterruptedImports()``).
     /// - Throws: ``StoreError/unavailable(_:)`` when the database cannot be reached in time.
     public static func open(
         _ configuration: PostgresStoreConfiguration, passwordIterations: Int,
         clock: @escaping @Sendable () -> Date = { Date() }, connectTimeout: Duration = .seconds(30),
-        fence: ManagerTermFence? = nil, logger: Logger = Logger(label: "dialer.store.postgres")
+        fence: ManagerTermFence? = nil, abandoningInterruptedImports: Bool = true,
+        logger: Logger = Logger(label: "dialer.store.postgres")
     ) async throws -> PostgresManagerStore {
         let store = PostgresManagerStore(
             configuration, passwordIterations: passwordIterations, clock: clock, fence: fence, logger: logger)
@@ -52,8 +55,7 @@ public final class PostgresManagerStore: ManagerStore {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     try await store.migrate()
-                    let now = clock()
-                    try await store.write { db in try await Self.abandonInterruptedImports(db, now: now) }
+                    if abandoningInterruptedImports { try await store.abandonInterruptedImports() }
                 }
                 group.addTask {
                     try await Task.sleep(for: connectTimeout)
@@ -91,6 +93,11 @@ public final class PostgresManagerStore: ManagerStore {
     public func shutdown() async {
         runner.cancel()
         await runner.value
+    }
+
+    public func abandonInterruptedImports() async throws {
+        let now = clock()
+        try await unfencedWrite { db in try await Self.abandonInterruptedImports(db, now: now) }
     }
 
     // MARK: Transactions

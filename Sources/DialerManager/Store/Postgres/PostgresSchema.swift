@@ -431,9 +431,16 @@ enum PostgresSchema {
         CREATE FUNCTION dialer_fenced_write() RETURNS TRIGGER LANGUAGE plpgsql AS $$
         DECLARE
             writer TEXT := current_setting('dialer.manager_term', true);
+            lease_term BIGINT;
         BEGIN
-            IF writer IS NOT NULL AND writer <> ''
-                AND writer::BIGINT IS DISTINCT FROM (SELECT term FROM manager_lease WHERE id = 1) THEN
+            IF writer IS NULL OR writer = '' THEN
+                RETURN NEW;
+            END IF;
+            -- The share lock holds the lease's row until this transaction ends: a take-over
+            -- (which updates the row) waits for it, so the term checked is still the lease's at
+            -- commit, as SQLite's single writer gives.
+            SELECT term INTO lease_term FROM manager_lease WHERE id = 1 FOR SHARE;
+            IF writer::BIGINT IS DISTINCT FROM lease_term THEN
                 RAISE EXCEPTION 'stale manager term' USING ERRCODE = 'P0001';
             END IF;
             RETURN NEW;
