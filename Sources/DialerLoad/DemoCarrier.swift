@@ -75,7 +75,9 @@ public struct DemoCarrier: Sendable {
     }
 
     public func stop() {
-        for process in [carrier, phones] where process.isRunning { process.terminate() }
+        // SIGKILL: a child started from a concurrency thread inherits its blocked signals, SIGTERM among them
+        // (SIPp would then outlive the demo).
+        for process in [carrier, phones] where process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
     private static func launch(

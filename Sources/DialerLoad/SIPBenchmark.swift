@@ -461,7 +461,8 @@ struct SIPpRun: Sendable {
     }
 
     func stop() {
-        if process.isRunning { process.terminate() }
+        // SIGKILL: a child started from a concurrency thread inherits its blocked signals, SIGTERM among them.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
     func result(status: Int32) -> SIPpResult {

@@ -24,7 +24,8 @@ public func runCommand(
     try process.run()
     let watchdog = Task {
         try await Task.sleep(for: timeout)
-        if process.isRunning { process.terminate() }
+        // SIGKILL: a child started from a concurrency thread inherits its blocked signals, SIGTERM among them.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
     defer { watchdog.cancel() }
     let reader = pipe.fileHandleForReading

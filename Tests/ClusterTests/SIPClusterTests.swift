@@ -65,7 +65,8 @@ private struct SIPpProcess {
     }
 
     func stop() {
-        if process.isRunning { process.terminate() }
+        // SIGKILL: a child started from a concurrency thread inherits its blocked signals, SIGTERM among them.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 }
 

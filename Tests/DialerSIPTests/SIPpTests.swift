@@ -93,7 +93,7 @@ struct SIPp {
         let deadline = ContinuousClock.now + limit
         while process.isRunning {
             if ContinuousClock.now > deadline {
-                process.terminate()
+                kill(process.processIdentifier, SIGKILL)
                 return nil
             }
             try? await Task.sleep(for: .milliseconds(20))
@@ -102,7 +102,8 @@ struct SIPp {
     }
 
     func stop() {
-        if process.isRunning { process.terminate() }
+        // SIGKILL: a child started from a concurrency thread inherits its blocked signals, SIGTERM among them.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 }
 
