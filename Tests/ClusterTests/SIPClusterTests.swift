@@ -138,7 +138,7 @@ struct SIPClusterTests {
     /// carrier's customers all answer with a long greeting (a steady tone), which the node's
     /// detector classifies from their RTP; every attempt ends `machine` and none reaches an agent.
     @Test func aPredictiveCampaignDetectsMachinesOnTheCustomersAudio() async throws {
-        let contacts = 40
+        let contacts = 200
         try await runCampaign(
             contacts: contacts, settings: #""mode": "predictive", "answering_machine": {"action": "hangUp"}"#
         ) { last, _ in
