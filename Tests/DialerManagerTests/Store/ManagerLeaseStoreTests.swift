@@ -18,22 +18,6 @@ final class ManualWallClock: Sendable {
     }
 }
 
-/// A fresh database of the test PostgreSQL server, or nil (skipped) when PostgreSQL is not
-/// installed (a failure under `DIALER_REQUIRE_TOOLS=1`).
-func freshPostgresURL() async throws -> String? {
-    switch await TestPostgres.shared() {
-    case .failure(let why):
-        if toolsRequired {
-            Issue.record("PostgreSQL is required (DIALER_REQUIRE_TOOLS=1): \(why)")
-        } else {
-            print("skipped on PostgreSQL: \(why)")
-        }
-        return nil
-    case .success(let server):
-        return server.url(database: try await server.createDatabase())
-    }
-}
-
 /// Two managers' lease stores on one database of `kind`, on one wall clock the test moves.
 struct LeasePair {
     let wall: ManualWallClock

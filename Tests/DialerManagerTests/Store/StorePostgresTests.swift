@@ -6,22 +6,6 @@ import Testing
 
 @testable import DialerManager
 
-/// A fresh database of the test PostgreSQL server: its URL, or nil (skipped) when PostgreSQL is
-/// not installed (a failure under `DIALER_REQUIRE_TOOLS=1`).
-private func freshDatabase() async throws -> String? {
-    switch await TestPostgres.shared() {
-    case .failure(let why):
-        if toolsRequired {
-            Issue.record("PostgreSQL is required (DIALER_REQUIRE_TOOLS=1): \(why)")
-        } else {
-            print("skipped on PostgreSQL: \(why)")
-        }
-        return nil
-    case .success(let server):
-        return server.url(database: try await server.createDatabase())
-    }
-}
-
 private func open(_ url: String, connections: Int = 4) async throws -> PostgresManagerStore {
     try await PostgresManagerStore.open(
         PostgresStoreConfiguration(url: url, connections: connections), passwordIterations: 1_000,
@@ -31,7 +15,7 @@ private func open(_ url: String, connections: Int = 4) async throws -> PostgresM
 @Suite("Store: PostgreSQL, several managers on one database")
 struct StorePostgresTests {
     @Test func migrationsApplyOnceAndAgainChangeNothing() async throws {
-        guard let url = try await freshDatabase() else { return }
+        guard let url = try await freshPostgresURL() else { return }
         let store = try await open(url)
         let all = ["v1: api tokens"] + StoreSchema.migrationNames
         #expect(try await store.appliedMigrations() == all)
@@ -53,7 +37,7 @@ struct StorePostgresTests {
     }
 
     @Test func twoManagersStartingAtOnceMigrateOnce() async throws {
-        guard let url = try await freshDatabase() else { return }
+        guard let url = try await freshPostgresURL() else { return }
         async let first = open(url)
         async let second = open(url)
         let stores = try await [first, second]
@@ -67,7 +51,7 @@ struct StorePostgresTests {
     /// hand-outs and by batches, and report each hand-out at once: every contact goes out
     /// exactly once.
     @Test func twoManagersCheckingOutConcurrentlyNeverGetTheSameContact() async throws {
-        guard let url = try await freshDatabase() else { return }
+        guard let url = try await freshPostgresURL() else { return }
         let managers = [try await open(url, connections: 6), try await open(url, connections: 6)]
         let contacts = 240
         try await makeCampaign(managers[0])
@@ -135,7 +119,7 @@ struct StorePostgresTests {
     }
 
     @Test func aResultReportedToBothManagersAppliesOnce() async throws {
-        guard let url = try await freshDatabase() else { return }
+        guard let url = try await freshPostgresURL() else { return }
         let managers = [try await open(url), try await open(url)]
         try await makeCampaign(managers[0])
         try await addContacts(managers[0], count: 1)

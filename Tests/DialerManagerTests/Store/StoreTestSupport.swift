@@ -39,6 +39,23 @@ extension PostgresManagerStore {
     }
 }
 
+/// A fresh database of the test PostgreSQL server (``TestPostgres``), or nil when PostgreSQL is
+/// not installed: the test is then skipped with a message, or fails under
+/// `DIALER_REQUIRE_TOOLS=1`.
+func freshPostgresURL() async throws -> String? {
+    switch await TestPostgres.shared() {
+    case .failure(let why):
+        if toolsRequired {
+            Issue.record("PostgreSQL is required (DIALER_REQUIRE_TOOLS=1): \(why)")
+        } else {
+            print("skipped on PostgreSQL: \(why)")
+        }
+        return nil
+    case .success(let server):
+        return server.url(database: try await server.createDatabase())
+    }
+}
+
 /// The store of one test, of either kind: SQLite in a fresh directory, or PostgreSQL in a fresh
 /// database of the process's throwaway server (``TestPostgres``).
 final class StoreContext: Sendable {
@@ -65,20 +82,10 @@ final class StoreContext: Sendable {
     static func postgresStore(passwordIterations: Int = 1_000, now: Date = StoreTime.monday) async throws
         -> PostgresManagerStore?
     {
-        switch await TestPostgres.shared() {
-        case .failure(let why):
-            if toolsRequired {
-                Issue.record("PostgreSQL is required (DIALER_REQUIRE_TOOLS=1): \(why)")
-            } else {
-                print("skipped on PostgreSQL: \(why)")
-            }
-            return nil
-        case .success(let server):
-            let database = try await server.createDatabase()
-            return try await PostgresManagerStore.open(
-                PostgresStoreConfiguration(url: server.url(database: database), connections: 4),
-                passwordIterations: passwordIterations, clock: { now })
-        }
+        guard let url = try await freshPostgresURL() else { return nil }
+        return try await PostgresManagerStore.open(
+            PostgresStoreConfiguration(url: url, connections: 4), passwordIterations: passwordIterations,
+            clock: { now })
     }
 
     /// The store opened last (a test opens it first).
