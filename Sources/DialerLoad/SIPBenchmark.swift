@@ -248,7 +248,7 @@ public enum SIPBenchmark {
         text += "attempts \(report.attempts), connected \(report.connected), outcomes \(report.attemptsByOutcome)\n"
         text +=
             "from the customer's 200 OK (as the node received it) to the first customer RTP packet sent to the "
-            + "agent's phone port, \(Int(latency.count)) bridged calls:\n"
+            + "agent's phone port, \(SIPBenchmark.whole(latency.count)) bridged calls:\n"
         text +=
             "p50 at most \(ms(latency.p50AtMostMs)), p99 at most \(ms(latency.p99AtMostMs)), mean "
             + (latency.meanMs.map { String(format: "%.1f ms", $0) } ?? "-")
@@ -311,6 +311,12 @@ public enum SIPBenchmark {
     /// The rate over the seconds that started calls (from the first to the last), and its
     /// lowest and highest over whole seconds and 5-second windows (what a five-second cap holds),
     /// leaving out the first and last seconds, which the start and the end cut short.
+    /// A count read from another process's metrics, as a whole number: a value that is not
+    /// finite (a malformed line) shows as 0 instead of trapping.
+    static func whole(_ value: Double) -> Int {
+        Int(exactly: value.rounded()) ?? 0
+    }
+
     static func rates(_ perSecond: [Double]) -> String {
         var seconds = perSecond
         while seconds.first == 0 { seconds.removeFirst() }
@@ -327,7 +333,7 @@ public enum SIPBenchmark {
             text += String(format: "; 5-second windows: min %.1f/s, max %.1f/s", low, high)
         }
         // Every second, for a stall to be seen where it was.
-        text += "\n    each second: " + seconds.map { String(Int($0)) }.joined(separator: " ")
+        text += "\n    each second: " + seconds.map { String(SIPBenchmark.whole($0)) }.joined(separator: " ")
         return text
     }
 
@@ -373,7 +379,9 @@ struct NodeRun {
             let count = PrometheusText.sum("dialer_sip_calls_placed_total", in: metrics)
             placed.append(count)
             let inUse = PrometheusText.sum("dialer_sip_channels_in_use", in: metrics)
-            progress("node: \(Int(count)) of \(calls) calls placed, \(Int(inUse)) in progress")
+            progress(
+                "node: \(SIPBenchmark.whole(count)) of \(calls) calls placed, "
+                    + "\(SIPBenchmark.whole(inUse)) in progress")
             if count >= Double(calls) && inUse == 0 { break }
         }
         let elapsed = (ContinuousClock.now - started).seconds
@@ -390,9 +398,9 @@ struct NodeRun {
         }
         let nodeCPU = cpuAfter.node - cpuBefore.node
         run.cpuPerCallMs = total > 0 ? nodeCPU / total * 1000 : nil
-        var text = "  calls placed \(Int(total)): " + SIPBenchmark.rates(perSecond) + "\n"
+        var text = "  calls placed \(SIPBenchmark.whole(total)): " + SIPBenchmark.rates(perSecond) + "\n"
         text +=
-            "  final SIP status of the INVITEs: \(statuses.sorted { $0.key < $1.key }.map { "\($0.key): \(Int($0.value))" }.joined(separator: ", "))\n"
+            "  final SIP status of the INVITEs: \(statuses.sorted { $0.key < $1.key }.map { "\($0.key): \(SIPBenchmark.whole($0.value))" }.joined(separator: ", "))\n"
         text += String(
             format: "  transaction timeouts %.0f, retransmissions %.0f, malformed messages %.0f\n",
             delta("dialer_sip_transaction_timeouts_total"), delta("dialer_sip_retransmissions_total"),

@@ -53,6 +53,8 @@ final class OwnershipSampler: Sendable {
                 record(node: node, valid: valid)
             }
             state.withLock { $0.samples += 1 }
+            // A sampling rate, not a wait for an event: no assertion depends on it, and it
+            // keeps the sampler from loading the nodes whose lease timings are under test.
             try? await Task.sleep(for: .milliseconds(50))
         }
     }

@@ -41,7 +41,7 @@ public final class SQLiteManagerLeaseStore: ManagerLeaseStore {
             let term = ManagerTerm(current.term.rawValue + 1)
             try db.execute(
                 sql: "UPDATE manager_lease SET holder = ?, term = ?, expires_at = ? WHERE id = 1",
-                arguments: [holder, Int64(term.rawValue), expires])
+                arguments: [holder, Int64(clamping: term.rawValue), expires])
             return .acquired(term)
         }
     }
@@ -52,7 +52,7 @@ public final class SQLiteManagerLeaseStore: ManagerLeaseStore {
             let expires = clock().addingTimeInterval(duration.seconds).timeIntervalSinceReferenceDate
             try db.execute(
                 sql: "UPDATE manager_lease SET expires_at = ? WHERE id = 1 AND holder = ? AND term = ?",
-                arguments: [expires, holder, Int64(term.rawValue)])
+                arguments: [expires, holder, Int64(clamping: term.rawValue)])
             return db.changesCount == 1
         }
     }
@@ -63,7 +63,7 @@ public final class SQLiteManagerLeaseStore: ManagerLeaseStore {
             try db.execute(
                 sql:
                     "UPDATE manager_lease SET expires_at = MIN(expires_at, ?) WHERE id = 1 AND holder = ? AND term = ?",
-                arguments: [clock().timeIntervalSinceReferenceDate, holder, Int64(term.rawValue)])
+                arguments: [clock().timeIntervalSinceReferenceDate, holder, Int64(clamping: term.rawValue)])
         }
     }
 
@@ -99,7 +99,7 @@ public final class SQLiteManagerLeaseStore: ManagerLeaseStore {
                         """,
                     arguments: [
                         queue.rawValue, Int64(clamping: grant.epoch.rawValue), grant.owner.rawValue,
-                        Int64(term.rawValue),
+                        Int64(clamping: term.rawValue),
                     ])
             }
         }
