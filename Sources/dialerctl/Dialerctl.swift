@@ -20,6 +20,13 @@ struct Dialerctl: AsyncParsableCommand {
         subcommands: [Demo.self, Up.self, Status.self, Drain.self, Resume.self, Compose.self, Systemd.self])
 }
 
+/// Prints a progress line and flushes it, so that it reaches a pipe or a log file as it happens
+/// (standard output is fully buffered when it is not a terminal).
+func say(_ line: String) {
+    print(line)
+    fflush(nil)
+}
+
 /// Options that locate the manager's HTTP API.
 struct ManagerLocation: ParsableArguments {
     @Option(name: .long, help: "The cluster configuration file; the manager's address is read from it.")
@@ -165,13 +172,23 @@ extension Dialerctl {
                 binDirectory: binDirectory ?? ClusterLauncher.ownBinDirectory,
                 runDirectory: cluster.cluster.runDirectory)
             let signals = SignalWatcher()
-            print("starting the cluster of \(path) (logs in \(cluster.cluster.runDirectory))")
+            say("starting the cluster of \(path) (logs in \(cluster.cluster.runDirectory))")
             do {
                 let manager = try await launcher.start(
                     executable: "dialer-manager", role: "manager", id: cluster.manager.id,
                     arguments: ["--config", path])
                 report(manager)
-                let managerAddress = manager.ready.clusterAddress ?? cluster.manager.clusterAddress.description
+                var managerAddresses = [manager.ready.clusterAddress ?? cluster.manager.clusterAddress.description]
+                // Standbys share the database and wait for the lease; the gateway and the nodes
+                // get every manager's address and follow whichever is active.
+                for standby in cluster.standbys {
+                    let member = try await launcher.start(
+                        executable: "dialer-manager", role: "manager", id: standby.id,
+                        arguments: ["--config", path, "--id", standby.id])
+                    report(member)
+                    managerAddresses.append(member.ready.clusterAddress ?? standby.clusterAddress.description)
+                }
+                let managerAddress = managerAddresses.joined(separator: ",")
                 let gateway = try await launcher.start(
                     executable: "agent-gateway", role: "gateway", id: cluster.gateway.id,
                     arguments: ["--config", path, "--manager-address", managerAddress])
@@ -190,28 +207,28 @@ extension Dialerctl {
                 await launcher.stopAll()
                 throw error
             }
-            print("cluster up; `dialerctl status --config \(path)` shows it. Ctrl-C stops it.")
-            print("admin API token: \(cluster.cluster.runDirectory)/admin.token (created on the manager's first start)")
+            say("cluster up; `dialerctl status --config \(path)` shows it. Ctrl-C stops it.")
+            say("admin API token: \(cluster.cluster.runDirectory)/admin.token (created on the manager's first start)")
             // Wait for Ctrl-C / SIGTERM, or for a process to die on its own.
             var stop = false
             while !stop {
                 stop = signals.received != nil
                 for member in launcher.members where !launcher.isRunning(member.id) {
-                    print("\(member.role) \(member.id) exited; see \(member.logFile)")
+                    say("\(member.role) \(member.id) exited; see \(member.logFile)")
                     stop = true
                     break
                 }
                 try? await Task.sleep(for: .milliseconds(100))
             }
-            print("stopping the cluster ...")
+            say("stopping the cluster ...")
             await launcher.stopAll()
-            print("stopped")
+            say("stopped")
         }
 
         private func report(_ member: ClusterLauncher.Member) {
             let address = [member.ready.clusterAddress.map { "cluster \($0)" }, "http \(member.ready.httpAddress)"]
                 .compactMap { $0 }.joined(separator: ", ")
-            print(
+            say(
                 "\(member.role.padding(toLength: 8, withPad: " ", startingAt: 0)) \(member.id.padding(toLength: 10, withPad: " ", startingAt: 0)) \(address)  log \(member.logFile)"
             )
         }

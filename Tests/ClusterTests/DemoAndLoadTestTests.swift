@@ -73,10 +73,14 @@ struct DemoAndLoadTestTests {
             try await Task.sleep(for: .milliseconds(200))
         }
         try #require(FileManager.default.fileExists(atPath: summaryPath), "no summary: \(demo.output)")
-        try await Task.sleep(for: .milliseconds(200))  // the file is written in one go; let it land
-
-        let summary = try JSONDecoder().decode(
-            DemoSummary.self, from: Data(contentsOf: URL(fileURLWithPath: summaryPath)))
+        // The file appears before its last byte lands: read it until it decodes.
+        var decoded: DemoSummary?
+        while decoded == nil, ContinuousClock.now < deadline {
+            decoded = try? JSONDecoder().decode(
+                DemoSummary.self, from: Data(contentsOf: URL(fileURLWithPath: summaryPath)))
+            if decoded == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let summary = try #require(decoded, "the summary never parsed: \(demo.output)")
         #expect(summary.settled, "the calls ended before the summary")
         #expect(summary.attempts > 0, "\(demo.output)")
         #expect(summary.attemptsByOutcome.values.reduce(0, +) + summary.openAttempts == summary.attempts)
@@ -117,6 +121,101 @@ struct DemoAndLoadTestTests {
         kill(demo.process.processIdentifier, SIGINT)
         let status = await demo.waitForExit(timeout: .seconds(30))
         #expect(status == 0, "dialerctl demo after Ctrl-C: \(demo.output)")
+        passed = status == 0
+    }
+
+    /// `dialerctl up` on a file with a `[[standby]]`: it starts both managers, the standby with
+    /// `--id`, hands the gateway and the node both managers' addresses, one manager is active
+    /// and the other stands by, and Ctrl-C stops them all.
+    @Test func upStartsEveryManagerAndHandsTheOthersAllTheirAddresses() async throws {
+        let directory = try temporaryDirectory()
+        let configPath = directory + "/cluster.toml"
+        try """
+        [cluster]
+        secret = "up-test-secret"
+        run_directory = "\(directory)/run"
+
+        [manager]
+        cluster_address = "127.0.0.1:0"
+        http_address = "127.0.0.1:0"
+        database = "\(directory)/dialer.sqlite"
+        password_iterations = 1000
+
+        [[standby]]
+        id = "manager-2"
+        cluster_address = "127.0.0.1:0"
+        http_address = "127.0.0.1:0"
+
+        [gateway]
+        cluster_address = "127.0.0.1:0"
+        http_address = "127.0.0.1:0"
+
+        [[node]]
+        id = "node-1"
+        http_address = "127.0.0.1:0"
+
+        """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let up = try Child("dialerctl", ["up", "--config", configPath], directory: directory)
+        var passed = false
+        defer {
+            if up.process.isRunning { kill(up.process.processIdentifier, SIGKILL) }
+            if passed { try? FileManager.default.removeItem(atPath: directory) }
+        }
+        let deadline = ContinuousClock.now + .seconds(120)
+        while !up.output.contains("cluster up"), up.process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let output = up.output
+        try #require(output.contains("cluster up"), "dialerctl up: \(output)")
+        // "manager  manager-2  cluster 127.0.0.1:P, http 127.0.0.1:Q  log ..."
+        func httpAddress(of id: String) -> String? {
+            for line in output.split(separator: "\n") {
+                let words = line.split(separator: " ")
+                guard words.count > 1, words[1] == id, let http = words.firstIndex(of: "http"),
+                    http + 1 < words.count
+                else { continue }
+                return String(words[http + 1])
+            }
+            return nil
+        }
+        let managers = ["manager", "manager-2"].compactMap { httpAddress(of: $0) }
+        try #require(managers.count == 2, "the managers' HTTP addresses: \(output)")
+
+        // The gateway and the node were started with both managers' cluster addresses.
+        let commandLines = try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { entry -> String? in
+            guard Int(entry) != nil,
+                let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+            else { return nil }
+            let line = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\0", with: " ")
+            return line.contains(configPath) ? line : nil
+        }
+        for executable in ["agent-gateway", "dialer-node"] {
+            let line = try #require(commandLines.first { $0.contains("/\(executable) ") }, "\(commandLines)")
+            let words = line.split(separator: " ")
+            let flag = try #require(words.firstIndex(of: "--manager-address"), "\(line)")
+            #expect(words[flag + 1].split(separator: ",").count == 2, "\(executable): \(line)")
+        }
+
+        // One manager holds the lease, the other stands by.
+        var active: [Int] = []
+        while ContinuousClock.now < deadline {
+            active = []
+            for address in managers {
+                let metrics = try? await ManagerHTTPClient(address: address, token: nil).send("GET", "metrics")
+                let text = metrics.map { String(decoding: $0.body, as: UTF8.self) }
+                let value = text?.split(separator: "\n").first { $0.hasPrefix("dialer_manager_active ") }
+                active.append(
+                    value.flatMap { Double(String($0.split(separator: " ").last ?? "")) }.map { Int($0) } ?? -1)
+            }
+            if active.sorted() == [0, 1] { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(active.sorted() == [0, 1], "dialer_manager_active on the two managers: \(active)")
+
+        kill(up.process.processIdentifier, SIGINT)
+        let status = await up.waitForExit(timeout: .seconds(60))
+        #expect(status == 0, "dialerctl up after Ctrl-C: \(up.output)")
+        #expect(up.output.contains("stopped"))
         passed = status == 0
     }
 

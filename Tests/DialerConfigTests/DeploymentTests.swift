@@ -163,6 +163,26 @@ struct DeploymentTests {
         }
     }
 
+    /// With standbys the manager's unit is a template whose instance is the manager's id, so
+    /// each manager's host runs `dialer-manager@<its id>`; a PostgreSQL URL is not a path to
+    /// make writable, and the password goes in the environment file.
+    @Test func systemdUnitsWithStandbysRunEachManagerByItsID() throws {
+        let units = Deployment.systemdUnits(try Self.dockerCluster())
+        #expect(units.map(\.name) == ["dialer-manager@.service", "dialer-gateway.service", "dialer-node@.service"])
+        let manager = try #require(units.first?.text)
+        #expect(
+            manager.contains("\nExecStart=/usr/local/bin/dialer-manager --config /etc/dialer/cluster.toml --id %i\n"))
+        #expect(manager.contains("dialer-manager@manager dialer-manager@manager-2"))
+        #expect(manager.contains("Description=swift-dialer manager (member %i)"))
+        #expect(manager.contains("\nReadWritePaths=-/var/lib/dialer\n"), "\(manager)")
+        #expect(!manager.contains("postgres:"), "the database URL is not a path: \(manager)")
+        #expect(manager.contains("DIALER_DATABASE_PASSWORD"))
+        // Without standbys, one plain unit as before.
+        var single = try Self.dockerCluster()
+        single.standbys = []
+        #expect(Deployment.systemdUnits(single).first?.name == "dialer-manager.service")
+    }
+
     /// `docker-compose config` (Debian `docker-compose`) parses and checks the file without an
     /// engine; its normalised output lists the same services.
     @Test func dockerComposeAcceptsTheFile() async throws {
