@@ -1,4 +1,4 @@
-import DialerCore
+public import DialerCore
 public import Logging
 import Synchronization
 
@@ -12,23 +12,25 @@ public final class ViolationLog: Sendable {
     }
 
     private struct Entry {
-        var lastLogged: ContinuousClock.Instant
+        var lastLogged: Moment
         var suppressed: Int
     }
 
     private let logger: Logger
     private let interval: Duration
     private let entries = Mutex<[Key: Entry]>([:])
+    private let clock: any DialerClock
 
-    public init(logger: Logger, interval: Duration = .seconds(60)) {
+    public init(logger: Logger, interval: Duration = .seconds(60), clock: any DialerClock = SystemClock()) {
         self.logger = logger
         self.interval = interval
+        self.clock = clock
     }
 
     /// Records one violation by `host`; returns whether a log line was written.
     @discardableResult
     public func record(host: String, code: Int, codeName: String, detail: String, peer: String?) -> Bool {
-        let now = ContinuousClock.now
+        let now = clock.now()
         let key = Key(host: host, code: code)
         let suppressed: Int? = entries.withLock { entries in
             if var entry = entries[key], now - entry.lastLogged < interval {

@@ -1,3 +1,4 @@
+import DialerTestSupport
 import DialerTransport
 import Logging
 import Synchronization
@@ -45,15 +46,19 @@ struct ViolationLogTests {
         #expect(log.record(host: "10.1.2.3", code: 5, codeName: "AUTHENTICATION_FAILED", detail: "x", peer: nil))
     }
 
-    @Test func theNextLineCountsWhatWasSuppressed() async throws {
+    /// Time is the injected clock's: the interval ends exactly when it says.
+    @Test func theNextLineCountsWhatWasSuppressed() {
         let captured = CapturedLog()
-        let log = ViolationLog(logger: captured.logger, interval: .milliseconds(50))
+        let clock = ManualClock()
+        let log = ViolationLog(logger: captured.logger, interval: .milliseconds(50), clock: clock)
         for _ in 0..<10 {
             log.record(host: "h", code: 1, codeName: "FRAME_TOO_LARGE", detail: "x", peer: nil)
         }
-        try await Task.sleep(for: .milliseconds(80))
+        clock.advance(by: .milliseconds(49))
+        #expect(!log.record(host: "h", code: 1, codeName: "FRAME_TOO_LARGE", detail: "x", peer: nil))
+        clock.advance(by: .milliseconds(1))
         #expect(log.record(host: "h", code: 1, codeName: "FRAME_TOO_LARGE", detail: "x", peer: nil))
         let last = captured.lines.withLock { $0.last?.1?["suppressed_since_last"] }
-        #expect(last == "9")
+        #expect(last == "10")
     }
 }
