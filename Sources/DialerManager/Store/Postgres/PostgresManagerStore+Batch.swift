@@ -55,7 +55,8 @@ extension PostgresManagerStore {
             do {
                 let run = BatchReport.run(operations, from: index)
                 if run.isEmpty {
-                    results.append(.success(try await apply(db, operation: operations[index], now: now, campaigns: &campaigns)))
+                    results.append(
+                        .success(try await apply(db, operation: operations[index], now: now, campaigns: &campaigns)))
                     index += 1
                 } else {
                     results += try await applyTogether(db, run, now: now, campaigns: &campaigns).map {
@@ -239,7 +240,8 @@ extension PostgresManagerStore {
         return outcomes
     }
 
-    /// The holder of the attempt in `row` (read with at least the columns of ``holder(_:of:)``).
+    /// The holder of the attempt in `row`, a row with its `campaign_id`, `contact_id`, `node`,
+    /// `epoch` and `outcome`.
     static func holder(_ row: PGRow, of id: AttemptID) throws -> AttemptHolder {
         AttemptHolder(
             attempt: id, campaign: CampaignID(try row.string("campaign_id")),
