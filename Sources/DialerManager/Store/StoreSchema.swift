@@ -59,6 +59,11 @@ enum StoreSchema {
         migrator.registerMigration("v15: manager lease, queue-lease journal") { db in
             try db.execute(sql: managerLease)
         }
+        // PostgreSQL's v16 gives the feeder's fresh contacts an index in its order, tie-break
+        // included. SQLite's `contact_feed` has it already: an index's entries end with the
+        // rowid (the contact's id), so nothing changes here; the migration keeps the two stores'
+        // lists in step.
+        migrator.registerMigration("v16: the feeder's order") { _ in }
     }
 
     /// The names of the migrations after v1, in order.
@@ -67,7 +72,7 @@ enum StoreSchema {
         "v6: agents, teams", "v7: contacts by number", "v8: attempt call details",
         "v9: attempts by contact", "v10: calls whose node was lost", "v11: abandon causes",
         "v12: import dry runs", "v13: attempts by start", "v14: webhooks",
-        "v15: manager lease, queue-lease journal",
+        "v15: manager lease, queue-lease journal", "v16: the feeder's order",
     ]
 
     /// The standby managers' lease (one row) and the last queue-lease grant of each queue (see

@@ -170,42 +170,58 @@ struct ManagerLeaseStoreTests {
 
 @Suite("Store: the feeder's writes are fenced by the manager lease's term")
 struct ManagerTermFenceTests {
-    @Test(arguments: StoreKind.allCases)
-    func aDeposedManagersHandOutsAreRefusedByTheStore(_ kind: StoreKind) async throws {
+    /// Two managers' stores on one database, each with its fence, and the lease store; nil when
+    /// PostgreSQL is not installed (skipped).
+    struct Pair {
+        var wall = ManualWallClock()
+        var fences = (ManagerTermFence(), ManagerTermFence())
+        var first: any ManagerStore
+        var second: any ManagerStore
+        var lease: any ManagerLeaseStore
+        var cleanUp: @Sendable () async -> Void
+    }
+
+    static func pair(_ kind: StoreKind) async throws -> Pair? {
         let wall = ManualWallClock()
         let (firstFence, secondFence) = (ManagerTermFence(), ManagerTermFence())
-        let first: any ManagerStore
-        let second: any ManagerStore
-        let lease: any ManagerLeaseStore
-        var cleanUp: @Sendable () async -> Void = {}
-        defer { Task { [cleanUp] in await cleanUp() } }
         switch kind {
         case .sqlite:
             let directory =
                 FileManager.default.temporaryDirectory.appendingPathComponent("dialer-fence-\(UUID().uuidString)").path
-            cleanUp = { try? FileManager.default.removeItem(atPath: directory) }
             let path = directory + "/manager.sqlite"
-            first = try SQLiteManagerStore(
-                path: path, passwordIterations: 1_000, clock: { StoreTime.monday }, fence: firstFence)
-            second = try SQLiteManagerStore(
-                path: path, passwordIterations: 1_000, clock: { StoreTime.monday }, fence: secondFence)
-            lease = try SQLiteManagerLeaseStore(path: path, clock: { wall.now })
+            return Pair(
+                wall: wall, fences: (firstFence, secondFence),
+                first: try SQLiteManagerStore(
+                    path: path, passwordIterations: 1_000, clock: { StoreTime.monday }, fence: firstFence),
+                second: try SQLiteManagerStore(
+                    path: path, passwordIterations: 1_000, clock: { StoreTime.monday }, fence: secondFence),
+                lease: try SQLiteManagerLeaseStore(path: path, clock: { wall.now }),
+                cleanUp: { try? FileManager.default.removeItem(atPath: directory) })
         case .postgres:
-            guard let url = try await freshPostgresURL() else { return }
+            guard let url = try await freshPostgresURL() else { return nil }
             func open(_ fence: ManagerTermFence?) async throws -> PostgresManagerStore {
                 try await PostgresManagerStore.open(
                     PostgresStoreConfiguration(url: url, connections: 2), passwordIterations: 1_000,
                     clock: { StoreTime.monday }, fence: fence)
             }
             let (one, two, leases) = (try await open(firstFence), try await open(secondFence), try await open(nil))
-            cleanUp = {
-                await one.shutdown()
-                await two.shutdown()
-                await leases.shutdown()
-            }
-            (first, second) = (one, two)
-            lease = PostgresManagerLeaseStore(store: leases, clock: { wall.now })
+            return Pair(
+                wall: wall, fences: (firstFence, secondFence), first: one, second: two,
+                lease: PostgresManagerLeaseStore(store: leases, clock: { wall.now }),
+                cleanUp: {
+                    await one.shutdown()
+                    await two.shutdown()
+                    await leases.shutdown()
+                })
         }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aDeposedManagersHandOutsAreRefusedByTheStore(_ kind: StoreKind) async throws {
+        guard let pair = try await Self.pair(kind) else { return }
+        defer { Task { [cleanUp = pair.cleanUp] in await cleanUp() } }
+        let (wall, first, second, lease) = (pair.wall, pair.first, pair.second, pair.lease)
+        let (firstFence, secondFence) = pair.fences
         _ = try await lease.acquire(holder: "m1", duration: .seconds(5))
         firstFence.activate(ManagerTerm(1))
         try await makeCampaign(first)
@@ -226,6 +242,45 @@ struct ManagerTermFenceTests {
         secondFence.activate(ManagerTerm(2))
         await #expect(throws: (any Error).self) { try await checkOut(first) }
         #expect(try await checkOut(second).count == 1)
+        #expect(try await second.openAttempts(campaign: CampaignID("c1")).count == 2)
+    }
+
+    /// A deposed manager's batch (reports and a hand-out, applied together on PostgreSQL) is
+    /// refused: nothing of it is written, and the active manager applies the same reports.
+    @Test(arguments: StoreKind.allCases)
+    func aDeposedManagersBatchIsRefused(_ kind: StoreKind) async throws {
+        guard let pair = try await Self.pair(kind) else { return }
+        defer { Task { [cleanUp = pair.cleanUp] in await cleanUp() } }
+        let (first, second, lease) = (pair.first, pair.second, pair.lease)
+        _ = try await lease.acquire(holder: "m1", duration: .seconds(5))
+        pair.fences.0.activate(ManagerTerm(1))
+        try await makeCampaign(first)
+        try await addContacts(first, count: 6)
+        let node = MemberID("n1")
+        let handed = try await first.checkOutAttempts(
+            campaign: CampaignID("c1"), count: 4, node: node, epoch: Epoch(1), now: StoreTime.monday,
+            presentAgents: [])
+        let batch: [FeederOperation] =
+            handed.map {
+                .report(
+                    AttemptResult(attempt: $0.attempt, contact: $0.contact.id, outcome: .noAnswer), node: node,
+                    epoch: Epoch(1))
+            } + [.checkOut(campaign: CampaignID("c1"), count: 2, node: node, epoch: Epoch(1), presentAgents: [])]
+
+        pair.wall.advance(seconds: 6)
+        #expect(try await lease.acquire(holder: "m2", duration: .seconds(5)) == .acquired(ManagerTerm(2)))
+        pair.fences.1.activate(ManagerTerm(2))
+        // PostgreSQL's trigger fails the transaction (the batch throws); SQLite's refuses each
+        // operation in its savepoint. Either way nothing is applied.
+        if let refused = try? await first.applyFeederBatch(batch, now: StoreTime.monday) {
+            #expect(refused.count == batch.count)
+            #expect(refused.allSatisfy { if case .failure = $0 { true } else { false } })
+        }
+        for handOut in handed { #expect(try await second.attempt(handOut.attempt)?.isOpen == true) }
+        #expect(try await second.openAttempts(campaign: CampaignID("c1")).count == 4)
+
+        let results = try await second.applyFeederBatch(batch, now: StoreTime.monday)
+        #expect(results.prefix(4).allSatisfy { if case .success(.report(.applied)) = $0 { true } else { false } })
         #expect(try await second.openAttempts(campaign: CampaignID("c1")).count == 2)
     }
 

@@ -193,3 +193,184 @@ extension Array {
         return mapped
     }
 }
+
+/// A batch that mixes every kind of report (fresh, duplicates, stale, fenced by node and epoch,
+/// unknown, of another contact, closed as unknown, with a pending disposition) with a hand-out,
+/// and what it leaves: the answers and the rows, with attempt ids named by label (hand-outs make
+/// new ids in every store).
+private enum MixedBatch {
+    static let lost = MemberID("n2")
+    static let agent = AgentID("a1")
+    /// The batch's instant, with a fraction that a rounded instant would lose.
+    static let now = StoreTime.monday.addingTimeInterval(0.123_456_789)
+
+    /// What a store holds after the batch, attempt ids replaced by their labels.
+    struct Snapshot: Equatable {
+        var answers: [String]
+        var contacts: [Contact?]
+        var attempts: [AttemptRecord?]
+    }
+
+    struct Prepared {
+        var operations: [FeederOperation]
+        var labels: [AttemptID: String]
+        var contacts: [ContactID]
+        var attempts: [AttemptID]
+    }
+
+    /// A campaign of 12 contacts in `store` (fresh): 8 handed to `node`, 2 to `lost` (whose
+    /// attempts are then closed as unknown), one reported already, one with a disposition
+    /// recorded while its node was lost; and the batch's operations.
+    static func prepare(_ store: any ManagerStore) async throws -> Prepared {
+        try await makeCampaign(store)
+        let contacts = try await addContacts(store, count: 12)
+        let h = try await store.checkOutAttempts(
+            campaign: CampaignID("c1"), count: 8, node: node, epoch: Epoch(1), now: StoreTime.monday, presentAgents: [])
+        let g = try await store.checkOutAttempts(
+            campaign: CampaignID("c1"), count: 2, node: lost, epoch: Epoch(1), now: StoreTime.monday, presentAgents: [])
+        #expect(h.count == 8 && g.count == 2)
+        var labels: [AttemptID: String] = [:]
+        for (index, handed) in h.enumerated() { labels[handed.attempt] = "h\(index)" }
+        for (index, handed) in g.enumerated() { labels[handed.attempt] = "g\(index)" }
+        _ = try await store.recordResult(
+            AttemptResult(attempt: h[0].attempt, contact: h[0].contact.id, outcome: .noAnswer), now: StoreTime.monday)
+        _ = try await store.closeAttemptsOfLostNode(lost, now: StoreTime.monday)
+        _ = try await store.recordDisposition(
+            .final("sale"), attempt: h[6].attempt, agent: agent, nodeLost: true, now: StoreTime.minutes(1))
+
+        func result(_ handed: AttemptHandOut, _ outcome: AttemptOutcome) -> AttemptResult {
+            AttemptResult(attempt: handed.attempt, contact: handed.contact.id, outcome: outcome)
+        }
+        let callback = Disposition(
+            name: "call-back", action: .callback(at: now.addingTimeInterval(3_600.987_654_321), privateAgent: agent))
+        let answered = AttemptResult(
+            attempt: h[3].attempt, contact: h[3].contact.id, outcome: .connected, disposition: callback, agent: agent,
+            answeredAt: StoreTime.minutes(-1), dialedAt: StoreTime.minutes(-2), callEndedAt: StoreTime.minutes(-0.5),
+            callerID: "+4570000000")
+        var abandoned = result(h[5], .abandoned)
+        abandoned.abandonCause = .noAgentFree
+        let operations: [FeederOperation] = [
+            .report(result(h[1], .busy), node: node, epoch: Epoch(1)),  // fresh
+            .report(result(h[0], .noAnswer), node: node, epoch: Epoch(1)),  // applied before the batch
+            .report(result(h[2], .noAnswer), node: lost, epoch: Epoch(1)),  // another node's
+            .report(result(h[2], .noAnswer), node: node, epoch: Epoch(2)),  // another epoch's
+            .report(answered, node: node, epoch: Epoch(1)),  // with a callback and call details
+            .report(result(h[1], .busy), node: node, epoch: Epoch(1)),  // twice in the batch
+            .report(
+                AttemptResult(attempt: AttemptID("none"), contact: h[4].contact.id, outcome: .busy), node: node,
+                epoch: Epoch(1)),
+            .report(
+                AttemptResult(attempt: h[4].attempt, contact: h[5].contact.id, outcome: .busy), node: node,
+                epoch: Epoch(1)),  // names another contact
+            .report(result(g[0], .noAnswer), node: lost, epoch: Epoch(1)),  // closed as unknown
+            checkOut(2),
+            .report(result(h[2], .noAnswer), node: node, epoch: Epoch(1)),  // now its own node's
+            .report(result(g[1], .unknown), node: lost, epoch: Epoch(1)),  // unknown again
+            .report(abandoned, node: node, epoch: Epoch(1)),
+            .report(result(h[6], .noAnswer), node: node, epoch: Epoch(1)),  // takes the pending disposition
+            .report(result(h[7], .noAnswer), node: node, epoch: Epoch(1)),
+        ]
+        return Prepared(
+            operations: operations, labels: labels, contacts: contacts.map(\.id),
+            attempts: h.map(\.attempt) + g.map(\.attempt))
+    }
+
+    /// The answers and rows after `results`, with the batch's hand-outs labelled in order.
+    static func snapshot(
+        _ store: any ManagerStore, _ prepared: Prepared, _ results: [Result<FeederOperationOutcome, any Error>]
+    ) async throws -> Snapshot {
+        var labels = prepared.labels
+        var attempts = prepared.attempts
+        for result in results {
+            guard case .success(.checkOut(let handOuts)) = result else { continue }
+            for handed in handOuts {
+                labels[handed.attempt] = "new\(labels.count)"
+                attempts.append(handed.attempt)
+            }
+        }
+        func label(_ id: AttemptID) -> AttemptID { AttemptID(labels[id] ?? "unlabelled") }
+        func normalized(_ contact: Contact) -> Contact {
+            var contact = contact
+            if case .inAttempt(let attempt) = contact.state { contact.state = .inAttempt(label(attempt)) }
+            contact.lastAttempt = contact.lastAttempt.map(label)
+            return contact
+        }
+        let answers = results.map { result -> String in
+            switch result {
+            case .success(.report(.applied(let contact))): "applied \(normalized(contact))"
+            case .success(.report(let outcome)): "\(outcome)"
+            case .success(.checkOut(let handOuts)): "handed out \(handOuts.map { normalized($0.contact) })"
+            case .failure(let error): "failed \(error)"
+            }
+        }
+        var contacts: [Contact?] = []
+        for id in prepared.contacts { contacts.append(try await store.contact(id).map(normalized)) }
+        var records: [AttemptRecord?] = []
+        for id in attempts {
+            records.append(
+                try await store.attempt(id).map {
+                    var record = $0
+                    record.id = label(record.id)
+                    return record
+                })
+        }
+        return Snapshot(answers: answers, contacts: contacts, attempts: records)
+    }
+}
+
+@Suite("Store: a batch's reports together, as each applied alone")
+struct StoreMixedBatchTests {
+    @Test(arguments: StoreKind.allCases)
+    func eachReportOfAMixedBatchGetsTheAnswerItGetsAlone(_ kind: StoreKind) async throws {
+        let together = StoreContext()
+        let alone = StoreContext()
+        guard try await together.open(kind), try await alone.open(kind) else { return }
+
+        let batch = try await MixedBatch.prepare(together.store)
+        let results = try await together.store.applyFeederBatch(batch.operations, now: MixedBatch.now)
+        let one = try await MixedBatch.prepare(alone.store)
+        var resultsAlone: [Result<FeederOperationOutcome, any Error>] = []
+        for operation in one.operations {
+            resultsAlone += try await alone.store.applyFeederBatch([operation], now: MixedBatch.now)
+        }
+
+        let snapshot = try await MixedBatch.snapshot(together.store, batch, results)
+        #expect(snapshot == (try await MixedBatch.snapshot(alone.store, one, resultsAlone)))
+        let kinds = results.map { result -> String in
+            switch result {
+            case .success(.report(.applied)): "applied"
+            case .success(.report(let outcome)): "\(outcome)"
+            case .success(.checkOut(let handOuts)): "handed out \(handOuts.count)"
+            case .failure(let error): "failed \(error)"
+            }
+        }
+        #expect(
+            kinds == [
+                "applied", "duplicate", "heldElsewhere", "heldElsewhere", "applied", "duplicate", "notHandedOut",
+                "contactMismatch", "closedAsUnknown", "handed out 2", "applied", "duplicate", "applied", "applied",
+                "applied",
+            ])
+        // The pending disposition and its agent went with the result; the callback's instant and
+        // the batch's are stored exactly.
+        let pending = snapshot.attempts[6]
+        #expect(pending?.disposition?.name == "sale" && pending?.agent == MixedBatch.agent)
+        #expect(pending?.endedAt == MixedBatch.now)
+        let callbackAt = MixedBatch.now.addingTimeInterval(3_600.987_654_321)
+        #expect(snapshot.contacts.contains { $0?.callback?.at == callbackAt })
+    }
+
+    /// SQLite applies a batch an operation at a time; PostgreSQL a run of reports together: the
+    /// same batch leaves the same answers and rows in both.
+    @Test func bothStoresLeaveTheSameRows() async throws {
+        let sqlite = StoreContext()
+        let postgres = StoreContext()
+        guard try await sqlite.open(.sqlite), try await postgres.open(.postgres) else { return }
+        var snapshots: [MixedBatch.Snapshot] = []
+        for context in [sqlite, postgres] {
+            let batch = try await MixedBatch.prepare(context.store)
+            let results = try await context.store.applyFeederBatch(batch.operations, now: MixedBatch.now)
+            snapshots.append(try await MixedBatch.snapshot(context.store, batch, results))
+        }
+        #expect(snapshots[0] == snapshots[1])
+    }
+}

@@ -138,6 +138,40 @@ struct StorePostgresTests {
         for manager in managers { await manager.shutdown() }
     }
 
+    /// The same reports in a batch on each of two managers at once: the batches lock the
+    /// attempts in one order, so each report is applied by one of them and a duplicate to the other.
+    @Test func theSameBatchOnBothManagersAppliesEachReportOnce() async throws {
+        guard let url = try await freshPostgresURL() else { return }
+        let managers = [try await open(url), try await open(url)]
+        try await makeCampaign(managers[0])
+        try await addContacts(managers[0], count: 20)
+        let node = MemberID("n1")
+        let handed = try await managers[0].checkOutAttempts(
+            campaign: CampaignID("c1"), count: 20, node: node, epoch: Epoch(1), now: StoreTime.monday,
+            presentAgents: [])
+        let reports = handed.map {
+            FeederOperation.report(
+                AttemptResult(attempt: $0.attempt, contact: $0.contact.id, outcome: .noAnswer), node: node,
+                epoch: Epoch(1))
+        }
+        async let first = managers[0].applyFeederBatch(reports, now: StoreTime.minutes(1))
+        async let second = managers[1].applyFeederBatch(reports.reversed(), now: StoreTime.minutes(1))
+        let (one, other) = try await (first, Array(second.reversed()))
+        for (a, b) in zip(one, other) {
+            let answers = [a, b].map { result -> String in
+                switch result {
+                case .success(.report(.applied)): "applied"
+                case .success(.report(let outcome)): "\(outcome)"
+                default: "\(result)"
+                }
+            }
+            #expect(answers.sorted() == ["applied", "duplicate"])
+        }
+        for handOut in handed { #expect(try await managers[1].contact(handOut.contact.id)?.attempts == 1) }
+        #expect(try await managers[1].openAttempts(campaign: nil).isEmpty)
+        for manager in managers { await manager.shutdown() }
+    }
+
     @Test func anUnreachableDatabaseIsAStoreError() async throws {
         // Nothing listens on port 1: the connection is refused.
         await #expect(throws: StoreError.self) {

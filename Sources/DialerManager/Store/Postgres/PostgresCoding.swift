@@ -1,5 +1,6 @@
 import DialerCore
 import Foundation
+import PostgresNIO
 
 // Rows of the PostgreSQL store as the domain's values: the counterparts of StoreCoding's
 // ContactColumns, AttemptColumns and CampaignColumns (the columns are the same).
@@ -7,28 +8,11 @@ import Foundation
 enum PGContacts {
     /// The SQL of ``ContactColumns/stateAssignments`` and its values, shared with SQLite.
     static func stateArguments(_ contact: Contact) -> [(any PGArgument)?] {
-        var nextAttemptAt: Double?
-        var openAttempt: String?
-        var finalReason: String?
-        var finalDetail: String?
-        switch contact.state {
-        case .fresh: break
-        case .scheduled(let at): nextAttemptAt = at.storeValue
-        case .inAttempt(let attempt): openAttempt = attempt.rawValue
-        case .final(.outcome(let outcome)):
-            finalReason = "outcome"
-            finalDetail = outcome.rawValue
-        case .final(.disposition(let name)):
-            finalReason = "disposition"
-            finalDetail = name
-        case .final(.attemptsExhausted):
-            finalReason = "attemptsExhausted"
-        }
+        let state = PGContactState(contact)
         return [
-            contact.state.kind.rawValue, nextAttemptAt, openAttempt, finalReason, finalDetail,
-            contact.waitingSince.storeValue, contact.attempts, contact.lastOutcome?.rawValue, contact.lastDisposition,
-            contact.lastAttempt?.rawValue, contact.lastAttemptAt.storeValue, contact.callback?.at.storeValue,
-            contact.callback?.privateAgent?.rawValue, contact.updatedAt.storeValue,
+            state.state, state.nextAttemptAt, state.openAttempt, state.finalReason, state.finalDetail,
+            state.waitingSince, state.attempts, state.lastOutcome, state.lastDisposition, state.lastAttempt,
+            state.lastAttemptAt, state.callbackAt, state.callbackAgent, state.updatedAt,
         ]
     }
 
@@ -93,12 +77,115 @@ enum PGContacts {
             .map { try contact($0, withFields: withFields) }
     }
 
+    /// Writes the state and counters of many contacts in one statement (after domain transitions):
+    /// the same columns as ``saveState(_:_:)``.
+    static func saveStates(_ db: PGSession, _ contacts: [Contact]) async throws {
+        guard !contacts.isEmpty else { return }
+        try await db.execute(
+            "UPDATE contact SET \(PGContactState.assignments) FROM \(PGContactState.recordSet) WHERE contact.id = v.id",
+            [try PGRecordSet(contacts.map(PGContactState.init))])
+    }
+
     /// Writes a contact's state and counters (after a domain transition).
     static func saveState(_ db: PGSession, _ contact: Contact) async throws {
         guard let rowID = ContactKey.rowID(contact.id) else { throw StoreError.notFound("contact \(contact.id)") }
         try await db.execute(
             "UPDATE contact SET \(ContactColumns.stateAssignments) WHERE id = ?", stateArguments(contact) + [rowID])
     }
+}
+
+/// A contact's state and counter columns, as ``ContactColumns/stateAssignments`` writes them: one
+/// row of a ``PGRecordSet`` (nil values are left out of the JSON, and read back as NULL).
+struct PGContactState: Encodable {
+    var id: Int64?
+    var state: String
+    var nextAttemptAt: Double?
+    var openAttempt: String?
+    var finalReason: String?
+    var finalDetail: String?
+    var waitingSince: Double
+    var attempts: Int
+    var lastOutcome: String?
+    var lastDisposition: String?
+    var lastAttempt: String?
+    var lastAttemptAt: Double?
+    var callbackAt: Double?
+    var callbackAgent: String?
+    var updatedAt: Double
+
+    enum CodingKeys: String, CodingKey {
+        case id, state, attempts
+        case nextAttemptAt = "next_attempt_at"
+        case openAttempt = "open_attempt"
+        case finalReason = "final_reason"
+        case finalDetail = "final_detail"
+        case waitingSince = "waiting_since"
+        case lastOutcome = "last_outcome"
+        case lastDisposition = "last_disposition"
+        case lastAttempt = "last_attempt"
+        case lastAttemptAt = "last_attempt_at"
+        case callbackAt = "callback_at"
+        case callbackAgent = "callback_agent"
+        case updatedAt = "updated_at"
+    }
+
+    init(_ contact: Contact) {
+        id = ContactKey.rowID(contact.id)
+        state = contact.state.kind.rawValue
+        switch contact.state {
+        case .fresh: break
+        case .scheduled(let at): nextAttemptAt = at.storeValue
+        case .inAttempt(let attempt): openAttempt = attempt.rawValue
+        case .final(.outcome(let outcome)):
+            finalReason = "outcome"
+            finalDetail = outcome.rawValue
+        case .final(.disposition(let name)):
+            finalReason = "disposition"
+            finalDetail = name
+        case .final(.attemptsExhausted):
+            finalReason = "attemptsExhausted"
+        }
+        waitingSince = contact.waitingSince.storeValue
+        attempts = contact.attempts
+        lastOutcome = contact.lastOutcome?.rawValue
+        lastDisposition = contact.lastDisposition
+        lastAttempt = contact.lastAttempt?.rawValue
+        lastAttemptAt = contact.lastAttemptAt.storeValue
+        callbackAt = contact.callback?.at.storeValue
+        callbackAgent = contact.callback?.privateAgent?.rawValue
+        updatedAt = contact.updatedAt.storeValue
+    }
+
+    /// The rows of a ``PGRecordSet`` argument as table `v`, typed as the contact's columns.
+    static let recordSet = """
+        json_to_recordset(?::JSON) AS v(id BIGINT, state TEXT, next_attempt_at DOUBLE PRECISION, \
+        open_attempt TEXT, final_reason TEXT, final_detail TEXT, waiting_since DOUBLE PRECISION, attempts BIGINT, \
+        last_outcome TEXT, last_disposition TEXT, last_attempt TEXT, last_attempt_at DOUBLE PRECISION, \
+        callback_at DOUBLE PRECISION, callback_agent TEXT, updated_at DOUBLE PRECISION)
+        """
+
+    /// ``ContactColumns/stateAssignments`` from the record set's `v`.
+    static let assignments = """
+        state = v.state, next_attempt_at = v.next_attempt_at, open_attempt = v.open_attempt, \
+        final_reason = v.final_reason, final_detail = v.final_detail, waiting_since = v.waiting_since, \
+        attempts = v.attempts, last_outcome = v.last_outcome, last_disposition = v.last_disposition, \
+        last_attempt = v.last_attempt, last_attempt_at = v.last_attempt_at, callback_at = v.callback_at, \
+        callback_agent = v.callback_agent, updated_at = v.updated_at
+        """
+}
+
+/// Many rows in one argument, as a JSON array of objects read with `json_to_recordset(?::JSON)`:
+/// a statement that writes a whole batch's rows at once (one round trip for all of them).
+/// Instants go through JSON exactly: Swift writes the shortest decimal that reads back as the
+/// same `Double`, and PostgreSQL reads it back correctly rounded.
+struct PGRecordSet: PGArgument {
+    let json: String
+
+    init(_ rows: [some Encodable]) throws {
+        json = String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)
+    }
+
+    func bind(into bindings: inout PostgresBindings) { bindings.append(json) }
 }
 
 enum PGAttempts {

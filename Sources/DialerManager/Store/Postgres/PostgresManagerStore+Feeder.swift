@@ -1,8 +1,8 @@
 public import DialerCore
 public import FoundationEssentials
 
-// The feeder's side of the store: hand-outs, results, lost nodes, batches, inbound calls; as
-// SQLiteManagerStore+Feeder, +Batch, +Cluster and +Inbound.
+// The feeder's side of the store: hand-outs, results, lost nodes, inbound calls; as
+// SQLiteManagerStore+Feeder, +Cluster and +Inbound (batches: PostgresManagerStore+Batch).
 
 extension PostgresManagerStore {
     public func checkOutAttempts(
@@ -19,32 +19,45 @@ extension PostgresManagerStore {
     /// state guard of the `UPDATE` holds against one that committed in between.
     static func checkOut(
         _ db: PGSession, campaign id: CampaignID, count: Int, node: MemberID, epoch: Epoch, now: Date,
-        presentAgents: Set<AgentID>
+        presentAgents: Set<AgentID>, known: Campaign? = nil
     ) async throws -> [AttemptHandOut] {
-        guard let campaign = try await PGCampaigns.fetch(db, id) else { throw StoreError.notFound("campaign \(id)") }
+        // A batch passes the campaign it has read already: nothing in a batch changes one.
+        var campaign = known?.id == id ? known : nil
+        if campaign == nil { campaign = try await PGCampaigns.fetch(db, id) }
+        guard let campaign else { throw StoreError.notFound("campaign \(id)") }
         guard count > 0 else { return [] }
         let chosen = try await PGFeederQuery.choose(
             db, campaign: campaign, count: count, now: now, presentAgents: presentAgents)
+        guard !chosen.isEmpty else { return [] }
         var handOuts: [AttemptHandOut] = []
         for var contact in chosen {
             let attempt = AttemptID(UUID().uuidString.lowercased())
             try contact.beginAttempt(attempt, now: now)
-            let changed = try await db.changes(
-                """
-                UPDATE contact SET \(ContactColumns.stateAssignments) \
-                WHERE id = ? AND state IN ('fresh', 'scheduled')
-                """,
-                PGContacts.stateArguments(contact) + [ContactKey.rowID(contact.id)])
-            guard changed == 1 else {
-                throw StoreError.conflict("contact \(contact.id) changed under the feeder")
-            }
-            try await db.execute(
-                "INSERT INTO attempt (id, campaign_id, contact_id, node, epoch, started_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    attempt.rawValue, id.rawValue, ContactKey.rowID(contact.id), node.rawValue,
-                    Int64(clamping: epoch.rawValue), now.storeValue,
-                ])
             handOuts.append(AttemptHandOut(attempt: attempt, contact: contact))
+        }
+        // One statement: the contacts into their attempts (guarded by their state), and an
+        // attempt for each contact that changed, inserted in the order chosen (their `seq`).
+        let changed = Set(
+            try await db.query(
+                """
+                WITH changed AS (UPDATE contact SET \(PGContactState.assignments) FROM \(PGContactState.recordSet) \
+                WHERE contact.id = v.id AND contact.state IN ('fresh', 'scheduled') RETURNING contact.id), \
+                inserted AS (INSERT INTO attempt (id, campaign_id, contact_id, node, epoch, started_at) \
+                SELECT h.id, ?, h.contact_id, ?, ?, ? \
+                FROM unnest(?::TEXT[], ?::BIGINT[]) WITH ORDINALITY AS h(id, contact_id, n) \
+                WHERE h.contact_id IN (SELECT id FROM changed) ORDER BY h.n) \
+                SELECT id FROM changed
+                """,
+                [
+                    try PGRecordSet(handOuts.map { PGContactState($0.contact) }), id.rawValue, node.rawValue,
+                    Int64(clamping: epoch.rawValue), now.storeValue,
+                    PGTextArray(values: handOuts.map(\.attempt.rawValue)),
+                    PGInt64Array(values: handOuts.map { ContactKey.rowID($0.contact.id) ?? -1 }),
+                ]
+            ).map { try $0.int64("id") })
+        // (The transaction, or the batch's savepoint, undoes what the statement wrote.)
+        if let changedUnder = handOuts.first(where: { !changed.contains(ContactKey.rowID($0.contact.id) ?? -1) }) {
+            throw StoreError.conflict("contact \(changedUnder.contact.id) changed under the feeder")
         }
         return handOuts
     }
@@ -215,63 +228,6 @@ extension PostgresManagerStore {
         }
     }
 
-    // MARK: Batches
-
-    public func applyFeederBatch(_ operations: [FeederOperation], now: Date) async throws
-        -> [Result<FeederOperationOutcome, any Error>]
-    {
-        guard !operations.isEmpty else { return [] }
-        return try await write { db in
-            var results: [Result<FeederOperationOutcome, any Error>] = []
-            results.reserveCapacity(operations.count)
-            // Nothing in a batch changes a campaign: each is read once.
-            var campaigns: [CampaignID: Campaign] = [:]
-            for operation in operations {
-                do {
-                    let outcome = try await db.inSavepoint {
-                        try await Self.apply(db, operation: operation, now: now, campaigns: &campaigns)
-                    }
-                    results.append(.success(outcome))
-                } catch let error as StoreError {
-                    results.append(.failure(error))
-                } catch {
-                    // A failure of the database itself (not of the operation) fails the batch.
-                    let mapped = PGErrors.map(error)
-                    if case .unavailable = mapped as? StoreError { throw mapped }
-                    results.append(.failure(mapped))
-                }
-            }
-            return results
-        }
-    }
-
-    private static func apply(
-        _ db: PGSession, operation: FeederOperation, now: Date, campaigns: inout [CampaignID: Campaign]
-    ) async throws -> FeederOperationOutcome {
-        switch operation {
-        case .report(let result, let node, let epoch):
-            let holder = try await holder(db, of: result.attempt)
-            if let refusal = ReportOutcome.refusal(
-                holder: holder, node: node, epoch: epoch, reported: result.outcome)
-            {
-                return .report(refusal)
-            }
-            if let holder, campaigns[holder.campaign] == nil {
-                campaigns[holder.campaign] = try await PGCampaigns.fetch(db, holder.campaign)
-            }
-            switch try await apply(db, result: result, now: now, campaigns: campaigns) {
-            case .applied(let contact): return .report(.applied(contact))
-            case .duplicate, .attemptStillOpen: return .report(.duplicate)
-            case .unknownAttempt: return .report(.contactMismatch)
-            }
-        case .checkOut(let campaign, let count, let node, let epoch, let presentAgents):
-            return .checkOut(
-                try await checkOut(
-                    db, campaign: campaign, count: count, node: node, epoch: epoch, now: now,
-                    presentAgents: presentAgents))
-        }
-    }
-
     // MARK: Cluster additions
 
     public func campaign(dialing queue: QueueID) async throws -> Campaign? {
@@ -286,16 +242,9 @@ extension PostgresManagerStore {
     }
 
     static func holder(_ db: PGSession, of id: AttemptID) async throws -> AttemptHolder? {
-        guard
-            let row = try await db.fetchOne(
-                "SELECT id, campaign_id, contact_id, node, epoch, outcome FROM attempt WHERE id = ?", [id.rawValue])
-        else { return nil }
-        return AttemptHolder(
-            attempt: id, campaign: CampaignID(try row.string("campaign_id")),
-            contact: ContactKey.id(try row.int64("contact_id")),
-            node: try row.optionalString("node").map(MemberID.init),
-            epoch: try row.optionalInt64("epoch").map { Epoch(UInt64(clamping: $0)) },
-            outcome: try row.optionalString("outcome").flatMap(AttemptOutcome.init(rawValue:)))
+        try await db.fetchOne(
+            "SELECT id, campaign_id, contact_id, node, epoch, outcome FROM attempt WHERE id = ?", [id.rawValue]
+        ).map { try holder($0, of: id) }
     }
 
     public func nodesWithOpenAttempts() async throws -> Set<MemberID> {

@@ -59,6 +59,17 @@ enum PostgresSchema {
             statements: ["CREATE INDEX attempt_started ON attempt (started_at, seq)"]),
         Migration(name: "v14: webhooks", statements: webhooks),
         Migration(name: "v15: manager lease, queue-lease journal", statements: managerLease),
+        Migration(
+            name: "v16: the feeder's order",
+            // The feeder's page of fresh contacts in the default order (priority, waiting since,
+            // id), read from the index and stopped at the page's end: without the id, and with
+            // NULLS LAST where the query says NULLS FIRST, PostgreSQL read and sorted every fresh
+            // contact of the list for each hand-out (20 ms for 10,000). It replaces
+            // `contact_feed`, its prefix.
+            statements: [
+                "CREATE INDEX contact_feed_order ON contact (list_id, state, priority NULLS FIRST, waiting_since, id)",
+                "DROP INDEX contact_feed",
+            ]),
     ]
 
     private static let listsCampaignsContacts = [
