@@ -90,6 +90,7 @@ public struct FrameDecoder: ByteToMessageDecoder {
     }
 
     /// An envelope without a message this peer knows is refused.
+    @inline(__always)  // Out of line, the check copied the envelope's message to test it.
     private static func checkMessage(of envelope: borrowing Envelope) throws {
         if case .none = envelope.message {
             if envelope.unknownFields.data.isEmpty {
