@@ -40,10 +40,16 @@ struct EnvelopeFastDecoder: SwiftProtobuf.Decoder {
     /// Decodes `bytes` as an `M`, or throws ``Declined``.
     static func decode<M: Message>(_ type: M.Type, from bytes: UnsafeRawBufferPointer) throws -> M {
         var message = M()
-        guard let start = bytes.baseAddress else { return message }
+        try decode(into: &message, from: bytes)
+        return message
+    }
+
+    /// Decodes `bytes` into `message` (merging, as swift-protobuf's `merge(serializedBytes:)`),
+    /// or throws ``Declined``, leaving `message` partly decoded.
+    static func decode<M: Message>(into message: inout M, from bytes: UnsafeRawBufferPointer) throws {
+        guard let start = bytes.baseAddress else { return }
         var decoder = EnvelopeFastDecoder(start: start, count: bytes.count, depth: 1)
         try message.decodeMessage(decoder: &decoder)
-        return message
     }
 
     // MARK: Fields

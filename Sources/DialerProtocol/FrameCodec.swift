@@ -49,33 +49,55 @@ public struct FrameDecoder: ByteToMessageDecoder {
         guard length <= maximumPayload else {
             throw ProtocolViolation(.frameTooLarge, "frame of \(length) bytes exceeds the limit of \(maximumPayload)")
         }
-        guard buffer.readableBytes >= FrameFormat.headerLength + Int(length) else { return nil }
-        buffer.moveReaderIndex(forwardBy: FrameFormat.headerLength)
-        let payload = buffer.readSlice(length: Int(length))!
-        return try decodeEnvelope(payload)
+        let frameLength = FrameFormat.headerLength + Int(length)
+        guard buffer.readableBytes >= frameLength else { return nil }
+        // Decoded in the value returned (an `Envelope` is a few hundred bytes: each copy
+        // costs), in place from the received bytes (no copy, no slice of the payload).
+        var envelope = Envelope()
+        let decoded = buffer.withUnsafeReadableBytes { bytes in
+            let payload = UnsafeRawBufferPointer(rebasing: bytes[FrameFormat.headerLength..<frameLength])
+            return (try? EnvelopeFastDecoder.decode(into: &envelope, from: payload)) != nil
+        }
+        let declined =
+            decoded ? nil : buffer.getSlice(at: buffer.readerIndex + FrameFormat.headerLength, length: Int(length))
+        // The frame is consumed whether it decodes or not.
+        buffer.moveReaderIndex(forwardBy: frameLength)
+        if let declined { envelope = try slowlyDecoded(declined) }
+        try checkMessage(of: envelope)
+        return consume envelope
     }
 
     /// Decodes one payload; a payload that parses but names no known message is `UNKNOWN_MESSAGE`.
     public static func decodeEnvelope(_ payload: ByteBuffer) throws -> Envelope {
-        let envelope: Envelope
-        do {
-            // Parsed in place from the received bytes: no copy of the payload. The fast decoder
-            // takes well-formed payloads of known fields; swift-protobuf decides the rest.
-            envelope = try payload.withUnsafeReadableBytes { try EnvelopeFastDecoder.decode(Envelope.self, from: $0) }
-        } catch {
-            do {
-                envelope = try Envelope(serializedBytes: PayloadBytes(buffer: payload))
-            } catch {
-                throw ProtocolViolation(.malformedFrame, "payload is not a valid Envelope")
-            }
+        // Parsed in place from the received bytes: no copy of the payload. The fast decoder
+        // takes well-formed payloads of known fields; swift-protobuf decides the rest.
+        var envelope = Envelope()
+        let decoded = payload.withUnsafeReadableBytes { bytes in
+            (try? EnvelopeFastDecoder.decode(into: &envelope, from: bytes)) != nil
         }
-        guard envelope.message != nil else {
+        if !decoded { envelope = try slowlyDecoded(payload) }
+        try checkMessage(of: envelope)
+        return envelope
+    }
+
+    /// swift-protobuf's answer for a payload the fast decoder declined.
+    private static func slowlyDecoded(_ payload: ByteBuffer) throws -> Envelope {
+        do {
+            return try Envelope(serializedBytes: PayloadBytes(buffer: payload))
+        } catch {
+            throw ProtocolViolation(.malformedFrame, "payload is not a valid Envelope")
+        }
+    }
+
+    /// An envelope without a message this peer knows is refused.
+    @inline(__always)  // Out of line, the check copied the envelope's message to test it.
+    private static func checkMessage(of envelope: borrowing Envelope) throws {
+        if case .none = envelope.message {
             if envelope.unknownFields.data.isEmpty {
                 throw ProtocolViolation(.malformedFrame, "envelope carries no message")
             }
             throw ProtocolViolation(.unknownMessage, "envelope carries a message kind this peer does not know")
         }
-        return envelope
     }
 }
 
@@ -94,20 +116,43 @@ public struct FrameEncoder: MessageToByteEncoder {
     }
 
     /// Appends `envelope` as one frame to `out`.
+    ///
+    /// The payload is written in place behind the length header by ``EnvelopeFastEncoder``
+    /// (the same bytes as swift-protobuf's); a message it declines is serialised by
+    /// swift-protobuf instead.
     public static func encodeFrame(_ envelope: Envelope, into out: inout ByteBuffer, maximumPayload: Int) throws {
-        let frame = try Self.frame(envelope, maximumPayload: maximumPayload)
-        out.writeImmutableBuffer(frame)
+        let frameIndex = out.writerIndex
+        let count: Int
+        do {
+            count = try EnvelopeFastEncoder.appendFrame(envelope, to: &out)
+        } catch is EnvelopeFastEncoder.Declined {
+            out.writeImmutableBuffer(try swiftProtobufFrame(envelope))
+            count = out.writerIndex - frameIndex - FrameFormat.headerLength
+        }
+        guard count <= maximumPayload else {
+            out.moveWriterIndex(to: frameIndex)
+            // The peer would reject it; refuse locally so the bug shows on the sender's side.
+            throw ProtocolViolation(.frameTooLarge, "outgoing frame of \(count) bytes exceeds \(maximumPayload)")
+        }
     }
 
-    /// `envelope` as one frame in a buffer of its own: swift-protobuf serialises straight into
-    /// the buffer behind the length header, so the frame costs one allocation and no copy.
+    /// What a frame's own buffer is first allocated with. Most of the protocol's frames fit,
+    /// and are written in one pass; a larger one is counted, then written into the buffer grown
+    /// to its size. (Allocating 1 KiB costs what a smaller block does, and the buffer is short
+    /// lived: the connection appends it to its outbound bytes or writes it.)
+    static var initialFrameCapacity: Int { 1024 }
+
+    /// `envelope` as one frame in a buffer of its own.
     public static func frame(_ envelope: Envelope, maximumPayload: Int) throws -> ByteBuffer {
+        var frame = ByteBufferAllocator().buffer(capacity: initialFrameCapacity)
+        try encodeFrame(envelope, into: &frame, maximumPayload: maximumPayload)
+        return frame
+    }
+
+    /// `envelope` as one frame serialised by swift-protobuf, straight into the buffer behind
+    /// the length header.
+    static func swiftProtobufFrame(_ envelope: Envelope) throws -> ByteBuffer {
         let frame: FrameBytes = try envelope.serializedBytes()
-        guard frame.count <= maximumPayload else {
-            // The peer would reject it; refuse locally so the bug shows on the sender's side.
-            throw ProtocolViolation(
-                .frameTooLarge, "outgoing frame of \(frame.count) bytes exceeds \(maximumPayload)")
-        }
         return frame.buffer
     }
 }

@@ -159,7 +159,7 @@ struct FastDecoderTests {
 }
 
 /// A small seeded generator, so a failure can be replayed.
-private struct SplitMix {
+struct SplitMix {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
