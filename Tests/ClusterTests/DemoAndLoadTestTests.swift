@@ -26,6 +26,14 @@ private final class Child {
 
     var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
 
+    /// SIGINT, then SIGKILL if it still runs after `grace`; blocks the caller (for `defer`).
+    func stop(within grace: Duration) {
+        kill(process.processIdentifier, SIGINT)
+        let deadline = ContinuousClock.now + grace
+        while process.isRunning, ContinuousClock.now < deadline { usleep(50_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     /// Waits for the exit; nil if still running at the timeout.
     func waitForExit(timeout: Duration) async -> Int32? {
         let deadline = ContinuousClock.now + timeout
@@ -158,7 +166,9 @@ struct DemoAndLoadTestTests {
         let up = try Child("dialerctl", ["up", "--config", configPath], directory: directory)
         var passed = false
         defer {
-            if up.process.isRunning { kill(up.process.processIdentifier, SIGKILL) }
+            // A failed check: Ctrl-C first, so that dialerctl stops the processes it started
+            // (SIGKILL would leave them running without it).
+            if up.process.isRunning { up.stop(within: .seconds(30)) }
             if passed { try? FileManager.default.removeItem(atPath: directory) }
         }
         let deadline = ContinuousClock.now + .seconds(120)
