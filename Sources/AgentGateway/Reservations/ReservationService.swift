@@ -125,6 +125,10 @@ public actor ReservationService {
     private var nextConnection: UInt64 = 1
     /// The connection each held request came on: its answer goes back there.
     private var origins: [RequestID: UInt64] = [:]
+    /// The request being taken while its first actions are performed: an answer to it then is
+    /// given on receipt (`AgentRequestAnswer.held` false), which the node's reservation round
+    /// trip measures apart from answers that waited for an agent.
+    private var requestOnReceipt: RequestID?
     /// The contact of each held request, for the agent's offer and call.
     private var contacts: [RequestID: Dialer_V1_ContactCard] = [:]
     /// Calls connected to each agent since the gateway started (the live panel's count).
@@ -306,7 +310,9 @@ public actor ReservationService {
         origins[request.id] = connection
         if let contact { contacts[request.id] = contact }
         pictures.markChanged(request.queue)
+        requestOnReceipt = request.id
         perform(actions, now: now)
+        requestOnReceipt = nil
         forgetIfDone(request.id)
         flushPictures()
     }
@@ -624,10 +630,12 @@ public actor ReservationService {
                 pictures.markChanged(grant.queue)
                 if var answer = Dialer_V1_AgentRequestAnswer(action) {
                     answer.agentPhone = phones[grant.agent] ?? ""
+                    answer.held = grant.request != requestOnReceipt
                     sendToNode(grant.node, about: grant.request, .agentRequestAnswer(answer))
                 }
             case .rejected(let id, let node, _), .timedOut(let id, let node):
-                if let answer = Dialer_V1_AgentRequestAnswer(action) {
+                if var answer = Dialer_V1_AgentRequestAnswer(action) {
+                    answer.held = id != requestOnReceipt
                     sendToNode(node, about: id, .agentRequestAnswer(answer))
                 }
                 forgetIfDone(id)
