@@ -65,7 +65,8 @@ enum AgentWebSocket {
     ) throws -> HTTPServerBuilder {
         try .http1And2(tls: tls) { responder in
             HTTP1WebSocketUpgradeChannel(
-                responder: responder, configuration: .init(autoPing: .enabled(timePeriod: pingInterval)),
+                responder: responder,
+                configuration: .init(ws: WebSocketServerConfiguration(autoPing: .enabled(timePeriod: pingInterval))),
                 shouldUpgrade: upgrade(
                     registry: registry, authority: authority, highWater: highWater, hardLimit: hardLimit)
             )
