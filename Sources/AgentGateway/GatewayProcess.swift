@@ -91,7 +91,8 @@ public struct GatewayProcess: Sendable {
             router: router,
             server: try AgentWebSocket.server(
                 registry: sessions, authority: directory, highWater: config.cluster.outboundHighWaterBytes,
-                hardLimit: config.cluster.outboundHardLimitBytes, tls: config.cluster.tls),
+                hardLimit: config.cluster.outboundHardLimitBytes,
+                pingInterval: config.cluster.agentHeartbeatInterval, tls: config.cluster.tls),
             configuration: ApplicationConfiguration(
                 address: .hostname(address.host, port: address.port), serverName: nil),
             services: [service],
@@ -121,7 +122,9 @@ struct GatewayClusterService: Service {
         let secret = ClusterSecret(try config.cluster.requiredSecret())
         let serverSettings = ConnectionSettings(
             localID: config.gateway.id, localRole: .gateway, secret: secret,
-            heartbeatInterval: config.cluster.heartbeatInterval, missedHeartbeats: config.cluster.missedHeartbeats,
+            heartbeatInterval: config.cluster.heartbeatInterval,
+            agentHeartbeatInterval: config.cluster.agentHeartbeatInterval,
+            missedHeartbeats: config.cluster.missedHeartbeats,
             maximumPayload: config.cluster.maxFrameBytes,
             supportedVersions: try config.cluster.offeredProtocolVersions(),
             acceptedRoles: [.node, .agent],

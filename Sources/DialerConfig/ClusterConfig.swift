@@ -93,6 +93,9 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
     public var maxFrameBytes: Int
     /// How often connected processes send heartbeats.
     public var heartbeatInterval: Duration
+    /// `cluster.agent_heartbeat_interval_ms`: the heartbeat interval of agent connections
+    /// (the gateway states it to them in `Welcome`), long because one gateway holds thousands.
+    public var agentHeartbeatInterval: Duration
     /// Outbound bytes waiting for a cluster peer above which its connection is not read.
     public var outboundHighWaterBytes: Int
     /// Outbound bytes waiting for a cluster peer above which its connection is closed.
@@ -149,6 +152,7 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
         secret: String? = nil,
         maxFrameBytes: Int = 1_048_576,
         heartbeatInterval: Duration = .milliseconds(1000),
+        agentHeartbeatInterval: Duration = .milliseconds(15_000),
         outboundHighWaterBytes: Int = 1_048_576,
         outboundHardLimitBytes: Int = 16_777_216,
         tls: TLSFiles? = nil,
@@ -165,6 +169,7 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
         self.secret = secret
         self.maxFrameBytes = maxFrameBytes
         self.heartbeatInterval = heartbeatInterval
+        self.agentHeartbeatInterval = agentHeartbeatInterval
         self.outboundHighWaterBytes = outboundHighWaterBytes
         self.outboundHardLimitBytes = outboundHardLimitBytes
         self.tlsCertificate = tls?.certificate
@@ -185,7 +190,8 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
     /// The settings with the secret redacted, so that logging a configuration cannot leak it.
     public var description: String {
         "ClusterSettings(secret: \(secret == nil ? "nil" : "<redacted>"), maxFrameBytes: \(maxFrameBytes), "
-            + "heartbeatInterval: \(heartbeatInterval), missedHeartbeats: \(missedHeartbeats), "
+            + "heartbeatInterval: \(heartbeatInterval), agentHeartbeatInterval: \(agentHeartbeatInterval), "
+            + "missedHeartbeats: \(missedHeartbeats), "
             + "outboundHighWaterBytes: \(outboundHighWaterBytes), outboundHardLimitBytes: \(outboundHardLimitBytes), "
             + "tls: \(tls.map { "\($0)" } ?? "nil"), "
             + "leaseDuration: \(leaseDuration), leaseRenewInterval: \(leaseRenewInterval), "

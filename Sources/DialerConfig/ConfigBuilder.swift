@@ -240,6 +240,8 @@ struct ConfigBuilder {
         switch (key.section, key.name) {
         case (.cluster, "max_frame_bytes"): config.cluster.maxFrameBytes = try setting.integer(for: key)
         case (.cluster, "heartbeat_interval_ms"): config.cluster.heartbeatInterval = try setting.milliseconds(for: key)
+        case (.cluster, "agent_heartbeat_interval_ms"):
+            config.cluster.agentHeartbeatInterval = try setting.milliseconds(for: key)
         case (.cluster, "outbound_high_water_bytes"):
             config.cluster.outboundHighWaterBytes = try setting.integer(for: key)
         case (.cluster, "outbound_hard_limit_bytes"):

@@ -85,6 +85,10 @@ struct ConfigKey: Sendable, Equatable {
             section: .cluster, name: "heartbeat_interval_ms", defaultText: "1000",
             help: "Interval between heartbeats, in milliseconds."),
         ConfigKey(
+            section: .cluster, name: "agent_heartbeat_interval_ms", defaultText: "15000",
+            help: "Interval between heartbeats on agent connections (the gateway states it in Welcome), in "
+                + "milliseconds."),
+        ConfigKey(
             section: .cluster, name: "missed_heartbeats", defaultText: "3",
             help: "Heartbeats missed in a row before a peer is considered gone."),
         ConfigKey(

@@ -93,6 +93,7 @@ struct ConfigValidator {
                 "cluster.max_frame_bytes must be between 1024 and 67108864 (64 MiB), got \(cluster.maxFrameBytes)")
         }
         try within(cluster.heartbeatInterval, "cluster.heartbeat_interval_ms", 1...Self.hour)
+        try within(cluster.agentHeartbeatInterval, "cluster.agent_heartbeat_interval_ms", 1...Self.hour)
         guard (4096...(1 << 30)).contains(cluster.outboundHighWaterBytes) else {
             throw fail(
                 ["cluster.outbound_high_water_bytes"],

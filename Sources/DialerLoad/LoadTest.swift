@@ -12,9 +12,13 @@ import Glibc
 /// starts, or a running one) for a bounded time, measured.
 ///
 /// What is measured where (also written into the result, beside each figure):
-/// - reservation round trip: grant → confirm in the gateway's reservation log, i.e. the grant's
-///   way to the node, the node bridging the call, the confirm's way back; millisecond
-///   resolution (the log's). The node's send of the request is not visible to the gateway.
+/// - reservation round trip: the nodes' `dialer_node_reservation_round_trip_seconds`
+///   histogram, from the node's request for an agent to its receipt of the grant or refusal,
+///   for requests the gateway answered on receipt; requests it held (no agent free, an offer
+///   waiting for the agent) are apart, in `dialer_node_reservation_held_seconds`.
+/// - grant to confirm: in the gateway's reservation log, the grant's way to the node, the node
+///   bridging the call (at time scale 1, real ringing or bridging), the confirm's way back;
+///   millisecond resolution (the log's).
 /// - agent operation round trip: at the synthetic agents, request → reply of each operation
 ///   over the cluster protocol (HdrHistogram, µs).
 /// - answer to bridge: the nodes' `dialer_node_answer_to_bridge_seconds` histogram, in call
@@ -167,6 +171,20 @@ public struct LoadTest: Sendable {
             source:
                 "nodes' dialer_node_live_to_bridge_seconds histogram in wall time: from the moment the node knew an "
                 + "answer was live (the detector's verdict) to the agent's bridge; " + bounds)
+        let reservationRoundTrip = BucketedLatency(
+            "dialer_node_reservation_round_trip_seconds", start: outcome.nodeMetricsAtStart,
+            end: outcome.nodeMetricsAtEnd,
+            source:
+                "nodes' dialer_node_reservation_round_trip_seconds histogram in wall time: from the node's request "
+                + "for an agent to its receipt of the answer (grant or refusal), for requests the gateway answered "
+                + "on receipt; includes both ways over the cluster protocol, the gateway's book and both processes' "
+                + "scheduling; " + bounds)
+        let reservationHeld = BucketedLatency(
+            "dialer_node_reservation_held_seconds", start: outcome.nodeMetricsAtStart, end: outcome.nodeMetricsAtEnd,
+            source:
+                "nodes' dialer_node_reservation_held_seconds histogram in wall time: request to answer of the "
+                + "requests the gateway held (no agent was free, or an offer waited for the agent): agent "
+                + "availability, not the gateway's latency; " + bounds)
         let readyToDial = BucketedLatency(
             "dialer_node_ready_to_dial_decision_seconds", start: outcome.nodeMetricsAtStart,
             end: outcome.nodeMetricsAtEnd,
@@ -176,7 +194,8 @@ public struct LoadTest: Sendable {
                 + "pacing decision on that picture; the picture's way from gateway to node is not included; " + bounds)
         var result = LoadTestResult(
             scenario: scenario, run: run, outcome: outcome, meter: meter, answerToBridge: answerToBridge,
-            liveToBridge: liveToBridge, readyToDial: readyToDial, trunk: trunk, processes: usage,
+            liveToBridge: liveToBridge, readyToDial: readyToDial, reservationRoundTrip: reservationRoundTrip,
+            reservationHeld: reservationHeld, trunk: trunk, processes: usage,
             clusterStarted: members().isEmpty == false)
         result.loginCredential = tokens.isEmpty ? "password" : "resume token"
         return result
@@ -245,7 +264,12 @@ public struct LoadTestResult: Codable, Sendable {
     /// Busy agents over logged-in agents, sampled each second while dialing.
     public var occupancy: Double?
     public var frames: Frames
-    public var reservationRoundTrip: LatencySummary
+    /// The nodes' request for an agent to the answer, for answers given on receipt (wall time).
+    public var reservationRoundTrip: BucketedLatency
+    /// The same for requests the gateway held until an agent was free (wall time).
+    public var reservationHeld: BucketedLatency
+    /// Grant to confirm of each bridged call, from the gateway's reservation log.
+    public var grantToConfirm: LatencySummary
     public var agentOperationRoundTrip: LatencySummary
     public var agentOperationRoundTripByOperation: [String: LatencySummary]
     /// What the agents logged in with: `resume token` (one HMAC at the gateway) or `password`.
@@ -276,7 +300,8 @@ public struct LoadTestResult: Codable, Sendable {
 
     init(
         scenario: LoadScenario, run: String, outcome: FloorRun.Outcome, meter: AgentMeter,
-        answerToBridge: BucketedLatency, liveToBridge: BucketedLatency, readyToDial: BucketedLatency, trunk: Trunk?,
+        answerToBridge: BucketedLatency, liveToBridge: BucketedLatency, readyToDial: BucketedLatency,
+        reservationRoundTrip: BucketedLatency, reservationHeld: BucketedLatency, trunk: Trunk?,
         processes: [ProcessUsage],
         clusterStarted: Bool
     ) {
@@ -308,11 +333,14 @@ public struct LoadTestResult: Codable, Sendable {
             source:
                 "application frames between the synthetic agents and the gateway, both ways, over the whole run "
                 + "(handshakes, heartbeats and node traffic not counted)")
-        reservationRoundTrip = LatencySummary(
+        self.reservationRoundTrip = reservationRoundTrip
+        self.reservationHeld = reservationHeld
+        grantToConfirm = LatencySummary(
             microseconds: outcome.grantToConfirm,
             source:
-                "gateway reservation log: grant -> confirm of each bridged call (grant to the node, the node bridges, "
-                + "confirm back), millisecond resolution; the request's way from node to gateway is not included")
+                "gateway reservation log: grant -> confirm of each bridged call (grant to the node, the node bridges "
+                + "the call, which at time scale 1 can span real ringing, confirm back), millisecond resolution; not "
+                + "the reservation round trip")
         agentOperationRoundTrip = meter.roundTrips(
             source: "synthetic agents: request -> reply of every agent operation over the cluster protocol")
         agentOperationRoundTripByOperation = meter.roundTripsByOperation(source: "synthetic agents")
@@ -362,7 +390,9 @@ public struct LoadTestResult: Codable, Sendable {
                 "agent frames",
                 String(format: "%d sent, %d received (%.0f/s)", frames.sent, frames.received, frames.perSecond)
             ),
-            ("reservation round trip", latency(reservationRoundTrip)),
+            ("reservation round trip", bucketed(reservationRoundTrip, "answered on receipt")),
+            ("reservation held", bucketed(reservationHeld, "waited for an agent")),
+            ("grant to confirm", latency(grantToConfirm)),
             ("agent operation round trip", latency(agentOperationRoundTrip)),
             (
                 "login round trip",

@@ -2205,6 +2205,9 @@ public nonisolated struct Dialer_V1_AgentRequestAnswer: Sendable {
   /// when granted: the phone the agent gave at login (SIP URI), or empty
   public var agentPhone: String = String()
 
+  /// the gateway held the request before this answer (no agent was free,
+  public var held: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -5868,7 +5871,7 @@ nonisolated extension Dialer_V1_AgentRequest: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Dialer_V1_AgentRequestAnswer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AgentRequestAnswer"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}answer\0\u{1}agent\0\u{3}lease_ms\0\u{1}reason\0\u{3}current_epoch\0\u{4}\"agent_phone\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}answer\0\u{1}agent\0\u{3}lease_ms\0\u{1}reason\0\u{3}current_epoch\0\u{4}\"agent_phone\0\u{2}\\\u{3}held\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5883,6 +5886,7 @@ nonisolated extension Dialer_V1_AgentRequestAnswer: SwiftProtobuf.Message, Swift
       case 5: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       case 6: try { try decoder.decodeSingularUInt64Field(value: &self.currentEpoch) }()
       case 40: try { try decoder.decodeSingularStringField(value: &self.agentPhone) }()
+      case 260: try { try decoder.decodeSingularBoolField(value: &self.held) }()
       default: break
       }
     }
@@ -5910,6 +5914,9 @@ nonisolated extension Dialer_V1_AgentRequestAnswer: SwiftProtobuf.Message, Swift
     if !self.agentPhone.isEmpty {
       try visitor.visitSingularStringField(value: self.agentPhone, fieldNumber: 40)
     }
+    if self.held != false {
+      try visitor.visitSingularBoolField(value: self.held, fieldNumber: 260)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -5921,6 +5928,7 @@ nonisolated extension Dialer_V1_AgentRequestAnswer: SwiftProtobuf.Message, Swift
     if lhs.reason != rhs.reason {return false}
     if lhs.currentEpoch != rhs.currentEpoch {return false}
     if lhs.agentPhone != rhs.agentPhone {return false}
+    if lhs.held != rhs.held {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

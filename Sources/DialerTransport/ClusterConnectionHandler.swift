@@ -24,7 +24,9 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
     public typealias OutboundOut = ByteBuffer
 
     private var machine: ConnectionStateMachine
-    private let heartbeatInterval: TimeAmount
+    /// The interval the heartbeat timer runs at: this side's own until the handshake, then the
+    /// connection's (``ConnectionStateMachine/heartbeatInterval``).
+    private var heartbeatInterval: TimeAmount
     private let handshakePromise: EventLoopPromise<PeerIdentity>
     private let violationLog: ViolationLog?
     private var heartbeat: Scheduled<Void>?
@@ -32,7 +34,6 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
     private var makeNonce: () -> [UInt8]
     private let outboundHardLimit: Int
     private let outboundHighWater: Int
-    private let missedHeartbeats: Int
     private let maximumPayload: Int
     /// Counts the bytes handed to the socket, to tell the bytes the peer took.
     private let handedToSocket = OutboundByteCounter()
@@ -67,7 +68,6 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
         self.makeNonce = nonceSource
         self.outboundHardLimit = settings.outboundHardLimit
         self.outboundHighWater = settings.outboundHighWater
-        self.missedHeartbeats = settings.missedHeartbeats
         self.maximumPayload = settings.maximumPayload
     }
 
@@ -211,7 +211,7 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
             return
         }
         stalledIntervals += 1
-        guard waiting > outboundHardLimit || stalledIntervals > missedHeartbeats else { return }
+        guard waiting > outboundHardLimit || stalledIntervals > machine.missedHeartbeats else { return }
         let limit = waiting > outboundHardLimit ? outboundHardLimit : outboundHighWater
         let violation = ProtocolViolation(
             .slowConsumer,
@@ -256,6 +256,13 @@ public final class ClusterConnectionHandler: ChannelDuplexHandler {
             writeAndFlush(envelope, context: context)
         case .established(let peer, let reply):
             if let reply { writeAndFlush(reply, context: context) }
+            // The Welcome set the connection's interval (an agent's is long): the timer follows.
+            let interval = TimeAmount.nanoseconds(machine.heartbeatInterval.totalNanoseconds)
+            if interval != heartbeatInterval {
+                heartbeatInterval = interval
+                heartbeat?.cancel()
+                scheduleHeartbeat(context: context)
+            }
             handshakePromise.succeed(peer)
         case .forward(let envelope):
             context.fireChannelRead(wrapInboundOut(envelope))

@@ -127,16 +127,23 @@ public enum ClusterClient {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> ClusterConnection {
         let nonce = ClusterConnectionHandler.randomNonce()
-        let configured = try await ClientBootstrap(group: group)
+        let bootstrap = ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.nanoseconds(connectTimeout.totalNanoseconds))
-            .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try ClusterPipeline.configure(
-                        channel, settings: settings, side: .client(nonce: nonce), host: host,
-                        violationLog: violationLog)
-                }
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<ClusterPipeline.Configured> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try ClusterPipeline.configure(
+                    channel, settings: settings, side: .client(nonce: nonce), host: host, violationLog: violationLog)
             }
+        }
+        let configured: ClusterPipeline.Configured
+        if let address = try? SocketAddress(ipAddress: host, port: port) {
+            // An address literal needs no resolver: 10,000 agents connecting at once would each
+            // run a name lookup (on a thread of its own) and the happy-eyeballs race for nothing.
+            configured = try await bootstrap.connect(to: address, channelInitializer: initializer)
+        } else {
+            configured = try await bootstrap.connect(host: host, port: port, channelInitializer: initializer)
+        }
         do {
             let peer = try await configured.handshake.get()
             return ClusterConnection(peer: peer, configured: configured, side: .connecting)

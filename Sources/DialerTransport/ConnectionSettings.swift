@@ -104,8 +104,14 @@ public struct ConnectionSettings: Sendable {
     public var localID: String
     public var localRole: Dialer_V1_Role
     public var secret: ClusterSecret
-    /// Heartbeats are sent at this interval once the handshake is done.
+    /// Heartbeats are sent at this interval once the handshake is done; a server states it in
+    /// `Welcome` to members (nodes, gateways, control clients), and a client runs by it until the
+    /// server's `Welcome` states the connection's own.
     public var heartbeatInterval: Duration
+    /// The interval a server states in `Welcome` to clients of role agent
+    /// (`cluster.agent_heartbeat_interval_ms`): thousands of agents on one gateway beating every
+    /// second would cost more than their work. `nil`: ``heartbeatInterval`` for every role.
+    public var agentHeartbeatInterval: Duration?
     /// A peer silent for more than this many intervals is dead.
     public var missedHeartbeats: Int
     /// The largest frame payload accepted and sent.
@@ -133,6 +139,7 @@ public struct ConnectionSettings: Sendable {
         localRole: Dialer_V1_Role,
         secret: ClusterSecret,
         heartbeatInterval: Duration = .seconds(1),
+        agentHeartbeatInterval: Duration? = nil,
         missedHeartbeats: Int = 3,
         maximumPayload: Int = FrameFormat.defaultMaximumPayload,
         supportedVersions: ClosedRange<UInt32> = ProtocolVersion.supported,
@@ -147,6 +154,7 @@ public struct ConnectionSettings: Sendable {
         self.localRole = localRole
         self.secret = secret
         self.heartbeatInterval = heartbeatInterval
+        self.agentHeartbeatInterval = agentHeartbeatInterval
         self.missedHeartbeats = missedHeartbeats
         self.maximumPayload = maximumPayload
         self.supportedVersions = supportedVersions
@@ -155,6 +163,18 @@ public struct ConnectionSettings: Sendable {
         self.outboundHardLimit = outboundHardLimit
         self.tls = tls
     }
+
+    /// The heartbeat interval a server states to a client of `role`.
+    public func heartbeatInterval(for role: Dialer_V1_Role) -> Duration {
+        role == .agent ? agentHeartbeatInterval ?? heartbeatInterval : heartbeatInterval
+    }
+
+    /// The heartbeat intervals a client accepts from a `Welcome`, in milliseconds (the range
+    /// of `cluster.heartbeat_interval_ms`).
+    public static let statedHeartbeatIntervals: ClosedRange<UInt32> = 1...3_600_000
+    /// The missed-heartbeat counts a client accepts from a `Welcome` (the range of
+    /// `cluster.missed_heartbeats`).
+    public static let statedMissedHeartbeats: ClosedRange<UInt32> = 1...1000
 
     /// 1 MiB: a few hundred answers in flight, far above what a reading peer leaves waiting.
     public static let defaultOutboundHighWater = 1 << 20

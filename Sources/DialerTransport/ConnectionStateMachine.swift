@@ -7,7 +7,9 @@ import FoundationEssentials
 /// side (client) answers with a `Hello` whose proof signs that nonce; the server checks
 /// version, proof and role and answers `Welcome` (with its own proof over the client's nonce)
 /// or a fatal `Error`. After that both sides send heartbeats every interval and count the
-/// intervals in which nothing arrived; too many and the peer is dead.
+/// intervals in which nothing arrived; too many and the peer is dead. The interval and the
+/// count are the server's: it chooses them by the client's role (agents get a long interval of
+/// their own) and states them in `Welcome`, and the client adopts them from there.
 ///
 /// The machine does no I/O and reads no clock: the NIO handler feeds it frames and heartbeat
 /// ticks and performs the actions it returns, so every transition is testable alone.
@@ -43,10 +45,17 @@ public struct ConnectionStateMachine: Sendable {
     private let settings: ConnectionSettings
     private let side: Side
     private(set) var state: State = .initial
+    /// The connection's heartbeat interval: this side's own until the handshake, then the one
+    /// the server stated in `Welcome` (chosen by the client's role).
+    public private(set) var heartbeatInterval: Duration
+    /// Silent intervals after which the peer is dead, set like ``heartbeatInterval``.
+    public private(set) var missedHeartbeats: Int
 
     public init(settings: ConnectionSettings, side: Side) {
         self.settings = settings
         self.side = side
+        self.heartbeatInterval = settings.heartbeatInterval
+        self.missedHeartbeats = settings.missedHeartbeats
     }
 
     /// The peer once the handshake is done.
@@ -116,6 +125,25 @@ public struct ConnectionStateMachine: Sendable {
             guard welcome.protocolVersion == version else {
                 return fail(.unsupportedVersion, "server chose version \(welcome.protocolVersion), not \(version)")
             }
+            // The server's timing governs the connection; 0 is a server that states none.
+            if welcome.heartbeatIntervalMs != 0 {
+                guard ConnectionSettings.statedHeartbeatIntervals.contains(welcome.heartbeatIntervalMs) else {
+                    return fail(
+                        .invalidArgument,
+                        "welcome heartbeat_interval_ms must be \(ConnectionSettings.statedHeartbeatIntervals), "
+                            + "got \(welcome.heartbeatIntervalMs)")
+                }
+                heartbeatInterval = .milliseconds(Int64(welcome.heartbeatIntervalMs))
+            }
+            if welcome.missedHeartbeats != 0 {
+                guard ConnectionSettings.statedMissedHeartbeats.contains(welcome.missedHeartbeats) else {
+                    return fail(
+                        .invalidArgument,
+                        "welcome missed_heartbeats must be \(ConnectionSettings.statedMissedHeartbeats), "
+                            + "got \(welcome.missedHeartbeats)")
+                }
+                missedHeartbeats = Int(welcome.missedHeartbeats)
+            }
             let peer = PeerIdentity(role: welcome.role, memberID: welcome.memberID, protocolVersion: version)
             state = .established(peer: peer, silentTicks: 0, sequence: 0)
             return .established(peer, reply: nil)
@@ -155,21 +183,21 @@ public struct ConnectionStateMachine: Sendable {
         case .initial, .closed:
             return .none
         case .serverAwaitingHello(let nonce, let ticks):
-            guard ticks < settings.missedHeartbeats else { return fail(.heartbeatTimeout, "no hello in time") }
+            guard ticks < missedHeartbeats else { return fail(.heartbeatTimeout, "no hello in time") }
             state = .serverAwaitingHello(serverNonce: nonce, ticks: ticks + 1)
             return .none
         case .clientAwaitingChallenge(let nonce, let ticks):
-            guard ticks < settings.missedHeartbeats else { return fail(.heartbeatTimeout, "no challenge in time") }
+            guard ticks < missedHeartbeats else { return fail(.heartbeatTimeout, "no challenge in time") }
             state = .clientAwaitingChallenge(clientNonce: nonce, ticks: ticks + 1)
             return .none
         case .clientAwaitingWelcome(let serverNonce, let clientNonce, let version, let ticks):
-            guard ticks < settings.missedHeartbeats else { return fail(.heartbeatTimeout, "no welcome in time") }
+            guard ticks < missedHeartbeats else { return fail(.heartbeatTimeout, "no welcome in time") }
             state = .clientAwaitingWelcome(
                 serverNonce: serverNonce, clientNonce: clientNonce, version: version, ticks: ticks + 1)
             return .none
         case .established(let peer, let silentTicks, let sequence):
-            guard silentTicks < settings.missedHeartbeats else {
-                return fail(.heartbeatTimeout, "peer missed \(settings.missedHeartbeats) heartbeats")
+            guard silentTicks < missedHeartbeats else {
+                return fail(.heartbeatTimeout, "peer missed \(missedHeartbeats) heartbeats")
             }
             state = .established(
                 peer: peer, silentTicks: listening ? silentTicks + 1 : silentTicks, sequence: sequence + 1)
@@ -227,8 +255,9 @@ public struct ConnectionStateMachine: Sendable {
             settings.secret.welcomeProof(
                 serverNonce: serverNonce, clientNonce: Array(hello.clientNonce), version: chosen,
                 memberID: settings.localID))
-        welcome.heartbeatIntervalMs = UInt32(clamping: settings.heartbeatInterval.totalMilliseconds)
-        welcome.missedHeartbeats = UInt32(clamping: settings.missedHeartbeats)
+        heartbeatInterval = settings.heartbeatInterval(for: hello.role)
+        welcome.heartbeatIntervalMs = UInt32(clamping: heartbeatInterval.totalMilliseconds)
+        welcome.missedHeartbeats = UInt32(clamping: missedHeartbeats)
         let peer = PeerIdentity(role: hello.role, memberID: hello.memberID, protocolVersion: chosen)
         state = .established(peer: peer, silentTicks: 0, sequence: 0)
         return .established(peer, reply: Envelope(.welcome(welcome)))

@@ -254,6 +254,30 @@ struct ReservationServiceTests {
         #expect(schedule.due(at: .origin + .seconds(1)).queues.isEmpty)
     }
 
+    /// A queue whose picture costs 30 ms (thousands of agents) gets its next picture no sooner
+    /// than 300 ms later at a share of 0.1; once pictures are cheap again, the interval rules.
+    @Test func aCostlyPictureSpacesTheQueuesNextOneOut() {
+        var schedule = PictureSchedule(interval: .milliseconds(100), costShare: 0.1)
+        let big = QueueID("big")
+        let small = QueueID("small")
+        schedule.markChanged(big)
+        schedule.markChanged(small)
+        #expect(schedule.due(at: .origin).queues == [big, small])
+        schedule.pictureCost(big, .milliseconds(30))
+        schedule.pictureCost(small, .milliseconds(2))
+        #expect(schedule.gap(of: big) == .milliseconds(300))
+        #expect(schedule.gap(of: small) == .milliseconds(100))
+        schedule.markChanged(big)
+        schedule.markChanged(small)
+        let first = schedule.due(at: .origin + .milliseconds(100))
+        #expect(first.queues == [small] && first.next == .origin + .milliseconds(300))
+        #expect(schedule.due(at: .origin + .milliseconds(299)).queues.isEmpty)
+        #expect(schedule.due(at: .origin + .milliseconds(300)).queues == [big])
+        schedule.pictureCost(big, .milliseconds(1))
+        schedule.markChanged(big)
+        #expect(schedule.due(at: .origin + .milliseconds(400)).queues == [big])
+    }
+
     @Test func aDroppedAgentKeepsTheirStateForTheGracePeriod() async throws {
         let service = makeService()
         let session = AgentSessionActor(

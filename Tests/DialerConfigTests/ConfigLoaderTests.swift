@@ -311,6 +311,12 @@ struct ConfigLoaderTests {
             override: "cluster.heartbeat_interval_ms=9223372036854775807", key: "cluster.heartbeat_interval_ms",
             message: "must be 1 to 3600000, got 9223372036854775807"),
         Invalid(
+            override: "cluster.agent_heartbeat_interval_ms=0", key: "cluster.agent_heartbeat_interval_ms",
+            message: "must be 1 to 3600000, got 0"),
+        Invalid(
+            override: "cluster.agent_heartbeat_interval_ms=3600001", key: "cluster.agent_heartbeat_interval_ms",
+            message: "must be 1 to 3600000, got 3600001"),
+        Invalid(
             override: "cluster.missed_heartbeats=1001", key: "cluster.missed_heartbeats", message: "1 to 1000, got 1001"
         ),
         Invalid(
@@ -599,7 +605,7 @@ struct ConfigLoaderTests {
                 == true)
         #expect(keys.first { $0.key == "cluster.secret" }?.help.contains("no default") == true)
         #expect(!keys.contains { $0.key == "node.id" || $0.key.hasPrefix("queue.") || $0.key.hasPrefix("trunk.") })
-        #expect(keys.count == 39)
+        #expect(keys.count == 40)
         #expect(ConfigLoader.environmentVariable(forKey: "manager.http_address") == "DIALER_MANAGER_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "node.http_address") == "DIALER_NODE_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "queue.kind") == nil)
@@ -618,6 +624,7 @@ struct ConfigLoaderTests {
     @Test func everyOverridableKeyTakesEffect() throws {
         let samples = [
             "cluster.max_frame_bytes": "2048", "cluster.heartbeat_interval_ms": "500",
+            "cluster.agent_heartbeat_interval_ms": "30000",
             "cluster.missed_heartbeats": "5", "cluster.lease_duration_ms": "20000",
             "cluster.lease_renew_interval_ms": "3000", "cluster.lease_safety_margin_ms": "1000",
             "cluster.log_level": "debug", "cluster.run_directory": "elsewhere", "manager.id": "m",

@@ -52,16 +52,21 @@ enum AgentWebSocket {
     ///     reads again below half), so that a desktop that sends without reading cannot make
     ///     the gateway hold its answers.
     ///   - hardLimit: bytes queued for a desktop above which the WebSocket is closed (1008).
+    ///   - pingInterval: the WebSocket ping period (`cluster.agent_heartbeat_interval_ms`, the
+    ///     agents' heartbeat on the cluster protocol): a desktop that has not answered one ping
+    ///     by the next is closed.
     ///   - tls: the cluster's TLS files, or `nil` for plaintext.
     static func server(
         registry: AgentSessionRegistry, authority: any AgentAuthority,
         highWater: Int = ConnectionSettings.defaultOutboundHighWater,
         hardLimit: Int = ConnectionSettings.defaultOutboundHardLimit,
+        pingInterval: Duration = .seconds(15),
         tls: TLSFiles? = nil
     ) throws -> HTTPServerBuilder {
         try .http1And2(tls: tls) { responder in
             HTTP1WebSocketUpgradeChannel(
-                responder: responder, configuration: .init(),
+                responder: responder,
+                configuration: .init(ws: WebSocketServerConfiguration(autoPing: .enabled(timePeriod: pingInterval))),
                 shouldUpgrade: upgrade(
                     registry: registry, authority: authority, highWater: highWater, hardLimit: hardLimit)
             )

@@ -96,6 +96,10 @@ public actor ReservationService {
         public var book: ReservationBook.Configuration
         /// The least time between two pictures of one queue.
         public var pictureInterval: Duration
+        /// The share of the service's time one queue's pictures may take: a costly picture
+        /// (a queue of thousands of agents) spaces the queue's next one out beyond the interval
+        /// (``PictureSchedule``).
+        public var pictureCostShare: Double
         /// How many connected attempts per agent are remembered for their disposition.
         public var attemptsPerAgent: Int
         /// How long a node whose last connection closed may take to come back before its
@@ -106,11 +110,13 @@ public actor ReservationService {
         public init(
             book: ReservationBook.Configuration = .init(),
             pictureInterval: Duration = .milliseconds(100),
+            pictureCostShare: Double = 0.1,
             attemptsPerAgent: Int = 16,
             nodeLossGrace: Duration = .seconds(10)
         ) {
             self.book = book
             self.pictureInterval = pictureInterval
+            self.pictureCostShare = pictureCostShare
             self.attemptsPerAgent = attemptsPerAgent
             self.nodeLossGrace = nodeLossGrace
         }
@@ -125,6 +131,10 @@ public actor ReservationService {
     private var nextConnection: UInt64 = 1
     /// The connection each held request came on: its answer goes back there.
     private var origins: [RequestID: UInt64] = [:]
+    /// The request being taken while its first actions are performed: an answer to it then is
+    /// given on receipt (`AgentRequestAnswer.held` false), which the node's reservation round
+    /// trip measures apart from answers that waited for an agent.
+    private var requestOnReceipt: RequestID?
     /// The contact of each held request, for the agent's offer and call.
     private var contacts: [RequestID: Dialer_V1_ContactCard] = [:]
     /// Calls connected to each agent since the gateway started (the live panel's count).
@@ -155,7 +165,7 @@ public actor ReservationService {
     public init(settings: Settings = Settings(), clock: any DialerClock, logger: Logger) {
         self.settings = settings
         self.book = ReservationBook(configuration: settings.book)
-        self.pictures = PictureSchedule(interval: settings.pictureInterval)
+        self.pictures = PictureSchedule(interval: settings.pictureInterval, costShare: settings.pictureCostShare)
         self.clock = clock
         self.logger = logger
     }
@@ -306,7 +316,9 @@ public actor ReservationService {
         origins[request.id] = connection
         if let contact { contacts[request.id] = contact }
         pictures.markChanged(request.queue)
+        requestOnReceipt = request.id
         perform(actions, now: now)
+        requestOnReceipt = nil
         forgetIfDone(request.id)
         flushPictures()
     }
@@ -624,10 +636,12 @@ public actor ReservationService {
                 pictures.markChanged(grant.queue)
                 if var answer = Dialer_V1_AgentRequestAnswer(action) {
                     answer.agentPhone = phones[grant.agent] ?? ""
+                    answer.held = grant.request != requestOnReceipt
                     sendToNode(grant.node, about: grant.request, .agentRequestAnswer(answer))
                 }
             case .rejected(let id, let node, _), .timedOut(let id, let node):
-                if let answer = Dialer_V1_AgentRequestAnswer(action) {
+                if var answer = Dialer_V1_AgentRequestAnswer(action) {
+                    answer.held = id != requestOnReceipt
                     sendToNode(node, about: id, .agentRequestAnswer(answer))
                 }
                 forgetIfDone(id)
@@ -741,12 +755,16 @@ public actor ReservationService {
         let (queues, next) = pictures.due(at: now)
         for queue in queues {
             picturesBuilt += 1
+            let started = clock.now()
             let picture = book.picture(of: queue, now: now)
-            guard let owner = picture.owner, let connections = nodeConnections[owner.node] else { continue }
-            let sequence = pictureSequence[queue, default: 0] + 1
-            pictureSequence[queue] = sequence
-            let envelope = Envelope(.queuePicture(Dialer_V1_QueuePictureUpdate(picture, sequence: sequence)))
-            for sink in connections.values { sink.deliver(envelope) }
+            if let owner = picture.owner, let connections = nodeConnections[owner.node] {
+                let sequence = pictureSequence[queue, default: 0] + 1
+                pictureSequence[queue] = sequence
+                let envelope = Envelope(.queuePicture(Dialer_V1_QueuePictureUpdate(picture, sequence: sequence)))
+                // Each delivery encodes the frame here, on this actor.
+                for sink in connections.values { sink.deliver(envelope) }
+            }
+            pictures.pictureCost(queue, clock.now() - started)
         }
         guard let next, pictureWake.map({ next < $0 }) ?? true else { return }
         pictureWake = next

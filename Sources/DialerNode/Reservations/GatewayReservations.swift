@@ -1,6 +1,7 @@
 public import DialerCore
 public import DialerProtocol
 public import DialerTransport
+import Metrics
 
 /// The node's side of the reservation protocol: asks the gateway for agents and tells it what
 /// became of them. A queue runner uses it; the node's gateway session feeds it the connection
@@ -64,6 +65,33 @@ public actor GatewayReservations {
         case hangup(RequestID)
     }
 
+    /// How long one request took, from the node's send to the node's receipt of its answer.
+    public struct Timing: Hashable, Sendable {
+        /// The time from the request to its answer.
+        public var roundTrip: Duration
+        /// The gateway held the request (no agent was free, or an offer waited for the agent)
+        /// before answering: the time includes that wait, so it is not the gateway's latency.
+        public var held: Bool
+
+        public init(roundTrip: Duration, held: Bool) {
+            self.roundTrip = roundTrip
+            self.held = held
+        }
+    }
+
+    /// Records each request's ``Timing``: answers given on receipt to
+    /// `dialer_node_reservation_round_trip_seconds` (the reservation round trip: the request's
+    /// way to the gateway, the book's decision, the answer's way back, and this node's own
+    /// scheduling), held ones to `dialer_node_reservation_held_seconds` (that plus the wait
+    /// for an agent).
+    public static func metricsRecorder() -> @Sendable (Timing) -> Void {
+        let onReceipt = Timer(label: "dialer_node_reservation_round_trip_seconds")
+        let held = Timer(label: "dialer_node_reservation_held_seconds")
+        return { timing in
+            (timing.held ? held : onReceipt).recordNanoseconds(timing.roundTrip.totalNanoseconds)
+        }
+    }
+
     /// A failure of confirm, release, cancel or call ended.
     public struct Refused: Error, Hashable, Sendable, CustomStringConvertible {
         public var code: ProtocolErrorCode
@@ -77,6 +105,10 @@ public actor GatewayReservations {
     private var counter: UInt64 = 0
     private var link: ClusterLink?
     private var waiting: [RequestID: CheckedContinuation<Answer, Never>] = [:]
+    /// When each waiting request was sent, on ``clock``.
+    private var sentAt: [RequestID: Moment] = [:]
+    private let clock: any DialerClock
+    private let recordTiming: @Sendable (Timing) -> Void
     /// Each waiting request's send, which watches for the gateway refusing it outright; owned
     /// here, and cancelled once the request is answered or the connection is lost.
     private var sends: [RequestID: Task<Void, Never>] = [:]
@@ -87,11 +119,20 @@ public actor GatewayReservations {
     private var nextListener = 0
     private let timeout: Duration
 
-    /// - Parameter prefix: makes request ids unique across the node's processes and the
-    ///   gateway's other nodes: the node id and an incarnation, say.
-    public init(prefix: String, timeout: Duration = .seconds(5)) {
+    /// - Parameters:
+    ///   - prefix: makes request ids unique across the node's processes and the gateway's
+    ///     other nodes: the node id and an incarnation, say.
+    ///   - clock: times each request to its answer.
+    ///   - recordTiming: gets each answered request's ``Timing`` (by default the node's
+    ///     histograms, ``metricsRecorder()``).
+    public init(
+        prefix: String, timeout: Duration = .seconds(5), clock: any DialerClock = SystemClock(),
+        recordTiming: @escaping @Sendable (Timing) -> Void = GatewayReservations.metricsRecorder()
+    ) {
         self.prefix = prefix
         self.timeout = timeout
+        self.clock = clock
+        self.recordTiming = recordTiming
     }
 
     // MARK: The connection
@@ -102,6 +143,7 @@ public actor GatewayReservations {
         self.link = link
         let lost = waiting
         waiting = [:]
+        sentAt = [:]
         for send in sends.values { send.cancel() }
         sends = [:]
         for continuation in lost.values { continuation.resume(returning: .connectionLost) }
@@ -118,6 +160,7 @@ public actor GatewayReservations {
         case .agentRequestAnswer(let answer):
             sends.removeValue(forKey: RequestID(answer.request))?.cancel()
             guard let continuation = waiting.removeValue(forKey: RequestID(answer.request)) else { return true }
+            answered(RequestID(answer.request), held: answer.held)
             switch answer.answer {
             case .granted:
                 // Known before the grant reaches its runner, so that the bridge finds it.
@@ -169,6 +212,7 @@ public actor GatewayReservations {
         if let serving = request.servingQueue { message.servingQueue = serving.rawValue }
         return await withCheckedContinuation { continuation in
             waiting[id] = continuation
+            sentAt[id] = clock.now()
             // The answer is matched by request id; an error the gateway sends instead (a request
             // it cannot take) is matched by the correlation id of this send.
             sends[id] = Task {
@@ -187,7 +231,14 @@ public actor GatewayReservations {
     }
 
     private func refused(_ id: RequestID, _ error: Dialer_V1_Error) {
-        waiting.removeValue(forKey: id)?.resume(returning: .rejected(reason: error.message, currentEpoch: nil))
+        guard let continuation = waiting.removeValue(forKey: id) else { return }
+        answered(id, held: false)
+        continuation.resume(returning: .rejected(reason: error.message, currentEpoch: nil))
+    }
+
+    private func answered(_ id: RequestID, held: Bool) {
+        guard let sent = sentAt.removeValue(forKey: id) else { return }
+        recordTiming(Timing(roundTrip: clock.now() - sent, held: held))
     }
 
     /// The call is bridged to the granted agent; `contact` is what the agent's desktop shows, when
