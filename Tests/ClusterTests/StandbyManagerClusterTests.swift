@@ -41,7 +41,7 @@ struct StandbyManagerClusterTests {
         timings.trunkTimeScale = 30
         let cluster = try LocalTestCluster(
             nodes: ["node-1", "node-2"], queues: [("ivr", "campaign")], standbys: ["standby-1"], timings: timings)
-        await cluster.runThenShutDown { try await run($0) }
+        await cluster.runThenShutDown { try await run($0, store: store) }
     }
 
     /// A manager's handed-out attempts, by its metrics (nil when it does not answer).
@@ -57,7 +57,7 @@ struct StandbyManagerClusterTests {
             .reduce(0, +)
     }
 
-    private func run(_ cluster: LocalTestCluster) async throws {
+    private func run(_ cluster: LocalTestCluster, store: String) async throws {
         try await cluster.start()
         let standby = ManagerHTTPClient(address: cluster.httpAddress(of: "standby-1"), token: cluster.adminToken)
         try await cluster.post("v1/lists", #"{"id": "tokyo", "name": "Tokyo"}"#)
@@ -94,7 +94,8 @@ struct StandbyManagerClusterTests {
         }
         try #require(tookOver, "the standby never handed out a contact")
         let takeover = try #require(firstHandOut)
-        print("standby takeover: first hand-out \(takeover) after kill -9 (manager lease \(Self.leaseMs) ms)")
+        print(
+            "standby takeover (\(store)): first hand-out \(takeover) after kill -9 (manager lease \(Self.leaseMs) ms)")
 
         // The new active manager moves the queue (a drain of its owner): the next grant
         // continues the journal's epochs, above every epoch the old manager issued.
