@@ -110,6 +110,21 @@ struct FastDecoderTests {
         #expect(Self.reference(cut) == nil)
     }
 
+    /// `original` with one to three seeded changes: a byte changed, dropped or repeated.
+    static func mutated(_ original: [UInt8], using generator: inout SplitMix) -> [UInt8] {
+        var bytes = original
+        for _ in 0...Int(generator.next() % 3) {
+            guard !bytes.isEmpty else { break }
+            let at = Int(generator.next() % UInt64(bytes.count))
+            switch generator.next() % 3 {
+            case 0: bytes[at] = UInt8(truncatingIfNeeded: generator.next())
+            case 1: bytes.remove(at: at)
+            default: bytes.insert(bytes[at], at: at)
+            }
+        }
+        return bytes
+    }
+
     @Test func mutatedEnvelopesDecodeAsSwiftProtobufDecodesThemOrAreDeclined() throws {
         // Seeded changes to well-formed payloads: a byte changed, dropped or repeated.
         var generator = SplitMix(seed: 17)
@@ -117,16 +132,7 @@ struct FastDecoderTests {
         for sample in Self.samples {
             let original: [UInt8] = try sample.serializedBytes()
             for _ in 0..<3_000 {
-                var bytes = original
-                for _ in 0...Int(generator.next() % 3) {
-                    let at = Int(generator.next() % UInt64(bytes.count))
-                    switch generator.next() % 3 {
-                    case 0: bytes[at] = UInt8(truncatingIfNeeded: generator.next())
-                    case 1: bytes.remove(at: at)
-                    default: bytes.insert(bytes[at], at: at)
-                    }
-                    if bytes.isEmpty { break }
-                }
+                let bytes = FastDecoderTests.mutated(original, using: &generator)
                 guard let fast = Self.fast(bytes) else { continue }
                 decodedFast += 1
                 #expect(fast == Self.reference(bytes), "\(bytes)")

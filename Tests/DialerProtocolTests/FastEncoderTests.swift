@@ -118,16 +118,7 @@ struct FastEncoderTests {
         for sample in FastDecoderTests.samples {
             let original: [UInt8] = try sample.serializedBytes()
             for _ in 0..<3_000 {
-                var bytes = original
-                for _ in 0...Int(generator.next() % 3) {
-                    let at = Int(generator.next() % UInt64(bytes.count))
-                    switch generator.next() % 3 {
-                    case 0: bytes[at] = UInt8(truncatingIfNeeded: generator.next())
-                    case 1: bytes.remove(at: at)
-                    default: bytes.insert(bytes[at], at: at)
-                    }
-                    if bytes.isEmpty { break }
-                }
+                let bytes = FastDecoderTests.mutated(original, using: &generator)
                 guard let envelope = try? Envelope(serializedBytes: bytes) else { continue }
                 compared += 1
                 #expect(try Self.fast(envelope) == Self.reference(envelope), "\(bytes)")

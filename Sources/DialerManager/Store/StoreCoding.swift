@@ -112,25 +112,10 @@ enum ContactColumns {
 
     /// The values of the state and counter columns, in ``stateAssignments`` order.
     static func stateArguments(_ contact: Contact) -> StatementArguments {
-        var nextAttemptAt: Double?
-        var openAttempt: String?
-        var finalReason: String?
-        var finalDetail: String?
-        switch contact.state {
-        case .fresh: break
-        case .scheduled(let at): nextAttemptAt = at.storeValue
-        case .inAttempt(let attempt): openAttempt = attempt.rawValue
-        case .final(.outcome(let outcome)):
-            finalReason = "outcome"
-            finalDetail = outcome.rawValue
-        case .final(.disposition(let name)):
-            finalReason = "disposition"
-            finalDetail = name
-        case .final(.attemptsExhausted):
-            finalReason = "attemptsExhausted"
-        }
+        let columns = ContactStateColumns(contact.state)
         return [
-            contact.state.kind.rawValue, nextAttemptAt, openAttempt, finalReason, finalDetail,
+            contact.state.kind.rawValue, columns.nextAttemptAt, columns.openAttempt, columns.finalReason,
+            columns.finalDetail,
             contact.waitingSince.storeValue, contact.attempts, contact.lastOutcome?.rawValue, contact.lastDisposition,
             contact.lastAttempt?.rawValue, contact.lastAttemptAt.storeValue, contact.callback?.at.storeValue,
             contact.callback?.privateAgent?.rawValue, contact.updatedAt.storeValue,
@@ -364,5 +349,30 @@ enum StoreFunctions {
     static func number(_ text: String) -> Double? {
         guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite else { return nil }
         return value
+    }
+}
+
+/// The columns that hold a contact's state besides its kind, as both stores write them: when
+/// a scheduled contact is due, a contact's open attempt, or why a final contact ended.
+struct ContactStateColumns {
+    var nextAttemptAt: Double?
+    var openAttempt: String?
+    var finalReason: String?
+    var finalDetail: String?
+
+    init(_ state: ContactState) {
+        switch state {
+        case .fresh: break
+        case .scheduled(let at): nextAttemptAt = at.storeValue
+        case .inAttempt(let attempt): openAttempt = attempt.rawValue
+        case .final(.outcome(let outcome)):
+            finalReason = "outcome"
+            finalDetail = outcome.rawValue
+        case .final(.disposition(let name)):
+            finalReason = "disposition"
+            finalDetail = name
+        case .final(.attemptsExhausted):
+            finalReason = "attemptsExhausted"
+        }
     }
 }

@@ -132,19 +132,11 @@ struct PGContactState: Encodable {
     init(_ contact: Contact) {
         id = ContactKey.rowID(contact.id)
         state = contact.state.kind.rawValue
-        switch contact.state {
-        case .fresh: break
-        case .scheduled(let at): nextAttemptAt = at.storeValue
-        case .inAttempt(let attempt): openAttempt = attempt.rawValue
-        case .final(.outcome(let outcome)):
-            finalReason = "outcome"
-            finalDetail = outcome.rawValue
-        case .final(.disposition(let name)):
-            finalReason = "disposition"
-            finalDetail = name
-        case .final(.attemptsExhausted):
-            finalReason = "attemptsExhausted"
-        }
+        let columns = ContactStateColumns(contact.state)
+        nextAttemptAt = columns.nextAttemptAt
+        openAttempt = columns.openAttempt
+        finalReason = columns.finalReason
+        finalDetail = columns.finalDetail
         waitingSince = contact.waitingSince.storeValue
         attempts = contact.attempts
         lastOutcome = contact.lastOutcome?.rawValue
