@@ -23,11 +23,11 @@ public struct PictureSchedule: Sendable, Equatable {
     /// Queues whose last picture cost more than ``costShare`` of ``interval``: their gap.
     private var spacing: [QueueID: Duration] = [:]
 
-    /// - Parameter costShare: in (0, 1].
+    /// - Parameter costShare: in (0, 1]; above 1 is taken as 1, and a value that is not a
+    ///   positive number as the default 0.1 (no trap on a bad setting).
     public init(interval: Duration, costShare: Double = 0.1) {
-        precondition(costShare > 0 && costShare <= 1, "a share of the time is in (0, 1]")
         self.interval = interval
-        self.costShare = costShare
+        self.costShare = costShare.isFinite && costShare > 0 ? min(costShare, 1) : 0.1
     }
 
     /// The least time between two pictures of `queue` now.
