@@ -8,9 +8,10 @@ public import DialerCore
 ///
 /// A picture lists every agent of its queue, so its cost grows with the queue: at 10,000 agents
 /// one takes tens of milliseconds to build and encode, and ten a second per queue would take
-/// most of a core and hold up every agent's operation behind them. The service reports what
-/// each picture cost (``pictureCost(_:_:)``); the queue's next picture then waits at least that
-/// cost divided by ``costShare``.
+/// most of a core from the rest of the gateway (the pictures are built off the reservation
+/// service's actor, but on the same machine). The service reports what each picture cost
+/// (``pictureCost(_:_:)``); the queue's next picture then waits at least that cost divided by
+/// ``costShare``.
 public struct PictureSchedule: Sendable, Equatable {
     /// The least time between two pictures of one queue.
     public let interval: Duration

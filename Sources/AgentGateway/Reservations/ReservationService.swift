@@ -88,7 +88,10 @@ public final class AgentOutbox: Sendable {
 /// call on the book with the clock's moment; the returned actions are performed in order:
 /// answers and revocations go to the requesting node's connection, offers and state pushes
 /// to the agent's outbox, timers are armed on the injected clock. Queue pictures go to each
-/// queue's owning node on change, at most once per picture interval.
+/// queue's owning node on change, at most once per picture interval: the actor takes each
+/// picture's source (no walk of the queue's agents) and a ``PicturePublisher`` builds, encodes
+/// and sends it on a thread of its own, so that requests and agent operations never wait
+/// behind a picture of thousands of agents.
 public actor ReservationService {
     /// What the service needs besides the book's own configuration.
     public struct Settings: Sendable {
@@ -161,6 +164,10 @@ public actor ReservationService {
     private var pictureWake: Moment?
     /// The timer for ``pictureWake``; a nearer one replaces (cancels) it.
     private var pictureTimer: Task<Void, Never>?
+    /// Builds and sends the pictures off this actor, in the order they were taken.
+    private let publisher = PicturePublisher()
+    /// The publisher's loop, started with the first picture.
+    private var publishing: Task<Void, Never>?
 
     public init(settings: Settings = Settings(), clock: any DialerClock, logger: Logger) {
         self.settings = settings
@@ -585,6 +592,8 @@ public actor ReservationService {
         timers = [:]
         for task in absentNodes.values { task.cancel() }
         absentNodes = [:]
+        pictureTimer?.cancel()
+        publisher.finish()
     }
 
     private func current(_ agent: AgentID) throws(OperationRefused) -> AgentSession {
@@ -745,26 +754,27 @@ public actor ReservationService {
         }
     }
 
-    /// Queue pictures built since the service started: at most one per queue per picture
-    /// interval however many agents change (tests count it; a picture costs O(its agents)).
+    /// Queue pictures taken since the service started: at most one per queue per picture
+    /// interval however many agents change (tests count it; a picture costs O(its agents), paid
+    /// on the picture publisher's thread).
     public private(set) var picturesBuilt = 0
 
-    /// Sends the pictures that are due to their queues' owners, and wakes later for the rest.
+    /// Pictures taken and not yet sent to their nodes.
+    public var picturesWaiting: Int { publisher.waitingCount }
+
+    /// Takes the pictures that are due and hands them to the publisher, which builds and sends
+    /// them off this actor; wakes later for the queues held back.
     private func flushPictures() {
         let now = clock.now()
         let (queues, next) = pictures.due(at: now)
         for queue in queues {
+            let source = book.pictureSource(of: queue, now: now)
+            guard let owner = source.owner, let connections = nodeConnections[owner.node] else { continue }
             picturesBuilt += 1
-            let started = clock.now()
-            let picture = book.picture(of: queue, now: now)
-            if let owner = picture.owner, let connections = nodeConnections[owner.node] {
-                let sequence = pictureSequence[queue, default: 0] + 1
-                pictureSequence[queue] = sequence
-                let envelope = Envelope(.queuePicture(Dialer_V1_QueuePictureUpdate(picture, sequence: sequence)))
-                // Each delivery encodes the frame here, on this actor.
-                for sink in connections.values { sink.deliver(envelope) }
-            }
-            pictures.pictureCost(queue, clock.now() - started)
+            let sequence = pictureSequence[queue, default: 0] + 1
+            pictureSequence[queue] = sequence
+            startPublishing()
+            publisher.submit(.init(source: source, sequence: sequence, sinks: Array(connections.values)))
         }
         guard let next, pictureWake.map({ next < $0 }) ?? true else { return }
         pictureWake = next
@@ -774,6 +784,21 @@ public actor ReservationService {
             do { try await clock.sleep(until: next) } catch { return }
             await self?.pictureWakeUp(next)
         }
+    }
+
+    /// Starts the publisher's loop on the first picture.
+    private func startPublishing() {
+        guard publishing == nil else { return }
+        let built: @Sendable (QueueID, Duration) async -> Void = { [weak self] queue, cost in
+            await self?.pictureBuilt(queue, cost: cost)
+        }
+        publishing = Task { [publisher, clock] in
+            await publisher.run(clock: clock, built: built)
+        }
+    }
+
+    private func pictureBuilt(_ queue: QueueID, cost: Duration) {
+        pictures.pictureCost(queue, cost)
     }
 
     private func pictureWakeUp(_ at: Moment) {

@@ -197,56 +197,19 @@ public struct ReservationBook: Sendable, Equatable {
     }
 
     /// The queue's agents and pending requests at `now`, for pacing and supervisors.
+    ///
+    /// Costs O(the queue's agents); ``pictureSource(of:now:)`` takes what it needs at a cost
+    /// that does not grow with the agents, so that the picture can be built elsewhere.
     public func picture(of queue: QueueID, now: Moment) -> QueuePicture {
-        var picture = QueuePicture(
-            queue: queue,
-            at: now,
-            owner: owners[queue],
-            available: [],
-            reserved: [],
-            onCall: [],
-            wrapUp: [],
-            notReady: [],
-            pending: []
-        )
-        // By agent id, one session at a time: no array of every member's session copied first
-        // (a picture of 10,000 agents is built several times a second).
-        for id in (indexes.members[queue] ?? []).sorted() {
-            guard let session = agents[id] else { continue }
-            let rank = session.skills.rank(for: queue)
-            switch session.state {
-            case .loggedOut:
-                continue
-            case .available(let since):
-                guard rank != nil else { continue }
-                picture.available.append(.init(agent: session.id, rank: rank, since: since, idle: now - since))
-            case .notReady(let reason, let since):
-                guard rank != nil else { continue }
-                picture.notReady.append(.init(agent: session.id, rank: rank, reason: reason, since: since))
-            case .reserved(let reservation):
-                guard rank != nil || reservation.queue == queue else { continue }
-                picture.reserved.append(.init(agent: session.id, rank: rank, reservation: reservation))
-            case .onCall(let call):
-                guard rank != nil || call.reservation.queue == queue else { continue }
-                picture.onCall.append(
-                    .init(agent: session.id, rank: rank, call: call, talking: now - call.connectedAt)
-                )
-            case .wrapUp(let wrapUp):
-                guard rank != nil || wrapUp.queue == queue else { continue }
-                picture.wrapUp.append(
-                    .init(
-                        agent: session.id,
-                        rank: rank,
-                        wrapUp: wrapUp,
-                        elapsed: wrapUp.elapsed(at: now),
-                        remaining: max(.zero, wrapUp.endsAt - now)
-                    )
-                )
-            }
-        }
-        picture.available.sort { ($0.since, $0.agent) < ($1.since, $1.agent) }
-        picture.pendingAhead = pendingAhead(of: queue)
-        picture.pending = (indexes.requestsByQueue[queue] ?? [])
+        pictureSource(of: queue, now: now).picture()
+    }
+
+    /// What the queue's picture at `now` is built from: its members' sessions as they are
+    /// (a copy-on-write reference, not a copy), its waiting requests and the other queues'
+    /// waiting counts. Costs O(the queue's held requests); the O(agents) work is left to
+    /// ``QueuePictureSource/picture()``, which may run on another thread.
+    public func pictureSource(of queue: QueueID, now: Moment) -> QueuePictureSource {
+        let pending = (indexes.requestsByQueue[queue] ?? [])
             .compactMap { records[$0] }
             .sorted { $0.arrival < $1.arrival }
             .compactMap { record -> QueuePicture.PendingRequest? in
@@ -263,26 +226,19 @@ public struct ReservationBook: Sendable, Equatable {
                     offeredTo: offeredTo
                 )
             }
-        return picture
-    }
-
-    /// Requests waiting on queues that some agent skilled for `queue` ranks above it.
-    private func pendingAhead(of queue: QueueID) -> Int {
-        // Only queues with requests waiting can count, and usually there are none: the scan of
-        // the queue's agents (O(agents), on every picture) is skipped then, and stops once every
-        // waiting queue is found ahead.
-        let waiting = pendingByQueue.filter { $0.key != queue && !$0.value.isEmpty }
-        guard !waiting.isEmpty else { return 0 }
-        var ahead: Set<QueueID> = []
-        for agent in indexes.members[queue] ?? [] {
-            guard let skills = agents[agent]?.skills, let rank = skills.rank(for: queue) else { continue }
-            for other in waiting.keys where !ahead.contains(other) {
-                if let otherRank = skills.rank(for: other), otherRank < rank { ahead.insert(other) }
-            }
-            if ahead.count == waiting.count { break }
-        }
         // The pending lists hold exactly the pending (not offered) requests, by agent queue.
-        return ahead.reduce(0) { $0 + (waiting[$1]?.count ?? 0) }
+        var waitingElsewhere: [QueueID: Int] = [:]
+        for (other, list) in pendingByQueue where other != queue && !list.isEmpty {
+            waitingElsewhere[other] = list.count
+        }
+        return QueuePictureSource(
+            queue: queue,
+            at: now,
+            owner: owners[queue],
+            members: indexes.members[queue] ?? [:],
+            pending: pending,
+            waitingElsewhere: waitingElsewhere
+        )
     }
 
     private static func view(_ record: RequestRecord) -> HeldRequest {

@@ -9,9 +9,10 @@ import HeapModule
 struct ReservationBookIndexes: Sendable {
     /// Per queue, the available agents who serve it, longest available first.
     private(set) var available: [QueueID: AvailableAgents] = [:]
-    /// Per queue, the logged-in agents its picture shows: those ranked for it, and those whose
-    /// reservation, call or wrap-up is on it.
-    private(set) var members: [QueueID: Set<AgentID>] = [:]
+    /// Per queue, the logged-in agents its picture shows (those ranked for it, and those whose
+    /// reservation, call or wrap-up is on it), with their current sessions: a picture takes the
+    /// queue's dictionary as it is (a copy-on-write reference) and is built from it elsewhere.
+    private(set) var members: [QueueID: [AgentID: AgentSession]] = [:]
     /// Per queue (the request's own queue, as pictures and owner changes see it), the held requests.
     private(set) var requestsByQueue: [QueueID: Set<RequestID>] = [:]
     /// Per node, the held requests it sent.
@@ -41,30 +42,15 @@ struct ReservationBookIndexes: Sendable {
                 }
             }
         }
-        let oldWork = old.flatMap { Self.workQueue(of: $0.state) }
-        let newWork = Self.workQueue(of: new.state)
-        let oldIn = old.map { $0.state != .loggedOut } ?? false
-        let newIn = new.state != .loggedOut
-        guard !(sameSkills && oldWork == newWork && oldIn == newIn) else { return }
-        if sameSkills && oldIn == newIn {
-            // Only the work queue moved (a grant, a call's end, a wrap-up's end): membership
-            // changes only for a work queue the agent is not ranked for.
-            guard newIn else { return }
-            if let oldWork, !new.skills.serves(oldWork) { removeMember(new.id, from: oldWork) }
-            if let newWork, !new.skills.serves(newWork) { members[newWork, default: []].insert(new.id) }
-            return
-        }
+        // Every member queue holds the session as it is now (one dictionary write per queue of
+        // the agent); queues the agent left drop it.
         let before = old.map(Self.memberQueues) ?? []
         let after = Self.memberQueues(new)
-        for queue in before.subtracting(after) { removeMember(new.id, from: queue) }
-        for queue in after.subtracting(before) {
-            members[queue, default: []].insert(new.id)
+        for queue in before where !after.contains(queue) {
+            members[queue]?[new.id] = nil
+            if members[queue]?.isEmpty == true { members[queue] = nil }
         }
-    }
-
-    private mutating func removeMember(_ agent: AgentID, from queue: QueueID) {
-        members[queue]?.remove(agent)
-        if members[queue]?.isEmpty == true { members[queue] = nil }
+        for queue in after { members[queue, default: [:]][new.id] = new }
     }
 
     /// The eligible available agent of `queue` available the longest (ties by agent id), leaving

@@ -244,4 +244,30 @@ struct QueuePictureTests: ReservationFixtures {
         #expect(inboundPicture.wrapUp.first?.remaining == .seconds(24))
         #expect(inboundPicture.wrapUpForQueue == 1)
     }
+
+    /// The gateway takes a picture's source on its actor and builds the picture on another
+    /// thread while the book goes on changing: the source must picture the book as it was.
+    @Test func aPictureSourceKeepsTheBookAsItWasWhenTaken() throws {
+        var book = try bookWithReadyAgents([(alice, 1), (bob, 2)])
+        _ = try book.request(makeRequest("wait", queue: inbound), now: at(3))  // alice
+        _ = try book.request(makeRequest("ahead", queue: inbound), now: at(4))  // bob
+        _ = try book.request(makeRequest("ahead-2", queue: inbound), now: at(5))  // waits
+        let source = book.pictureSource(of: campaignA, now: at(6))
+        let expected = book.picture(of: campaignA, now: at(6))
+        #expect(source.memberCount == 2)
+        #expect(expected.reserved.map(\.agent) == [alice, bob] && expected.pendingAhead == 1)
+
+        // The book changes after the source was taken: a third agent, a call confirmed, a
+        // request cancelled, the queue's owner moved on.
+        _ = try book.logIn(carol, skills: defaultSkills, now: at(7))
+        _ = try book.makeReady(carol, now: at(7))
+        _ = try book.confirm(RequestID("wait"), epoch: Epoch(1), now: at(8))
+        _ = try book.cancel(RequestID("ahead-2"), now: at(8))
+        _ = try book.setQueueOwner(campaignA, node: node2, epoch: Epoch(2), now: at(9))
+
+        #expect(source.picture() == expected)
+        let now = book.picture(of: campaignA, now: at(9))
+        #expect(now != expected && now.owner?.node == node2 && now.onCall.map(\.agent) == [alice])
+        #expect(now.pendingAhead == 0)
+    }
 }
