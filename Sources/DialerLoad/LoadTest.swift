@@ -20,7 +20,8 @@ import Glibc
 ///   bridging the call (at time scale 1, real ringing or bridging), the confirm's way back;
 ///   millisecond resolution (the log's).
 /// - agent operation round trip: at the synthetic agents, request → reply of each operation
-///   over the cluster protocol (HdrHistogram, µs).
+///   over the cluster protocol (HdrHistogram, µs); and apart, the operations each agent sent
+///   after its first set-ready was answered (the floor at work, the login burst left out).
 /// - answer to bridge: the nodes' `dialer_node_answer_to_bridge_seconds` histogram, in call
 ///   time; its Prometheus buckets bound the percentiles.
 /// - agent ready to dial decision: the nodes' `dialer_node_ready_to_dial_decision_seconds`
@@ -272,6 +273,9 @@ public struct LoadTestResult: Codable, Sendable {
     public var grantToConfirm: LatencySummary
     public var agentOperationRoundTrip: LatencySummary
     public var agentOperationRoundTripByOperation: [String: LatencySummary]
+    /// Every operation an agent sent after its session start (its login and the operations up
+    /// to its first set-ready answered): the floor at work, apart from the login burst.
+    public var agentOperationRoundTripWorking: LatencySummary
     /// What the agents logged in with: `resume token` (one HMAC at the gateway) or `password`.
     public var loginCredential = "password"
     /// In call time (the trunk's clock).
@@ -344,6 +348,10 @@ public struct LoadTestResult: Codable, Sendable {
         agentOperationRoundTrip = meter.roundTrips(
             source: "synthetic agents: request -> reply of every agent operation over the cluster protocol")
         agentOperationRoundTripByOperation = meter.roundTripsByOperation(source: "synthetic agents")
+        agentOperationRoundTripWorking = meter.workingRoundTrips(
+            source:
+                "synthetic agents: request -> reply of every agent operation after the agent's first set-ready was "
+                + "answered (the login burst left out)")
         self.answerToBridge = answerToBridge
         self.liveToBridge = liveToBridge
         agentReadyToDialDecision = readyToDial
@@ -394,6 +402,7 @@ public struct LoadTestResult: Codable, Sendable {
             ("reservation held", bucketed(reservationHeld, "waited for an agent")),
             ("grant to confirm", latency(grantToConfirm)),
             ("agent operation round trip", latency(agentOperationRoundTrip)),
+            ("  after each agent's start", latency(agentOperationRoundTripWorking)),
             (
                 "login round trip",
                 agentOperationRoundTripByOperation["agent_login"].map(latency).map { $0 + " by \(loginCredential)" }
