@@ -4,8 +4,8 @@
 /// A picture lists every agent of its queue: at 10,000 agents it takes milliseconds to build
 /// and more to encode. The book's owner takes a source on its own actor, where the cost does
 /// not grow with the agents, and builds and sends the picture elsewhere, so that reservations
-/// do not wait behind it. The members' sessions are the book's own dictionary, shared by
-/// copy-on-write: the book's next change to that queue copies it once.
+/// do not wait behind it. The members' sessions are the book's own, shared by copy-on-write:
+/// the book's next changes copy the part they change (``QueueMembers``).
 public struct QueuePictureSource: Sendable {
     /// The queue pictured.
     public let queue: QueueID
@@ -14,7 +14,7 @@ public struct QueuePictureSource: Sendable {
     /// The queue's owner, if known.
     public let owner: QueueOwner?
     /// The queue's members (agents ranked for it, or working on it) by agent.
-    let members: [AgentID: AgentSession]
+    let members: QueueMembers
     /// The queue's requests not yet granted, oldest first.
     let pending: [QueuePicture.PendingRequest]
     /// How many requests wait (not yet offered or granted) on each other queue that has any.
@@ -37,7 +37,7 @@ public struct QueuePictureSource: Sendable {
             pending: pending
         )
         let now = at
-        for id in members.keys.sorted() {
+        for id in members.sortedAgents() {
             guard let session = members[id] else { continue }
             let rank = session.skills.rank(for: queue)
             switch session.state {
@@ -81,7 +81,7 @@ public struct QueuePictureSource: Sendable {
         // stops once every waiting queue is found ahead.
         guard !waitingElsewhere.isEmpty else { return 0 }
         var ahead: Set<QueueID> = []
-        for session in members.values {
+        for session in members.sessions {
             guard let rank = session.skills.rank(for: queue) else { continue }
             for other in waitingElsewhere.keys where !ahead.contains(other) {
                 if let otherRank = session.skills.rank(for: other), otherRank < rank { ahead.insert(other) }

@@ -209,23 +209,29 @@ public struct ReservationBook: Sendable, Equatable {
     /// waiting counts. Costs O(the queue's held requests); the O(agents) work is left to
     /// ``QueuePictureSource/picture()``, which may run on another thread.
     public func pictureSource(of queue: QueueID, now: Moment) -> QueuePictureSource {
+        // The queue's held requests are mostly connected calls (thousands on a big floor): they
+        // are left out before the few waiting ones are sorted.
         let pending = (indexes.requestsByQueue[queue] ?? [])
-            .compactMap { records[$0] }
-            .sorted { $0.arrival < $1.arrival }
-            .compactMap { record -> QueuePicture.PendingRequest? in
+            .compactMap { id -> (arrival: UInt64, request: QueuePicture.PendingRequest)? in
+                guard let record = records[id] else { return nil }
                 let offeredTo: AgentID?
                 switch record.status {
                 case .pending: offeredTo = nil
                 case .offered(let agent, _, _, _): offeredTo = agent
                 case .granted, .connected: return nil
                 }
-                return .init(
-                    request: record.request,
-                    arrivedAt: record.arrivedAt,
-                    waiting: now - record.arrivedAt,
-                    offeredTo: offeredTo
+                return (
+                    record.arrival,
+                    .init(
+                        request: record.request,
+                        arrivedAt: record.arrivedAt,
+                        waiting: now - record.arrivedAt,
+                        offeredTo: offeredTo
+                    )
                 )
             }
+            .sorted { $0.arrival < $1.arrival }
+            .map(\.request)
         // The pending lists hold exactly the pending (not offered) requests, by agent queue.
         var waitingElsewhere: [QueueID: Int] = [:]
         for (other, list) in pendingByQueue where other != queue && !list.isEmpty {
@@ -235,7 +241,7 @@ public struct ReservationBook: Sendable, Equatable {
             queue: queue,
             at: now,
             owner: owners[queue],
-            members: indexes.members[queue] ?? [:],
+            members: indexes.members[queue] ?? QueueMembers(),
             pending: pending,
             waitingElsewhere: waitingElsewhere
         )

@@ -11,8 +11,8 @@ struct ReservationBookIndexes: Sendable {
     private(set) var available: [QueueID: AvailableAgents] = [:]
     /// Per queue, the logged-in agents its picture shows (those ranked for it, and those whose
     /// reservation, call or wrap-up is on it), with their current sessions: a picture takes the
-    /// queue's dictionary as it is (a copy-on-write reference) and is built from it elsewhere.
-    private(set) var members: [QueueID: [AgentID: AgentSession]] = [:]
+    /// queue's members as they are (copy-on-write) and is built from them elsewhere.
+    private(set) var members: [QueueID: QueueMembers] = [:]
     /// Per queue (the request's own queue, as pictures and owner changes see it), the held requests.
     private(set) var requestsByQueue: [QueueID: Set<RequestID>] = [:]
     /// Per node, the held requests it sent.
@@ -50,7 +50,7 @@ struct ReservationBookIndexes: Sendable {
             members[queue]?[new.id] = nil
             if members[queue]?.isEmpty == true { members[queue] = nil }
         }
-        for queue in after { members[queue, default: [:]][new.id] = new }
+        for queue in after { members[queue, default: QueueMembers()][new.id] = new }
     }
 
     /// The eligible available agent of `queue` available the longest (ties by agent id), leaving
@@ -176,5 +176,49 @@ struct AvailableAgents: Sendable {
             Self.isCurrent($0, queue: queue, sessions: sessions) && seen.insert($0.agent).inserted
         }
         heap = Heap(current)
+    }
+}
+
+/// One queue's members with their sessions, split by agent into buckets.
+///
+/// A picture's source shares the members with the book (copy-on-write). Held in one dictionary,
+/// the book's next change to any member would copy every session of the queue at once (10,000
+/// at the scale the gateway is built for, a millisecond or more on the reservation service's
+/// actor); in buckets, a change copies the bucket it falls in, a ``bucketCount``-th of them.
+struct QueueMembers: Sendable {
+    static let bucketCount = 128
+
+    private var buckets: [[AgentID: AgentSession]] = Array(repeating: [:], count: Self.bucketCount)
+    /// How many members.
+    private(set) var count = 0
+
+    var isEmpty: Bool { count == 0 }
+
+    subscript(agent: AgentID) -> AgentSession? {
+        get { buckets[Self.bucket(of: agent)][agent] }
+        set {
+            let bucket = Self.bucket(of: agent)
+            let old =
+                if let newValue { buckets[bucket].updateValue(newValue, forKey: agent) } else {
+                    buckets[bucket].removeValue(forKey: agent)
+                }
+            count += (newValue == nil ? 0 : 1) - (old == nil ? 0 : 1)
+        }
+    }
+
+    /// Every member's session, in no particular order.
+    var sessions: some Sequence<AgentSession> { buckets.lazy.flatMap(\.values) }
+
+    /// Every member, by agent id.
+    func sortedAgents() -> [AgentID] {
+        var agents: [AgentID] = []
+        agents.reserveCapacity(count)
+        for bucket in buckets { agents.append(contentsOf: bucket.keys) }
+        agents.sort()
+        return agents
+    }
+
+    private static func bucket(of agent: AgentID) -> Int {
+        Int(UInt(bitPattern: agent.hashValue) % UInt(bucketCount))
     }
 }
