@@ -44,6 +44,22 @@ struct ReservationBookIndexes: Sendable {
         }
         // Every member queue holds the session as it is now (one dictionary write per queue of
         // the agent); queues the agent left drop it.
+        let oldWork = old.flatMap { Self.workQueue(of: $0.state) }
+        let newWork = Self.workQueue(of: new.state)
+        let oldIn = old.map { $0.state != .loggedOut } ?? false
+        let newIn = new.state != .loggedOut
+        if sameSkills && oldIn == newIn {
+            // Most changes (a grant, a call, a wrap-up, a pause) keep the skills: only a work
+            // queue the agent is not ranked for may join or leave, and no set is built.
+            guard newIn else { return }
+            if let oldWork, oldWork != newWork, !new.skills.serves(oldWork) {
+                members[oldWork]?[new.id] = nil
+                if members[oldWork]?.isEmpty == true { members[oldWork] = nil }
+            }
+            for queue in new.skills.ranks.keys { members[queue, default: QueueMembers()][new.id] = new }
+            if let newWork, !new.skills.serves(newWork) { members[newWork, default: QueueMembers()][new.id] = new }
+            return
+        }
         let before = old.map(Self.memberQueues) ?? []
         let after = Self.memberQueues(new)
         for queue in before where !after.contains(queue) {
