@@ -4,8 +4,8 @@
 /// A picture lists every agent of its queue: at 10,000 agents it takes milliseconds to build
 /// and more to encode. The book's owner takes a source on its own actor, where the cost does
 /// not grow with the agents, and builds and sends the picture elsewhere, so that reservations
-/// do not wait behind it. The members' sessions are the book's own, shared by copy-on-write:
-/// the book's next changes copy the part they change (``QueueMembers``).
+/// do not wait behind it. The sessions are the book's own, shared by copy-on-write: the book's
+/// next changes copy the parts they change (``AgentTable``).
 public struct QueuePictureSource: Sendable {
     /// The queue pictured.
     public let queue: QueueID
@@ -13,8 +13,10 @@ public struct QueuePictureSource: Sendable {
     public let at: Moment
     /// The queue's owner, if known.
     public let owner: QueueOwner?
-    /// The queue's members (agents ranked for it, or working on it) by agent.
-    let members: QueueMembers
+    /// Every agent's session, as the book held them.
+    let agents: AgentTable
+    /// The queue's members: agents ranked for it, or working on it.
+    let members: Set<AgentID>
     /// The queue's requests not yet granted, oldest first.
     let pending: [QueuePicture.PendingRequest]
     /// How many requests wait (not yet offered or granted) on each other queue that has any.
@@ -37,8 +39,8 @@ public struct QueuePictureSource: Sendable {
             pending: pending
         )
         let now = at
-        for id in members.sortedAgents() {
-            guard let session = members[id] else { continue }
+        for id in members.sorted() {
+            guard let session = agents[id] else { continue }
             let rank = session.skills.rank(for: queue)
             switch session.state {
             case .loggedOut:
@@ -81,8 +83,8 @@ public struct QueuePictureSource: Sendable {
         // stops once every waiting queue is found ahead.
         guard !waitingElsewhere.isEmpty else { return 0 }
         var ahead: Set<QueueID> = []
-        for session in members.sessions {
-            guard let rank = session.skills.rank(for: queue) else { continue }
+        for agent in members {
+            guard let session = agents[agent], let rank = session.skills.rank(for: queue) else { continue }
             for other in waitingElsewhere.keys where !ahead.contains(other) {
                 if let otherRank = session.skills.rank(for: other), otherRank < rank { ahead.insert(other) }
             }

@@ -124,7 +124,7 @@ public struct ReservationBook: Sendable, Equatable {
     /// Lease lengths and timeouts, fixed for the book's life.
     public let configuration: Configuration
     /// Every agent that ever logged in, by id.
-    public private(set) var agents: [AgentID: AgentSession] = [:]
+    public private(set) var agents = AgentTable()
     private var records: [RequestID: RequestRecord] = [:]
     /// Pending (not offered) requests per queue whose agents may take them, oldest first.
     private var pendingByQueue: [QueueID: [PendingEntry]] = [:]
@@ -241,7 +241,8 @@ public struct ReservationBook: Sendable, Equatable {
             queue: queue,
             at: now,
             owner: owners[queue],
-            members: indexes.members[queue] ?? QueueMembers(),
+            agents: agents,
+            members: indexes.members[queue] ?? [],
             pending: pending,
             waitingElsewhere: waitingElsewhere
         )
@@ -779,7 +780,7 @@ extension ReservationBook {
     }
 
     private mutating func store(_ session: AgentSession) {
-        let old = agents.updateValue(session, forKey: session.id)
+        let old = agents.updateValue(session)
         indexes.sessionChanged(from: old, to: session, sessions: agents)
     }
 

@@ -9,10 +9,9 @@ import HeapModule
 struct ReservationBookIndexes: Sendable {
     /// Per queue, the available agents who serve it, longest available first.
     private(set) var available: [QueueID: AvailableAgents] = [:]
-    /// Per queue, the logged-in agents its picture shows (those ranked for it, and those whose
-    /// reservation, call or wrap-up is on it), with their current sessions: a picture takes the
-    /// queue's members as they are (copy-on-write) and is built from them elsewhere.
-    private(set) var members: [QueueID: QueueMembers] = [:]
+    /// Per queue, the logged-in agents its picture shows: those ranked for it, and those whose
+    /// reservation, call or wrap-up is on it. A picture's source shares the set (copy-on-write).
+    private(set) var members: [QueueID: Set<AgentID>] = [:]
     /// Per queue (the request's own queue, as pictures and owner changes see it), the held requests.
     private(set) var requestsByQueue: [QueueID: Set<RequestID>] = [:]
     /// Per node, the held requests it sent.
@@ -21,7 +20,7 @@ struct ReservationBookIndexes: Sendable {
     // MARK: Sessions
 
     /// Follows a session from `old` (nil: never seen) to `new`; `sessions` already holds `new`.
-    mutating func sessionChanged(from old: AgentSession?, to new: AgentSession, sessions: [AgentID: AgentSession]) {
+    mutating func sessionChanged(from old: AgentSession?, to new: AgentSession, sessions: some AgentSessionLookup) {
         let oldSince = old.flatMap(Self.availableSince)
         let newSince = Self.availableSince(new)
         let sameSkills = old?.skills == new.skills
@@ -42,31 +41,30 @@ struct ReservationBookIndexes: Sendable {
                 }
             }
         }
-        // Every member queue holds the session as it is now (one dictionary write per queue of
-        // the agent); queues the agent left drop it.
         let oldWork = old.flatMap { Self.workQueue(of: $0.state) }
         let newWork = Self.workQueue(of: new.state)
         let oldIn = old.map { $0.state != .loggedOut } ?? false
         let newIn = new.state != .loggedOut
+        guard !(sameSkills && oldWork == newWork && oldIn == newIn) else { return }
         if sameSkills && oldIn == newIn {
-            // Most changes (a grant, a call, a wrap-up, a pause) keep the skills: only a work
-            // queue the agent is not ranked for may join or leave, and no set is built.
+            // Only the work queue moved (a grant, a call's end, a wrap-up's end): membership
+            // changes only for a work queue the agent is not ranked for.
             guard newIn else { return }
-            if let oldWork, oldWork != newWork, !new.skills.serves(oldWork) {
-                members[oldWork]?[new.id] = nil
-                if members[oldWork]?.isEmpty == true { members[oldWork] = nil }
-            }
-            for queue in new.skills.ranks.keys { members[queue, default: QueueMembers()][new.id] = new }
-            if let newWork, !new.skills.serves(newWork) { members[newWork, default: QueueMembers()][new.id] = new }
+            if let oldWork, !new.skills.serves(oldWork) { removeMember(new.id, from: oldWork) }
+            if let newWork, !new.skills.serves(newWork) { members[newWork, default: []].insert(new.id) }
             return
         }
         let before = old.map(Self.memberQueues) ?? []
         let after = Self.memberQueues(new)
-        for queue in before where !after.contains(queue) {
-            members[queue]?[new.id] = nil
-            if members[queue]?.isEmpty == true { members[queue] = nil }
+        for queue in before.subtracting(after) { removeMember(new.id, from: queue) }
+        for queue in after.subtracting(before) {
+            members[queue, default: []].insert(new.id)
         }
-        for queue in after { members[queue, default: QueueMembers()][new.id] = new }
+    }
+
+    private mutating func removeMember(_ agent: AgentID, from queue: QueueID) {
+        members[queue]?.remove(agent)
+        if members[queue]?.isEmpty == true { members[queue] = nil }
     }
 
     /// The eligible available agent of `queue` available the longest (ties by agent id), leaving
@@ -76,7 +74,7 @@ struct ReservationBookIndexes: Sendable {
     mutating func longestAvailable(
         serving queue: QueueID,
         excluding excluded: Set<AgentID>,
-        sessions: [AgentID: AgentSession]
+        sessions: some AgentSessionLookup
     ) -> AgentID? {
         available[queue]?.longestAvailable(serving: queue, excluding: excluded, sessions: sessions)
     }
@@ -145,7 +143,7 @@ struct AvailableAgents: Sendable {
     /// Entries in the heap, current or stale (for tests of compaction).
     var entryCount: Int { heap.count }
 
-    mutating func join(_ agent: AgentID, since: Moment, queue: QueueID, sessions: [AgentID: AgentSession]) {
+    mutating func join(_ agent: AgentID, since: Moment, queue: QueueID, sessions: some AgentSessionLookup) {
         count += 1
         heap.insert(Entry(since: since, agent: agent))
         compactIfNeeded(queue: queue, sessions: sessions)
@@ -159,7 +157,7 @@ struct AvailableAgents: Sendable {
     mutating func longestAvailable(
         serving queue: QueueID,
         excluding excluded: Set<AgentID>,
-        sessions: [AgentID: AgentSession]
+        sessions: some AgentSessionLookup
     ) -> AgentID? {
         var setAside: [Entry] = []
         defer { for entry in setAside { heap.insert(entry) } }
@@ -178,14 +176,14 @@ struct AvailableAgents: Sendable {
         return nil
     }
 
-    private static func isCurrent(_ entry: Entry, queue: QueueID, sessions: [AgentID: AgentSession]) -> Bool {
+    private static func isCurrent(_ entry: Entry, queue: QueueID, sessions: some AgentSessionLookup) -> Bool {
         guard let session = sessions[entry.agent], case .available(let since) = session.state else { return false }
         return since == entry.since && session.skills.serves(queue)
     }
 
     /// Rebuilds the heap from its current entries once stale ones and duplicates outnumber them,
     /// so that its size stays proportional to the agents it holds.
-    private mutating func compactIfNeeded(queue: QueueID, sessions: [AgentID: AgentSession]) {
+    private mutating func compactIfNeeded(queue: QueueID, sessions: some AgentSessionLookup) {
         guard heap.count > 2 * count + 64 else { return }
         var seen: Set<AgentID> = []
         let current = heap.unordered.filter {
@@ -195,46 +193,10 @@ struct AvailableAgents: Sendable {
     }
 }
 
-/// One queue's members with their sessions, split by agent into buckets.
-///
-/// A picture's source shares the members with the book (copy-on-write). Held in one dictionary,
-/// the book's next change to any member would copy every session of the queue at once (10,000
-/// at the scale the gateway is built for, a millisecond or more on the reservation service's
-/// actor); in buckets, a change copies the bucket it falls in, a ``bucketCount``-th of them.
-struct QueueMembers: Sendable {
-    static let bucketCount = 128
-
-    private var buckets: [[AgentID: AgentSession]] = Array(repeating: [:], count: Self.bucketCount)
-    /// How many members.
-    private(set) var count = 0
-
-    var isEmpty: Bool { count == 0 }
-
-    subscript(agent: AgentID) -> AgentSession? {
-        get { buckets[Self.bucket(of: agent)][agent] }
-        set {
-            let bucket = Self.bucket(of: agent)
-            let old =
-                if let newValue { buckets[bucket].updateValue(newValue, forKey: agent) } else {
-                    buckets[bucket].removeValue(forKey: agent)
-                }
-            count += (newValue == nil ? 0 : 1) - (old == nil ? 0 : 1)
-        }
-    }
-
-    /// Every member's session, in no particular order.
-    var sessions: some Sequence<AgentSession> { buckets.lazy.flatMap(\.values) }
-
-    /// Every member, by agent id.
-    func sortedAgents() -> [AgentID] {
-        var agents: [AgentID] = []
-        agents.reserveCapacity(count)
-        for bucket in buckets { agents.append(contentsOf: bucket.keys) }
-        agents.sort()
-        return agents
-    }
-
-    private static func bucket(of agent: AgentID) -> Int {
-        Int(UInt(bitPattern: agent.hashValue) % UInt(bucketCount))
-    }
+/// Where the indexes look up an agent's current session: the book's ``AgentTable``, or a plain
+/// dictionary in tests.
+protocol AgentSessionLookup {
+    subscript(agent: AgentID) -> AgentSession? { get }
 }
+
+extension Dictionary: AgentSessionLookup where Key == AgentID, Value == AgentSession {}
