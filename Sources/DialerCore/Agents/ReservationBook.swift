@@ -204,9 +204,9 @@ public struct ReservationBook: Sendable, Equatable {
         pictureSource(of: queue, now: now).picture()
     }
 
-    /// What the queue's picture at `now` is built from: its members' sessions as they are
-    /// (a copy-on-write reference, not a copy), its waiting requests and the other queues'
-    /// waiting counts. Costs O(the queue's held requests); the O(agents) work is left to
+    /// What the queue's picture at `now` is built from: the book's sessions and the queue's
+    /// member ids as they are (shared copy-on-write, not copied), its waiting requests and the
+    /// other queues' waiting counts. Costs O(the queue's held requests); the O(agents) work is left to
     /// ``QueuePictureSource/picture()``, which may run on another thread.
     public func pictureSource(of queue: QueueID, now: Moment) -> QueuePictureSource {
         // The queue's held requests are mostly connected calls (thousands on a big floor): they
