@@ -42,9 +42,6 @@ final class PicturePublisher: Sendable {
         (wakeUps, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Pictures taken and not yet sent.
-    var waitingCount: Int { waiting.withLock { $0.jobs.count } }
-
     /// Queues a picture to build and send; an older one of the same queue still waiting is
     /// dropped in its favour.
     func submit(_ job: Job) {

@@ -759,9 +759,6 @@ public actor ReservationService {
     /// on the picture publisher's thread).
     public private(set) var picturesBuilt = 0
 
-    /// Pictures taken and not yet sent to their nodes.
-    public var picturesWaiting: Int { publisher.waitingCount }
-
     /// Takes the pictures that are due and hands them to the publisher, which builds and sends
     /// them off this actor; wakes later for the queues held back.
     private func flushPictures() {
