@@ -95,7 +95,7 @@ public struct GatewayProcess: Sendable {
                 pingInterval: config.cluster.agentHeartbeatInterval, tls: config.cluster.tls),
             configuration: ApplicationConfiguration(
                 address: .hostname(address.host, port: address.port), serverName: nil),
-            services: [service],
+            services: [service, SchedulingLagProbe()],
             onServerRunning: { channel in
                 listening.bound(
                     "http", address: ListeningAddresses.describe(host: address.host, port: channel.localAddress?.port))

@@ -8,7 +8,7 @@ public import ServiceLifecycle
 
 /// Builds the HTTP application of a process (HTTP/1.1 and HTTP/2, see ``HTTPVersionsChannel``),
 /// with its other services run alongside it in one service group: SIGTERM or SIGINT shuts them
-/// all down gracefully, the HTTP server last.
+/// all down gracefully, the HTTP server last. Every process also runs a ``SchedulingLagProbe``.
 public enum ProcessApplication {
     public static func make<Context: RequestContext>(
         router: Router<Context>,
@@ -28,7 +28,7 @@ public enum ProcessApplication {
             },
             configuration: ApplicationConfiguration(
                 address: .hostname(address.host, port: address.port), serverName: nil),
-            services: services,
+            services: services + [SchedulingLagProbe()],
             onServerRunning: { channel in
                 listening.bound(
                     "http", address: ListeningAddresses.describe(host: address.host, port: channel.localAddress?.port))

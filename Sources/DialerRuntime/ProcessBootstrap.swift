@@ -32,7 +32,10 @@ public enum ProcessBootstrap {
             [250, 500, 750].map { .microseconds($0) }
             + [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 15, 20, 25, 30, 40, 50, 75, 100, 150, 250, 500, 750]
             .map { .milliseconds($0) } + [1, 2.5, 5, 10, 30].map { .seconds($0) }
-        for label in ["dialer_node_reservation_round_trip_seconds", "dialer_node_reservation_held_seconds"] {
+        for label in [
+            "dialer_node_reservation_round_trip_seconds", "dialer_node_reservation_held_seconds",
+            "dialer_scheduling_lag_seconds",
+        ] {
             factory.durationHistogramBuckets[label] = reservation
         }
         MetricsSystem.bootstrap(factory)
