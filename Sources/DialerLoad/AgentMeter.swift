@@ -67,6 +67,9 @@ public final class AgentMeter: Sendable {
 
     private static let setReady = "agent_set_ready"
 
+    /// Agents whose first set-ready was answered: their session start is over.
+    public var startedAgents: Int { state.withLock { $0.started.count } }
+
     /// Round trips by operation name (`agent_set_ready`, `agent_disposition` ...).
     public func roundTripsByOperation(source: String) -> [String: LatencySummary] {
         state.withLock { $0.byOperation }.mapValues { LatencySummary(microseconds: $0, source: source) }

@@ -80,6 +80,17 @@ public struct FloorRun: Sendable {
         /// (after the campaigns' calls ended): histograms of the run are their difference.
         public var nodeMetricsAtStart: String
         public var nodeMetricsAtEnd: String
+        /// Every node's Prometheus text at the first look that found every agent started (its
+        /// first set-ready answered), and the seconds from the run's start to that look; nil when
+        /// some agent never started during the dialing time. The run's histograms less this
+        /// read leave the login burst out.
+        public var nodeMetricsOnceStarted: String?
+        public var everyAgentStartedSeconds: Double?
+        /// Each process's own Prometheus text (`gateway`, `node <address>`) at the same two
+        /// reads, for figures that mean something per process only (one that did not answer is
+        /// left out).
+        public var processMetricsAtStart: [String: String]
+        public var processMetricsAtEnd: [String: String]
     }
 
     public var floor: Floor
@@ -122,6 +133,7 @@ public struct FloorRun: Sendable {
         let secret = floor.secret
         let members = try await probe.members()
         let metricsAtStart = await probe.metrics(nodes: members.nodes)
+        let processMetricsAtStart = await processMetrics(probe, members)
         let started = ContinuousClock.now
         let (watched, summary) = try await pool.run(
             host: floor.gatewayHost, port: floor.gatewayPort,
@@ -136,6 +148,7 @@ public struct FloorRun: Sendable {
                 metricsAtStart: metricsAtStart, meter: meter, progress: progress)
         }
         var outcome = watched
+        outcome.processMetricsAtStart = processMetricsAtStart
         outcome.agents = summary
         outcome.wallSeconds = (ContinuousClock.now - started).seconds
         return outcome
@@ -229,8 +242,14 @@ public struct FloorRun: Sendable {
             return onCalls
         }
 
+        var metricsOnceStarted: String?
+        var everyAgentStarted: Double?
         while ContinuousClock.now - started < duration {
             await look(finishing: false)
+            if metricsOnceStarted == nil, meter.startedAgents >= agents.count {
+                everyAgentStarted = (ContinuousClock.now - started).seconds
+                metricsOnceStarted = await probe.metrics(nodes: members.nodes)
+            }
             let left = duration - (ContinuousClock.now - started)
             if left > .zero { try await Task.sleep(for: min(sampleInterval, left)) }
         }
@@ -263,13 +282,25 @@ public struct FloorRun: Sendable {
         // counted but one confirmed in the instant between the two reads.
         let agentCalls = meter.callsByQueue
         let metricsAtEnd = await probe.metrics(nodes: members.nodes)
+        let processMetricsAtEnd = await processMetrics(probe, members)
         return Outcome(
             dialingSeconds: ((dialingEnd ?? ContinuousClock.now) - started).seconds, wallSeconds: 0, reports: last,
             agents: SyntheticAgentPool.Summary(),
             occupancy: loggedInSamples > 0 ? Double(busySamples) / Double(loggedInSamples) : nil,
             grants: grants.grants, grantToConfirm: grants.grantToConfirm, grantLogGaps: grants.gaps, settled: settled,
             inbound: inbound(metricsAtStart: metricsAtStart, now: metricsAtEnd, since: started),
-            agentCallsByQueue: agentCalls, nodeMetricsAtStart: metricsAtStart, nodeMetricsAtEnd: metricsAtEnd)
+            agentCallsByQueue: agentCalls, nodeMetricsAtStart: metricsAtStart, nodeMetricsAtEnd: metricsAtEnd,
+            nodeMetricsOnceStarted: metricsOnceStarted, everyAgentStartedSeconds: everyAgentStarted,
+            processMetricsAtStart: [:], processMetricsAtEnd: processMetricsAtEnd)
+    }
+
+    private func processMetrics(
+        _ probe: ClusterProbe, _ members: (gateway: String?, nodes: [String])
+    ) async -> [String: String] {
+        var texts: [String: String] = [:]
+        if let gateway = members.gateway { texts["gateway"] = await probe.metrics(at: gateway) }
+        for node in members.nodes { texts["node \(node)"] = await probe.metrics(at: node) }
+        return texts
     }
 }
 

@@ -88,7 +88,7 @@ public struct BucketedLatency: Codable, Hashable, Sendable {
         self.init(buckets: buckets, sum: sumAfter >= sumBefore ? sumAfter - sumBefore : sumAfter, source: source)
         if after.isEmpty {
             note =
-                "the nodes expose no \(histogram) histogram: a node build without it, none recorded yet, or no node answered"
+                "no process read exposes the \(histogram) histogram: a build without it, none recorded yet, or none answered"
         } else if count == 0 {
             note = "\(histogram) recorded nothing during the run"
         }

@@ -199,6 +199,22 @@ public struct LoadTest: Sendable {
             reservationHeld: reservationHeld, trunk: trunk, processes: usage,
             clusterStarted: members().isEmpty == false)
         result.loginCredential = tokens.isEmpty ? "password" : "resume token"
+        for (process, end) in outcome.processMetricsAtEnd {
+            result.schedulingLag[process] = BucketedLatency(
+                "dialer_scheduling_lag_seconds", start: outcome.processMetricsAtStart[process] ?? "", end: end,
+                source:
+                    "the process's dialer_scheduling_lag_seconds histogram in wall time: how late each 10 ms sleep of "
+                    + "its probe woke up, the wait of every actor's next step on its pool; " + bounds)
+        }
+        if let onceStarted = outcome.nodeMetricsOnceStarted, let seconds = outcome.everyAgentStartedSeconds {
+            result.reservationRoundTripOnceStarted = BucketedLatency(
+                "dialer_node_reservation_round_trip_seconds", start: onceStarted, end: outcome.nodeMetricsAtEnd,
+                source:
+                    "the same histogram from the first look that found every agent's first set-ready answered "
+                    + String(format: "(%.1f s into the run)", seconds) + " to the end: the login burst left out; "
+                    + bounds)
+            result.everyAgentStartedSeconds = seconds
+        }
         return result
     }
 
@@ -267,6 +283,16 @@ public struct LoadTestResult: Codable, Sendable {
     public var frames: Frames
     /// The nodes' request for an agent to the answer, for answers given on receipt (wall time).
     public var reservationRoundTrip: BucketedLatency
+    /// The reservation round trip from the moment every agent had started (its first set-ready
+    /// answered) to the end: the floor at work, the login burst left out; nil when some agent
+    /// never started during the dialing time.
+    public var reservationRoundTripOnceStarted: BucketedLatency?
+    /// Seconds from the run's start to the look that found every agent started.
+    public var everyAgentStartedSeconds: Double?
+    /// How late each process's cooperative pool ran a due task over the run, by `gateway` and
+    /// `node <address>` (the processes' `SchedulingLagProbe`): the share of every latency
+    /// above that is waiting for a thread.
+    public var schedulingLag: [String: BucketedLatency] = [:]
     /// The same for requests the gateway held until an agent was free (wall time).
     public var reservationHeld: BucketedLatency
     /// Grant to confirm of each bridged call, from the gateway's reservation log.
@@ -399,7 +425,19 @@ public struct LoadTestResult: Codable, Sendable {
                 String(format: "%d sent, %d received (%.0f/s)", frames.sent, frames.received, frames.perSecond)
             ),
             ("reservation round trip", bucketed(reservationRoundTrip, "answered on receipt")),
+            (
+                "  once every agent started",
+                reservationRoundTripOnceStarted.map {
+                    bucketed($0, "answered on receipt")
+                        + String(format: ", from %.1f s", everyAgentStartedSeconds ?? 0)
+                } ?? "not measured: some agent never started during the dialing time"
+            ),
             ("reservation held", bucketed(reservationHeld, "waited for an agent")),
+        ]
+        rows += schedulingLag.sorted { $0.key < $1.key }.map {
+            ("scheduling lag, \($0.key)", bucketed($0.value, "10 ms sleeps"))
+        }
+        rows += [
             ("grant to confirm", latency(grantToConfirm)),
             ("agent operation round trip", latency(agentOperationRoundTrip)),
             ("  after each agent's start", latency(agentOperationRoundTripWorking)),

@@ -186,7 +186,7 @@ struct LoadMeasurementTests {
 
         let absent = BucketedLatency(name, start: "", end: "dialer_node_calls_in_flight 0\n", source: "test")
         #expect(absent.count == 0)
-        #expect(absent.note?.hasPrefix("the nodes expose no \(name) histogram") == true)
+        #expect(absent.note?.hasPrefix("no process read exposes the \(name) histogram") == true)
     }
 
     @Test func grantsAreCountedOnceAcrossReadsAndTimedToTheirConfirm() {
