@@ -178,12 +178,16 @@ struct FreeAgentOutlook {
         // Poisson-binomial by dynamic programming: exact, and cheap for a queue's agents.
         // An agent certain not to free (p = 0) leaves every entry as it is (x·1 + y·0 = x), so
         // it is skipped; the entries past those computed stay 0, as they would.
-        var pmf = [Double](repeating: 0, count: probabilities.count + 1)
+        // Only P(uncertain free = j) for j ≤ maximumDemand − certain is read below, and each
+        // entry's update reads entries below it alone: the table stops there, which takes a
+        // busy floor's decision from O(busy²) to O(busy × demand) with the same entries.
+        let kept = min(probabilities.count, max(0, maximumDemand - certain)) + 1
+        var pmf = [Double](repeating: 0, count: kept)
         pmf[0] = 1
         pmf.withUnsafeMutableBufferPointer { pmf in
             var count = 1
             for p in probabilities where p != 0 {
-                count += 1
+                if count < kept { count += 1 }
                 var k = count - 1
                 while k >= 1 {
                     pmf[k] = pmf[k] * (1 - p) + pmf[k - 1] * p
