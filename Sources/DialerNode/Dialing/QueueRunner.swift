@@ -1,6 +1,8 @@
 public import DialerCore
 public import Logging
 import Metrics
+import NIOCore
+import NIOPosix
 
 /// One leased campaign queue's dialer: the actor that carries out a
 /// ``QueueRunnerStateMachine``'s decisions against a trunk, a contact source and the agent
@@ -17,7 +19,20 @@ import Metrics
 /// wait for each other, nor do agents being freed. Long waits whose results come back as events (a contact request to the
 /// manager, an agent request at the gateway, a call's progress) run in tasks of their own,
 /// which the runner also owns and cancels when it stops.
+///
+/// The runner's own steps run on a thread of ``pacingThreads``, not on the cooperative pool:
+/// a predictive decision over a queue of thousands of agents holds its thread for milliseconds,
+/// and on the pool (as many threads as cores) every other actor of the node, the gateway's
+/// answers to the node's agent requests among them, waited that long for a thread. On threads
+/// of their own the operating system's scheduler shares the cores between them and the pool.
 public actor QueueRunner {
+    /// The threads the node's runners take turns on, one event loop each, as many as cores;
+    /// a runner stays on the one it was given. Started on first use and kept for the process.
+    static let pacingThreads = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+
+    private let executor: any SerialExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
     private var machine: QueueRunnerStateMachine
     private let trunk: any Trunk
     private let contacts: any ContactSource
@@ -57,14 +72,17 @@ public actor QueueRunner {
 
     /// A runner for `queue` under `epoch`.
     ///
-    /// - Parameter leaseIsValid: whether the node may still act on the lease now, by its own
-    ///   clock; checked before every event.
+    /// - Parameters:
+    ///   - leaseIsValid: whether the node may still act on the lease now, by its own clock;
+    ///     checked before every event.
+    ///   - executor: where the runner's steps run; by default the next of ``pacingThreads``.
     public init(
         configuration: QueueRunnerStateMachine.Configuration, settings: CampaignSettings, epoch: Epoch,
         trunk: any Trunk, contacts: any ContactSource, desk: any AgentDesk, clock: any DialerClock,
         tickInterval: Duration = .milliseconds(200), timeScale: Double = 1, logger: Logger,
-        leaseIsValid: @escaping @Sendable () -> Bool
+        executor: (any SerialExecutor)? = nil, leaseIsValid: @escaping @Sendable () -> Bool
     ) {
+        self.executor = executor ?? Self.pacingThreads.next().executor
         self.queue = configuration.queue
         self.machine = QueueRunnerStateMachine(configuration: configuration, settings: settings, now: clock.now())
         self.epoch = epoch
