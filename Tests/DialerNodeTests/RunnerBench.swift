@@ -300,7 +300,8 @@ struct RunnerBench {
         let runner = QueueRunner(
             configuration: configuration, settings: settings, epoch: Epoch(1), trunk: trunk, contacts: contacts,
             desk: desk, clock: trunk.clock, tickInterval: .milliseconds(100), logger: Logger(label: "bench"),
-            leaseIsValid: { true })
+            // On the bench's one thread, like every other job of the bench, so that it settles.
+            executor: QuiescenceExecutor.shared, leaseIsValid: { true })
         self.clock = clock
         self.trunk = trunk
         self.desk = desk
