@@ -2,12 +2,33 @@ import DialerCore
 import DialerNode
 import DialerSimulation
 import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
 import Testing
+
+/// A serial executor over one event loop that counts the jobs it was given.
+private final class CountingExecutor: SerialExecutor {
+    let loop: any EventLoop
+    let jobs = Atomic<Int>(0)
+
+    init(loop: any EventLoop) { self.loop = loop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        jobs.add(1, ordering: .relaxed)
+        let job = UnownedJob(job)
+        loop.execute { job.runSynchronously(on: self.asUnownedSerialExecutor()) }
+    }
+
+    func asUnownedSerialExecutor() -> UnownedSerialExecutor { UnownedSerialExecutor(ordinary: self) }
+}
 
 @Suite("Queue runner over the simulated trunk")
 struct QueueRunnerTests {
     /// A power campaign of 60 contacts with 5 agents, at a time scale: every contact is dialed
-    /// once and reported once with a consistent outcome, and no agent is reserved twice.
+    /// once and reported once with a consistent outcome, and no agent is reserved twice. The
+    /// runner's steps (its pacing decisions among them) run on the executor it was given, off
+    /// the cooperative pool.
     @Test(arguments: [DialingMode.power, .predictive])
     func aCampaignRunsToTheEndWithEveryContactReportedOnce(mode: DialingMode) async throws {
         let population = SimulatedTrunk.Population(
@@ -20,10 +41,12 @@ struct QueueRunnerTests {
         let contacts = InMemoryContacts(count: 60)
         var settings = CampaignSettings(mode: mode, callsPerReadyAgent: 1.5)
         settings.answeringMachine = .hangUp
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let executor = CountingExecutor(loop: loops.next())
         let runner = QueueRunner(
             configuration: .init(queue: queue, node: node, contactBuffer: 10), settings: settings, epoch: Epoch(1),
             trunk: trunk, contacts: contacts, desk: desk, clock: trunk.clock, tickInterval: .seconds(1),
-            logger: Logger(label: "test"), leaseIsValid: { true })
+            logger: Logger(label: "test"), executor: executor, leaseIsValid: { true })
         let run = Task { await runner.run() }
         let agentsPicture = AgentPicture(available: Array(repeating: .seconds(5), count: 5))
         // Keep the runner's picture fresh, as the gateway's stream would.
@@ -38,7 +61,9 @@ struct QueueRunnerTests {
         await runner.waitUntilFinished()
         run.cancel()
         await trunk.shutDown()
+        try await loops.shutdownGracefully()
 
+        #expect(executor.jobs.load(ordering: .relaxed) > 0, "the runner ran on its executor")
         let reports = await contacts.reports
         #expect(Set(reports.map(\.target.attempt)).count == 60, "each contact reported once")
         #expect(await contacts.givenBack.isEmpty)
