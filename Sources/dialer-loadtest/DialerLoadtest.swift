@@ -1,6 +1,7 @@
 import ArgumentParser
 import DialerLoad
 import Foundation
+import UnixSignals
 
 /// Puts synthetic agents and campaigns on a cluster for a bounded time and measures it.
 @main
@@ -101,9 +102,11 @@ struct DialerLoadtest: AsyncParsableCommand {
         }
 
         let quiet = self.quiet
-        let result = try await LoadTest(scenario: plan, target: target).run { line in
-            guard !quiet else { return }
-            FileHandle.standardError.write(Data(("\r" + line + "\u{1B}[K").utf8))
+        let result = try await Self.cancelledOnSignal { [plan] in
+            try await LoadTest(scenario: plan, target: target).run { line in
+                guard !quiet else { return }
+                FileHandle.standardError.write(Data(("\r" + line + "\u{1B}[K").utf8))
+            }
         }
         if !quiet { FileHandle.standardError.write(Data("\n".utf8)) }
         print(result.table())
@@ -114,5 +117,33 @@ struct DialerLoadtest: AsyncParsableCommand {
             positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         try encoder.encode(result).write(to: URL(fileURLWithPath: json))
         print("result written to \(json)")
+    }
+
+    /// Runs `work`, and cancels it on SIGINT or SIGTERM instead of dying on the signal: a
+    /// cancelled load test stops the cluster it started (gracefully, nodes first) before it
+    /// throws, so that `kill -INT` from a script leaves no process behind, as Ctrl-C does.
+    static func cancelledOnSignal<Result: Sendable>(
+        _ work: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
+        try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask { try await work() }
+            group.addTask {
+                for await signal in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
+                    FileHandle.standardError.write(Data("\n\(signal): stopping the run and its cluster\n".utf8))
+                    return nil
+                }
+                return nil
+            }
+            while let next = try await group.next() {
+                guard let result = next else {
+                    // The signal: cancel the work and wait for it to stop what it started.
+                    group.cancelAll()
+                    continue
+                }
+                group.cancelAll()
+                return result
+            }
+            throw CancellationError()
+        }
     }
 }

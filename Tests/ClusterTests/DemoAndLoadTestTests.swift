@@ -229,6 +229,55 @@ struct DemoAndLoadTestTests {
         passed = status == 0
     }
 
+    /// `kill -INT` of `dialer-loadtest` mid-run, as a script sends it (Ctrl-C in a terminal
+    /// signals the whole process group; this signals the load tester alone): it stops the
+    /// cluster it started before it exits.
+    @Test func anInterruptedLoadTestStopsTheClusterItStarted() async throws {
+        let directory = try temporaryDirectory()
+        let run = directory + "/run"
+        let loadtest = try Child(
+            "dialer-loadtest",
+            [
+                "--agents", "6", "--nodes", "1", "--duration", "600", "--contacts", "100", "--quiet",
+                "--run-directory", run, "--json", directory + "/result.json",
+            ],
+            directory: directory)
+        var passed = false
+        defer {
+            if loadtest.process.isRunning { kill(loadtest.process.processIdentifier, SIGKILL) }
+            if passed { try? FileManager.default.removeItem(atPath: directory) }
+        }
+        let readyFiles = ["manager", "gateway", "node-1"].map { run + "/\($0).ready.json" }
+        let deadline = ContinuousClock.now + .seconds(120)
+        while !readyFiles.allSatisfy(FileManager.default.fileExists), loadtest.process.isRunning,
+            ContinuousClock.now < deadline
+        {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try #require(readyFiles.allSatisfy(FileManager.default.fileExists), "the cluster started: \(loadtest.output)")
+        let members = try readyFiles.map { path -> Int32 in
+            let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+            let pid = try #require((object as? [String: Any])?["pid"] as? Int)
+            return try #require(Int32(exactly: pid))
+        }
+        kill(loadtest.process.processIdentifier, SIGINT)
+        let status = await loadtest.waitForExit(timeout: .seconds(120))
+        try #require(status != nil, "the load tester ends on SIGINT: \(loadtest.output)")
+        for pid in members {
+            #expect(!Self.isAlive(pid), "member \(pid) stopped with the load tester: \(loadtest.output)")
+        }
+        #expect(loadtest.output.contains("stopping the run and its cluster"))
+        passed = true
+    }
+
+    /// Whether `pid` runs (a zombie, exited and not yet reaped, does not).
+    private static func isAlive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first != "Z"
+    }
+
     /// `dialer-loadtest` at a small size: it starts its cluster, runs, and writes a JSON that parses.
     @Test func theLoadTesterRunsSmallAndItsJSONParses() async throws {
         let directory = try temporaryDirectory()
@@ -254,9 +303,14 @@ struct DemoAndLoadTestTests {
             "attempts", "attempts_per_second", "grants_per_second", "frames", "occupancy", "abandon_rate",
             "reservation_round_trip", "agent_operation_round_trip", "answer_to_bridge", "agent_ready_to_dial_decision",
             "inbound_traffic", "agent_inbound_calls", "trunk", "errors", "agent_reconnections", "processes",
+            "scheduling_lag",
         ] {
             #expect(result.keys.contains(key), "\(key) missing")
         }
+        // Each process's own scheduling lag, sampled all along the run.
+        let lag = try #require(result["scheduling_lag"] as? [String: [String: Any]])
+        #expect(Set(lag.keys).contains("gateway") && lag.keys.contains { $0.hasPrefix("node ") }, "\(lag.keys)")
+        for (process, figures) in lag { #expect((figures["count"] as? Double ?? 0) > 0, "\(process): \(figures)") }
         let processes = try #require(result["processes"] as? [[String: Any]])
         #expect(Set(processes.compactMap { $0["role"] as? String }) == ["manager", "gateway", "node", "load-tester"])
         let agentTrips = try #require(result["agent_operation_round_trip"] as? [String: Any])
