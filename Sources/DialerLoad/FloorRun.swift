@@ -145,10 +145,10 @@ public struct FloorRun: Sendable {
         ) { agents in
             try await watch(
                 agents: agents, started: started, setup: setup, probe: probe, members: members,
-                metricsAtStart: metricsAtStart, meter: meter, progress: progress)
+                metricsAtStart: metricsAtStart, processMetricsAtStart: processMetricsAtStart, meter: meter,
+                progress: progress)
         }
         var outcome = watched
-        outcome.processMetricsAtStart = processMetricsAtStart
         outcome.agents = summary
         outcome.wallSeconds = (ContinuousClock.now - started).seconds
         return outcome
@@ -175,7 +175,8 @@ public struct FloorRun: Sendable {
 
     private func watch(
         agents: [SyntheticAgent], started: ContinuousClock.Instant, setup: CampaignSetup, probe: ClusterProbe,
-        members: (gateway: String?, nodes: [String]), metricsAtStart: String, meter: AgentMeter,
+        members: (gateway: String?, nodes: [String]), metricsAtStart: String,
+        processMetricsAtStart: [String: String], meter: AgentMeter,
         progress: @Sendable (Progress) -> Void
     ) async throws -> Outcome {
         var grants = GrantTracker()
@@ -291,7 +292,7 @@ public struct FloorRun: Sendable {
             inbound: inbound(metricsAtStart: metricsAtStart, now: metricsAtEnd, since: started),
             agentCallsByQueue: agentCalls, nodeMetricsAtStart: metricsAtStart, nodeMetricsAtEnd: metricsAtEnd,
             nodeMetricsOnceStarted: metricsOnceStarted, everyAgentStartedSeconds: everyAgentStarted,
-            processMetricsAtStart: [:], processMetricsAtEnd: processMetricsAtEnd)
+            processMetricsAtStart: processMetricsAtStart, processMetricsAtEnd: processMetricsAtEnd)
     }
 
     private func processMetrics(
