@@ -5,9 +5,9 @@ public import ServiceLifecycle
 /// for ``interval`` again and again and records by how much each wake-up overshot, to
 /// `dialer_scheduling_lag_seconds`.
 ///
-/// Every actor of the process runs on that pool, two threads on a two-core machine: a job
-/// that holds a thread for long, or more ready work than threads, delays every other actor's
-/// next step by the same amount. A latency a process reports (the reservation round trip, an
+/// The process's actors run on that pool unless they have an executor of their own (a node's
+/// queue runners do), two threads on a two-core machine: a job that holds a thread for long,
+/// or more ready work than threads, delays every other actor's next step by the same amount. A latency a process reports (the reservation round trip, an
 /// agent's operation) includes this lag; the histogram tells it apart from the work itself.
 public struct SchedulingLagProbe<C: Clock>: Service where C.Duration == Duration {
     /// The sleep between two samples.
