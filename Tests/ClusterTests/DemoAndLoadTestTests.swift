@@ -1,5 +1,6 @@
 import DialerLoad
 import DialerRuntime
+import DialerTestSupport
 import Foundation
 import Testing
 
@@ -248,11 +249,8 @@ struct DemoAndLoadTestTests {
             if passed { try? FileManager.default.removeItem(atPath: directory) }
         }
         let readyFiles = ["manager", "gateway", "node-1"].map { run + "/\($0).ready.json" }
-        let deadline = ContinuousClock.now + .seconds(120)
-        while !readyFiles.allSatisfy(FileManager.default.fileExists), loadtest.process.isRunning,
-            ContinuousClock.now < deadline
-        {
-            try await Task.sleep(for: .milliseconds(100))
+        _ = await waitForCondition(timeout: .seconds(120)) {
+            readyFiles.allSatisfy(FileManager.default.fileExists) || !loadtest.process.isRunning
         }
         try #require(readyFiles.allSatisfy(FileManager.default.fileExists), "the cluster started: \(loadtest.output)")
         let members = try readyFiles.map { path -> Int32 in

@@ -16,19 +16,14 @@ private final class LateClock: Clock, Sendable {
     var minimumResolution: Duration { .nanoseconds(1) }
     var now: Instant { state.withLock { $0.now } }
 
-    /// Each sleep takes the next lateness, in order; once none are left, sleeps never end.
+    /// Each sleep takes the next lateness, in order; once none are left, a sleep throws as a
+    /// cancelled one does.
     init(lateness: [Duration]) { state = Mutex((Instant(offset: .zero), lateness)) }
 
     func sleep(until deadline: Instant, tolerance: Duration?) async throws {
-        let late: Duration? = state.withLock { state in
-            guard !state.lateness.isEmpty else { return nil }
-            let late = state.lateness.removeFirst()
-            state.now = deadline.advanced(by: late)
-            return late
-        }
-        if late == nil {
-            // Wait for the test to cancel the probe.
-            try await Task.sleep(for: .seconds(3600))
+        try state.withLock { state in
+            guard !state.lateness.isEmpty else { throw CancellationError() }
+            state.now = deadline.advanced(by: state.lateness.removeFirst())
         }
     }
 }
@@ -37,16 +32,13 @@ private final class LateClock: Clock, Sendable {
 struct SchedulingLagProbeTests {
     @Test func eachSampleIsHowLateItsSleepWokeUp() async throws {
         let lateness: [Duration] = [.zero, .milliseconds(3), .microseconds(250), .milliseconds(40)]
-        let (samples, recorded) = AsyncStream.makeStream(of: Duration.self)
+        let samples = Mutex<[Duration]>([])
         let probe = SchedulingLagProbe(
             interval: .milliseconds(10), clock: LateClock(lateness: lateness),
-            record: { recorded.yield($0) })
-        let running = Task { try await probe.run() }
-        // The clock's sleeps end once per lateness, then never: exactly that many samples.
-        var taken: [Duration] = []
-        for await sample in samples.prefix(lateness.count) { taken.append(sample) }
-        running.cancel()
-        try await running.value
-        #expect(taken == lateness)
+            record: { sample in samples.withLock { $0.append(sample) } })
+        // The clock's sleeps end once per lateness, then throw as a cancelled sleep does: the
+        // probe takes exactly that many samples and returns.
+        try await probe.run()
+        #expect(samples.withLock { $0 } == lateness)
     }
 }
