@@ -127,6 +127,20 @@ public struct ClusterLink: Sendable {
         }
     }
 
+    /// Sends a request without waiting and returns the correlation id it carries. Its reply is
+    /// not matched here: it comes with the connection's other inbound messages, for a caller
+    /// that answers by its own ids (the reservation protocol's answers name the request) and
+    /// only needs the correlation id to match a refusal. No task waits and no timer runs.
+    ///
+    /// - Throws: ``NotInProtocolVersion``, ``ConnectionClosed``, or the frame encoder's error
+    ///   for a message too large for the connection.
+    public func sendRequestNow(_ message: Envelope.OneOf_Message) throws -> UInt64 {
+        try checkVersion(message)
+        let id = correlator.nextID()
+        try gate.sendNow(Envelope(message, correlationID: id))
+        return id
+    }
+
     /// Replies to `request` with `message`.
     public func reply(to request: Envelope, with message: Envelope.OneOf_Message) async throws {
         try await send(Envelope(message, correlationID: request.correlationID))

@@ -1,5 +1,7 @@
 public import DialerProtocol
 public import Logging
+public import NIOCore
+import NIOPosix
 
 /// Keeps one outgoing cluster connection up (to the manager, or to the gateway): connects,
 /// runs the caller's session on it, and when it drops reconnects with a capped back-off,
@@ -14,17 +16,26 @@ public struct ReconnectingClient: Sendable {
     public let addresses: [(host: String, port: Int)]
     public let settings: ConnectionSettings
     public let logger: Logger
+    /// The loop every connection is opened on and whose thread reads its messages (`onMessage`
+    /// runs there); `nil`: any loop of the shared group, messages read on the cooperative pool.
+    public let eventLoop: (any EventLoop)?
 
-    public init(host: String, port: Int, settings: ConnectionSettings, logger: Logger) {
-        self.init(addresses: [(host, port)], settings: settings, logger: logger)
+    public init(
+        host: String, port: Int, settings: ConnectionSettings, logger: Logger, eventLoop: (any EventLoop)? = nil
+    ) {
+        self.init(addresses: [(host, port)], settings: settings, logger: logger, eventLoop: eventLoop)
     }
 
     /// A client trying `addresses` in turn; at least one.
-    public init(addresses: [(host: String, port: Int)], settings: ConnectionSettings, logger: Logger) {
+    public init(
+        addresses: [(host: String, port: Int)], settings: ConnectionSettings, logger: Logger,
+        eventLoop: (any EventLoop)? = nil
+    ) {
         precondition(!addresses.isEmpty, "a client needs an address")
         self.addresses = addresses
         self.settings = settings
         self.logger = logger
+        self.eventLoop = eventLoop
     }
 
     /// Runs until cancelled.
@@ -49,13 +60,22 @@ public struct ReconnectingClient: Sendable {
             var served = false
             let sessionStart = ContinuousClock.now
             do {
-                let connection = try await ClusterClient.connect(host: host, port: port, settings: settings)
+                let connection = try await ClusterClient.connect(
+                    host: host, port: port, settings: settings,
+                    group: eventLoop ?? MultiThreadedEventLoopGroup.singleton)
                 connected = true
                 logger.info("connected", metadata: ["peer": "\(connection.peer)", "address": "\(host):\(port)"])
                 defer { served = ContinuousClock.now - sessionStart > settings.heartbeatInterval }
                 try await connection.run { link, inbound in
                     try await withThrowingTaskGroup(of: Void.self) { group in
-                        group.addTask { try await inbound.forEach { try await onMessage($0, link) } }
+                        if let eventLoop {
+                            // On the loop that reads the frames: no wake-up of another thread.
+                            group.addTask(executorPreference: EventLoopTaskExecutor(eventLoop)) {
+                                try await inbound.forEach { try await onMessage($0, link) }
+                            }
+                        } else {
+                            group.addTask { try await inbound.forEach { try await onMessage($0, link) } }
+                        }
                         group.addTask { try await whileConnected(link) }
                         defer {
                             link.close()

@@ -1,5 +1,7 @@
 import DialerProtocol
+import DialerTestSupport
 import DialerTransport
+import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -48,6 +50,46 @@ struct ServerTests {
                 link.close()
                 try await reader
             }
+        }
+    }
+
+    /// A client given an event loop opens its connection there and reads on that loop's thread;
+    /// the reply to a request sent with `sendRequestNow` comes among the inbound messages, under
+    /// the correlation id the send returned.
+    @Test func aClientGivenAnEventLoopReadsOnItsThreadAndGetsRepliesAsMessages() async throws {
+        try await withEchoServer { server, _ in
+            let loop = MultiThreadedEventLoopGroup.singleton.next()
+            let client = ReconnectingClient(
+                host: "127.0.0.1", port: server.port, settings: settings(id: "node-1", role: .node),
+                logger: Logger(label: "test"), eventLoop: loop)
+            let sent = Mutex<[UInt64]>([])
+            let (replies, received) = AsyncStream.makeStream(of: (correlation: UInt64, onLoop: Bool).self)
+            let running = Task {
+                await client.run(
+                    whileConnected: { link in
+                        for _ in 0..<3 {
+                            let id = try link.sendRequestNow(.leaseRenew(.init()))
+                            sent.withLock { $0.append(id) }
+                        }
+                        while true { try await Task.sleep(for: .seconds(3600)) }
+                    },
+                    onMessage: { envelope, _ in
+                        if case .leaseRenewed = envelope.message {
+                            received.yield((envelope.correlationID, loop.inEventLoop))
+                        }
+                    },
+                    onDisconnect: {})
+            }
+            defer { running.cancel() }
+            var answers: [(correlation: UInt64, onLoop: Bool)] = []
+            for await reply in replies {
+                answers.append(reply)
+                if answers.count == 3 { break }
+            }
+            #expect(await waitForCondition(timeout: .seconds(30)) { sent.withLock { $0.count } == 3 })
+            #expect(answers.map(\.correlation) == sent.withLock { $0 })
+            #expect(answers.allSatisfy { $0.onLoop })
+            #expect(Set(answers.map(\.correlation)).count == 3)
         }
     }
 
