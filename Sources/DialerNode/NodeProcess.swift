@@ -6,6 +6,8 @@ import DialerTransport
 import FoundationEssentials
 public import Hummingbird
 public import Logging
+import NIOCore
+import NIOPosix
 public import Prometheus
 import ServiceLifecycle
 
@@ -46,6 +48,9 @@ public struct NodeProcess: Sendable {
     public let feed: CampaignFeed
     /// The node's reservation client at the gateway, for its queue runners.
     public let reservations: GatewayReservations
+    /// The loop the gateway connection is opened on, its messages read on, and
+    /// ``reservations`` runs on: an answer from the gateway is taken on the thread that read it.
+    let gatewayLoop: any EventLoop
     let config: ClusterConfig
     let node: NodeSettings
     let registry: PrometheusCollectorRegistry
@@ -78,7 +83,9 @@ public struct NodeProcess: Sendable {
             safetyMargin: config.cluster.leaseSafetyMargin, clock: clock, logger: logger)
         self.feed = CampaignFeed(ownership: ownership, logger: logger)
         // A new incarnation per process: request ids of an earlier run never collide.
-        self.reservations = GatewayReservations(prefix: "\(node.id)-\(UInt32.random(in: 1...UInt32.max))")
+        self.gatewayLoop = MultiThreadedEventLoopGroup.singleton.next()
+        self.reservations = GatewayReservations(
+            prefix: "\(node.id)-\(UInt32.random(in: 1...UInt32.max))", executor: gatewayLoop.executor)
     }
 
     public func application() throws -> some ApplicationProtocol {
@@ -112,7 +119,7 @@ public struct NodeProcess: Sendable {
             ["http"], role: "node", id: nodeID, readyFile: readyFile, logger: logger)
         let service = NodeClusterService(
             config: config, node: node, ownership: ownership, feed: feed, reservations: reservations,
-            readiness: readiness, clock: clock, logger: logger, telephony: telephony)
+            gatewayLoop: gatewayLoop, readiness: readiness, clock: clock, logger: logger, telephony: telephony)
         return try ProcessApplication.make(
             router: router, address: node.httpAddress, services: [service], listening: listening,
             tls: config.cluster.tls, logger: logger)
@@ -127,6 +134,8 @@ struct NodeClusterService: Service {
     let ownership: QueueOwnership
     let feed: CampaignFeed
     let reservations: GatewayReservations
+    /// The loop the gateway connection runs on (``NodeProcess/gatewayLoop``).
+    let gatewayLoop: any EventLoop
     let readiness: Readiness
     let clock: any DialerClock
     let logger: Logger
@@ -146,7 +155,7 @@ struct NodeClusterService: Service {
             logger: logger)
         let gateway = ReconnectingClient(
             host: config.gateway.clusterAddress.host, port: config.gateway.clusterAddress.port, settings: settings,
-            logger: logger)
+            logger: logger, eventLoop: gatewayLoop)
         let (ownership, feed, reservations, readiness, clock) = (
             self.ownership, self.feed, self.reservations, self.readiness, self.clock
         )

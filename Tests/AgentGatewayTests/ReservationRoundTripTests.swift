@@ -34,6 +34,12 @@ struct ReservationRoundTripTests {
                 .init(queue: QueueID("sales"), epoch: Epoch(3), kind: .outboundReservation, deadline: .seconds(5)),
                 id: first)
             #expect(granted == .granted(agent: AgentID("ann"), lease: .seconds(60)))
+            // The same id again while Ann's grant holds it: the gateway refuses the request
+            // outright, with an error under its send's correlation id.
+            let duplicate = await client.request(
+                .init(queue: QueueID("sales"), epoch: Epoch(3), kind: .outboundReservation, deadline: .seconds(5)),
+                id: first)
+            #expect(duplicate == .rejected(reason: "request \(first) is already held", currentEpoch: nil))
             // A stale epoch: refused on receipt.
             let stale = await client.request(
                 .init(queue: QueueID("sales"), epoch: Epoch(2), kind: .outboundReservation, deadline: .seconds(5)))
@@ -50,12 +56,18 @@ struct ReservationRoundTripTests {
                 await waitForCondition(timeout: .seconds(30)) {
                     await harness.service.heldRequest(second) != nil
                 })
+            // Asking again under the id still waiting is refused here, without a send.
+            let again = await client.request(
+                .init(queue: QueueID("sales"), epoch: Epoch(3), kind: .outboundReservation, deadline: .seconds(30)),
+                id: second)
+            #expect(
+                again == .rejected(reason: "request \(second) is already waiting for its answer", currentEpoch: nil))
             try await client.release(first)
             #expect(await waiting.value == .granted(agent: AgentID("ann"), lease: .seconds(60)))
             try await client.release(second)
         }
         let recorded = timings.withLock { $0 }
-        #expect(recorded.map(\.held) == [false, false, true])
+        #expect(recorded.map(\.held) == [false, false, false, true])
         #expect(recorded.allSatisfy { $0.roundTrip > .zero })
     }
 }

@@ -2,6 +2,7 @@ public import DialerCore
 public import DialerProtocol
 public import DialerTransport
 import Metrics
+import NIOPosix
 
 /// The node's side of the reservation protocol: asks the gateway for agents and tells it what
 /// became of them. A queue runner uses it; the node's gateway session feeds it the connection
@@ -104,20 +105,20 @@ public actor GatewayReservations {
     private var agentPhones: [AgentID: String] = [:]
     private var counter: UInt64 = 0
     private var link: ClusterLink?
-    private var waiting: [RequestID: CheckedContinuation<Answer, Never>] = [:]
-    /// When each waiting request was sent, on ``clock``.
-    private var sentAt: [RequestID: Moment] = [:]
+    private var waiting: [RequestID: Waiting] = [:]
+    /// The waiting requests by the correlation id their send carried: the gateway refuses a
+    /// request it cannot take (a field missing, an id still held) with an error under that id.
+    private var byCorrelation: [UInt64: RequestID] = [:]
     private let clock: any DialerClock
     private let recordTiming: @Sendable (Timing) -> Void
-    /// Each waiting request's send, which watches for the gateway refusing it outright; owned
-    /// here, and cancelled once the request is answered or the connection is lost.
-    private var sends: [RequestID: Task<Void, Never>] = [:]
     /// The last picture of each queue, for listeners that come later.
     private var latestPictures: [QueueID: Dialer_V1_QueuePictureUpdate] = [:]
     private var pictureListeners: [QueueID: [Int: AsyncStream<Dialer_V1_QueuePictureUpdate>.Continuation]] = [:]
     private var noticeListeners: [Int: AsyncStream<Notice>.Continuation] = [:]
     private var nextListener = 0
     private let timeout: Duration
+    private let executor: any SerialExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     /// - Parameters:
     ///   - prefix: makes request ids unique across the node's processes and the gateway's
@@ -125,13 +126,19 @@ public actor GatewayReservations {
     ///   - clock: times each request to its answer.
     ///   - recordTiming: gets each answered request's ``Timing`` (by default the node's
     ///     histograms, ``metricsRecorder()``).
+    ///   - executor: where the actor runs. The node gives the event loop its gateway connection
+    ///     is opened on (whose reader runs there too), so that an answer is taken and timed on
+    ///     the thread that read it rather than after a wait for a thread of the cooperative pool;
+    ///     by default a loop of the shared group.
     public init(
         prefix: String, timeout: Duration = .seconds(5), clock: any DialerClock = SystemClock(),
+        executor: (any SerialExecutor)? = nil,
         recordTiming: @escaping @Sendable (Timing) -> Void = GatewayReservations.metricsRecorder()
     ) {
         self.prefix = prefix
         self.timeout = timeout
         self.clock = clock
+        self.executor = executor ?? MultiThreadedEventLoopGroup.singleton.next().executor
         self.recordTiming = recordTiming
     }
 
@@ -143,10 +150,8 @@ public actor GatewayReservations {
         self.link = link
         let lost = waiting
         waiting = [:]
-        sentAt = [:]
-        for send in sends.values { send.cancel() }
-        sends = [:]
-        for continuation in lost.values { continuation.resume(returning: .connectionLost) }
+        byCorrelation = [:]
+        for request in lost.values { request.continuation.resume(returning: .connectionLost) }
     }
 
     /// The phone an agent gave at login, as their latest grant carried it (`nil`: none).
@@ -158,9 +163,7 @@ public actor GatewayReservations {
     public func receive(_ envelope: Envelope) -> Bool {
         switch envelope.message {
         case .agentRequestAnswer(let answer):
-            sends.removeValue(forKey: RequestID(answer.request))?.cancel()
-            guard let continuation = waiting.removeValue(forKey: RequestID(answer.request)) else { return true }
-            answered(RequestID(answer.request), held: answer.held)
+            guard let continuation = answered(RequestID(answer.request), held: answer.held) else { return true }
             switch answer.answer {
             case .granted:
                 // Known before the grant reaches its runner, so that the bridge finds it.
@@ -179,6 +182,13 @@ public actor GatewayReservations {
             notify(.revoked(RequestID(revoked.request), agent: AgentID(revoked.agent), reason: revoked.reason))
         case .hangupRequest(let hangup):
             notify(.hangup(RequestID(hangup.request)))
+        case .error(let error):
+            // A refusal of a request outright, under its send's correlation id; other errors
+            // are not the reservation protocol's.
+            guard let id = byCorrelation[envelope.correlationID],
+                let continuation = answered(id, held: false)
+            else { return false }
+            continuation.resume(returning: .rejected(reason: error.message, currentEpoch: nil))
         case .queuePicture(let picture):
             latestPictures[QueueID(picture.lease.queue)] = picture
             for listener in pictureListeners[QueueID(picture.lease.queue)]?.values ?? [:].values {
@@ -210,35 +220,43 @@ public actor GatewayReservations {
         message.deadlineMs = UInt32(clamping: request.deadline.totalMilliseconds)
         if let contact = request.contact { message.contact = contact }
         if let serving = request.servingQueue { message.servingQueue = serving.rawValue }
+        guard waiting[id] == nil else {
+            return .rejected(reason: "request \(id) is already waiting for its answer", currentEpoch: nil)
+        }
         return await withCheckedContinuation { continuation in
-            waiting[id] = continuation
-            sentAt[id] = clock.now()
+            let sent = clock.now()
             // The answer is matched by request id; an error the gateway sends instead (a request
-            // it cannot take) is matched by the correlation id of this send.
-            sends[id] = Task {
-                let reply = try? await link.request(.agentRequest(message), timeout: timeout)
-                if let reply, case .error(let error) = reply.message {
-                    self.refused(id, error)
-                }
-                self.sendEnded(id)
+            // it cannot take) by the correlation id of this send. Sent from here, not from a task
+            // of its own: that task's wait for a thread would be part of every round trip.
+            let correlation: UInt64
+            do {
+                correlation = try link.sendRequestNow(.agentRequest(message))
+            } catch is ConnectionClosed {
+                return continuation.resume(returning: .connectionLost)
+            } catch {
+                return continuation.resume(returning: .rejected(reason: "\(error)", currentEpoch: nil))
             }
+            waiting[id] = Waiting(continuation: continuation, sentAt: sent, correlation: correlation)
+            byCorrelation[correlation] = id
         }
     }
 
-    private func sendEnded(_ id: RequestID) {
-        // The send's reply came (or timed out): nothing more to watch. The answer may still come.
-        sends[id] = nil
+    /// A request waiting for its answer.
+    private struct Waiting {
+        var continuation: CheckedContinuation<Answer, Never>
+        /// When it was sent, on ``clock``.
+        var sentAt: Moment
+        /// The correlation id its send carried.
+        var correlation: UInt64
     }
 
-    private func refused(_ id: RequestID, _ error: Dialer_V1_Error) {
-        guard let continuation = waiting.removeValue(forKey: id) else { return }
-        answered(id, held: false)
-        continuation.resume(returning: .rejected(reason: error.message, currentEpoch: nil))
-    }
-
-    private func answered(_ id: RequestID, held: Bool) {
-        guard let sent = sentAt.removeValue(forKey: id) else { return }
-        recordTiming(Timing(roundTrip: clock.now() - sent, held: held))
+    /// Takes the request's answer: its continuation, once its timing is recorded (`nil`: not
+    /// waiting, answered already or sent on a connection since lost).
+    private func answered(_ id: RequestID, held: Bool) -> CheckedContinuation<Answer, Never>? {
+        guard let request = waiting.removeValue(forKey: id) else { return nil }
+        byCorrelation[request.correlation] = nil
+        recordTiming(Timing(roundTrip: clock.now() - request.sentAt, held: held))
+        return request.continuation
     }
 
     /// The call is bridged to the granted agent; `contact` is what the agent's desktop shows, when
