@@ -199,6 +199,16 @@ public struct LoadTest: Sendable {
             reservationHeld: reservationHeld, trunk: trunk, processes: usage,
             clusterStarted: members().isEmpty == false)
         result.loginCredential = tokens.isEmpty ? "password" : "resume token"
+        if let end = outcome.processMetricsAtEnd["gateway"] {
+            result.reservationAnswerAtGateway = BucketedLatency(
+                "dialer_gateway_reservation_answer_seconds", start: outcome.processMetricsAtStart["gateway"] ?? "",
+                end: end,
+                source:
+                    "the gateway's dialer_gateway_reservation_answer_seconds histogram in wall time: from a node's "
+                    + "request taken off its connection to its answer queued for the node, for requests answered "
+                    + "at once: the gateway's part of the round trip, its reservation service's wait included; "
+                    + bounds)
+        }
         for (process, end) in outcome.processMetricsAtEnd {
             result.schedulingLag[process] = BucketedLatency(
                 "dialer_scheduling_lag_seconds", start: outcome.processMetricsAtStart[process] ?? "", end: end,
@@ -289,6 +299,10 @@ public struct LoadTestResult: Codable, Sendable {
     public var reservationRoundTripOnceStarted: BucketedLatency?
     /// Seconds from the run's start to the look that found every agent started.
     public var everyAgentStartedSeconds: Double?
+    /// The gateway's part of the round trip: a request taken off its node's connection to its
+    /// answer queued (the gateway's `dialer_gateway_reservation_answer_seconds`); nil when the
+    /// gateway's metrics could not be read.
+    public var reservationAnswerAtGateway: BucketedLatency?
     /// How late each process's cooperative pool ran a due task over the run, by `gateway` and
     /// `node <address>` (the processes' `SchedulingLagProbe`): the share of every latency
     /// above that is waiting for a thread.
@@ -431,6 +445,11 @@ public struct LoadTestResult: Codable, Sendable {
                     bucketed($0, "answered on receipt")
                         + String(format: ", from %.1f s", everyAgentStartedSeconds ?? 0)
                 } ?? "not measured: some agent never started during the dialing time"
+            ),
+            (
+                "  at the gateway",
+                reservationAnswerAtGateway.map { bucketed($0, "taken to answer queued") }
+                    ?? "not measured: the gateway's metrics could not be read"
             ),
             ("reservation held", bucketed(reservationHeld, "waited for an agent")),
         ]

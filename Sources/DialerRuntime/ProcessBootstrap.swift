@@ -34,7 +34,7 @@ public enum ProcessBootstrap {
             .map { .milliseconds($0) } + [1, 2.5, 5, 10, 30].map { .seconds($0) }
         for label in [
             "dialer_node_reservation_round_trip_seconds", "dialer_node_reservation_held_seconds",
-            "dialer_scheduling_lag_seconds",
+            "dialer_gateway_reservation_answer_seconds", "dialer_scheduling_lag_seconds",
         ] {
             factory.durationHistogramBuckets[label] = reservation
         }

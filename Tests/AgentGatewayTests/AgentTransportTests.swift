@@ -18,6 +18,9 @@ struct GatewayHarness {
     let registry: AgentSessionRegistry
     let server: ClusterServer
     let serving: Task<Void, Never>
+    /// What the node listener recorded of each request it answered at once (the gateway's part
+    /// of the round trip).
+    let answersAtGateway = RecordedDurations()
     static let secret = ClusterSecret("harness-secret")
 
     /// A gateway on `port` (0: any free port).
@@ -30,7 +33,7 @@ struct GatewayHarness {
         server = try await ClusterServer.bind(host: "127.0.0.1", port: port, settings: settings, violationLog: nil)
         let nodes = GatewayNodeListener(
             queueMap: GatewayQueueMap(logger: testLogger), reservations: service, clock: SystemClock(),
-            logger: testLogger)
+            logger: testLogger, recordAnswer: { [answersAtGateway] in answersAtGateway.append($0) })
         let agents = AgentClusterListener(registry: registry, authority: authority, logger: testLogger)
         let server = self.server
         serving = Task {
@@ -62,6 +65,13 @@ struct GatewayHarness {
         serving.cancel()
         await server.close()
     }
+}
+
+/// Durations a test's code records, from any thread.
+final class RecordedDurations: Sendable {
+    private let durations = Mutex<[Duration]>([])
+    func append(_ duration: Duration) { durations.withLock { $0.append(duration) } }
+    var all: [Duration] { durations.withLock { $0 } }
 }
 
 @Suite("Gateway: agent transports and the node protocol", .serialized)

@@ -69,5 +69,10 @@ struct ReservationRoundTripTests {
         let recorded = timings.withLock { $0 }
         #expect(recorded.map(\.held) == [false, false, false, true])
         #expect(recorded.allSatisfy { $0.roundTrip > .zero })
+        // The gateway timed its part of the two it answered at once (the grant and the stale
+        // epoch's refusal); the duplicate was refused outright and the last one held.
+        let atGateway = harness.answersAtGateway.all
+        #expect(atGateway.count == 2)
+        #expect(atGateway.allSatisfy { $0 > .zero })
     }
 }

@@ -2,6 +2,7 @@ import DialerCore
 import DialerProtocol
 import DialerTransport
 import Logging
+import Metrics
 
 /// Serves nodes on the gateway's cluster port: queue subscriptions, fenced by epoch, and the
 /// reservation protocol (requests for agents, confirm, release, cancel, call ended).
@@ -10,6 +11,27 @@ struct GatewayNodeListener: Sendable {
     let reservations: ReservationService
     let clock: any DialerClock
     let logger: Logger
+    /// The gateway's part of the reservation round trip
+    /// (`dialer_gateway_reservation_answer_seconds`): from a request taken off its node's
+    /// connection to its answer queued for the node, for requests answered at once. It
+    /// includes the wait for the reservation service, not the frames' way through the loops.
+    let recordAnswer: @Sendable (Duration) -> Void
+
+    init(
+        queueMap: GatewayQueueMap, reservations: ReservationService, clock: any DialerClock, logger: Logger,
+        recordAnswer: (@Sendable (Duration) -> Void)? = nil
+    ) {
+        self.queueMap = queueMap
+        self.reservations = reservations
+        self.clock = clock
+        self.logger = logger
+        if let recordAnswer {
+            self.recordAnswer = recordAnswer
+        } else {
+            let timer = Timer(label: "dialer_gateway_reservation_answer_seconds")
+            self.recordAnswer = { timer.recordNanoseconds($0.totalNanoseconds) }
+        }
+    }
 
     func handle(_ connection: ClusterConnection) async {
         let node = MemberID(connection.peer.memberID)
@@ -88,6 +110,7 @@ struct GatewayNodeListener: Sendable {
             return refuse("serving_queue is for inbound calls only")
         }
         guard message.servingQueue.utf8.count <= 128 else { return refuse("serving_queue must be at most 128 bytes") }
+        let taken = clock.now()
         let request = ReservationRequest(
             id: RequestID(message.request),
             queue: QueueID(message.lease.queue),
@@ -98,8 +121,9 @@ struct GatewayNodeListener: Sendable {
             deadline: clock.now() + .wireMilliseconds(message.deadlineMs),
             servingQueue: message.servingQueue.isEmpty ? nil : QueueID(message.servingQueue))
         do {
-            try await reservations.request(
+            let answeredAtOnce = try await reservations.request(
                 request, contact: message.hasContact ? message.contact : nil, connection: connection)
+            if answeredAtOnce { recordAnswer(clock.now() - taken) }
         } catch {
             link.sendNow(error.envelope(correlationID: envelope.correlationID))
         }

@@ -138,6 +138,8 @@ public actor ReservationService {
     /// given on receipt (`AgentRequestAnswer.held` false), which the node's reservation round
     /// trip measures apart from answers that waited for an agent.
     private var requestOnReceipt: RequestID?
+    /// Whether ``requestOnReceipt`` got its answer while it was taken.
+    private var answeredOnReceipt = false
     /// The contact of each held request, for the agent's offer and call.
     private var contacts: [RequestID: Dialer_V1_ContactCard] = [:]
     /// Calls connected to each agent since the gateway started (the live panel's count).
@@ -307,12 +309,14 @@ public actor ReservationService {
 
     // MARK: Node operations
 
-    /// A node's request for an agent; the answer comes later as an `AgentRequestAnswer`.
+    /// A node's request for an agent; the answer comes as an `AgentRequestAnswer`, at once or
+    /// once an agent is free (or the deadline passed). Returns whether it was answered at once.
+    @discardableResult
     public func request(
         _ request: ReservationRequest,
         contact: Dialer_V1_ContactCard?,
         connection: UInt64
-    ) throws(OperationRefused) {
+    ) throws(OperationRefused) -> Bool {
         let now = clock.now()
         let actions: [ReservationAction]
         do {
@@ -324,10 +328,12 @@ public actor ReservationService {
         if let contact { contacts[request.id] = contact }
         pictures.markChanged(request.queue)
         requestOnReceipt = request.id
+        answeredOnReceipt = false
         perform(actions, now: now)
         requestOnReceipt = nil
         forgetIfDone(request.id)
         flushPictures()
+        return answeredOnReceipt
     }
 
     /// The node bridged the call to the granted agent.
@@ -646,11 +652,13 @@ public actor ReservationService {
                 if var answer = Dialer_V1_AgentRequestAnswer(action) {
                     answer.agentPhone = phones[grant.agent] ?? ""
                     answer.held = grant.request != requestOnReceipt
+                    if !answer.held { answeredOnReceipt = true }
                     sendToNode(grant.node, about: grant.request, .agentRequestAnswer(answer))
                 }
             case .rejected(let id, let node, _), .timedOut(let id, let node):
                 if var answer = Dialer_V1_AgentRequestAnswer(action) {
                     answer.held = id != requestOnReceipt
+                    if !answer.held { answeredOnReceipt = true }
                     sendToNode(node, about: id, .agentRequestAnswer(answer))
                 }
                 forgetIfDone(id)
