@@ -110,6 +110,71 @@ public enum MicroBenchmarks {
         ]
     }
 
+    // MARK: Queue pictures
+
+    /// A queue's picture as the gateway sends it to the queue's node, for a floor of `agents`
+    /// who all serve the queue: a twentieth free, four tenths on a call, a tenth in wrap-up, a
+    /// few reserved, the rest not ready (the 10,000-agent scenario's mix, about).
+    public static func picture(agents: Int) -> Envelope {
+        var picture = Dialer_V1_QueuePictureUpdate()
+        picture.lease = Dialer_V1_QueueLease(HeldLease(queue: QueueID("campaign-1"), epoch: Epoch(7)))
+        for index in 0..<agents {
+            var time = Dialer_V1_AgentTime()
+            time.agent = "agent-\(index)"
+            time.elapsedMs = UInt32(truncatingIfNeeded: index &* 7919 % 600_000)
+            time.rank = 2
+            switch index % 100 {
+            case 0..<5: picture.available.append(time)
+            case 5..<45: picture.onCall.append(time)
+            case 45..<55: picture.wrapUp.append(time)
+            case 55..<57: picture.reserved.append(time)
+            default: picture.notReady += 1
+            }
+        }
+        picture.onCallForQueue = UInt32(picture.onCall.count)
+        picture.wrapUpForQueue = UInt32(picture.wrapUp.count)
+        picture.sequence = 1
+        return Envelope(.queuePicture(picture), correlationID: 0)
+    }
+
+    /// Decodes a queue's picture frame `count` times for each floor size in `agents`, as a
+    /// node's connection does on its event loop for every picture: what one picture holds that
+    /// loop (and every message behind it on the connection) at each size. Ratios are against the
+    /// first size's pictures per second.
+    public static func pictures(agents sizes: [Int], count: Int) throws -> [Row] {
+        var rows: [Row] = []
+        var first: Double?
+        for agents in sizes {
+            let frame = try FrameEncoder.frame(
+                picture(agents: agents), maximumPayload: FrameFormat.defaultMaximumPayload)
+            let bytes = frame.readableBytes
+            let start = ContinuousClock.now
+            let cpuStart = processCPUSeconds()
+            var decoded = 0
+            for _ in 0..<count {
+                var copy = frame
+                if case .queuePicture? = try FrameDecoder.decodeFrame(
+                    from: &copy, maximumPayload: FrameFormat.defaultMaximumPayload)?.message
+                {
+                    decoded += 1
+                }
+            }
+            let seconds = (ContinuousClock.now - start).seconds
+            let cpu = processCPUSeconds() - cpuStart
+            precondition(decoded == count)
+            let rate = Double(count) / seconds
+            if first == nil { first = rate }
+            rows.append(
+                Row(
+                    benchmark: "picture of \(agents) agents: decode (\(bytes) B)", operations: count,
+                    seconds: seconds, perSecond: rate, bytesPerSecond: rate * Double(bytes),
+                    ratioToBaseline: first.map { rate / $0 },
+                    note: String(format: "%.3f ms a picture", seconds * 1000 / Double(count)),
+                    cpuMicrosecondsPerOperation: cpu * 1e6 / Double(count)))
+        }
+        return rows
+    }
+
     // MARK: One connection
 
     /// Pushes `count` frames of `frameBytes` one way over one authenticated loopback cluster

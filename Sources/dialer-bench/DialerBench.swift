@@ -14,7 +14,7 @@ struct DialerBench: AsyncParsableCommand {
     @Option(
         name: .long,
         help:
-            "What to run: all, codec, connection, book; amd (--corpus); relay (--frames packets); store (--results); passwords; sip (SIPp on PATH)."
+            "What to run: all, codec, connection, book, pictures (--agents); amd (--corpus); relay (--frames packets); store (--results); passwords; sip (SIPp on PATH)."
     )
     var only = "all"
     @Option(name: .long, help: "Frames for the codec and the connection.") var frames = 1_000_000
@@ -113,9 +113,10 @@ struct DialerBench: AsyncParsableCommand {
             print(try await RelayBenchmark.report(packets: frames))
             return
         }
-        guard ["all", "codec", "connection", "book"].contains(only) else {
+        guard ["all", "codec", "connection", "book", "pictures"].contains(only) else {
             throw ValidationError(
-                "--only must be all, codec, connection, book, amd, relay, sip, store or passwords (is \(only))")
+                "--only must be all, codec, connection, book, pictures, amd, relay, sip, store or passwords (is \(only))"
+            )
         }
         guard frames > 0, cycles > 0 else { throw ValidationError("--frames and --cycles must be above 0") }
         guard (16...65_536).contains(frameBytes) else { throw ValidationError("--frame-bytes must be 16 to 65536") }
@@ -136,6 +137,12 @@ struct DialerBench: AsyncParsableCommand {
         }
         if only == "all" || only == "book" {
             let rows = try MicroBenchmarks.reservationBook(agents: sizes, cycles: cycles)
+            print(MicroBenchmarks.table(rows))
+            all += rows
+        }
+        if only == "all" || only == "pictures" {
+            // A picture of thousands of agents takes milliseconds: a hundredth of the cycles.
+            let rows = try MicroBenchmarks.pictures(agents: sizes, count: max(1, cycles / 100))
             print(MicroBenchmarks.table(rows))
             all += rows
         }

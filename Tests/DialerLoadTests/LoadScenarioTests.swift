@@ -311,6 +311,20 @@ struct MicroBenchmarkTests {
         #expect(rows.allSatisfy { ($0.cpuMicrosecondsPerOperation ?? 0) > 0 }, "each row has its CPU cost")
     }
 
+    @Test func thePictureBenchmarkDecodesAFloorsPictureAtEachSize() throws {
+        guard case .queuePicture(let picture)? = MicroBenchmarks.picture(agents: 200).message else {
+            Issue.record("not a queue picture")
+            return
+        }
+        // Every agent is in the picture once: in one of its lists, or counted not ready.
+        let listed = picture.available.count + picture.onCall.count + picture.wrapUp.count + picture.reserved.count
+        #expect(listed + Int(picture.notReady) == 200)
+        #expect(picture.available.count == 10)
+        let rows = try MicroBenchmarks.pictures(agents: [10, 200], count: 5)
+        #expect(rows.map(\.operations) == [5, 5])
+        #expect(rows[0].ratioToBaseline == 1)
+    }
+
     @Test func theBookCyclesAtEachSize() throws {
         let rows = try MicroBenchmarks.reservationBook(agents: [3, 50], cycles: 500)
         #expect(rows.map(\.operations) == [500, 500])
