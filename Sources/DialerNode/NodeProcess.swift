@@ -51,6 +51,11 @@ public struct NodeProcess: Sendable {
     /// The loop the gateway connection is opened on, its messages read on, and
     /// ``reservations`` runs on: an answer from the gateway is taken on the thread that read it.
     let gatewayLoop: any EventLoop
+    /// The thread of ``gatewayLoop``: the node's other connections and its HTTP server share the
+    /// default loops, and an answer read behind their work waited for it (traced at 10,000
+    /// agents: the answer's way from the gateway's write to the node's read held most of the
+    /// round trip's tail; BENCHMARKS.md).
+    static let gatewayThread = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let config: ClusterConfig
     let node: NodeSettings
     let registry: PrometheusCollectorRegistry
@@ -83,7 +88,7 @@ public struct NodeProcess: Sendable {
             safetyMargin: config.cluster.leaseSafetyMargin, clock: clock, logger: logger)
         self.feed = CampaignFeed(ownership: ownership, logger: logger)
         // A new incarnation per process: request ids of an earlier run never collide.
-        self.gatewayLoop = MultiThreadedEventLoopGroup.singleton.next()
+        self.gatewayLoop = Self.gatewayThread.next()
         self.reservations = GatewayReservations(
             prefix: "\(node.id)-\(UInt32.random(in: 1...UInt32.max))", executor: gatewayLoop.executor)
     }
