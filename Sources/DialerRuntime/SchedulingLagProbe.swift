@@ -1,4 +1,3 @@
-import Metrics
 public import ServiceLifecycle
 
 /// Measures how late the process's cooperative thread pool runs a task that is due: it sleeps
@@ -25,12 +24,7 @@ public struct SchedulingLagProbe<C: Clock>: Service where C.Duration == Duration
     ) {
         self.interval = interval
         self.clock = clock
-        if let record {
-            self.record = record
-        } else {
-            let timer = Timer(label: "dialer_scheduling_lag_seconds")
-            self.record = { timer.recordNanoseconds($0.totalNanoseconds) }
-        }
+        self.record = record ?? durationRecorder(label: "dialer_scheduling_lag_seconds")
     }
 
     /// Samples until the task is cancelled or a graceful shutdown begins.

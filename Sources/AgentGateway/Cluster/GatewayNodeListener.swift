@@ -1,8 +1,8 @@
 import DialerCore
 import DialerProtocol
+import DialerRuntime
 import DialerTransport
 import Logging
-import Metrics
 
 /// Serves nodes on the gateway's cluster port: queue subscriptions, fenced by epoch, and the
 /// reservation protocol (requests for agents, confirm, release, cancel, call ended).
@@ -25,12 +25,7 @@ struct GatewayNodeListener: Sendable {
         self.reservations = reservations
         self.clock = clock
         self.logger = logger
-        if let recordAnswer {
-            self.recordAnswer = recordAnswer
-        } else {
-            let timer = Timer(label: "dialer_gateway_reservation_answer_seconds")
-            self.recordAnswer = { timer.recordNanoseconds($0.totalNanoseconds) }
-        }
+        self.recordAnswer = recordAnswer ?? durationRecorder(label: "dialer_gateway_reservation_answer_seconds")
     }
 
     func handle(_ connection: ClusterConnection) async {
