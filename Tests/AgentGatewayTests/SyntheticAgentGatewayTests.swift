@@ -97,6 +97,46 @@ struct SyntheticAgentGatewayTests {
         #expect(harness.authority.dispositions.map(\.attempt).sorted() == (0..<6).map { "attempt-\($0)" }.sorted())
         #expect(summary.tally.errors == 0, "refused: \(refusals.withLock { $0 })")
     }
+
+    /// An operation still waiting for its reply when the run stops is cut off by the stop, not
+    /// refused by the gateway: it is not counted as `NO_REPLY`. (The gateway here takes the
+    /// login and never answers it.)
+    @Test func anOperationCutOffByTheRunsOwnStopIsNotCountedAsAnError() async throws {
+        let server = try await ClusterServer.bind(
+            host: "127.0.0.1", port: 0,
+            settings: ConnectionSettings(
+                localID: "gateway", localRole: .gateway, secret: GatewayHarness.secret, acceptedRoles: [.agent]),
+            violationLog: nil)
+        let loginsTaken = Mutex(0)
+        let serving = Task {
+            try? await server.run { connection in
+                _ = try? await connection.run { _, inbound in
+                    try await inbound.forEach { envelope in
+                        if case .agentLogin = envelope.message { loginsTaken.withLock { $0 += 1 } }
+                    }
+                }
+            }
+        }
+        defer {
+            serving.cancel()
+            Task { await server.close() }
+        }
+        let refusals = Mutex<[String]>([])
+        let pool = SyntheticAgentPool(
+            accounts: [.init(login: "ann", password: "secret")], profile: SyntheticAgentProfile(), seed: 3)
+        let (loginSeen, _) = try await pool.run(
+            host: "127.0.0.1", port: server.port,
+            settings: { ConnectionSettings(localID: $0.login, localRole: .agent, secret: GatewayHarness.secret) },
+            clock: SystemClock(),
+            observe: { _, event in
+                if case .refused = event { refusals.withLock { $0.append("\(event)") } }
+            }
+        ) { _ in
+            await waitForCondition(timeout: .seconds(30)) { loginsTaken.withLock { $0 } == 1 }
+        }
+        #expect(loginSeen, "the gateway took the login")
+        #expect(refusals.withLock { $0 }.isEmpty)
+    }
 }
 
 @Suite("Synthetic agents across a gateway restart", .serialized)

@@ -1,6 +1,7 @@
 public import DialerCore
 import DialerProtocol
 public import DialerTransport
+import Synchronization
 
 /// A synthetic agent: a real client of the agent gateway over the cluster protocol
 /// (`ROLE_AGENT`), behaving by a ``SyntheticAgentProfile``.
@@ -90,6 +91,9 @@ public actor SyntheticAgent {
     private var reconnections = 0
     /// The agent logged out on purpose: it does not connect again.
     private var leaving = false
+    /// The task running ``run(host:port:settings:reconnection:)`` was cancelled: the run is
+    /// over, and an operation its stop cuts off is not the gateway's failure.
+    private nonisolated let stopped = Atomic<Bool>(false)
 
     /// An agent that will log in as `account`, drawing its behaviour from `seed`.
     ///
@@ -137,18 +141,22 @@ public actor SyntheticAgent {
     public nonisolated func run(
         host: String, port: Int, settings: ConnectionSettings, reconnection: Reconnection? = Reconnection()
     ) async throws {
-        var failures = 0
-        while true {
-            do {
-                let connection = try await ClusterClient.connect(host: host, port: port, settings: settings)
-                failures = 0
-                try await serve(connection)
-            } catch {
-                if Task.isCancelled || reconnection == nil { throw error }
+        try await withTaskCancellationHandler {
+            var failures = 0
+            while true {
+                do {
+                    let connection = try await ClusterClient.connect(host: host, port: port, settings: settings)
+                    failures = 0
+                    try await serve(connection)
+                } catch {
+                    if Task.isCancelled || reconnection == nil { throw error }
+                }
+                guard let reconnection, !Task.isCancelled, await !leaving else { return }
+                failures += 1
+                try await Task.sleep(for: reconnection.delay(after: failures))
             }
-            guard let reconnection, !Task.isCancelled, await !leaving else { return }
-            failures += 1
-            try await Task.sleep(for: reconnection.delay(after: failures))
+        } onCancel: {
+            stopped.store(true, ordering: .releasing)
         }
     }
 
@@ -269,6 +277,9 @@ public actor SyntheticAgent {
                 throw error
             } catch {
                 await countFrames(sent: 1, received: 0)
+                // Cut off by the run's own stop (the connection closes under it): not an error
+                // of the gateway's. A connection lost while the run goes on still counts.
+                if stopped.load(ordering: .acquiring) { return }
                 observe(.refused(operation: name, code: "NO_REPLY", message: "\(error)"))
                 await refused(operation, retryable: false)
             }
