@@ -131,11 +131,14 @@ public enum MicroBenchmarks {
             default: picture.notReady += 1
             }
         }
-        picture.onCallForQueue = UInt32(picture.onCall.count)
-        picture.wrapUpForQueue = UInt32(picture.wrapUp.count)
+        picture.onCallForQueue = UInt32(clamping: picture.onCall.count)
+        picture.wrapUpForQueue = UInt32(clamping: picture.wrapUp.count)
         picture.sequence = 1
         return Envelope(.queuePicture(picture), correlationID: 0)
     }
+
+    /// The largest floor whose picture fits the cluster's default frame limit, with room to spare.
+    public static let largestPictureAgents = 50_000
 
     /// Decodes a queue's picture frame `count` times for each floor size in `agents`, as a
     /// node's connection does on its event loop for every picture: what one picture holds that
@@ -161,7 +164,9 @@ public enum MicroBenchmarks {
             }
             let seconds = (ContinuousClock.now - start).seconds
             let cpu = processCPUSeconds() - cpuStart
-            precondition(decoded == count)
+            guard decoded == count else {
+                throw LoadTestError("\(count - decoded) of \(count) picture frames did not decode as a picture")
+            }
             let rate = Double(count) / seconds
             if first == nil { first = rate }
             rows.append(

@@ -141,6 +141,11 @@ struct DialerBench: AsyncParsableCommand {
             all += rows
         }
         if only == "all" || only == "pictures" {
+            // A larger floor's picture does not fit the cluster's default frame limit (1 MiB).
+            guard sizes.allSatisfy({ $0 <= MicroBenchmarks.largestPictureAgents }) else {
+                throw ValidationError(
+                    "--agents must be at most \(MicroBenchmarks.largestPictureAgents) for the pictures (is \(agents))")
+            }
             // A picture of thousands of agents takes milliseconds: a hundredth of the cycles.
             let rows = try MicroBenchmarks.pictures(agents: sizes, count: max(1, cycles / 100))
             print(MicroBenchmarks.table(rows))

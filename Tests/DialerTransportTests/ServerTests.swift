@@ -71,7 +71,10 @@ struct ServerTests {
                             let id = try link.sendRequestNow(.leaseRenew(.init()))
                             sent.withLock { $0.append(id) }
                         }
-                        while true { try await Task.sleep(for: .seconds(3600)) }
+                        // Holds the connection until the test cancels the client.
+                        let (held, holder) = AsyncStream.makeStream(of: Void.self)
+                        for await _ in held {}
+                        holder.finish()
                     },
                     onMessage: { envelope, _ in
                         if case .leaseRenewed = envelope.message {
