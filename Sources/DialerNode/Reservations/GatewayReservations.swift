@@ -123,6 +123,8 @@ public actor GatewayReservations {
     /// - Parameters:
     ///   - prefix: makes request ids unique across the node's processes and the gateway's
     ///     other nodes: the node id and an incarnation, say.
+    ///   - timeout: how long a confirm, release, cancel or call ended waits for the gateway's
+    ///     acknowledgement (a request for an agent waits for its answer, which always comes).
     ///   - clock: times each request to its answer.
     ///   - recordTiming: gets each answered request's ``Timing`` (by default the node's
     ///     histograms, ``metricsRecorder()``).
