@@ -66,18 +66,17 @@ public struct CampaignReport: Hashable, Sendable, Codable {
     /// An attempt counts in a rolling window at its ``AttemptRecord/countedAt`` (its answer),
     /// when that lies in (`now` − window, `now`].
     public init(contacts: some Sequence<Contact>, attempts: some Sequence<AttemptRecord>, now: Date) {
-        self.contacts = 0
-        self.contactsByState = [:]
-        self.contactsByLastOutcome = [:]
-        self.contactsByLastDisposition = [:]
-        self.exhausted = 0
-        for contact in contacts {
-            self.contacts += 1
-            contactsByState[contact.state.kind, default: 0] += 1
-            if let outcome = contact.lastOutcome { contactsByLastOutcome[outcome, default: 0] += 1 }
-            if let name = contact.lastDisposition { contactsByLastDisposition[name, default: 0] += 1 }
-            if contact.state == .final(.attemptsExhausted) { exhausted += 1 }
-        }
+        self.init(contacts: ContactTally(contacts), attempts: attempts, now: now)
+    }
+
+    /// The figures of contacts already counted (a store counts them in its database) and of
+    /// `attempts` at `now`.
+    public init(contacts tally: ContactTally, attempts: some Sequence<AttemptRecord>, now: Date) {
+        self.contacts = tally.contacts
+        self.contactsByState = tally.byState
+        self.contactsByLastOutcome = tally.byLastOutcome
+        self.contactsByLastDisposition = tally.byLastDisposition
+        self.exhausted = tally.exhausted
 
         self.attempts = 0
         self.openAttempts = 0
@@ -119,5 +118,49 @@ public struct CampaignReport: Hashable, Sendable, Codable {
         }
         self.abandonRate24Hours = day
         self.abandonRate30Days = month
+    }
+}
+
+/// A campaign's contacts counted by what its ``CampaignReport`` shows of each: state, last
+/// outcome, last disposition, and whether the attempts ran out.
+///
+/// A report of a large list needs only these counts, so a store counts groups of alike contacts
+/// in its database (``add(state:attemptsExhausted:lastOutcome:lastDisposition:count:)``) instead
+/// of reading every contact.
+public struct ContactTally: Hashable, Sendable {
+    /// Contacts counted.
+    public private(set) var contacts = 0
+    /// Contacts per state.
+    public private(set) var byState: [ContactStateKind: Int] = [:]
+    /// Contacts per outcome of their last attempt.
+    public private(set) var byLastOutcome: [AttemptOutcome: Int] = [:]
+    /// Contacts per disposition of their last attempt.
+    public private(set) var byLastDisposition: [String: Int] = [:]
+    /// Contacts closed for having used their attempts.
+    public private(set) var exhausted = 0
+
+    /// No contacts.
+    public init() {}
+
+    /// The counts of `contacts`.
+    public init(_ contacts: some Sequence<Contact>) {
+        for contact in contacts {
+            add(
+                state: contact.state.kind, attemptsExhausted: contact.state == .final(.attemptsExhausted),
+                lastOutcome: contact.lastOutcome, lastDisposition: contact.lastDisposition)
+        }
+    }
+
+    /// Counts `count` contacts alike in what the report shows; a count below 1 adds nothing.
+    public mutating func add(
+        state: ContactStateKind, attemptsExhausted: Bool, lastOutcome: AttemptOutcome?, lastDisposition: String?,
+        count: Int = 1
+    ) {
+        guard count > 0 else { return }
+        contacts += count
+        byState[state, default: 0] += count
+        if let lastOutcome { byLastOutcome[lastOutcome, default: 0] += count }
+        if let lastDisposition { byLastDisposition[lastDisposition, default: 0] += count }
+        if attemptsExhausted { exhausted += count }
     }
 }

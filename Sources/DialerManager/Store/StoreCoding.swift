@@ -103,6 +103,33 @@ enum ContactColumns {
         (SELECT campaign.id FROM campaign WHERE campaign.list_id = contact.list_id) AS campaign_id
         """
 
+    /// A list's contacts in groups alike in what a campaign report shows, with each group's size
+    /// (one argument: the list's id): the report's contact figures counted by the database,
+    /// which neither stores nor decodes a row per contact. Read each row with
+    /// ``tally(_:state:finalReason:lastOutcome:lastDisposition:count:)``.
+    static let tallyByList = """
+        SELECT state, final_reason, last_outcome, last_disposition, COUNT(*) AS contacts FROM contact \
+        WHERE list_id = ? GROUP BY state, final_reason, last_outcome, last_disposition
+        """
+
+    /// Adds one group of ``tallyByList`` to `tally`. A group whose state is unknown, or final
+    /// without a known reason, is a corrupt row, as it is to ``contact(_:withFields:)``.
+    static func tally(
+        _ tally: inout ContactTally, state: String, finalReason: String?, lastOutcome: String?,
+        lastDisposition: String?, count: Int
+    ) throws {
+        guard let kind = ContactStateKind(rawValue: state) else {
+            throw StoreError.corruptRow("\(count) contact(s) in the unknown state \"\(state)\"")
+        }
+        if kind == .final, !["outcome", "disposition", "attemptsExhausted"].contains(finalReason) {
+            throw StoreError.corruptRow("\(count) contact(s) final without a reason")
+        }
+        tally.add(
+            state: kind, attemptsExhausted: kind == .final && finalReason == "attemptsExhausted",
+            lastOutcome: lastOutcome.flatMap(AttemptOutcome.init(rawValue:)), lastDisposition: lastDisposition,
+            count: count)
+    }
+
     /// Assignments of every column that ``stateArguments(_:)`` fills, for an `UPDATE`.
     static let stateAssignments = """
         state = ?, next_attempt_at = ?, open_attempt = ?, final_reason = ?, final_detail = ?, waiting_since = ?, \

@@ -392,6 +392,10 @@ struct StoreStatisticsTests {
         let report = try #require(try await store.campaignReport(CampaignID("c1"), now: StoreTime.minutes(10)))
         #expect(report.contacts == 6)
         #expect(report.contactsByState == [.fresh: 1, .inAttempt: 1, .final: 1, .scheduled: 3])
+        // Counted by the database in groups: the last outcomes and dispositions as well.
+        #expect(report.contactsByLastOutcome == [.connected: 1, .abandoned: 1, .machine: 1, .busy: 1])
+        #expect(report.contactsByLastDisposition == ["sale": 1])
+        #expect(report.exhausted == 0)
         #expect(report.attempts == 5 && report.openAttempts == 1)
         #expect(report.attemptsByOutcome == [.connected: 1, .abandoned: 1, .machine: 1, .busy: 1])
         #expect(report.attemptsByDisposition == ["sale": 1])

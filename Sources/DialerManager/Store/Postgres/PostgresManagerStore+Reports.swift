@@ -12,10 +12,17 @@ extension PostgresManagerStore {
     public func campaignReport(_ id: CampaignID, now: Date) async throws -> CampaignReport? {
         try await read { db in
             guard let campaign = try await PGCampaigns.fetch(db, id) else { return nil }
-            let contacts = try await Self.contacts(db, of: campaign)
+            // The contacts are counted by PostgreSQL, in groups, as on SQLite.
+            var tally = ContactTally()
+            for group in try await db.query(ContactColumns.tallyByList, [campaign.list.rawValue]) {
+                try ContactColumns.tally(
+                    &tally, state: try group.string("state"), finalReason: try group.optionalString("final_reason"),
+                    lastOutcome: try group.optionalString("last_outcome"),
+                    lastDisposition: try group.optionalString("last_disposition"), count: try group.int("contacts"))
+            }
             let attempts = try await db.query("SELECT * FROM attempt WHERE campaign_id = ?", [id.rawValue]).map(
                 PGAttempts.record)
-            return CampaignReport(contacts: contacts, attempts: attempts, now: now)
+            return CampaignReport(contacts: tally, attempts: attempts, now: now)
         }
     }
 
