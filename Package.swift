@@ -88,10 +88,13 @@ let package = Package(
         .target(name: "DialerImport", swiftSettings: swiftSettings),
         // The cluster configuration file and its overrides.
         .target(name: "DialerConfig", swiftSettings: swiftSettings),
+        // The one system call Swift cannot make: sched_setattr(2), for the threads' time slice.
+        .target(name: "CDialerScheduling"),
         // What every process shares: logging, metrics, the operations HTTP endpoints.
         .target(
             name: "DialerRuntime",
             dependencies: [
+                "CDialerScheduling",
                 "DialerCore",
                 "DialerConfig",
                 "DialerTransport",

@@ -141,6 +141,12 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
     /// `cluster.protocol_version_max`: the highest cluster protocol version this process offers
     /// and accepts (a pin for rolling upgrades, PROTOCOL.md §8); `nil`: the highest it speaks.
     public var protocolVersionMax: Int?
+    /// `cluster.thread_slice_us`: the time slice the gateway and the nodes ask Linux's scheduler
+    /// for on every thread (see DialerRuntime's `SchedulerSlice`); `nil`: the kernel's default.
+    public var threadSlice: Duration?
+
+    /// The range of ``threadSlice``: the kernel's own bounds (100 µs to 100 ms).
+    public static let threadSliceRange: ClosedRange<Duration> = .microseconds(100) ... .milliseconds(100)
 
     /// The cluster protocol versions this build speaks (DialerTransport's
     /// `ProtocolVersion.supported`, which a test keeps equal): the range of
@@ -164,7 +170,8 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
         runDirectory: String = ".dialer/local",
         trunkTimeScale: Int = 1,
         trunkPopulation: String? = nil,
-        protocolVersionMax: Int? = nil
+        protocolVersionMax: Int? = nil,
+        threadSlice: Duration? = .microseconds(100)
     ) {
         self.secret = secret
         self.maxFrameBytes = maxFrameBytes
@@ -185,6 +192,7 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
         self.trunkTimeScale = trunkTimeScale
         self.trunkPopulation = trunkPopulation
         self.protocolVersionMax = protocolVersionMax
+        self.threadSlice = threadSlice
     }
 
     /// The settings with the secret redacted, so that logging a configuration cannot leak it.
@@ -197,7 +205,8 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
             + "leaseDuration: \(leaseDuration), leaseRenewInterval: \(leaseRenewInterval), "
             + "leaseSafetyMargin: \(leaseSafetyMargin), logLevel: \(logLevel), runDirectory: \(runDirectory.quoted), "
             + "trunkTimeScale: \(trunkTimeScale), trunkPopulation: \(trunkPopulation?.quoted ?? "nil"), "
-            + "protocolVersionMax: \(protocolVersionMax.map(String.init) ?? "nil"))"
+            + "protocolVersionMax: \(protocolVersionMax.map(String.init) ?? "nil"), "
+            + "threadSlice: \(threadSlice.map { "\($0)" } ?? "nil"))"
     }
 }
 

@@ -363,6 +363,13 @@ struct ConfigLoaderTests {
         Invalid(
             override: "cluster.protocol_version_max=0", key: "cluster.protocol_version_max", message: "1 to 2, got 0"),
         Invalid(
+            override: "cluster.thread_slice_us=50", key: "cluster.thread_slice_us",
+            message: "0 (the kernel's default) or 100 to 100000, got 50"),
+        Invalid(
+            override: "cluster.thread_slice_us=100001", key: "cluster.thread_slice_us",
+            message: "0 to 100000, got 100001"),
+        Invalid(override: "cluster.thread_slice_us=-1", key: "cluster.thread_slice_us", message: "0 to 100000, got -1"),
+        Invalid(
             override: "manager.active_lease_ms=100", key: "manager.active_lease_ms", message: "500 to 600000, got 100"),
         Invalid(
             override: "manager.addresses=127.0.0.1:7400,nope", key: "manager.addresses", message: "expected host:port"),
@@ -605,7 +612,7 @@ struct ConfigLoaderTests {
                 == true)
         #expect(keys.first { $0.key == "cluster.secret" }?.help.contains("no default") == true)
         #expect(!keys.contains { $0.key == "node.id" || $0.key.hasPrefix("queue.") || $0.key.hasPrefix("trunk.") })
-        #expect(keys.count == 40)
+        #expect(keys.count == 41)
         #expect(ConfigLoader.environmentVariable(forKey: "manager.http_address") == "DIALER_MANAGER_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "node.http_address") == "DIALER_NODE_HTTP_ADDRESS")
         #expect(ConfigLoader.environmentVariable(forKey: "queue.kind") == nil)
@@ -619,6 +626,14 @@ struct ConfigLoaderTests {
             let config = try load(overrides: ["\(key.qualifiedName)=\(text)"], nodeID: "node-1")
             #expect(config == baseline, "the documented default of \(key.qualifiedName) is not its default")
         }
+    }
+
+    @Test func theThreadSliceIsAHundredMicrosecondsUnlessSetAndZeroLeavesTheKernelsDefault() throws {
+        #expect(try load(overrides: [], nodeID: "node-1").cluster.threadSlice == .microseconds(100))
+        #expect(try load(overrides: ["cluster.thread_slice_us=0"], nodeID: "node-1").cluster.threadSlice == nil)
+        #expect(
+            try load(overrides: ["cluster.thread_slice_us=100000"], nodeID: "node-1").cluster.threadSlice
+                == .milliseconds(100))
     }
 
     @Test func everyOverridableKeyTakesEffect() throws {
@@ -639,6 +654,7 @@ struct ConfigLoaderTests {
             "cluster.outbound_high_water_bytes": "65536", "cluster.outbound_hard_limit_bytes": "33554432",
             "cluster.tls_certificate": "c.pem", "cluster.tls_key": "k.pem", "cluster.tls_ca": "ca.pem",
             "cluster.tls_client_auth": "require", "node.trunk": "simulated", "cluster.protocol_version_max": "1",
+            "cluster.thread_slice_us": "250",
             "manager.addresses": "10.0.0.1:7400,10.0.0.2:7400", "manager.active_lease_ms": "3000",
         ]
         // TLS keys take effect only together: each is tried against a configuration with TLS on.
