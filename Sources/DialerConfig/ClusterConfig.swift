@@ -142,7 +142,8 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
     /// and accepts (a pin for rolling upgrades, PROTOCOL.md §8); `nil`: the highest it speaks.
     public var protocolVersionMax: Int?
     /// `cluster.thread_slice_us`: the time slice the gateway and the nodes ask Linux's scheduler
-    /// for on every thread (see DialerRuntime's `SchedulerSlice`); `nil`: the kernel's default.
+    /// for on every thread (see DialerRuntime's `SchedulerSlice`); `nil` (the default): the
+    /// kernel's own slice.
     public var threadSlice: Duration?
 
     /// The range of ``threadSlice``: the kernel's own bounds (100 µs to 100 ms).
@@ -171,7 +172,7 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
         trunkTimeScale: Int = 1,
         trunkPopulation: String? = nil,
         protocolVersionMax: Int? = nil,
-        threadSlice: Duration? = .microseconds(100)
+        threadSlice: Duration? = nil
     ) {
         self.secret = secret
         self.maxFrameBytes = maxFrameBytes

@@ -103,13 +103,12 @@ struct ConfigKey: Sendable, Equatable {
             help: "Highest cluster protocol version this process offers and accepts, 1 to 2 (a pin for rolling "
                 + "upgrades, PROTOCOL.md §8); default: the highest it speaks."),
         ConfigKey(
-            section: .cluster, name: "thread_slice_us", defaultText: "100",
+            section: .cluster, name: "thread_slice_us", defaultText: "0",
             help: "Time slice, in microseconds, that the gateway and the nodes ask Linux's scheduler for on their "
                 + "threads: 100 to 100000, or 0 for the kernel's default (1.4 ms on a two-core machine here). A "
-                + "short slice lets a thread woken by a frame preempt a busy one at once, which keeps the "
-                + "reservation round trip short on a loaded machine; the processes' share of the CPU is "
-                + "unchanged. Linux 6.12 or later; elsewhere the processes log that it is not supported and run "
-                + "as before."),
+                + "short slice lets a thread woken by a frame preempt a busy one sooner, for the reservation "
+                + "round trip's tail on a loaded machine; the processes' share of the CPU is unchanged. Linux 6.12 "
+                + "or later; elsewhere the processes log that it is not supported and run as before."),
         ConfigKey(
             section: .cluster, name: "lease_duration_ms", defaultText: "10000",
             help: "Length of a queue lease, in milliseconds."),

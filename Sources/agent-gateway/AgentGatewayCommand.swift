@@ -24,7 +24,7 @@ struct AgentGatewayCommand: AsyncParsableCommand {
         if let limit = OpenFileLimit.raiseToHardLimit() {
             logger.info("open file limit", metadata: ["soft": "\(limit)"])
         }
-        // Threads woken by a node's frame preempt at once (the reservation round trip's tail).
+        // With cluster.thread_slice_us set, threads woken by a frame preempt sooner (README).
         SchedulerSlice.apply(configured: config.cluster.threadSlice, logger: logger)
         let process = GatewayProcess(config: config, registry: registry, readyFile: options.readyFile, logger: logger)
         try await process.application().runService()

@@ -36,7 +36,7 @@ struct DialerNodeCommand: AsyncParsableCommand {
         let registry = ProcessBootstrap.bootstrap(logLevel: config.cluster.logLevel)
         var logger = Logger(label: "dialer.node")
         logger[metadataKey: "member"] = "\(id)"
-        // Threads woken by the gateway's answers preempt at once (the reservation round trip's tail).
+        // With cluster.thread_slice_us set, threads woken by a frame preempt sooner (README).
         SchedulerSlice.apply(configured: config.cluster.threadSlice, logger: logger)
         let process = NodeProcess(
             config: config, node: node, registry: registry, readyFile: options.readyFile, logger: logger,

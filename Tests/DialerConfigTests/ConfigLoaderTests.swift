@@ -628,9 +628,12 @@ struct ConfigLoaderTests {
         }
     }
 
-    @Test func theThreadSliceIsAHundredMicrosecondsUnlessSetAndZeroLeavesTheKernelsDefault() throws {
-        #expect(try load(overrides: [], nodeID: "node-1").cluster.threadSlice == .microseconds(100))
+    @Test func theThreadSliceIsTheKernelsUnlessSet() throws {
+        #expect(try load(overrides: [], nodeID: "node-1").cluster.threadSlice == nil)
         #expect(try load(overrides: ["cluster.thread_slice_us=0"], nodeID: "node-1").cluster.threadSlice == nil)
+        #expect(
+            try load(overrides: ["cluster.thread_slice_us=100"], nodeID: "node-1").cluster.threadSlice
+                == .microseconds(100))
         #expect(
             try load(overrides: ["cluster.thread_slice_us=100000"], nodeID: "node-1").cluster.threadSlice
                 == .milliseconds(100))
