@@ -14,13 +14,15 @@ import Darwin
 /// On a busy machine a thread that wakes waits for the one on its core to use up its slice
 /// (1.4 ms by default on a two-core machine here), and a request that crosses four threads
 /// between a node and the gateway can wait for several. A short slice lets such a thread preempt
-/// at once (the kernel's wakeup preemption favours the earlier deadline a short slice gives); the
+/// sooner (the kernel's wakeup preemption favours the earlier deadline a short slice gives); the
 /// process's share of the CPU is unchanged (that is the nice value), only its latency. The slice
 /// is per thread and a new thread inherits its creator's, so the process sets it once at start on
 /// every thread it has, and the threads it makes later (event loops, the cooperative pool) take it.
 ///
 /// An unprivileged process may set it. Kernels before 6.12 accept the call and ignore the slice:
-/// ``apply(_:)`` reads it back and says so.
+/// ``apply(_:)`` reads it back and says so. The processes set it only when configured
+/// (`cluster.thread_slice_us`): measured on a saturated two-core machine it did not reliably
+/// shorten the reservation round trip (BENCHMARKS.md).
 public enum SchedulerSlice {
     /// The shortest and longest slices the kernel takes (it clamps to them).
     public static let range: ClosedRange<Duration> = .microseconds(100) ... .milliseconds(100)
