@@ -146,8 +146,8 @@ public struct ClusterSettings: Sendable, Equatable, CustomStringConvertible {
     /// kernel's own slice.
     public var threadSlice: Duration?
 
-    /// The range of ``threadSlice``: the kernel's own bounds (100 µs to 100 ms).
-    public static let threadSliceRange: ClosedRange<Duration> = .microseconds(100) ... .milliseconds(100)
+    /// The range of ``threadSlice`` in microseconds: the kernel's own bounds (100 µs to 100 ms).
+    public static let threadSliceMicroseconds: ClosedRange<Int> = 100...100_000
 
     /// The cluster protocol versions this build speaks (DialerTransport's
     /// `ProtocolVersion.supported`, which a test keeps equal): the range of

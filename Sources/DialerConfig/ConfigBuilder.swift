@@ -256,9 +256,13 @@ struct ConfigBuilder {
         case (.cluster, "trunk_population"): config.cluster.trunkPopulation = try setting.string(for: key)
         case (.cluster, "thread_slice_us"):
             // 0 leaves the kernel's default; otherwise within the kernel's own bounds.
-            let microseconds = try setting.integer(for: key, in: 0...100_000)
-            guard microseconds == 0 || microseconds >= 100 else {
-                throw setting.invalid(key, "must be 0 (the kernel's default) or 100 to 100000, got \(microseconds)")
+            let bounds = ClusterSettings.threadSliceMicroseconds
+            let microseconds = try setting.integer(for: key, in: 0...bounds.upperBound)
+            guard microseconds == 0 || bounds.contains(microseconds) else {
+                throw setting.invalid(
+                    key,
+                    "must be 0 (the kernel's default) or \(bounds.lowerBound) to \(bounds.upperBound), got \(microseconds)"
+                )
             }
             config.cluster.threadSlice = microseconds == 0 ? nil : .microseconds(microseconds)
         case (.cluster, "protocol_version_max"):

@@ -1,4 +1,5 @@
 import CDialerScheduling
+import DialerConfig
 public import Logging
 
 #if canImport(Glibc)
@@ -24,8 +25,11 @@ import Darwin
 /// (`cluster.thread_slice_us`): measured on a saturated two-core machine it did not reliably
 /// shorten the reservation round trip (BENCHMARKS.md).
 public enum SchedulerSlice {
-    /// The shortest and longest slices the kernel takes (it clamps to them).
-    public static let range: ClosedRange<Duration> = .microseconds(100) ... .milliseconds(100)
+    /// The shortest and longest slices the kernel takes (it clamps to them), as the
+    /// configuration checks them (`ClusterSettings.threadSliceMicroseconds`).
+    public static let range: ClosedRange<Duration> =
+        .microseconds(ClusterSettings.threadSliceMicroseconds.lowerBound)
+        ... .microseconds(ClusterSettings.threadSliceMicroseconds.upperBound)
 
     /// What ``apply(_:)`` did.
     public enum Outcome: Sendable, Equatable, CustomStringConvertible {
@@ -121,8 +125,10 @@ public enum SchedulerSlice {
         #endif
     }
 
+    /// `duration` is within ``range`` (at most 100 ms), so the product cannot overflow; the
+    /// clamping conversions keep a negative part from trapping all the same.
     private static func nanoseconds(of duration: Duration) -> UInt64 {
         let (seconds, attoseconds) = duration.components
-        return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
+        return UInt64(clamping: seconds) * 1_000_000_000 + UInt64(clamping: attoseconds / 1_000_000_000)
     }
 }
