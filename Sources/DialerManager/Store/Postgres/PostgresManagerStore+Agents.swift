@@ -69,12 +69,16 @@ extension PostgresManagerStore {
     }
 
     public func agents() async throws -> [AgentRecord] {
+        // Two queries for the whole floor, not two per agent (the live snapshots read every agent).
         try await read { db in
-            var agents: [AgentRecord] = []
-            for row in try await db.query("SELECT id FROM agent ORDER BY id") {
-                if let agent = try await Self.fetchAgent(db, AgentID(try row.string("id"))) { agents.append(agent) }
+            var skills: [String: [QueueID: Int]] = [:]
+            for row in try await db.query("SELECT agent_id, queue_id, rank FROM agent_skill") {
+                skills[try row.string("agent_id"), default: [:]][QueueID(try row.string("queue_id"))] =
+                    try row.int("rank")
             }
-            return agents
+            return try await db.query("SELECT * FROM agent ORDER BY id").map { row in
+                try Self.agentRecord(row, skills: AgentSkills(skills[try row.string("id")] ?? [:]))
+            }
         }
     }
 
@@ -220,8 +224,13 @@ extension PostgresManagerStore {
             Dictionary(
                 try await ranks(db, table: "agent_skill", owner: "agent_id", id.rawValue),
                 uniquingKeysWith: { first, _ in first }))
+        return try agentRecord(row, skills: skills)
+    }
+
+    /// An agent from its `agent` row and its own skills.
+    private static func agentRecord(_ row: PGRow, skills: AgentSkills) throws -> AgentRecord {
         let profile = AgentProfile(
-            id: id, login: try row.string("login"), name: try row.string("name"),
+            id: AgentID(try row.string("id")), login: try row.string("login"), name: try row.string("name"),
             team: try row.optionalString("team_id").map(TeamID.init), skills: skills)
         let createdAt = try row.date("created_at") ?? Date(storeValue: 0)
         return AgentRecord(profile: profile, createdAt: createdAt, updatedAt: try row.date("updated_at") ?? createdAt)
