@@ -35,7 +35,18 @@ extension SQLiteManagerStore {
     {
         try await pool.read { db in
             guard let campaign = try CampaignColumns.fetch(db, id) else { return nil }
-            let dnc = try StoredDoNotCall(db, campaign: id)
+            // The list's blocked numbers in one statement, not two lookups per contact: the
+            // lookups were most of the summary's time on a list of 200,000.
+            let dnc = DoNotCallList(
+                Set(
+                    try String.fetchAll(
+                        db,
+                        sql: """
+                            SELECT DISTINCT contact.phone FROM contact WHERE contact.list_id = :list AND (
+                            EXISTS (SELECT 1 FROM dnc WHERE dnc.campaign_id IS NULL AND dnc.phone = contact.phone)
+                            OR EXISTS (SELECT 1 FROM dnc WHERE dnc.campaign_id = :campaign AND dnc.phone = contact.phone))
+                            """,
+                        arguments: ["list": campaign.list.rawValue, "campaign": id.rawValue])))
             let contacts = RowStream(
                 try Row.fetchCursor(
                     db, sql: "SELECT \(ContactColumns.select) FROM contact WHERE contact.list_id = ?",
@@ -45,7 +56,6 @@ extension SQLiteManagerStore {
                 contacts: contacts, campaign: campaign.settings, dnc: dnc, now: now,
                 privateAgentPresent: { presentAgents.contains($0) })
             try contacts.check()
-            try dnc.check()
             return summary
         }
     }

@@ -419,6 +419,21 @@ struct StoreStatisticsTests {
         #expect(summary.contacts == 4 && summary.dialableNow == 1 && summary.held == 3)
         #expect(summary.heldBy == [.doNotCall: 1, .notDue: 1, .inAttempt: 1])
         #expect(summary.nextRelease == StoreTime.minutes(10))
+
+        // The last dialable contact: blocked for another campaign it is still dialable here;
+        // blocked for this campaign it is held.
+        let last = contacts[3].phoneNumber
+        try await makeCampaign(store, id: "c2", list: "l2")
+        _ = try await store.addDoNotCall(
+            last, scope: .campaign(CampaignID("c2")), defaultRegion: "DK", note: nil, now: StoreTime.monday)
+        let elsewhere = try #require(
+            try await store.campaignSummary(CampaignID("c1"), now: StoreTime.minutes(1), presentAgents: []))
+        #expect(elsewhere.dialableNow == 1 && elsewhere.heldBy[.doNotCall] == 1)
+        _ = try await store.addDoNotCall(
+            last, scope: .campaign(CampaignID("c1")), defaultRegion: "DK", note: nil, now: StoreTime.monday)
+        let here = try #require(
+            try await store.campaignSummary(CampaignID("c1"), now: StoreTime.minutes(1), presentAgents: []))
+        #expect(here.dialableNow == 0 && here.heldBy[.doNotCall] == 2)
     }
 }
 
