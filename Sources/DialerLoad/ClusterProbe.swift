@@ -61,13 +61,14 @@ public struct ClusterProbe: Sendable {
         return Int(total)
     }
 
-    /// The gateway's recent reservation log.
-    public func reservationLog(gateway: String) async throws -> ReservationLog {
-        let (status, body) = try await ManagerHTTPClient(address: gateway).send(
-            "GET", "v1/reservations/log", timeout: 10)
+    /// The gateway's recent reservation log: all of it, or its entries at or after `sinceMs`
+    /// (the gateway's milliseconds, e.g. the last answer's ``ReservationLog/nowMs``).
+    public func reservationLog(gateway: String, sinceMs: Int64? = nil) async throws -> ReservationLog {
+        let path = sinceMs.map { "v1/reservations/log?since_ms=\(max(0, $0))" } ?? "v1/reservations/log"
+        let (status, body) = try await ManagerHTTPClient(address: gateway).send("GET", path, timeout: 10)
         guard status == 200 else {
             throw SetupFailure(
-                request: "GET \(gateway)/v1/reservations/log", status: status,
+                request: "GET \(gateway)/\(path)", status: status,
                 body: String(decoding: body, as: UTF8.self))
         }
         return try JSONDecoder().decode(ReservationLog.self, from: body)
@@ -91,11 +92,28 @@ public struct ReservationLog: Decodable, Sendable {
     }
 
     public var nowMs: Int64
+    /// Entries asked for may have been dropped before the read (the log keeps its newest only).
+    public var truncated: Bool
     public var entries: [Entry]
 
     enum CodingKeys: String, CodingKey {
         case nowMs = "now_ms"
+        case truncated
         case entries
+    }
+
+    public init(nowMs: Int64, truncated: Bool = false, entries: [Entry]) {
+        self.nowMs = nowMs
+        self.truncated = truncated
+        self.entries = entries
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        nowMs = try container.decode(Int64.self, forKey: .nowMs)
+        // A gateway of before `truncated` leaves it out.
+        truncated = try container.decodeIfPresent(Bool.self, forKey: .truncated) ?? false
+        entries = try container.decode([Entry].self, forKey: .entries)
     }
 }
 

@@ -229,7 +229,9 @@ public struct FloorRun: Sendable {
             }
             if lastLogRead.map({ ContinuousClock.now - $0 >= logInterval }) ?? true, let gateway = members.gateway {
                 lastLogRead = ContinuousClock.now
-                if let log = try? await probe.reservationLog(gateway: gateway) { grants.take(log) }
+                if let log = try? await probe.reservationLog(gateway: gateway, sinceMs: grants.nextSinceMs) {
+                    grants.take(log)
+                }
             }
             var inboundNow: InboundTraffic?
             if !inboundQueues.isEmpty {
@@ -274,7 +276,9 @@ public struct FloorRun: Sendable {
         // The last reports come after the calls ended, so that they are final.
         var last: [CampaignReport] = []
         for campaign in campaigns { last.append(try await setup.report(campaign: campaign)) }
-        if let gateway = members.gateway, let log = try? await probe.reservationLog(gateway: gateway) {
+        if let gateway = members.gateway,
+            let log = try? await probe.reservationLog(gateway: gateway, sinceMs: grants.nextSinceMs)
+        {
             grants.take(log)
         }
         // The agents' calls first, the nodes' counters second: the gateway tells an agent of its
@@ -311,11 +315,17 @@ struct GrantTracker {
     private(set) var grants = 0
     private(set) var grantToConfirm = makeLatencyHistogram()
     private(set) var gaps = false
-    private var seen = Set<String>()
+    /// Entries already counted that a later read may send again (those of its first millisecond),
+    /// with their moment.
+    private var seen: [String: Int64] = [:]
     private var grantedAt: [String: Int64] = [:]
     private var lastNowMs: Int64?
     /// The gateway's time at the first read: older entries are from before the run.
     private var startMs: Int64?
+
+    /// What the next read asks for: the entries from the last read's `now_ms` on (the gateway
+    /// reads its clock before its log, so nothing newer than the last read is missed).
+    var nextSinceMs: Int64? { lastNowMs }
 
     mutating func take(_ log: ReservationLog) {
         guard let startMs else {
@@ -323,13 +333,12 @@ struct GrantTracker {
             lastNowMs = log.nowMs
             return
         }
-        // The log keeps its newest entries only: if its oldest is newer than the last read,
-        // entries between the two reads may have been dropped.
-        if let lastNowMs, let oldest = log.entries.first, oldest.momentMs > lastNowMs, log.entries.count >= 1000 {
-            gaps = true
-        }
+        // The log keeps its newest entries only: entries since the last read may have been
+        // dropped before this one.
+        if log.truncated { gaps = true }
         for entry in log.entries where entry.momentMs >= startMs {
-            guard seen.insert("\(entry.request)|\(entry.event)|\(entry.momentMs)").inserted else { continue }
+            let key = "\(entry.request)|\(entry.event)|\(entry.momentMs)"
+            guard seen.updateValue(entry.momentMs, forKey: key) == nil else { continue }
             switch entry.event {
             case "granted":
                 grants += 1
@@ -343,5 +352,7 @@ struct GrantTracker {
             }
         }
         lastNowMs = log.nowMs
+        // The next read starts at this one's `now_ms`: older entries cannot come again.
+        seen = seen.filter { $0.value >= log.nowMs }
     }
 }

@@ -194,15 +194,24 @@ struct LoadMeasurementTests {
             .init(momentMs: ms, agent: "a", request: request, queue: "q", event: event)
         }
         var tracker = GrantTracker()
+        // The first read only marks the start: what it holds is from before the run.
         tracker.take(ReservationLog(nowMs: 100, entries: [entry(50, "old", "granted")]))
-        tracker.take(ReservationLog(nowMs: 200, entries: [entry(50, "old", "granted"), entry(110, "r1", "granted")]))
+        #expect(tracker.nextSinceMs == 100, "the next read asks from the last answer's now_ms")
         tracker.take(
             ReservationLog(
-                nowMs: 300,
-                entries: [entry(110, "r1", "granted"), entry(113, "r1", "connected"), entry(150, "r2", "granted")]))
-        #expect(tracker.grants == 2, "the entry from before the first read is not the run's")
+                nowMs: 200,
+                entries: [entry(110, "r1", "granted"), entry(113, "r1", "connected"), entry(200, "r2", "granted")]))
+        // A read from 200 sends again what happened in its first millisecond.
+        tracker.take(ReservationLog(nowMs: 300, entries: [entry(200, "r2", "granted"), entry(250, "r3", "granted")]))
+        #expect(tracker.grants == 3, "r1, r2 and r3, each once")
         #expect(tracker.grantToConfirm.totalCount == 1)
         #expect(tracker.grantToConfirm.valueAtPercentile(50) == 3000)
+        #expect(tracker.nextSinceMs == 300)
+        #expect(!tracker.gaps)
+
+        tracker.take(ReservationLog(nowMs: 400, truncated: true, entries: [entry(390, "r4", "granted")]))
+        #expect(tracker.gaps, "the gateway said entries since the last read may be lost")
+        #expect(tracker.grants == 4)
     }
 }
 

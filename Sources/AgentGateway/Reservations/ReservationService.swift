@@ -184,6 +184,11 @@ public actor ReservationService {
     /// The grant log, oldest first (bounded by the book's log capacity).
     public func log() -> [ReservationLogEntry] { book.log }
 
+    /// The log's entries at or after `moment`, and whether some of those may have been dropped.
+    public func log(since moment: Moment) -> (entries: [ReservationLogEntry], truncated: Bool) {
+        book.log(since: moment)
+    }
+
     /// The agent's session, if the agent ever logged in.
     public func session(of agent: AgentID) -> AgentSession? { book.agent(agent) }
 

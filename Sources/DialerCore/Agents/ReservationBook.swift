@@ -196,6 +196,16 @@ public struct ReservationBook: Sendable, Equatable {
         Array(logStorage.suffix(configuration.logCapacity))
     }
 
+    /// The log's entries at or after `moment`, oldest first, and whether entries at or after it
+    /// may have been dropped: the log keeps its newest ``Configuration/logCapacity`` entries, so
+    /// once it has dropped any, those were at or before its oldest kept one.
+    public func log(since moment: Moment) -> (entries: [ReservationLogEntry], truncated: Bool) {
+        let kept = logStorage.suffix(configuration.logCapacity)
+        let dropped = logEntriesRecorded > kept.count
+        let truncated = dropped && (kept.first.map { $0.moment >= moment } ?? true)
+        return (kept.filter { $0.moment >= moment }, truncated)
+    }
+
     /// The queue's agents and pending requests at `now`, for pacing and supervisors.
     ///
     /// Costs O(the queue's agents); ``pictureSource(of:now:)`` takes what it needs at a cost

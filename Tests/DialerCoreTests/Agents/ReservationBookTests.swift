@@ -370,4 +370,30 @@ struct ReservationBookLifecycleTests: ReservationFixtures {
         #expect(book.log.count == 3)
         #expect(book.log.last?.request == RequestID("r19"))
     }
+
+    @Test func theLogSinceAMomentSaysWhenEntriesSinceThenWereDropped() throws {
+        var book = try bookWithReadyAgents([(alice, 1)], configuration: .init(logCapacity: 4))
+        #expect(book.log(since: at(0)).entries.isEmpty)
+        #expect(!book.log(since: at(0)).truncated)
+        for index in 0..<2 {
+            _ = try book.request(makeRequest("r\(index)"), now: at(Double(10 + index)))
+            _ = try book.release(RequestID("r\(index)"), now: at(Double(10 + index) + 0.5))
+        }
+        let fromEleven = book.log(since: at(11))
+        #expect(fromEleven.entries.map(\.request) == [RequestID("r1"), RequestID("r1")])
+        #expect(!fromEleven.truncated, "nothing dropped yet")
+        #expect(book.log(since: at(0)).entries.count == 4)
+
+        // Two more cycles push r0 and r1 out.
+        for index in 2..<4 {
+            _ = try book.request(makeRequest("r\(index)"), now: at(Double(10 + index)))
+            _ = try book.release(RequestID("r\(index)"), now: at(Double(10 + index) + 0.5))
+        }
+        #expect(book.log(since: at(11)).truncated, "r1's entries, at or after 11, are gone")
+        #expect(book.log(since: at(11)).entries.map(\.request).first == RequestID("r2"))
+        let fromTwelve = book.log(since: at(12.5))
+        #expect(!fromTwelve.truncated, "everything from 12.5 on is kept")
+        #expect(fromTwelve.entries.map(\.moment) == [at(12.5), at(13), at(13.5)])
+        #expect(book.log(since: at(99)).entries.isEmpty)
+    }
 }
