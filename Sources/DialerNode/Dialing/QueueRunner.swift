@@ -52,6 +52,9 @@ public actor QueueRunner {
     /// The call each confirmed request is for: the call's end at the gateway follows its
     /// confirmation in the call's lane.
     private var confirmedCalls: [RequestID: AttemptID] = [:]
+    /// The other way round, so that a call's report forgets its requests without a scan of every
+    /// confirmed call (thousands on a large floor, at every report).
+    private var confirmedRequests: [AttemptID: Set<RequestID>] = [:]
     private var finished = false
     private var finishedWaiters: [CheckedContinuation<Void, Never>] = []
     private let metrics: QueueRunnerMetrics
@@ -229,7 +232,9 @@ public actor QueueRunner {
                 }
             case .confirm(let request, let target):
                 // After the bridge the machine asked for first, in the same lane.
+                forgetConfirmation(of: request)
                 confirmedCalls[request] = target.attempt
+                confirmedRequests[target.attempt, default: []].insert(request)
                 lane(.call(target.attempt)).add {
                     await self.desk.confirm(request, target: target, queue: self.queue, epoch: self.epoch)
                 }
@@ -243,7 +248,7 @@ public actor QueueRunner {
                 // The end must not overtake the confirmation at the gateway: an end refused for a
                 // call not yet connected there would leave the agent on the call for good.
                 let lane = lane(for: request)
-                confirmedCalls[request] = nil
+                forgetConfirmation(of: request)
                 lane.add { await self.desk.callEnded(request) }
             case .bridge(let attempt, let agent):
                 onCall(attempt) { trunk, call in try await trunk.bridge(call, to: agent) }
@@ -260,7 +265,7 @@ public actor QueueRunner {
                     await self.contacts.report(record, queue: self.queue, epoch: self.epoch)
                 }
                 closeLane(.call(attempt))
-                confirmedCalls = confirmedCalls.filter { $0.value != attempt }
+                for request in confirmedRequests.removeValue(forKey: attempt) ?? [] { confirmedCalls[request] = nil }
             case .returnContact(let target):
                 lane(.queue).add { await self.contacts.giveBack(target, queue: self.queue, epoch: self.epoch) }
                 closeLane(.call(target.attempt))
@@ -280,6 +285,12 @@ public actor QueueRunner {
         lanes[key] = lane
         own { for await operation in operations { await operation() } }
         return lane
+    }
+
+    private func forgetConfirmation(of request: RequestID) {
+        guard let attempt = confirmedCalls.removeValue(forKey: request) else { return }
+        confirmedRequests[attempt]?.remove(request)
+        if confirmedRequests[attempt]?.isEmpty == true { confirmedRequests[attempt] = nil }
     }
 
     /// The lane of the call a request concerns, else the queue's.
