@@ -356,7 +356,7 @@ let package = Package(
             name: "AgentGatewayTests",
             dependencies: [
                 "AgentGateway", "DialerNode", "DialerTestSupport", "DialerProtocol", "DialerTransport", "DialerCore",
-                "DialerSimulation",
+                "DialerSimulation", "DialerRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

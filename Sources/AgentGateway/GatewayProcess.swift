@@ -6,6 +6,7 @@ import DialerTransport
 import FoundationEssentials
 public import Hummingbird
 import HummingbirdWebSocket
+import NIOPosix
 public import Logging
 public import Prometheus
 import ServiceLifecycle
@@ -77,7 +78,12 @@ public struct GatewayProcess: Sendable {
         }
         ReservationLogRoute.add(to: router, reservations: reservations, clock: clock)
         DesktopPages.assets.add(to: router, mount: "agent")
-        router.get("v1/live") { _, _ in try JSONResponse.make(await reservations.liveView()) }
+        router.get("v1/live") { _, _ in
+            // Every agent and a picture of every queue: built and encoded off the reservation
+            // service's actor and off the cooperative pool, where reservations would wait for it.
+            let source = await reservations.liveSource()
+            return try await NIOThreadPool.singleton.runIfActive { try JSONResponse.make(source.view()) }
+        }
         let gateway = config.gateway
         let logger = self.logger
         let listening = ListeningAddresses.announcing(

@@ -515,43 +515,16 @@ public actor ReservationService {
 
     /// What the supervisor's live panel shows of this gateway: every logged-in agent's state and
     /// time in it, calls and current call, and every known queue's waiting customers.
-    public func liveView() -> GatewayLiveView {
+    public func liveView() -> GatewayLiveView { liveSource().view() }
+
+    /// What ``liveView()`` is built from, taken at a cost that does not grow with the agents
+    /// (the tables are shared copy-on-write): the view of 10,000 agents and a picture of each
+    /// queue is then built off the actor, so that reservations do not wait behind it.
+    public func liveSource() -> GatewayLiveSource {
         let now = clock.now()
-        let agents = book.agents.values.filter { $0.state.isLoggedIn }.sorted { $0.id.rawValue < $1.id.rawValue }
-            .map { session -> GatewayLiveView.Agent in
-                let status = Dialer_V1_AgentStatus(session, now: now)
-                let since: Moment? =
-                    switch session.state {
-                    case .loggedOut: nil
-                    case .notReady(_, let since): since
-                    case .available(let since): since
-                    case .reserved(let reservation): reservation.reservedAt
-                    case .onCall(let call): call.connectedAt
-                    case .wrapUp(let wrapUp): wrapUp.startedAt
-                    }
-                var phone: String?
-                if case .onCall(let call) = session.state { phone = contacts[call.reservation.request]?.phone }
-                return GatewayLiveView.Agent(
-                    agent: session.id.rawValue, state: status.state,
-                    reason: status.reason.isEmpty ? nil : status.reason,
-                    queue: status.queue.isEmpty ? nil : status.queue,
-                    request: status.request.isEmpty ? nil : status.request,
-                    timeInStateMs: since.map { max(.zero, now - $0).totalMilliseconds } ?? 0,
-                    calls: callsConnected[session.id] ?? 0, phone: phone, agentPhone: phones[session.id])
-            }
-        let queues = queueMap.keys.sorted { $0.rawValue < $1.rawValue }.map { queue -> GatewayLiveView.Queue in
-            let picture = book.picture(of: queue, now: now)
-            // A customer is on the line in an inbound call and in a predictive call answered.
-            let customers = picture.pending.filter {
-                $0.request.kind == .inboundCall || $0.request.kind == .connectAnsweredCall
-            }
-            return GatewayLiveView.Queue(
-                queue: queue.rawValue, waiting: customers.count,
-                longestWaitMs: customers.map(\.waiting.totalMilliseconds).max() ?? 0,
-                pendingRequests: picture.pending.count, available: picture.available.count,
-                onCall: picture.onCall.count, wrapUp: picture.wrapUp.count)
-        }
-        return GatewayLiveView(agents: agents, queues: queues)
+        return GatewayLiveSource(
+            at: now, agents: book.agents, contacts: contacts, callsConnected: callsConnected, phones: phones,
+            queues: queueMap.keys.sorted { $0.rawValue < $1.rawValue }.map { book.pictureSource(of: $0, now: now) })
     }
 
     /// The manager recorded the disposition: wrap-up for its call ends now.
@@ -823,6 +796,56 @@ struct ConnectedAttempt: Sendable {
     var request: RequestID
     /// The gateway ended the call because its node was lost.
     var nodeLost = false
+}
+
+/// What the gateway's live view is built from (``ReservationService/liveSource()``).
+public struct GatewayLiveSource: Sendable {
+    let at: Moment
+    let agents: AgentTable
+    let contacts: [RequestID: Dialer_V1_ContactCard]
+    let callsConnected: [AgentID: Int]
+    let phones: [AgentID: String]
+    let queues: [QueuePictureSource]
+
+    /// The view: O(agents × log agents), plus a picture of each queue.
+    public func view() -> GatewayLiveView {
+        let now = at
+        let agents = agents.values.filter { $0.state.isLoggedIn }.sorted { $0.id.rawValue < $1.id.rawValue }
+            .map { session -> GatewayLiveView.Agent in
+                let status = Dialer_V1_AgentStatus(session, now: now)
+                let since: Moment? =
+                    switch session.state {
+                    case .loggedOut: nil
+                    case .notReady(_, let since): since
+                    case .available(let since): since
+                    case .reserved(let reservation): reservation.reservedAt
+                    case .onCall(let call): call.connectedAt
+                    case .wrapUp(let wrapUp): wrapUp.startedAt
+                    }
+                var phone: String?
+                if case .onCall(let call) = session.state { phone = contacts[call.reservation.request]?.phone }
+                return GatewayLiveView.Agent(
+                    agent: session.id.rawValue, state: status.state,
+                    reason: status.reason.isEmpty ? nil : status.reason,
+                    queue: status.queue.isEmpty ? nil : status.queue,
+                    request: status.request.isEmpty ? nil : status.request,
+                    timeInStateMs: since.map { max(.zero, now - $0).totalMilliseconds } ?? 0,
+                    calls: callsConnected[session.id] ?? 0, phone: phone, agentPhone: phones[session.id])
+            }
+        let queues = queues.map { source -> GatewayLiveView.Queue in
+            let picture = source.picture()
+            // A customer is on the line in an inbound call and in a predictive call answered.
+            let customers = picture.pending.filter {
+                $0.request.kind == .inboundCall || $0.request.kind == .connectAnsweredCall
+            }
+            return GatewayLiveView.Queue(
+                queue: source.queue.rawValue, waiting: customers.count,
+                longestWaitMs: customers.map(\.waiting.totalMilliseconds).max() ?? 0,
+                pendingRequests: picture.pending.count, available: picture.available.count,
+                onCall: picture.onCall.count, wrapUp: picture.wrapUp.count)
+        }
+        return GatewayLiveView(agents: agents, queues: queues)
+    }
 }
 
 /// The gateway's part of the supervisor's live panel (`GET /v1/live` on its HTTP port).
