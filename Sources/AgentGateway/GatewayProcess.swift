@@ -6,8 +6,8 @@ import DialerTransport
 import FoundationEssentials
 public import Hummingbird
 import HummingbirdWebSocket
-import NIOPosix
 public import Logging
+import NIOPosix
 public import Prometheus
 import ServiceLifecycle
 
