@@ -12,6 +12,17 @@ public enum JSONResponse {
     }
 }
 
+/// The JSON body of every HTTP API error, in every process: `{"error": code, "message": text}`.
+public struct APIErrorBody: Codable, Sendable {
+    public var error: String
+    public var message: String
+
+    public init(error: String, message: String) {
+        self.error = error
+        self.message = message
+    }
+}
+
 /// The JSON form of the HTTP API, shared by whatever else carries the same values (the cluster
 /// protocol sends campaign settings in it), so that both sides read and write one form.
 public enum APIJSON {

@@ -16,12 +16,6 @@ enum ReservationLogRoute {
         var entries: [Entry]
     }
 
-    /// A refused query, in the manager API's error form.
-    struct Refusal: Encodable {
-        var error: String
-        var message: String
-    }
-
     /// The largest `since_ms` taken: its moment in nanoseconds fits in 64 bits.
     static let largestSinceMs = Int64.max / 1_000_000
 
@@ -66,7 +60,7 @@ enum ReservationLogRoute {
             if let text = request.uri.queryParameters.get("since_ms") {
                 guard let sinceMs = Int64(text), (0...largestSinceMs).contains(sinceMs) else {
                     return try JSONResponse.make(
-                        Refusal(
+                        APIErrorBody(
                             error: "invalid_request",
                             message: "since_ms must be a whole number of milliseconds from 0 to \(largestSinceMs)"),
                         status: .badRequest)

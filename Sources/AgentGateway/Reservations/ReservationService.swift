@@ -181,10 +181,8 @@ public actor ReservationService {
 
     // MARK: Views
 
-    /// The grant log, oldest first (bounded by the book's log capacity).
-    public func log() -> [ReservationLogEntry] { book.log }
-
-    /// The log's entries at or after `moment`, and whether some of those may have been dropped.
+    /// The grant log's entries at or after `moment`, oldest first, and whether some of those may
+    /// have been dropped (the log is bounded by the book's log capacity).
     public func log(since moment: Moment) -> (entries: [ReservationLogEntry], truncated: Bool) {
         book.log(since: moment)
     }
@@ -513,13 +511,11 @@ public actor ReservationService {
         throw OperationRefused(.unknownRequest, "attempt \(attempt) is not offered or connected to \(agent)")
     }
 
-    /// What the supervisor's live panel shows of this gateway: every logged-in agent's state and
-    /// time in it, calls and current call, and every known queue's waiting customers.
-    public func liveView() -> GatewayLiveView { liveSource().view() }
-
-    /// What ``liveView()`` is built from, taken at a cost that does not grow with the agents
-    /// (the tables are shared copy-on-write): the view of 10,000 agents and a picture of each
-    /// queue is then built off the actor, so that reservations do not wait behind it.
+    /// What the supervisor's live panel shows of this gateway (every logged-in agent's state and
+    /// time in it, calls and current call, and every known queue's waiting customers), taken at a
+    /// cost that does not grow with the agents (the tables are shared copy-on-write): the view of
+    /// 10,000 agents and a picture of each queue is then built off the actor
+    /// (``GatewayLiveSource/view()``), so that reservations do not wait behind it.
     public func liveSource() -> GatewayLiveSource {
         let now = clock.now()
         return GatewayLiveSource(

@@ -47,12 +47,6 @@ public struct APIError: HTTPResponseError {
     public static func invalid(_ message: String) -> APIError { APIError(.badRequest, "invalid_request", message) }
 }
 
-/// The JSON body of every API error.
-struct APIErrorBody: Codable {
-    var error: String
-    var message: String
-}
-
 /// API tokens: random, shown once, stored only as a SHA-256 hash. Tokens are 32 random bytes,
 /// so a fast hash is enough (there is nothing to guess); agent passwords use a slow one.
 public enum APIToken {
